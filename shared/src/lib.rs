@@ -1,2 +1,16 @@
 //! Library behind every Lambda function of the mini-program template platform.
+//!
+//! Layers, depending downwards only: `api` (route handlers) and `lambda` (function runtime glue) →
+//! `services` (tokens, push handling, jobs) → adapters (`store`, `wechat`, `secrets`) → `config`, `clock`.
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod deps;
+pub mod error;
+pub mod http;
+pub mod lambda;
+pub mod secrets;
+pub mod services;
+pub mod store;
+pub mod telemetry;
 pub mod wechat;

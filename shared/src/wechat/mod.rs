@@ -1,3 +1,7 @@
 //! Everything that speaks WeChat: message crypto, push models, the API client and its errcodes.
+pub mod client;
 pub mod crypto;
+pub mod errcode;
 pub mod push;
+
+pub use client::{WechatClient, WechatError};

@@ -1,0 +1,33 @@
+//! Typed configuration, read once per cold start from the environment.
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The single DynamoDB table.
+    pub table_name: String,
+    /// WeChat API base URL; the sandbox locally, `https://api.weixin.qq.com` in AWS.
+    pub wechat_api_base: String,
+    /// Component secrets are stored as `{prefix}{componentAppid}`.
+    pub component_secret_prefix: String,
+    /// Secret holding the HS256 key that signs API JWTs.
+    pub jwt_secret_id: String,
+    /// Pushes and their idempotency records expire after this many days.
+    pub push_record_ttl_days: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: environment variable {0} is required")]
+pub struct ConfigError(pub &'static str);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let required = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(ConfigError(name));
+        let optional = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default.into());
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            wechat_api_base: optional("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+            component_secret_prefix: optional("COMPONENT_SECRET_PREFIX", "wxtpl/component/"),
+            jwt_secret_id: required("JWT_SECRET_ID")?,
+            push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7").parse().map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! Everything a function needs, built once per cold start and borrowed by every invocation.
+use crate::config::Config;
+use crate::secrets::Secrets;
+use crate::store::Table;
+use crate::wechat::WechatClient;
+
+pub struct Deps {
+    pub config: Config,
+    pub table: Table,
+    pub secrets: Secrets,
+    pub wechat: WechatClient,
+    /// HS256 key for API JWTs; `None` for functions that only serve WeChat or schedules.
+    pub jwt_key: Option<Vec<u8>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot read the JWT signing key: {0}")]
+    JwtKey(#[from] crate::secrets::SecretsError),
+}
+
+/// Which optional parts a function needs at init.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// Routes called with a bearer JWT.
+    Api,
+    /// WeChat callbacks and scheduled jobs.
+    Backend,
+}
+
+impl Deps {
+    pub async fn from_env(needs: Needs) -> Result<Self, InitError> {
+        let config = Config::from_env()?;
+        let aws = aws_config::load_from_env().await;
+        let table = Table { client: aws_sdk_dynamodb::Client::new(&aws), name: config.table_name.clone() };
+        let secrets = Secrets::new(aws_sdk_secretsmanager::Client::new(&aws), &config.component_secret_prefix);
+        let jwt_key = match needs {
+            Needs::Api => Some(secrets.jwt_key(&config.jwt_secret_id).await?),
+            Needs::Backend => None,
+        };
+        let wechat = WechatClient::new(&config.wechat_api_base);
+        Ok(Self { config, table, secrets, wechat, jwt_key })
+    }
+
+    pub fn push_ttl(&self, now: i64) -> i64 {
+        now + self.config.push_record_ttl_days * 86_400
+    }
+}

@@ -1,0 +1,37 @@
+//! The service-layer error: what every route and callback can fail with. Mapped to HTTP in `http::response`.
+use crate::secrets::SecretsError;
+use crate::store::StoreError;
+use crate::wechat::WechatError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body exceeds {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A push with the same identity is being handled by another delivery; WeChat should retry.
+    #[error("the same push is being processed")]
+    PushInProgress,
+    #[error("no valid component_verify_ticket has been received yet")]
+    TicketMissing,
+    #[error("mini-program {0} must be authorized again by its merchant")]
+    ReauthorizationRequired(String),
+    #[error("token refresh by another instance did not finish in time")]
+    TokenBusy,
+    #[error("WeChat refused the call: {0}")]
+    Upstream(#[from] WechatError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,70 @@
+//! Reading API Gateway requests: size limits, query and path parameters, JSON bodies, the bearer token.
+use lambda_http::{Body, Request, RequestExt};
+use serde::de::DeserializeOwned;
+
+use super::auth::{self, Claims};
+use crate::clock::now_secs;
+use crate::deps::Deps;
+use crate::error::AppError;
+
+/// JSON API bodies are small; anything larger is refused before parsing.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+/// WeChat pushes are a few KB.
+pub const MAX_PUSH_BODY: usize = 64 * 1024;
+
+pub fn body_bytes(req: &Request, limit: usize) -> Result<&[u8], AppError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    };
+    if bytes.len() > limit {
+        return Err(AppError::PayloadTooLarge(limit));
+    }
+    Ok(bytes)
+}
+
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    let bytes = body_bytes(req, MAX_JSON_BODY)?;
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest("a JSON body is required".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+pub fn query(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned).filter(|v| !v.is_empty())
+}
+
+pub fn path_param(req: &Request, name: &str) -> Result<String, AppError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::BadRequest(format!("path parameter {name} is missing")))
+}
+
+pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {
+    match query(req, "limit") {
+        None => Ok(default),
+        Some(v) => match v.parse::<i32>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(AppError::BadRequest(format!("limit must be a number from 1 to {max}"))),
+        },
+    }
+}
+
+/// Verifies the bearer JWT of an API request.
+pub fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
+    let key = deps.jwt_key.as_deref().expect("API functions are built with Needs::Api");
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| AppError::Unauthenticated("missing Authorization: Bearer token".into()))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| AppError::Unauthenticated("Authorization must be a Bearer token".into()))?;
+    auth::verify(token.trim(), key, now_secs())
+}

@@ -1,0 +1,105 @@
+//! The one place where errors become HTTP responses. Internal causes are logged, never echoed.
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::wechat::errcode;
+
+fn status_and_code(err: &AppError) -> (u16, &'static str) {
+    match err {
+        AppError::BadRequest(_) => (400, "BAD_REQUEST"),
+        AppError::Unauthenticated(_) => (401, "UNAUTHENTICATED"),
+        AppError::Forbidden(_) => (403, "FORBIDDEN"),
+        AppError::NotFound(_) => (404, "NOT_FOUND"),
+        AppError::Conflict(_) => (409, "CONFLICT"),
+        AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
+        AppError::PushInProgress => (409, "PUSH_IN_PROGRESS"),
+        AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
+        AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),
+        AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
+        AppError::Upstream(e) => match e.errcode() {
+            Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
+            Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => (503, "VERIFY_TICKET_REJECTED"),
+            Some(_) => (502, "WECHAT_ERROR"),
+            None => (502, "WECHAT_UNAVAILABLE"),
+        },
+        AppError::Store(_) | AppError::Secrets(_) => (500, "INTERNAL"),
+    }
+}
+
+/// The client-facing message: internal failures say nothing about their cause.
+fn public_message(err: &AppError) -> String {
+    match err {
+        AppError::Store(_) | AppError::Secrets(_) => "internal error".into(),
+        AppError::Upstream(e) => match e.errcode() {
+            Some(code) => format!("WeChat refused the call with errcode {code}"),
+            None => "WeChat could not be reached".into(),
+        },
+        other => other.to_string(),
+    }
+}
+
+pub fn error_response(err: &AppError) -> Response<Body> {
+    let (status, code) = status_and_code(err);
+    if status >= 500 {
+        tracing::error!(error = %err, code, "request failed");
+    } else {
+        tracing::info!(error = %err, code, "request refused");
+    }
+    let mut body = serde_json::json!({"error": {"code": code, "message": public_message(err)}});
+    if let AppError::Upstream(e) = err {
+        if let Some(errcode) = e.errcode() {
+            body["error"]["wechatErrcode"] = errcode.into();
+        }
+    }
+    json(status, &body)
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(serde_json::to_string(value).expect("response serializes")))
+        .expect("static response parts are valid")
+}
+
+pub fn text(status: u16, body: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Body::Text(body.to_owned()))
+        .expect("static response parts are valid")
+}
+
+/// Turns a handler result into a response.
+pub fn respond(result: Result<Response<Body>, AppError>) -> Response<Body> {
+    result.unwrap_or_else(|e| error_response(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+    use crate::wechat::WechatError;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let err = AppError::Store(StoreError::Dynamo { operation: "PutItem", message: "secret detail".into() });
+        let resp = error_response(&err);
+        assert_eq!(resp.status(), 500);
+        let Body::Text(body) = resp.body() else { panic!() };
+        assert!(!body.contains("secret detail"));
+        assert!(body.contains("INTERNAL"));
+    }
+
+    #[test]
+    fn wechat_quota_is_429_with_errcode() {
+        let err = AppError::Upstream(WechatError::Api { errcode: 45009, errmsg: "reach max api daily quota limit".into() });
+        let resp = error_response(&err);
+        assert_eq!(resp.status(), 429);
+        let Body::Text(body) = resp.body() else { panic!() };
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"]["code"], "WECHAT_QUOTA_EXCEEDED");
+        assert_eq!(v["error"]["wechatErrcode"], 45009);
+    }
+}

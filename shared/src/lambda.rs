@@ -1,0 +1,46 @@
+//! Runs a handler as a Lambda function: telemetry and `Deps` once per cold start, then the event loop.
+use lambda_http::{service_fn, Body, Request, Response};
+use std::future::Future;
+
+use crate::deps::{Deps, Needs};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn init(needs: Needs) -> Result<&'static Deps, BoxError> {
+    crate::telemetry::init();
+    let deps = Deps::from_env(needs).await.map_err(|e| {
+        tracing::error!(error = %e, "init failed");
+        e
+    })?;
+    // Lives for the whole process, like the Lambda execution environment.
+    Ok(Box::leak(Box::new(deps)))
+}
+
+/// Serves an API Gateway HTTP API route.
+pub async fn serve_http<F, Fut>(needs: Needs, handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static Deps, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    let deps = init(needs).await?;
+    lambda_http::run(service_fn(|req: Request| {
+        let fut = handler(deps, req);
+        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+    }))
+    .await
+}
+
+/// Serves a scheduled (EventBridge) job; the event payload is ignored.
+pub async fn serve_job<F, Fut, T>(job: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static Deps) -> Fut,
+    Fut: Future<Output = crate::error::AppResult<T>> + Send,
+    T: serde::Serialize,
+{
+    let deps = init(Needs::Backend).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(|_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let fut = job(deps);
+        async move { fut.await.map_err(|e| { tracing::error!(error = %e, "job failed"); BoxError::from(e.to_string()) }) }
+    }))
+    .await
+}

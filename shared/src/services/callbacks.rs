@@ -1,0 +1,231 @@
+//! Handling of WeChat pushes: verify → decrypt → parse → deduplicate → apply → record.
+//! A push's effect runs at most once to completion; a failed handler releases its claim so a retry can succeed.
+use sha1::{Digest, Sha1};
+
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::error::{AppError, AppResult};
+use crate::services::tokens;
+use crate::store::{authorizers, components, pushes};
+use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
+use crate::wechat::push::{redact_credentials, AuthEvent, Envelope, MessageEvent, PushError};
+
+/// Query parameters WeChat sends with every push.
+pub struct SignedQuery {
+    pub timestamp: String,
+    pub nonce: String,
+    pub msg_signature: String,
+}
+
+/// Which of the two configured URLs received the push.
+#[derive(Clone, Copy)]
+pub enum UrlKind<'a> {
+    AuthEvent,
+    Message { authorizer_appid: &'a str },
+}
+
+/// How long a delivery may hold a push before another delivery may take it over.
+const PUSH_LEASE_SECS: i64 = 30;
+
+fn crypto_to_app(err: CryptoError) -> AppError {
+    match err {
+        CryptoError::BadSignature => AppError::Unauthenticated("push signature does not match".into()),
+        CryptoError::WrongReceiver => AppError::Unauthenticated("push is addressed to another app id".into()),
+        CryptoError::InvalidKey => AppError::Conflict("component EncodingAESKey is invalid".into()),
+        other => AppError::BadRequest(format!("push ciphertext rejected: {other}")),
+    }
+}
+
+fn push_to_app(err: PushError) -> AppError {
+    AppError::BadRequest(format!("push body rejected: {err}"))
+}
+
+/// The component must be registered: unknown appids are 404 before any secret is read.
+async fn crypt_for(deps: &Deps, component: &str) -> AppResult<MsgCrypt> {
+    components::get(&deps.table, component).await?.ok_or_else(|| AppError::NotFound(format!("component {component}")))?;
+    let secret = deps.secrets.component(component).await?;
+    MsgCrypt::new(&secret.token, &secret.encoding_aes_key, component).map_err(crypto_to_app)
+}
+
+/// WeChat's GET check of a callback URL.
+pub async fn verify_url(deps: &Deps, component: &str, check: &UrlCheck<'_>) -> AppResult<String> {
+    crypt_for(deps, component).await?.verify_url(check).map_err(crypto_to_app)
+}
+
+fn hash(key: &str) -> String {
+    Sha1::digest(key.as_bytes()).iter().take(10).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Verifies and decrypts a push without side effects.
+async fn open(deps: &Deps, component: &str, query: &SignedQuery, body: &[u8]) -> AppResult<String> {
+    let crypt = crypt_for(deps, component).await?;
+    let xml = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("push body is not UTF-8".into()))?;
+    let (_, encrypted) = Envelope::parse(xml).map_err(push_to_app)?;
+    crypt.verify_and_decrypt(&query.msg_signature, &query.timestamp, &query.nonce, &encrypted).map_err(crypto_to_app)
+}
+
+/// Parsed push, ready for deduplication.
+struct Opened<'a> {
+    push_type: String,
+    dedup_key: String,
+    create_time: i64,
+    authorizer_appid: Option<String>,
+    url_kind: UrlKind<'a>,
+    plaintext: String,
+}
+
+pub async fn handle_auth_event(deps: &Deps, component: &str, query: &SignedQuery, body: &[u8]) -> AppResult<()> {
+    let plaintext = open(deps, component, query, body).await?;
+    let event = AuthEvent::parse(&plaintext).map_err(push_to_app)?;
+    if event.component_appid() != component {
+        return Err(AppError::Unauthenticated("push names another component".into()));
+    }
+    let opened = Opened {
+        push_type: event.type_name().to_owned(),
+        dedup_key: event.dedup_key(),
+        create_time: event.create_time(),
+        authorizer_appid: event.authorizer_appid().map(str::to_owned),
+        url_kind: UrlKind::AuthEvent,
+        plaintext,
+    };
+    once(deps, component, &opened, || apply_auth_event(deps, component, &event)).await
+}
+
+pub async fn handle_message(
+    deps: &Deps,
+    component: &str,
+    authorizer_appid: &str,
+    query: &SignedQuery,
+    body: &[u8],
+) -> AppResult<()> {
+    let plaintext = open(deps, component, query, body).await?;
+    let event = MessageEvent::parse(&plaintext).map_err(push_to_app)?;
+    let opened = Opened {
+        push_type: event.type_name(),
+        dedup_key: format!("{authorizer_appid}|{}", event.dedup_key()),
+        create_time: event.create_time(),
+        authorizer_appid: Some(authorizer_appid.to_owned()),
+        url_kind: UrlKind::Message { authorizer_appid },
+        plaintext,
+    };
+    // Audit events are recorded here; the release pipeline matches them to its latest audit.
+    once(deps, component, &opened, || async { Ok(()) }).await
+}
+
+/// Runs `apply` at most once to completion per push identity, and records every delivery.
+async fn once<F, Fut>(deps: &Deps, component: &str, push: &Opened<'_>, apply: F) -> AppResult<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    let now = now_secs();
+    let ttl = deps.push_ttl(now);
+    let key_hash = hash(&push.dedup_key);
+    let url_kind = match push.url_kind {
+        UrlKind::AuthEvent => "auth_event",
+        UrlKind::Message { .. } => "message",
+    };
+    let body = redact_credentials(&push.plaintext);
+    let record = |outcome: &'static str| pushes::NewRecord {
+        hash: &key_hash,
+        push_type: &push.push_type,
+        url_kind,
+        authorizer_appid: push.authorizer_appid.as_deref(),
+        create_time: push.create_time,
+        outcome,
+        body: &body,
+    };
+    match pushes::begin(&deps.table, component, &key_hash, now, PUSH_LEASE_SECS, ttl).await? {
+        pushes::Begin::AlreadyDone => {
+            tracing::info!(component, push_type = %push.push_type, "duplicate delivery ignored");
+            pushes::record(&deps.table, component, &record("processed"), now, ttl).await?;
+            return Ok(());
+        }
+        pushes::Begin::InProgress => return Err(AppError::PushInProgress),
+        pushes::Begin::Started => {}
+    }
+    match apply().await {
+        Ok(()) => {
+            pushes::record(&deps.table, component, &record("processed"), now, ttl).await?;
+            pushes::complete(&deps.table, component, &key_hash).await?;
+            tracing::info!(component, push_type = %push.push_type, "push processed");
+            Ok(())
+        }
+        Err(e) => {
+            pushes::abandon(&deps.table, component, &key_hash).await?;
+            pushes::record(&deps.table, component, &record("failed"), now, ttl).await?;
+            Err(e)
+        }
+    }
+}
+
+async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> AppResult<()> {
+    match event {
+        AuthEvent::VerifyTicket { ticket, create_time, .. } => {
+            components::put_ticket(&deps.table, component, ticket, *create_time).await?;
+            // A ticket is what makes a component token obtainable: get one now if none is good.
+            if let Err(e) = tokens::component_token(deps, component).await {
+                tracing::warn!(component, error = %e, "component token not obtained after ticket; the schedule retries");
+            }
+            Ok(())
+        }
+        AuthEvent::Authorized { authorization_code, create_time, .. } => {
+            authorize_with_code(deps, component, authorization_code, *create_time).await.map(|_| ())
+        }
+        AuthEvent::Unauthorized { authorizer_appid, create_time, .. } => {
+            if authorizers::mark_unauthorized(&deps.table, component, authorizer_appid, *create_time, now_secs()).await? {
+                crate::store::tokens::delete(&deps.table, component, crate::store::tokens::Subject::Authorizer(authorizer_appid)).await?;
+            }
+            Ok(())
+        }
+        AuthEvent::FastRegister { .. } | AuthEvent::Other { .. } => Ok(()),
+    }
+}
+
+/// Exchanges an authorization code, stores the authorizer with its refresh token and its first access token.
+/// Shared by the `authorized` push and the redirect after the merchant's consent; whichever comes second
+/// finds the code used (or the same result) and changes nothing older.
+pub async fn authorize_with_code(deps: &Deps, component: &str, code: &str, event_time: i64) -> AppResult<String> {
+    let info = tokens::with_component_token(deps, component, |cat| async move {
+        deps.wechat.query_auth(&cat, component, code).await
+    })
+    .await?;
+    let refresh_token_at = now_millis();
+    let appid = info.authorizer_appid.clone();
+    let details = tokens::with_component_token(deps, component, |cat| {
+        let appid = appid.clone();
+        async move { deps.wechat.authorizer_info(&cat, component, &appid).await }
+    })
+    .await?;
+    let func_ids: Vec<i64> = info.func_info.iter().map(|f| f.funcscope_category.id).collect();
+    let auth = authorizers::Authorization {
+        authorizer_appid: &info.authorizer_appid,
+        refresh_token: &info.authorizer_refresh_token,
+        refresh_token_at,
+        func_ids: &func_ids,
+        nick_name: &details.nick_name,
+        user_name: &details.user_name,
+        principal_name: &details.principal_name,
+        head_img: &details.head_img,
+        is_mini_program: details.mini_program_info.is_some(),
+        event_time,
+    };
+    let now = now_secs();
+    if authorizers::save_authorization(&deps.table, component, &auth, now).await? {
+        let subject = crate::store::tokens::Subject::Authorizer(&info.authorizer_appid);
+        let owner = format!("authorize-{refresh_token_at}");
+        if crate::store::tokens::try_lease(&deps.table, component, subject, &owner, now, 15).await? {
+            crate::store::tokens::store_refreshed(
+                &deps.table,
+                component,
+                subject,
+                &owner,
+                &info.authorizer_access_token,
+                now + info.expires_in,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(info.authorizer_appid)
+}

@@ -1,0 +1,180 @@
+//! Tokens: readers use a stored token while it is good; when it is not, one caller takes the refresh lease
+//! and calls WeChat while the others wait for its result. A token WeChat rejects (40001/42001) is expired
+//! only if it is still the stored value, refreshed, and the call retried once.
+use std::future::Future;
+use std::time::Duration;
+
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::error::{AppError, AppResult};
+use crate::store::{authorizers, components, tokens, tokens::Subject};
+use crate::wechat::{errcode, WechatError};
+
+/// A token is "good" while it has at least this long to live (covers the call in flight).
+const GOOD_MARGIN_SECS: i64 = 60;
+/// The scheduled job refreshes tokens with less than this left (schedule 5 min + the 10 min rule).
+pub const SCHEDULED_REFRESH_MARGIN_SECS: i64 = 15 * 60;
+const LEASE_SECS: i64 = 15;
+const WAIT_FOR_OTHER_WRITER: Duration = Duration::from_secs(8);
+
+fn new_owner() -> String {
+    let mut b = [0u8; 8];
+    rand::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct Fresh {
+    value: String,
+    expires_in: i64,
+}
+
+/// Returns a good token, refreshing it under the lease when needed.
+async fn obtain<F, Fut>(deps: &Deps, component: &str, subject: Subject<'_>, fetch: F) -> AppResult<String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = AppResult<Fresh>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_WRITER;
+    let owner = new_owner();
+    loop {
+        let now = now_secs();
+        if let Some(t) = tokens::get(&deps.table, component, subject).await? {
+            if let Some(v) = t.value.filter(|_| t.expires_at > now + GOOD_MARGIN_SECS) {
+                return Ok(v);
+            }
+        }
+        if tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
+            return refresh_under_lease(deps, component, subject, &owner, &fetch).await;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(AppError::TokenBusy);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn refresh_under_lease<F, Fut>(deps: &Deps, component: &str, subject: Subject<'_>, owner: &str, fetch: &F) -> AppResult<String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = AppResult<Fresh>>,
+{
+    match fetch().await {
+        Ok(fresh) => {
+            let now = now_secs();
+            tokens::store_refreshed(&deps.table, component, subject, owner, &fresh.value, now + fresh.expires_in, now).await?;
+            tracing::info!(component, subject = ?subject_kind(subject), "token refreshed");
+            Ok(fresh.value)
+        }
+        Err(e) => {
+            tokens::release_lease(&deps.table, component, subject, owner).await?;
+            Err(e)
+        }
+    }
+}
+
+fn subject_kind(subject: Subject<'_>) -> String {
+    match subject {
+        Subject::Component => "component".into(),
+        Subject::Authorizer(a) => format!("authorizer {a}"),
+    }
+}
+
+async fn fetch_component_token(deps: &Deps, component: &str) -> AppResult<Fresh> {
+    let ticket = components::get_ticket(&deps.table, component).await?.ok_or(AppError::TicketMissing)?;
+    if !ticket.is_valid_at(now_secs()) {
+        return Err(AppError::TicketMissing);
+    }
+    let secret = deps.secrets.component(component).await?;
+    let t = deps.wechat.component_token(component, &secret.appsecret, &ticket.value).await?;
+    Ok(Fresh { value: t.component_access_token, expires_in: t.expires_in })
+}
+
+pub async fn component_token(deps: &Deps, component: &str) -> AppResult<String> {
+    obtain(deps, component, Subject::Component, || fetch_component_token(deps, component)).await
+}
+
+async fn fetch_authorizer_token(deps: &Deps, component: &str, authorizer: &str) -> AppResult<Fresh> {
+    let record = authorizers::get(&deps.table, component, authorizer)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {authorizer}")))?;
+    let refresh_token = match (record.status.as_str(), record.refresh_token) {
+        (authorizers::STATUS_AUTHORIZED, Some(rt)) => rt,
+        _ => return Err(AppError::ReauthorizationRequired(authorizer.to_owned())),
+    };
+    let result = with_component_token(deps, component, |cat| {
+        let rt = refresh_token.clone();
+        async move { deps.wechat.authorizer_token(&cat, component, authorizer, &rt).await }
+    })
+    .await;
+    match result {
+        Ok(t) => {
+            authorizers::save_refresh_token(&deps.table, component, authorizer, &t.authorizer_refresh_token, now_millis()).await?;
+            Ok(Fresh { value: t.authorizer_access_token, expires_in: t.expires_in })
+        }
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::REFRESH_TOKEN_INVALID) => {
+            tracing::warn!(component, authorizer, "refresh token refused (61023): reauthorization required");
+            authorizers::mark_reauthorization_required(&deps.table, component, authorizer, "WeChat errcode 61023: refresh token invalid", now_secs()).await?;
+            Err(AppError::ReauthorizationRequired(authorizer.to_owned()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn authorizer_token(deps: &Deps, component: &str, authorizer: &str) -> AppResult<String> {
+    obtain(deps, component, Subject::Authorizer(authorizer), || fetch_authorizer_token(deps, component, authorizer)).await
+}
+
+/// Calls WeChat with a token; on a rejected token expires it (if still current), refreshes and retries once.
+async fn with_token<T, G, GFut, C, CFut>(deps: &Deps, component: &str, subject: Subject<'_>, get: G, call: C) -> AppResult<T>
+where
+    G: Fn() -> GFut,
+    GFut: Future<Output = AppResult<String>>,
+    C: Fn(String) -> CFut,
+    CFut: Future<Output = Result<T, WechatError>>,
+{
+    let token = get().await?;
+    match call(token.clone()).await {
+        Err(e) if e.is_token_rejected() => {
+            tracing::warn!(component, subject = ?subject_kind(subject), errcode = e.errcode(), "token rejected; refreshing");
+            tokens::expire_if_current(&deps.table, component, subject, &token).await?;
+            let fresh = get().await?;
+            Ok(call(fresh).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+pub async fn with_component_token<T, C, CFut>(deps: &Deps, component: &str, call: C) -> AppResult<T>
+where
+    C: Fn(String) -> CFut,
+    CFut: Future<Output = Result<T, WechatError>>,
+{
+    with_token(deps, component, Subject::Component, || component_token(deps, component), call).await
+}
+
+pub async fn with_authorizer_token<T, C, CFut>(deps: &Deps, component: &str, authorizer: &str, call: C) -> AppResult<T>
+where
+    C: Fn(String) -> CFut,
+    CFut: Future<Output = Result<T, WechatError>>,
+{
+    let subject = Subject::Authorizer(authorizer);
+    with_token(deps, component, subject, || authorizer_token(deps, component, authorizer), call).await
+}
+
+/// Scheduled refresh: only when within the margin, and only if no one else holds the lease.
+pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<bool> {
+    let now = now_secs();
+    let current = tokens::get(&deps.table, component, subject).await?;
+    if current.as_ref().is_some_and(|t| t.value.is_some() && t.expires_at > now + SCHEDULED_REFRESH_MARGIN_SECS) {
+        return Ok(false);
+    }
+    let owner = new_owner();
+    if !tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
+        return Ok(false);
+    }
+    let fetched = match subject {
+        Subject::Component => refresh_under_lease(deps, component, subject, &owner, &|| fetch_component_token(deps, component)).await,
+        Subject::Authorizer(a) => refresh_under_lease(deps, component, subject, &owner, &|| fetch_authorizer_token(deps, component, a)).await,
+    };
+    fetched.map(|_| true)
+}

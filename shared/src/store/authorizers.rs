@@ -1,0 +1,273 @@
+//! Authorized mini-programs and their refresh tokens. A refresh token is durable data: it is only ever replaced
+//! by a newer one (`refresh_token_at` increases), and only dropped when the merchant unauthorizes.
+//! `PK=COMP#{appid}`, `SK=AUTHZ#{authorizerAppid}`.
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::item::{decode_cursor, encode_cursor, get_n, get_n_list, get_s, is_conditional_failure, key, n, require_s, s, Item};
+use super::{component_pk, StoreError, Table};
+
+pub const STATUS_AUTHORIZED: &str = "authorized";
+pub const STATUS_UNAUTHORIZED: &str = "unauthorized";
+pub const STATUS_REAUTH_REQUIRED: &str = "reauthorization_required";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authorizer {
+    pub appid: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub nick_name: String,
+    pub user_name: String,
+    pub principal_name: String,
+    pub head_img: String,
+    pub is_mini_program: bool,
+    pub func_ids: Vec<i64>,
+    pub refresh_token: Option<String>,
+    pub authorized_at: i64,
+    pub updated_at: i64,
+}
+
+/// What an authorization (push, redirect or reconcile) learned about a mini-program.
+pub struct Authorization<'a> {
+    pub authorizer_appid: &'a str,
+    pub refresh_token: &'a str,
+    /// When the refresh token was obtained (ms); orders competing writers.
+    pub refresh_token_at: i64,
+    pub func_ids: &'a [i64],
+    pub nick_name: &'a str,
+    pub user_name: &'a str,
+    pub principal_name: &'a str,
+    pub head_img: &'a str,
+    pub is_mini_program: bool,
+    /// WeChat's CreateTime of the event; an older event never undoes a newer one.
+    pub event_time: i64,
+}
+
+fn sk(appid: &str) -> String {
+    format!("AUTHZ#{appid}")
+}
+
+fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
+    Ok(Authorizer {
+        appid: require_s(item, "authorizer_appid")?,
+        status: require_s(item, "status")?,
+        status_reason: get_s(item, "status_reason"),
+        nick_name: get_s(item, "nick_name").unwrap_or_default(),
+        user_name: get_s(item, "user_name").unwrap_or_default(),
+        principal_name: get_s(item, "principal_name").unwrap_or_default(),
+        head_img: get_s(item, "head_img").unwrap_or_default(),
+        is_mini_program: item.get("is_mini_program").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        func_ids: get_n_list(item, "func_ids"),
+        refresh_token: get_s(item, "refresh_token"),
+        authorized_at: get_n(item, "authorized_at").unwrap_or(0),
+        updated_at: get_n(item, "updated_at").unwrap_or(0),
+    })
+}
+
+pub async fn get(table: &Table, component: &str, appid: &str) -> Result<Option<Authorizer>, StoreError> {
+    let out = table
+        .client
+        .get_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(appid))))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("GetItem authorizer", e))?;
+    out.item.map(|i| from_item(&i)).transpose()
+}
+
+/// Records an authorization. Returns false when a newer event or refresh token already won (nothing written).
+pub async fn save_authorization(table: &Table, component: &str, auth: &Authorization<'_>, now: i64) -> Result<bool, StoreError> {
+    let funcs = AttributeValue::L(auth.func_ids.iter().map(|id| n(*id)).collect());
+    let res = table
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(auth.authorizer_appid))))
+        .update_expression(
+            "SET authorizer_appid = :a, #st = :authorized, refresh_token = :rt, refresh_token_at = :rta, \
+             func_ids = :f, nick_name = :nick, user_name = :user, principal_name = :principal, head_img = :head, \
+             is_mini_program = :mp, authorized_at = :now, updated_at = :now, last_event_time = :et \
+             REMOVE status_reason",
+        )
+        .condition_expression(
+            "(attribute_not_exists(last_event_time) OR last_event_time <= :et) AND \
+             (attribute_not_exists(refresh_token_at) OR refresh_token_at <= :rta)",
+        )
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":a", s(auth.authorizer_appid))
+        .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
+        .expression_attribute_values(":rt", s(auth.refresh_token))
+        .expression_attribute_values(":rta", n(auth.refresh_token_at))
+        .expression_attribute_values(":f", funcs)
+        .expression_attribute_values(":nick", s(auth.nick_name))
+        .expression_attribute_values(":user", s(auth.user_name))
+        .expression_attribute_values(":principal", s(auth.principal_name))
+        .expression_attribute_values(":head", s(auth.head_img))
+        .expression_attribute_values(":mp", AttributeValue::Bool(auth.is_mini_program))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":et", n(auth.event_time))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo("UpdateItem authorizer", e)),
+    }
+}
+
+/// Replaces the refresh token after a token refresh, only with a newer one and only while still authorized.
+pub async fn save_refresh_token(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    refresh_token: &str,
+    refresh_token_at: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(appid))))
+        .update_expression("SET refresh_token = :rt, refresh_token_at = :rta, updated_at = :now")
+        .condition_expression(
+            "#st = :authorized AND (attribute_not_exists(refresh_token_at) OR refresh_token_at < :rta)",
+        )
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
+        .expression_attribute_values(":rt", s(refresh_token))
+        .expression_attribute_values(":rta", n(refresh_token_at))
+        .expression_attribute_values(":now", n(refresh_token_at / 1000))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo("UpdateItem refresh token", e)),
+    }
+}
+
+/// Restores a refresh token found in WeChat's authorizer list where ours is missing (never replaces one).
+pub async fn restore_refresh_token(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    refresh_token: &str,
+    auth_time: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(appid))))
+        .update_expression(
+            "SET authorizer_appid = :a, refresh_token = :rt, refresh_token_at = :rta, #st = :authorized, \
+             authorized_at = if_not_exists(authorized_at, :at), updated_at = :now REMOVE status_reason",
+        )
+        .condition_expression("attribute_not_exists(refresh_token)")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":a", s(appid))
+        .expression_attribute_values(":rt", s(refresh_token))
+        .expression_attribute_values(":rta", n(now_ms))
+        .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
+        .expression_attribute_values(":at", n(auth_time))
+        .expression_attribute_values(":now", n(now_ms / 1000))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo("UpdateItem restore refresh token", e)),
+    }
+}
+
+/// The merchant revoked the authorization: the refresh token is dead at WeChat, so it is dropped with the status.
+pub async fn mark_unauthorized(table: &Table, component: &str, appid: &str, event_time: i64, now: i64) -> Result<bool, StoreError> {
+    let res = table
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(appid))))
+        .update_expression(
+            "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et \
+             REMOVE refresh_token, refresh_token_at, status_reason",
+        )
+        .condition_expression("attribute_not_exists(last_event_time) OR last_event_time <= :et")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":a", s(appid))
+        .expression_attribute_values(":unauth", s(STATUS_UNAUTHORIZED))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":et", n(event_time))
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo("UpdateItem unauthorize", e)),
+    }
+}
+
+/// WeChat refused the refresh token (61023): keep it for the record, but make the state visible.
+pub async fn mark_reauthorization_required(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    reason: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    table
+        .client
+        .update_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), sk(appid))))
+        .update_expression("SET #st = :re, status_reason = :reason, updated_at = :now")
+        .condition_expression("#st = :authorized")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":re", s(STATUS_REAUTH_REQUIRED))
+        .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
+        .expression_attribute_values(":reason", s(reason))
+        .expression_attribute_values(":now", n(now))
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| if is_conditional_failure(&e) { Ok(()) } else { Err(StoreError::dynamo("UpdateItem reauth", e)) })
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(table: &Table, component: &str, limit: i32, cursor: Option<&str>) -> Result<Page<Authorizer>, StoreError> {
+    let pk = component_pk(component);
+    let start = cursor.and_then(|c| decode_cursor(&pk, c, "AUTHZ#"));
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":prefix", s("AUTHZ#"))
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query authorizers", e))?;
+    let items = out.items().iter().map(from_item).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor: encode_cursor(out.last_evaluated_key()) })
+}
+
+/// Every authorizer of a component (scheduled jobs).
+pub async fn list_all(table: &Table, component: &str) -> Result<Vec<Authorizer>, StoreError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = list(table, component, 500, cursor.as_deref()).await?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(all),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Small helpers to build and read DynamoDB attribute maps without a mapping framework.
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+use super::StoreError;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn key(pk: String, sk: String) -> Item {
+    HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
+}
+
+pub fn get_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+pub fn require_s(item: &Item, name: &str) -> Result<String, StoreError> {
+    get_s(item, name).ok_or_else(|| StoreError::Malformed(format!("attribute {name}")))
+}
+
+pub fn get_n_list(item: &Item, name: &str) -> Vec<i64> {
+    item.get(name)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_n().ok()?.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Pagination cursor: the last evaluated sort key, opaque to clients (base64url).
+pub fn encode_cursor(last_key: Option<&Item>) -> Option<String> {
+    use base64::Engine;
+    let last = last_key?;
+    let sk = get_s(last, "SK")?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk))
+}
+
+pub fn decode_cursor(pk: &str, cursor: &str, sk_prefix: &str) -> Option<Item> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let sk = String::from_utf8(raw).ok()?;
+    // A cursor can only move within the caller's own partition and record type.
+    sk.starts_with(sk_prefix).then(|| key(pk.to_owned(), sk))
+}
+
+pub fn is_conditional_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
