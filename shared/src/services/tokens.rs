@@ -62,7 +62,7 @@ where
         Ok(fresh) => {
             let now = now_secs();
             tokens::store_refreshed(&deps.table, component, subject, owner, &fresh.value, now + fresh.expires_in, now).await?;
-            tracing::info!(component, subject = ?subject_kind(subject), "token refreshed");
+            tracing::info!(component, subject = %subject_kind(subject), "token refreshed");
             Ok(fresh.value)
         }
         Err(e) => {
@@ -135,7 +135,7 @@ where
     let token = get().await?;
     match call(token.clone()).await {
         Err(e) if e.is_token_rejected() => {
-            tracing::warn!(component, subject = ?subject_kind(subject), errcode = e.errcode(), "token rejected; refreshing");
+            tracing::warn!(component, subject = %subject_kind(subject), errcode = e.errcode(), "token rejected; refreshing");
             tokens::expire_if_current(&deps.table, component, subject, &token).await?;
             let fresh = get().await?;
             Ok(call(fresh).await?)

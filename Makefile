@@ -1,0 +1,42 @@
+# Single entry point. `make up` / `make test` work on a fresh machine: they install what they need first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STACK  := $(PY) infra/local/stack.py
+ROLE   ?= developer
+
+.PHONY: setup build up down dev test test-unit test-stack bench token lint clean
+
+$(VENV)/.installed: infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+build:
+	cargo build --bins
+
+up: setup build
+	$(STACK) up
+
+down:
+	@test -x $(PY) && $(STACK) down || true
+
+dev: setup build
+	$(STACK) dev
+
+token:
+	@$(STACK) token $(ROLE)
+
+lint: setup
+	$(VENV)/bin/cfn-lint template.yaml
+
+# Every test: unit tests, template lint, then the black-box tests against a freshly started local stack.
+test: setup lint build
+	bash infra/run-tests.sh
+
+bench: setup build
+	bash bench/run.sh
+
+clean: down
+	rm -rf .local

@@ -1,0 +1,113 @@
+"""Reads template.yaml for the local stack, so the table, routes, schedules and environment come from the same
+definitions that SAM deploys (no second copy to drift)."""
+import re
+
+import yaml
+
+STACK_NAME = "wxtpl-local"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+class _Tag:
+    def __init__(self, tag, value):
+        self.tag, self.value = tag, value
+
+
+def _construct(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return _Tag(suffix, value)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("!", _construct)
+
+
+def load(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=_Loader)
+
+
+class Resolver:
+    """Resolves the intrinsics the template uses (Ref, Sub, GetAtt) to local names."""
+
+    def __init__(self, template, parameters):
+        self.template = template
+        self.parameters = parameters
+        self.pseudo = {"AWS::StackName": STACK_NAME, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID,
+                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+    def physical_name(self, logical_id):
+        res = self.template["Resources"][logical_id]
+        props = res.get("Properties") or {}
+        for field in ("TableName", "BucketName", "Name"):
+            if field in props:
+                return self.resolve(props[field])
+        return f"{STACK_NAME}-{logical_id}"
+
+    def ref(self, name):
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.template.get("Parameters", {}):
+            return str(self.template["Parameters"][name].get("Default", ""))
+        return self.physical_name(name)
+
+    def resolve(self, value):
+        if isinstance(value, _Tag):
+            if value.tag == "Ref":
+                return self.ref(value.value)
+            if value.tag == "Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self.ref(m.group(1)), value.value)
+            if value.tag == "GetAtt":
+                return f"arn:aws:local:::{value.value}"
+            raise ValueError(f"unsupported intrinsic !{value.tag}")
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+
+def functions(template, resolver):
+    """Every AWS::Serverless::Function: binary, environment, timeout, HTTP routes and schedules."""
+    glob = (template.get("Globals") or {}).get("Function") or {}
+    global_env = ((glob.get("Environment") or {}).get("Variables")) or {}
+    out = []
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = res.get("Properties") or {}
+        env = dict(global_env)
+        env.update(((props.get("Environment") or {}).get("Variables")) or {})
+        routes, schedules = [], []
+        for event in (props.get("Events") or {}).values():
+            ep = event.get("Properties") or {}
+            if event["Type"] == "HttpApi":
+                routes.append((ep["Method"].upper(), ep["Path"]))
+            elif event["Type"] in ("Schedule", "ScheduleV2"):
+                schedules.append(ep["ScheduleExpression"])
+        out.append({
+            "name": res["Metadata"]["BuildProperties"]["Binary"],
+            "env": {k: str(resolver.resolve(v)) for k, v in env.items()},
+            "timeout": int(props.get("Timeout", glob.get("Timeout", 3))),
+            "routes": routes,
+            "schedules": schedules,
+        })
+    return out
+
+
+def rate_seconds(expression):
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", expression)
+    if not m:
+        raise ValueError(f"unsupported schedule {expression}")
+    return int(m.group(1)) * (60 if m.group(2).startswith("minute") else 3600)

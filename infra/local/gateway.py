@@ -1,0 +1,310 @@
+"""Local API Gateway (HTTP API, payload v2) and Lambda service for the real function binaries.
+
+Each function named in template.yaml runs as its own process(es) against a Lambda Runtime API served here, exactly
+as in AWS: the binary long-polls /runtime/invocation/next and posts its response. Like Lambda, a function scales out
+to more instances (up to --max-instances) while all of its instances are busy. Routes and schedules come from
+template.yaml. Function logs go to <log-dir>/<function>.log.
+
+Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API) and GET /_local/health.
+"""
+import argparse
+import base64
+import json
+import os
+import queue
+import re
+import subprocess
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cfn
+
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Invocation:
+    def __init__(self, payload, deadline_s):
+        self.id = str(uuid.uuid4())
+        self.payload = payload
+        self.deadline_ms = int((time.time() + deadline_s) * 1000)
+        self.done = threading.Event()
+        self.result = None
+        self.error = None
+
+
+class Function:
+    """One function: its runtime API, its pool of instances and its queue of pending invocations."""
+
+    def __init__(self, spec, binary_dir, log_dir, base_env, max_instances):
+        self.spec = spec
+        self.name = spec["name"]
+        self.binary = os.path.join(binary_dir, self.name)
+        self.log_path = os.path.join(log_dir, f"{self.name}.log")
+        self.env = dict(base_env)
+        self.env.update(spec["env"])
+        self.max_instances = max_instances
+        self.pending = queue.Queue()
+        self.inflight = {}
+        self.lock = threading.Lock()
+        self.instances = []
+        self.idle = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_runtime_handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def runtime_api(self):
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def _spawn(self):
+        env = dict(self.env)
+        env.update({"AWS_LAMBDA_RUNTIME_API": self.runtime_api, "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                    "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{len(self.instances)}",
+                    "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}"})
+        log = open(self.log_path, "ab")
+        proc = subprocess.Popen([self.binary], env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.instances.append(proc)
+
+    def invoke(self, payload):
+        inv = Invocation(payload, self.spec["timeout"])
+        with self.lock:
+            self.instances = [p for p in self.instances if p.poll() is None]
+            # Scale out while every instance is busy, as Lambda does.
+            if self.pending.qsize() >= self.idle and len(self.instances) < self.max_instances:
+                self._spawn()
+                self.idle += 1  # counted as idle until it picks work up
+            self.pending.put(inv)
+        if not inv.done.wait(self.spec["timeout"] + 5):
+            return None, "Task timed out"
+        return inv.result, inv.error
+
+    # Runtime API side
+    def next_invocation(self):
+        inv = self.pending.get()
+        with self.lock:
+            self.idle = max(0, self.idle - 1)
+            self.inflight[inv.id] = inv
+        return inv
+
+    def finish(self, request_id, result=None, error=None):
+        with self.lock:
+            inv = self.inflight.pop(request_id, None)
+            self.idle += 1
+        if inv:
+            inv.result, inv.error = result, error
+            inv.done.set()
+
+    def stop(self):
+        for p in self.instances:
+            p.terminate()
+
+
+def make_runtime_handler(fn):
+    class Runtime(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _ok(self, status=202, body=b"{}", headers=None):
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path.endswith("/runtime/invocation/next"):
+                inv = fn.next_invocation()
+                body = json.dumps(inv.payload).encode()
+                return self._ok(200, body, {
+                    "Content-Type": "application/json",
+                    "Lambda-Runtime-Aws-Request-Id": inv.id,
+                    "Lambda-Runtime-Deadline-Ms": str(inv.deadline_ms),
+                    "Lambda-Runtime-Invoked-Function-Arn": f"arn:aws:lambda:{cfn.REGION}:{cfn.ACCOUNT_ID}:function:{fn.name}",
+                    "Lambda-Runtime-Trace-Id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+                })
+            self._ok(404)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            m = re.search(r"/runtime/invocation/([^/]+)/(response|error)$", self.path)
+            if m:
+                if m.group(2) == "response":
+                    fn.finish(m.group(1), result=body)
+                else:
+                    fn.finish(m.group(1), error=body.decode(errors="replace"))
+                return self._ok()
+            if self.path.endswith("/runtime/init/error"):
+                print(f"[{fn.name}] init error: {body.decode(errors='replace')}", flush=True)
+                return self._ok()
+            self._ok(404)
+
+    return Runtime
+
+
+def compile_route(path):
+    pattern = re.sub(r"\{([^}/+]+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
+    return re.compile(f"^{pattern}$")
+
+
+class Gateway:
+    def __init__(self, functions):
+        self.functions = {f.name: f for f in functions}
+        self.routes = []
+        for f in functions:
+            for method, path in f.spec["routes"]:
+                self.routes.append((method, path, compile_route(path), f))
+
+    def match(self, method, path):
+        allowed = False
+        for m, template, regex, fn in self.routes:
+            hit = regex.match(path)
+            if hit:
+                if m == method:
+                    return fn, template, {k: urllib.parse.unquote(v) for k, v in hit.groupdict().items()}
+                allowed = True
+        return None, "405" if allowed else "404", None
+
+    @staticmethod
+    def event(method, route, path, raw_query, headers, body, params, source_ip):
+        query = {}
+        for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True):
+            query[k] = f"{query[k]},{v}" if k in query else v
+        is_text = body == b"" or headers.get("content-type", "").startswith(("application/json", "text/", "application/xml"))
+        now = time.time()
+        return {
+            "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path, "rawQueryString": raw_query,
+            "headers": headers, "queryStringParameters": query or None, "pathParameters": params or None,
+            "requestContext": {
+                "accountId": cfn.ACCOUNT_ID, "apiId": "local", "domainName": headers.get("host", "localhost"),
+                "domainPrefix": "local", "requestId": str(uuid.uuid4()), "routeKey": f"{method} {route}",
+                "stage": "$default", "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "timeEpoch": int(now * 1000),
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                         "userAgent": headers.get("user-agent", "")},
+            },
+            "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
+            "isBase64Encoded": bool(body) and not is_text,
+        }
+
+
+def make_api_handler(gw):
+    class Api(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def _send(self, status, body, headers=None):
+            self.send_response(status)
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status, obj):
+            self._send(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
+
+        def _handle(self, method):
+            url = urllib.parse.urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.close_connection = True
+                return self._json(413, {"message": "Request Entity Too Large"})
+            body = self.rfile.read(length) if length else b""
+            if url.path == "/_local/health":
+                return self._json(200, {"functions": sorted(gw.functions)})
+            m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)
+            if m and method == "POST":
+                fn = gw.functions.get(m.group(1))
+                if fn is None:
+                    return self._json(404, {"message": "Function not found"})
+                result, error = fn.invoke(json.loads(body or b"{}"))
+                if error:
+                    return self._send(200, error.encode() if isinstance(error, str) else error,
+                                      {"X-Amz-Function-Error": "Unhandled", "Content-Type": "application/json"})
+                return self._send(200, result or b"null", {"Content-Type": "application/json"})
+            fn, route, params = gw.match(method, url.path)
+            if fn is None:
+                return self._json(int(route), {"message": "Not Found" if route == "404" else "Method Not Allowed"})
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            event = gw.event(method, route, url.path, url.query, headers, body, params, self.client_address[0])
+            result, error = fn.invoke(event)
+            if error or result is None:
+                return self._json(502 if error != "Task timed out" else 504, {"message": "Internal Server Error"})
+            resp = json.loads(result)
+            out = resp.get("body") or ""
+            out = base64.b64decode(out) if resp.get("isBase64Encoded") else out.encode()
+            headers = resp.get("headers") or {}
+            for cookie in resp.get("cookies") or []:
+                headers["Set-Cookie"] = cookie
+            self._send(int(resp.get("statusCode", 200)), out, headers)
+
+        def do_GET(self):
+            self._handle("GET")
+
+        def do_POST(self):
+            self._handle("POST")
+
+        def do_PUT(self):
+            self._handle("PUT")
+
+        def do_DELETE(self):
+            self._handle("DELETE")
+
+    return Api
+
+
+def scheduler(fn, every_s):
+    event = {"version": "0", "id": "", "detail-type": "Scheduled Event", "source": "aws.scheduler",
+             "account": cfn.ACCOUNT_ID, "region": cfn.REGION, "resources": [], "detail": {}}
+    while True:
+        time.sleep(every_s)
+        event["id"] = str(uuid.uuid4())
+        event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _, error = fn.invoke(event)
+        print(f"[schedule] {fn.name}: {'failed: ' + error if error else 'ok'}", flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--template", required=True)
+    p.add_argument("--binaries", required=True, help="directory with the built function binaries")
+    p.add_argument("--port", type=int, default=9000)
+    p.add_argument("--log-dir", required=True)
+    p.add_argument("--param", action="append", default=[], help="template parameter override NAME=VALUE")
+    p.add_argument("--max-instances", type=int, default=4)
+    p.add_argument("--schedule-seconds", type=int, default=0, help="override every schedule's interval (0: template)")
+    args = p.parse_args()
+
+    template = cfn.load(args.template)
+    resolver = cfn.Resolver(template, dict(kv.split("=", 1) for kv in args.param))
+    os.makedirs(args.log_dir, exist_ok=True)
+    base_env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "RUST_", "PATH", "HOME", "SSL_"))}
+    functions = [Function(spec, args.binaries, args.log_dir, base_env, args.max_instances)
+                 for spec in cfn.functions(template, resolver)]
+    gw = Gateway(functions)
+    for fn in functions:
+        for expr in fn.spec["schedules"]:
+            every = args.schedule_seconds or cfn.rate_seconds(expr)
+            threading.Thread(target=scheduler, args=(fn, every), daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_api_handler(gw))
+    server.daemon_threads = True
+    print(f"local API on http://127.0.0.1:{args.port}: {len(gw.routes)} routes, {len(functions)} functions", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        for fn in functions:
+            fn.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The local stack: AWS emulator (moto) + bootstrap from template.yaml + WeChat sandbox + every function behind the
+API Gateway paths. `up` starts it in the background and waits until every part answers; `down` stops it; `dev`
+runs it in the foreground; `token ROLE` prints a development JWT.
+
+Everything lives under .local/: pids, logs, the generated sandbox component and stack.env (API_URL=, SANDBOX_URL=,
+AWS_ENDPOINT_URL=, ...) for tests and tools.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+
+import cfn
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LOCAL = os.path.join(ROOT, ".local")
+LOGS = os.path.join(LOCAL, "logs")
+PIDS = os.path.join(LOCAL, "pids")
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+AWS_PORT = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
+API_PORT = int(os.environ.get("LOCAL_API_PORT", "9000"))
+SANDBOX_PORT = int(os.environ.get("LOCAL_SANDBOX_PORT", "9100"))
+TENANT = "local-tenant"
+ROLES = ("developer", "operator", "merchant", "admin")
+AWS_ENV = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}", "AWS_REGION": cfn.REGION,
+           "AWS_DEFAULT_REGION": cfn.REGION, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def log(msg):
+    print(f"[stack] {msg}", flush=True)
+
+
+def wait_http(url, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer at {url} within {timeout}s (see {LOGS})")
+
+
+def start(name, argv, env=None):
+    os.makedirs(LOGS, exist_ok=True)
+    out = open(os.path.join(LOGS, f"{name}.log"), "ab")
+    proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+                            cwd=ROOT, start_new_session=True)
+    with open(os.path.join(PIDS, name), "w") as f:
+        f.write(str(proc.pid))
+    return proc
+
+
+def bootstrap(resolver, template):
+    """Creates the table, bucket and JWT secret exactly as template.yaml declares them."""
+    session = boto3.Session(region_name=cfn.REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    endpoint = AWS_ENV["AWS_ENDPOINT_URL"]
+    ddb = session.client("dynamodb", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=endpoint)
+    sm = session.client("secretsmanager", endpoint_url=endpoint)
+    for logical_id, res in template["Resources"].items():
+        props = resolver.resolve(res.get("Properties") or {})
+        if res["Type"] == "AWS::DynamoDB::Table":
+            args = {k: props[k] for k in ("TableName", "AttributeDefinitions", "KeySchema", "BillingMode",
+                                          "GlobalSecondaryIndexes") if k in props}
+            ddb.create_table(**args)
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                ddb.update_time_to_live(TableName=props["TableName"], TimeToLiveSpecification=ttl)
+            log(f"table {props['TableName']}")
+        elif res["Type"] == "AWS::S3::Bucket":
+            s3.create_bucket(Bucket=props["BucketName"])
+            log(f"bucket {props['BucketName']}")
+        elif res["Type"] == "AWS::SecretsManager::Secret":
+            gen = props.get("GenerateSecretString") or {}
+            alphabet = string.ascii_letters + string.digits
+            value = "".join(secrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
+            sm.create_secret(Name=props["Name"], SecretString=value)
+            log(f"secret {props['Name']}")
+
+
+def sandbox_component():
+    alnum = string.ascii_letters + string.digits
+    return {"appid": "wx" + secrets.token_hex(8), "appsecret": secrets.token_hex(16),
+            "token": "".join(secrets.choice(alnum) for _ in range(16)),
+            "encodingAesKey": "".join(secrets.choice(alnum) for _ in range(43))}
+
+
+def read_env():
+    path = os.path.join(LOCAL, "stack.env")
+    if not os.path.exists(path):
+        raise SystemExit("the local stack is not running: start it with `make up`")
+    with open(path) as f:
+        return dict(line.strip().split("=", 1) for line in f if "=" in line)
+
+
+def jwt_key(env):
+    sm = boto3.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"], region_name=cfn.REGION,
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    return sm.get_secret_value(SecretId=env["JWT_SECRET_ID"])["SecretString"].encode()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_jwt(key, role, tenant, component, hours=12):
+    now = int(time.time())
+    claims = {"sub": f"local-{role}", "role": role, "tenant": tenant, "iat": now, "exp": now + hours * 3600}
+    if component:
+        claims["component"] = component
+    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims).encode())
+    sig = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64url(sig)}"
+
+
+def api(method, url, token, body=None):
+    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def running():
+    return os.path.isdir(PIDS) and any(os.listdir(PIDS))
+
+
+def up(foreground=False):
+    if running():
+        down()
+    os.makedirs(PIDS, exist_ok=True)
+    os.makedirs(LOGS, exist_ok=True)
+    bin_dir = os.environ.get("FUNCTION_BIN_DIR", os.path.join(ROOT, "target", "debug"))
+    template = cfn.load(TEMPLATE)
+    api_url, sandbox_url = f"http://127.0.0.1:{API_PORT}", f"http://127.0.0.1:{SANDBOX_PORT}"
+    resolver = cfn.Resolver(template, {"WechatApiBase": sandbox_url})
+    missing = [f["name"] for f in cfn.functions(template, resolver) if not os.path.exists(os.path.join(bin_dir, f["name"]))]
+    if missing:
+        raise SystemExit(f"function binaries missing in {bin_dir}: {', '.join(missing)} (run `cargo build --bins`)")
+
+    py = sys.executable
+    start("aws", [os.path.join(os.path.dirname(py), "moto_server"), "-H", "127.0.0.1", "-p", str(AWS_PORT)])
+    wait_http(f"{AWS_ENV['AWS_ENDPOINT_URL']}/moto-api/", "AWS emulator")
+    bootstrap(resolver, template)
+
+    component = sandbox_component()
+    with open(os.path.join(LOCAL, "sandbox-component.json"), "w") as f:
+        json.dump(component, f)
+    start("sandbox", [py, "infra/sandbox/wechat_sandbox.py", "--port", str(SANDBOX_PORT),
+                      "--component", os.path.join(LOCAL, "sandbox-component.json"), "--push-base", api_url])
+    wait_http(f"{sandbox_url}/health", "WeChat sandbox")
+
+    start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
+                  "--log-dir", LOGS, "--param", f"WechatApiBase={sandbox_url}",
+                  "--schedule-seconds", os.environ.get("LOCAL_SCHEDULE_SECONDS", "0")], env=AWS_ENV)
+    wait_http(f"{api_url}/_local/health", "local API")
+
+    env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, **AWS_ENV,
+           "TABLE_NAME": resolver.physical_name("StateTable"), "JWT_SECRET_ID": resolver.physical_name("JwtSigningKey"),
+           "COMPONENT_SECRET_PREFIX": resolver.resolve(template["Globals"]["Function"]["Environment"]["Variables"]["COMPONENT_SECRET_PREFIX"]),
+           "COMPONENT_APPID": component["appid"], "TENANT": TENANT, "LOG_DIR": LOGS}
+    # Every function answers: an unauthenticated call to each route is refused by the function itself.
+    for f in cfn.functions(template, resolver):
+        for method, path in f["routes"][:1]:
+            path = path.replace("{componentAppid}", component["appid"]).replace("{authorizerAppid}", "wx0000000000000000")
+            wait_http(f"{api_url}{path}" if method == "GET" else f"{api_url}/_local/health", f["name"])
+
+    admin = sign_jwt(jwt_key(env), "admin", TENANT, component["appid"])
+    status, body = api("POST", f"{api_url}/component/register", admin,
+                       {"appid": component["appid"], "appsecret": component["appsecret"], "token": component["token"],
+                        "encodingAesKey": component["encodingAesKey"]})
+    if status not in (200, 201):
+        raise SystemExit(f"registering the sandbox component failed: {status} {body}")
+    with open(os.path.join(LOCAL, "stack.env"), "w") as f:
+        f.writelines(f"{k}={v}\n" for k, v in env.items())
+    log(f"API            {api_url}")
+    log(f"WeChat sandbox {sandbox_url}")
+    log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")
+    log(f"component      {component['appid']} registered; the sandbox pushes its first verify ticket now")
+    log("tokens:        make token ROLE=admin|developer|operator|merchant")
+    log(f"stack.env      {os.path.join(LOCAL, 'stack.env')}")
+
+
+def down():
+    if not os.path.isdir(PIDS):
+        return
+    for name in os.listdir(PIDS):
+        path = os.path.join(PIDS, name)
+        try:
+            with open(path) as f:
+                os.killpg(int(f.read()), signal.SIGTERM)
+        except (ProcessLookupError, ValueError, PermissionError):
+            pass
+        os.remove(path)
+    env_path = os.path.join(LOCAL, "stack.env")
+    if os.path.exists(env_path):
+        os.remove(env_path)
+    log("stopped")
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "up"
+    if cmd == "up":
+        up()
+    elif cmd == "down":
+        down()
+    elif cmd == "dev":
+        up()
+        log("running in the foreground; Ctrl-C stops everything")
+        try:
+            subprocess.call(["tail", "-F", *[os.path.join(LOGS, n) for n in sorted(os.listdir(LOGS))]])
+        except KeyboardInterrupt:
+            pass
+        finally:
+            down()
+    elif cmd == "token":
+        role = sys.argv[2] if len(sys.argv) > 2 else "developer"
+        if role not in ROLES:
+            raise SystemExit(f"ROLE must be one of {', '.join(ROLES)}")
+        env = read_env()
+        print(sign_jwt(jwt_key(env), role, env["TENANT"], env["COMPONENT_APPID"]))
+    else:
+        raise SystemExit(f"usage: stack.py up|down|dev|token ROLE (got {cmd})")
+
+
+if __name__ == "__main__":
+    main()

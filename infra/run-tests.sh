@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: starts a fresh local stack, runs every test of the workspace
+# (unit tests and the black-box tests in tests/), and always stops the stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/python infra/local/stack.py up
+trap '.venv/bin/python infra/local/stack.py down' EXIT
+cargo test --workspace --no-fail-fast "$@"

@@ -1,0 +1,482 @@
+"""WeChat sandbox: the third-party platform endpoints the product calls, with WeChat's field names, token expiry,
+errcodes and quotas, and the encrypted pushes WeChat sends (verify ticket, authorization events, retries included).
+
+Control API under /control/ for tests and demos (see README.md in this folder).
+Run: python3 wechat_sandbox.py --port 9100 --component infra-generated.json --push-base http://127.0.0.1:9000
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import secrets
+import struct
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+TOKEN_LIFETIME = 7200
+OLD_TOKEN_GRACE = 300
+TICKET_LIFETIME = 12 * 3600
+AUTH_CODE_LIFETIME = 3600
+PUSH_TIMEOUT = 5.0
+
+
+def wx_error(code, msg):
+    return {"errcode": code, "errmsg": msg}
+
+
+class MsgCrypt:
+    """Independent implementation of WeChat's message crypto (the product's own is in Rust)."""
+
+    def __init__(self, token, encoding_aes_key, appid):
+        self.token = token
+        self.key = base64.b64decode(encoding_aes_key + "=")
+        self.appid = appid
+
+    def encrypt(self, text):
+        raw = text.encode()
+        plain = os.urandom(16) + struct.pack(">I", len(raw)) + raw + self.appid.encode()
+        pad = 32 - len(plain) % 32
+        plain += bytes([pad]) * pad
+        enc = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).encryptor()
+        return base64.b64encode(enc.update(plain) + enc.finalize()).decode()
+
+    def signature(self, *parts):
+        return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+class Sandbox:
+    def __init__(self, component, push_base, clock_speed=1.0, ticket_interval=600, retry_delay=1.0, quota=10000):
+        self.lock = threading.RLock()
+        self.component = component
+        self.crypt = MsgCrypt(component["token"], component["encodingAesKey"], component["appid"])
+        self.push_base = push_base.rstrip("/")
+        self.clock_speed = clock_speed
+        self.ticket_interval = ticket_interval
+        self.retry_delay = retry_delay
+        self.quota = quota
+        self.started = time.time()
+        self.reset()
+
+    # --- state -------------------------------------------------------------------------------------------
+    def reset(self):
+        with self.lock:
+            self.offset = 0.0
+            self.tickets = {}  # ticket -> issued at
+            self.component_tokens = {}  # token -> {"expires_at", "superseded_at"}
+            self.authorizers = {}  # appid -> record
+            self.auth_codes = {}  # code -> {"appid", "expires_at", "used"}
+            self.pre_auth_codes = {}
+            self.counters = {}
+            self.daily_calls = {}
+            self.faults = []
+            self.pushes = []
+            self.pushing_tickets = False
+
+    def now(self):
+        return self.started + (time.time() - self.started) * self.clock_speed + self.offset
+
+    # --- tokens ------------------------------------------------------------------------------------------
+    def _new_token(self, store):
+        now = self.now()
+        for rec in store.values():
+            if rec["superseded_at"] is None:
+                rec["superseded_at"] = now
+        token = secrets.token_urlsafe(48)
+        store[token] = {"expires_at": now + TOKEN_LIFETIME, "superseded_at": None}
+        return token
+
+    def _check_token(self, store, token):
+        """None if usable, else a WeChat error body: 40001 unknown or superseded, 42001 expired."""
+        rec = store.get(token or "")
+        now = self.now()
+        if rec is None:
+            return wx_error(40001, "invalid credential, access_token is invalid or not latest")
+        if rec.get("revoked"):
+            return wx_error(40001, "invalid credential, access_token is invalid or not latest")
+        if now >= rec["expires_at"]:
+            return wx_error(42001, "access_token expired")
+        if rec["superseded_at"] is not None and now >= rec["superseded_at"] + OLD_TOKEN_GRACE:
+            return wx_error(40001, "invalid credential, access_token is invalid or not latest")
+        return None
+
+    def _component_ok(self, appid):
+        if appid != self.component["appid"]:
+            return wx_error(61003, "component is not authorized")  # unknown component
+        return None
+
+    # --- WeChat endpoints --------------------------------------------------------------------------------
+    def api_component_token(self, q, body):
+        if (err := self._component_ok(body.get("component_appid"))):
+            return err
+        if body.get("component_appsecret") != self.component["appsecret"]:
+            return wx_error(40013, "invalid appid or appsecret")
+        ticket = body.get("component_verify_ticket")
+        if ticket not in self.tickets:
+            return wx_error(61006, "component ticket is invalid")
+        if self.now() >= self.tickets[ticket] + TICKET_LIFETIME:
+            return wx_error(61005, "component ticket is expired")
+        return {"component_access_token": self._new_token(self.component_tokens), "expires_in": TOKEN_LIFETIME}
+
+    def api_start_push_ticket(self, q, body):
+        if (err := self._component_ok(body.get("component_appid"))):
+            return err
+        if body.get("component_secret") != self.component["appsecret"]:
+            return wx_error(40013, "invalid appid or appsecret")
+        self.pushing_tickets = True
+        threading.Timer(0.5, self.push_ticket).start()
+        return wx_error(0, "ok")
+
+    def _cat(self, q):
+        return self._check_token(self.component_tokens, q.get("component_access_token") or q.get("access_token"))
+
+    def api_create_preauthcode(self, q, body):
+        if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
+            return err
+        code = "preauthcode@@@" + secrets.token_urlsafe(24)
+        self.pre_auth_codes[code] = self.now() + 600
+        return {"pre_auth_code": code, "expires_in": 600}
+
+    def api_query_auth(self, q, body):
+        if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
+            return err
+        code = self.auth_codes.get(body.get("authorization_code", ""))
+        if code is None or code["used"] or self.now() >= code["expires_at"]:
+            return wx_error(61010, "code is expired or invalid")
+        code["used"] = True
+        a = self.authorizers[code["appid"]]
+        a["refresh_token"] = "refreshtoken@@@" + secrets.token_urlsafe(24)
+        a["refresh_revoked"] = False
+        token = self._new_token(a["tokens"])
+        return {"authorization_info": {
+            "authorizer_appid": a["appid"], "authorizer_access_token": token, "expires_in": TOKEN_LIFETIME,
+            "authorizer_refresh_token": a["refresh_token"],
+            "func_info": [{"funcscope_category": {"id": i}} for i in a["func_ids"]],
+        }}
+
+    def api_authorizer_token(self, q, body):
+        if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
+            return err
+        a = self.authorizers.get(body.get("authorizer_appid", ""))
+        if a is None or not a["authorized"]:
+            return wx_error(61003, "component is not authorized by this account")
+        if a["refresh_revoked"] or body.get("authorizer_refresh_token") != a["refresh_token"]:
+            return wx_error(61023, "refresh_token is invalid")
+        token = self._new_token(a["tokens"])
+        return {"authorizer_access_token": token, "expires_in": TOKEN_LIFETIME, "authorizer_refresh_token": a["refresh_token"]}
+
+    def api_get_authorizer_info(self, q, body):
+        if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
+            return err
+        a = self.authorizers.get(body.get("authorizer_appid", ""))
+        if a is None or not a["authorized"]:
+            return wx_error(61003, "component is not authorized by this account")
+        return {
+            "authorizer_info": {
+                "nick_name": a["nick_name"], "head_img": "", "service_type_info": {"id": 0},
+                "verify_type_info": {"id": 0}, "user_name": a["user_name"], "principal_name": a["principal_name"],
+                "signature": "", "qrcode_url": "", "MiniProgramInfo": {"network": {}, "categories": [], "visit_status": 0},
+            },
+            "authorization_info": {"authorizer_appid": a["appid"],
+                                   "func_info": [{"funcscope_category": {"id": i}} for i in a["func_ids"]]},
+        }
+
+    def api_get_authorizer_list(self, q, body):
+        if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
+            return err
+        offset, count = int(body.get("offset", 0)), int(body.get("count", 0))
+        if count < 1 or count > 500:
+            return wx_error(40097, "invalid args: count must be 1..500")
+        live = [a for a in self.authorizers.values() if a["authorized"]]
+        page = live[offset:offset + count]
+        return {"total_count": len(live), "list": [
+            {"authorizer_appid": a["appid"], "refresh_token": a["refresh_token"], "auth_time": int(a["auth_time"])}
+            for a in page]}
+
+    def getaccountbasicinfo(self, q, body):
+        token = q.get("access_token", "")
+        for a in self.authorizers.values():
+            if token in a["tokens"]:
+                if (err := self._check_token(a["tokens"], token)):
+                    return err
+                return {"errcode": 0, "errmsg": "ok", "appid": a["appid"], "account_type": 2,
+                        "principal_type": 1, "principal_name": a["principal_name"], "realname_status": 1,
+                        "nickname": a["nick_name"]}
+        return wx_error(40001, "invalid credential, access_token is invalid or not latest")
+
+    ROUTES = {
+        "/cgi-bin/component/api_component_token": "api_component_token",
+        "/cgi-bin/component/api_start_push_ticket": "api_start_push_ticket",
+        "/cgi-bin/component/api_create_preauthcode": "api_create_preauthcode",
+        "/cgi-bin/component/api_query_auth": "api_query_auth",
+        "/cgi-bin/component/api_authorizer_token": "api_authorizer_token",
+        "/cgi-bin/component/api_get_authorizer_info": "api_get_authorizer_info",
+        "/cgi-bin/component/api_get_authorizer_list": "api_get_authorizer_list",
+        "/cgi-bin/account/getaccountbasicinfo": "getaccountbasicinfo",
+    }
+
+    def call(self, path, q, body):
+        """Dispatches one WeChat API call: counters, quota, injected faults, then the endpoint."""
+        name = self.ROUTES.get(path)
+        if name is None:
+            return 404, wx_error(-1, "sandbox does not implement " + path)
+        with self.lock:
+            self.counters[name] = self.counters.get(name, 0) + 1
+            fault = self._take_fault(name)
+        if fault and fault.get("latencyMs"):
+            time.sleep(fault["latencyMs"] / 1000)
+        if fault and fault.get("httpStatus"):
+            return fault["httpStatus"], {"error": "injected"}
+        if fault and fault.get("errcode") is not None:
+            return 200, wx_error(fault["errcode"], "injected fault")
+        with self.lock:
+            day = int(self.now() // 86400)
+            key = (name, day)
+            self.daily_calls[key] = self.daily_calls.get(key, 0) + 1
+            if self.daily_calls[key] > self.quota:
+                return 200, wx_error(45009, "reach max api daily quota limit")
+            return 200, getattr(self, name)(q, body)
+
+    def _take_fault(self, name):
+        for f in self.faults:
+            if f["endpoint"] in (name, "*") and f["times"] != 0:
+                if f.get("rate", 1.0) < 1.0 and secrets.randbelow(10_000) >= f["rate"] * 10_000:
+                    continue
+                if f["times"] > 0:
+                    f["times"] -= 1
+                return f
+        return None
+
+    # --- pushes ------------------------------------------------------------------------------------------
+    def _deliver(self, url, envelope_field, envelope_value, plaintext, push_type):
+        encrypted = self.crypt.encrypt(plaintext)
+        timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+        query = urllib.parse.urlencode({
+            "timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes",
+            "msg_signature": self.crypt.signature(self.crypt.token, timestamp, nonce, encrypted),
+            "signature": self.crypt.signature(self.crypt.token, timestamp, nonce),
+        })
+        body = f"<xml><{envelope_field}><![CDATA[{envelope_value}]]></{envelope_field}><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        record = {"id": len(self.pushes) + 1, "type": push_type, "url": url, "attempts": [], "delivered": False}
+        with self.lock:
+            self.pushes.append(record)
+            del self.pushes[:-200]
+        for attempt in range(4):  # the first delivery plus up to 3 retries
+            started = time.time()
+            try:
+                req = urllib.request.Request(f"{url}?{query}", data=body.encode(), method="POST",
+                                             headers={"Content-Type": "text/xml"})
+                with urllib.request.urlopen(req, timeout=PUSH_TIMEOUT) as resp:
+                    status, reply = resp.status, resp.read(1024).decode(errors="replace")
+            except urllib.error.HTTPError as e:
+                status, reply = e.code, e.read(1024).decode(errors="replace")
+            except Exception as e:  # timeout, refused: WeChat retries those too
+                status, reply = 0, type(e).__name__
+            record["attempts"].append({"status": status, "reply": reply[:200], "ms": int((time.time() - started) * 1000)})
+            if status == 200 and reply.strip() == "success":
+                record["delivered"] = True
+                break
+            if attempt < 3:
+                time.sleep(self.retry_delay)
+        return record
+
+    def auth_event_url(self):
+        return f"{self.push_base}/wechat/{self.component['appid']}/auth-event"
+
+    def message_url(self, authorizer_appid):
+        return f"{self.push_base}/wechat/{self.component['appid']}/{authorizer_appid}/callback"
+
+    def push_auth_event(self, inner_xml, push_type):
+        appid = self.component["appid"]
+        plaintext = f"<xml><AppId><![CDATA[{appid}]]></AppId><CreateTime>{int(self.now())}</CreateTime>{inner_xml}</xml>"
+        return self._deliver(self.auth_event_url(), "AppId", appid, plaintext, push_type)
+
+    def push_ticket(self):
+        ticket = "ticket@@@" + secrets.token_urlsafe(32)
+        with self.lock:
+            self.tickets[ticket] = self.now()
+        return self.push_auth_event(
+            f"<InfoType><![CDATA[component_verify_ticket]]></InfoType><ComponentVerifyTicket><![CDATA[{ticket}]]></ComponentVerifyTicket>",
+            "component_verify_ticket")
+
+    def authorize(self, body):
+        with self.lock:
+            appid = body.get("appid") or "wx" + secrets.token_hex(8)
+            a = self.authorizers.get(appid) or {
+                "appid": appid, "tokens": {}, "refresh_token": None, "refresh_revoked": False,
+                "nick_name": body.get("nickName") or f"Shop {appid[-4:]}",
+                "user_name": "gh_" + secrets.token_hex(6),
+                "principal_name": body.get("principalName") or "Sandbox Merchant Co.",
+            }
+            update = a.get("authorized", False)
+            a.update({"authorized": True, "auth_time": self.now(), "func_ids": body.get("funcIds") or [17, 18, 19, 25, 30]})
+            self.authorizers[appid] = a
+            code = "queryauthcode@@@" + secrets.token_urlsafe(24)
+            self.auth_codes[code] = {"appid": appid, "expires_at": self.now() + AUTH_CODE_LIFETIME, "used": False}
+        info_type = "updateauthorized" if update else "authorized"
+        delivery = None
+        if body.get("push", True):
+            delivery = self.push_auth_event(
+                f"<InfoType><![CDATA[{info_type}]]></InfoType><AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>"
+                f"<AuthorizationCode><![CDATA[{code}]]></AuthorizationCode>"
+                f"<AuthorizationCodeExpiredTime>{int(self.now()) + AUTH_CODE_LIFETIME}</AuthorizationCodeExpiredTime>"
+                f"<PreAuthCode><![CDATA[]]></PreAuthCode>", info_type)
+        return {"authorizerAppid": appid, "userName": a["user_name"], "authorizationCode": code, "delivery": delivery}
+
+    def unauthorize(self, body):
+        with self.lock:
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return None
+            a["authorized"] = False
+            a["refresh_token"] = None
+            a["tokens"].clear()
+        delivery = self.push_auth_event(
+            f"<InfoType><![CDATA[unauthorized]]></InfoType><AuthorizerAppid><![CDATA[{a['appid']}]]></AuthorizerAppid>",
+            "unauthorized")
+        return {"authorizerAppid": a["appid"], "delivery": delivery}
+
+    def push_raw(self, body):
+        """Pushes any plaintext XML, encrypted, to the auth-event URL or to a mini-program's message URL."""
+        xml = body.get("xml", "")
+        if body.get("urlKind", "auth_event") == "message":
+            a = body.get("authorizerAppid", "")
+            to_user = self.authorizers.get(a, {}).get("user_name", "gh_unknown")
+            return self._deliver(self.message_url(a), "ToUserName", to_user, xml, "message")
+        return self._deliver(self.auth_event_url(), "AppId", self.component["appid"], xml, "raw")
+
+    def ticket_loop(self):
+        while True:
+            time.sleep(self.ticket_interval)
+            if self.pushing_tickets:
+                try:
+                    self.push_ticket()
+                except Exception as e:  # keep the schedule alive whatever one push did
+                    print("ticket push failed:", e, flush=True)
+
+    def control(self, method, path, body):
+        if method == "GET" and path == "/control/counters":
+            return 200, dict(self.counters)
+        if method == "GET" and path == "/control/pushes":
+            return 200, {"pushes": self.pushes}
+        if method == "GET" and path == "/control/state":
+            return 200, {"componentAppid": self.component["appid"], "now": int(self.now()),
+                         "authorizers": [{"appid": a["appid"], "authorized": a["authorized"], "userName": a["user_name"]}
+                                         for a in self.authorizers.values()],
+                         "tickets": len(self.tickets), "faults": self.faults}
+        if method == "POST" and path == "/control/reset":
+            self.reset()
+            return 200, {"reset": True}
+        if method == "POST" and path == "/control/counters/reset":
+            self.counters = {}
+            return 200, {"reset": True}
+        if method == "POST" and path == "/control/ticket/push":
+            return 200, self.push_ticket()
+        if method == "POST" and path == "/control/authorize":
+            return 200, self.authorize(body)
+        if method == "POST" and path == "/control/unauthorize":
+            out = self.unauthorize(body)
+            return (200, out) if out else (404, {"error": "unknown authorizer"})
+        if method == "POST" and path == "/control/push":
+            return 200, self.push_raw(body)
+        if method == "POST" and path == "/control/faults":
+            if not body.get("endpoint"):
+                return 400, {"error": "endpoint is required (an endpoint name such as api_query_auth, or *)"}
+            fault = {"endpoint": body["endpoint"], "errcode": body.get("errcode"), "httpStatus": body.get("httpStatus"),
+                     "latencyMs": body.get("latencyMs"), "times": int(body.get("times", 1)), "rate": float(body.get("rate", 1.0))}
+            with self.lock:
+                self.faults.append(fault)
+            return 200, fault
+        if method == "DELETE" and path == "/control/faults":
+            self.faults = []
+            return 200, {"faults": []}
+        if method == "POST" and path == "/control/refresh-token/revoke":
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            a["refresh_revoked"] = True
+            return 200, {"revoked": a["appid"]}
+        if method == "POST" and path == "/control/tokens/revoke":
+            with self.lock:
+                store = self.component_tokens if body.get("kind") == "component" else \
+                    self.authorizers.get(body.get("appid", ""), {}).get("tokens", {})
+                for rec in store.values():
+                    rec["revoked"] = True
+            return 200, {"revoked": len(store)}
+        if method == "POST" and path == "/control/clock":
+            self.offset += float(body.get("advanceSeconds", 0))
+            return 200, {"now": int(self.now())}
+        return 404, {"error": "unknown control route"}
+
+
+def make_handler(sandbox):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # URLs carry tokens: log the path only
+            pass
+
+        def _reply(self, status, payload):
+            data = json.dumps(payload, ensure_ascii=False).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _handle(self, method):
+            url = urllib.parse.urlsplit(self.path)
+            q = dict(urllib.parse.parse_qsl(url.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                return self._reply(200, wx_error(47001, "data format error"))
+            if url.path.startswith("/control/"):
+                return self._reply(*sandbox.control(method, url.path, body))
+            if url.path == "/health":
+                return self._reply(200, {"ok": True})
+            status, payload = sandbox.call(url.path, q, body)
+            self._reply(status, payload)
+
+        def do_GET(self):
+            self._handle("GET")
+
+        def do_POST(self):
+            self._handle("POST")
+
+        def do_DELETE(self):
+            self._handle("DELETE")
+
+    return Handler
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", type=int, default=9100)
+    p.add_argument("--component", required=True, help="JSON file: appid, appsecret, token, encodingAesKey")
+    p.add_argument("--push-base", required=True, help="base URL the pushes go to (the product's API)")
+    p.add_argument("--clock-speed", type=float, default=float(os.environ.get("SANDBOX_CLOCK_SPEED", "1")))
+    p.add_argument("--ticket-interval", type=float, default=float(os.environ.get("SANDBOX_TICKET_INTERVAL", "600")))
+    p.add_argument("--retry-delay", type=float, default=float(os.environ.get("SANDBOX_RETRY_DELAY", "1")))
+    p.add_argument("--quota", type=int, default=int(os.environ.get("SANDBOX_DAILY_QUOTA", "10000")))
+    args = p.parse_args()
+    with open(args.component) as f:
+        component = json.load(f)
+    sandbox = Sandbox(component, args.push_base, args.clock_speed, args.ticket_interval, args.retry_delay, args.quota)
+    threading.Thread(target=sandbox.ticket_loop, daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(sandbox))
+    server.daemon_threads = True
+    print(f"WeChat sandbox on http://127.0.0.1:{args.port} for component {component['appid']}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
