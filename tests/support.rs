@@ -1,1 +1,223 @@
+//! Helpers for black-box tests against the local stack started by `make up` (read from `.local/stack.env`).
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::{json, Value};
+use wxtpl::http::auth::{sign, Claims, Role};
+use wxtpl::wechat::crypto::MsgCrypt;
+
+pub struct Stack {
+    pub env: HashMap<String, String>,
+    pub http: reqwest::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub jwt_key: Vec<u8>,
+    pub component: Value,
+}
+
+/// Tests share one sandbox and its call counters, so they run one at a time.
+pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(())).lock().await
+}
+
+fn local_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".local")
+}
+
+impl Stack {
+    pub async fn connect() -> Self {
+        let path = local_dir().join("stack.env");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} not found: start the local stack with `make up`", path.display()));
+        let env: HashMap<String, String> =
+            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&env["AWS_ENDPOINT_URL"])
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "local"))
+            .load()
+            .await;
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+        let jwt_key = secrets
+            .get_secret_value()
+            .secret_id(&env["JWT_SECRET_ID"])
+            .send()
+            .await
+            .expect("JWT key readable")
+            .secret_string
+            .expect("string secret")
+            .into_bytes();
+        let component: Value =
+            serde_json::from_str(&std::fs::read_to_string(local_dir().join("sandbox-component.json")).unwrap()).unwrap();
+        Self { env, http: reqwest::Client::new(), dynamo: aws_sdk_dynamodb::Client::new(&aws), jwt_key, component }
+    }
+
+    pub fn api_url(&self) -> &str {
+        &self.env["API_URL"]
+    }
+
+    pub fn component_appid(&self) -> String {
+        self.env["COMPONENT_APPID"].clone()
+    }
+
+    pub fn token_for(&self, role: Role, tenant: &str, component: Option<&str>) -> String {
+        let now = wxtpl::clock::now_secs();
+        let claims = Claims {
+            sub: format!("test-{role:?}"),
+            role,
+            tenant: tenant.to_owned(),
+            component: component.map(str::to_owned),
+            iat: now,
+            exp: now + 3600,
+        };
+        sign(&claims, &self.jwt_key)
+    }
+
+    pub fn token(&self, role: Role) -> String {
+        self.token_for(role, &self.env["TENANT"], Some(&self.component_appid()))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self.http.get(format!("{}{path}", self.api_url())).bearer_auth(token).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let resp = self.http.post(format!("{}{path}", self.api_url())).bearer_auth(token).json(body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn sandbox(&self, path: &str, body: Value) -> Value {
+        let resp = self.http.post(format!("{}{path}", self.env["SANDBOX_URL"])).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "sandbox {path} failed: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    pub async fn counter(&self, endpoint: &str) -> i64 {
+        let resp = self.http.get(format!("{}/control/counters", self.env["SANDBOX_URL"])).send().await.unwrap();
+        let counters: Value = resp.json().await.unwrap();
+        counters.get(endpoint).and_then(Value::as_i64).unwrap_or(0)
+    }
+
+    pub async fn clear_faults(&self) {
+        self.http.delete(format!("{}/control/faults", self.env["SANDBOX_URL"])).send().await.unwrap();
+    }
+
+    /// Authorizes a new sandbox mini-program through the pushed `authorized` event and waits until it is stored.
+    pub async fn authorize_new(&self) -> String {
+        let out = self.sandbox("/control/authorize", json!({})).await;
+        assert_eq!(out["delivery"]["delivered"], true, "authorized push not accepted: {out}");
+        out["authorizerAppid"].as_str().unwrap().to_owned()
+    }
+
+    pub fn crypt(&self) -> MsgCrypt {
+        MsgCrypt::new(
+            self.component["token"].as_str().unwrap(),
+            self.component["encodingAesKey"].as_str().unwrap(),
+            self.component["appid"].as_str().unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// Encrypts and signs a push exactly as WeChat does; returns (query string, body).
+    pub fn seal(&self, plaintext: &str) -> (String, String) {
+        let crypt = self.crypt();
+        let encrypted = crypt.encrypt(plaintext);
+        let (ts, nonce) = (wxtpl::clock::now_secs().to_string(), "12345".to_owned());
+        let sig = crypt.msg_signature(&ts, &nonce, &encrypted);
+        let query = format!("timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={sig}");
+        let body = format!("<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>", self.component_appid());
+        (query, body)
+    }
+
+    pub async fn push_raw(&self, path: &str, query: &str, body: String) -> (u16, String) {
+        let resp = self.http.post(format!("{}{path}?{query}", self.api_url())).body(body).send().await.unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    pub async fn item(&self, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamo
+            .get_item()
+            .table_name(&self.env["TABLE_NAME"])
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    pub async fn partition_items(&self, pk: &str) -> Vec<HashMap<String, AttributeValue>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamo
+                .query()
+                .table_name(&self.env["TABLE_NAME"])
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            out.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return out;
+            }
+        }
+    }
+
+    pub async fn set_number(&self, pk: &str, sk: &str, attr: &str, value: i64) {
+        self.dynamo
+            .update_item()
+            .table_name(&self.env["TABLE_NAME"])
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":v", AttributeValue::N(value.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn remove_attribute(&self, pk: &str, sk: &str, attr: &str) {
+        self.dynamo
+            .update_item()
+            .table_name(&self.env["TABLE_NAME"])
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("REMOVE #a")
+            .expression_attribute_names("#a", attr)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Runs the scheduled token refresh now, through the local Lambda Invoke API.
+    pub async fn invoke_token_refresh(&self) -> Value {
+        let url = format!("{}/2015-03-31/functions/token-refresh/invocations", self.api_url());
+        let resp = self.http.post(url).json(&json!({"source": "aws.scheduler"})).send().await.unwrap();
+        assert!(resp.headers().get("x-amz-function-error").is_none(), "token-refresh failed");
+        resp.json().await.unwrap()
+    }
+
+    pub fn logs(&self) -> String {
+        let dir = std::path::PathBuf::from(&self.env["LOG_DIR"]);
+        let mut all = String::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            all.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+        }
+        all
+    }
+}
+
+pub fn s(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}

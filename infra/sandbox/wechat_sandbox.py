@@ -151,8 +151,6 @@ class Sandbox:
             return wx_error(61010, "code is expired or invalid")
         code["used"] = True
         a = self.authorizers[code["appid"]]
-        a["refresh_token"] = "refreshtoken@@@" + secrets.token_urlsafe(24)
-        a["refresh_revoked"] = False
         token = self._new_token(a["tokens"])
         return {"authorization_info": {
             "authorizer_appid": a["appid"], "authorizer_access_token": token, "expires_in": TOKEN_LIFETIME,
@@ -315,6 +313,9 @@ class Sandbox:
                 "principal_name": body.get("principalName") or "Sandbox Merchant Co.",
             }
             update = a.get("authorized", False)
+            # Each authorization issues a new refresh token; the previous one stops working.
+            a["refresh_token"] = "refreshtoken@@@" + secrets.token_urlsafe(24)
+            a["refresh_revoked"] = False
             a.update({"authorized": True, "auth_time": self.now(), "func_ids": body.get("funcIds") or [17, 18, 19, 25, 30]})
             self.authorizers[appid] = a
             code = "queryauthcode@@@" + secrets.token_urlsafe(24)
