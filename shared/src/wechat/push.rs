@@ -459,3 +459,48 @@ mod tests {
         assert_eq!(red.matches("***").count(), 3);
     }
 }
+
+/// Fuzz-style properties over the whole inbound path: whatever arrives after a valid signature
+/// (arbitrary text, XML-like noise, truncated real events) parses to a value or a clean error.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::wechat::crypto::MsgCrypt;
+    use proptest::prelude::*;
+
+    const REAL: &str = "<xml><AppId><![CDATA[wx0123456789abcdef]]></AppId><CreateTime>1413192605</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid>wxa1</AuthorizerAppid><AuthorizationCode>c</AuthorizationCode></xml>";
+
+    fn inbound(plaintext: &str) {
+        let crypt = MsgCrypt::new("token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef").unwrap();
+        let enc = crypt.encrypt(plaintext);
+        let envelope = format!("<xml><AppId>wx0123456789abcdef</AppId><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
+        let (_, encrypted) = Envelope::parse(&envelope).unwrap();
+        let sig = crypt.msg_signature("1", "2", &encrypted);
+        let plain = crypt.verify_and_decrypt(&sig, "1", "2", &encrypted).unwrap();
+        let _ = AuthEvent::parse(&plain);
+        let _ = MessageEvent::parse(&plain);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_plaintext_never_panics(text in "\\PC{0,400}") {
+            inbound(&text);
+        }
+
+        #[test]
+        fn xml_like_noise_never_panics(text in "(<[A-Za-z]{1,8}>|</[A-Za-z]{1,8}>|<!\\[CDATA\\[|\\]\\]>|[A-Za-z0-9 &;<>/]){0,60}") {
+            inbound(&text);
+        }
+
+        #[test]
+        fn truncated_real_events_never_panic(cut in 0usize..250) {
+            inbound(&REAL[..cut.min(REAL.len())]);
+        }
+
+        #[test]
+        fn arbitrary_envelopes_never_panic(text in "\\PC{0,300}") {
+            let _ = Envelope::parse(&text);
+            let _ = redact_credentials(&text);
+        }
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Benchmarks (release build): push handling throughput beside wechatpy, and each function's cold start beside a
+# hello-world lambda_http binary. Figures go to bench/out/ and are summarised in docs/performance.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p bench/out
+cargo build --release --bins --examples -p functions -p wxtpl
+PY=.venv/bin/python
+$PY bench/gen_pushes.py 2000 bench/out/pushes.json
+echo "== push handling (verify + decrypt + parse), 2000 messages x 5 rounds"
+target/release/examples/push_throughput bench/out/pushes.json 5 | tee bench/out/push_rust.json
+$PY bench/push_throughput_wechatpy.py bench/out/pushes.json 5 | tee bench/out/push_wechatpy.json
+echo "== cold start (exec -> ready), release binaries"
+$PY infra/local/stack.py up >/dev/null
+trap '$PY infra/local/stack.py down >/dev/null' EXIT
+$PY bench/cold_start.py target/release 7 | tee bench/out/cold_start.json
+uname -srm; nproc; grep -m1 'model name' /proc/cpuinfo || true
