@@ -18,24 +18,37 @@ pub struct Stack {
 /// Tests share one sandbox and its call counters, so they run one at a time.
 pub async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
     static LOCK: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
-    LOCK.get_or_init(|| tokio::sync::Mutex::new(())).lock().await
+    LOCK.get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
 }
 
 fn local_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".local")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(".local")
 }
 
 impl Stack {
     pub async fn connect() -> Self {
         let path = local_dir().join("stack.env");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|_| panic!("{} not found: start the local stack with `make up`", path.display()));
-        let env: HashMap<String, String> =
-            text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            panic!(
+                "{} not found: start the local stack with `make up`",
+                path.display()
+            )
+        });
+        let env: HashMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
         let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&env["AWS_ENDPOINT_URL"])
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "local"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "local",
+            ))
             .load()
             .await;
         let secrets = aws_sdk_secretsmanager::Client::new(&aws);
@@ -48,9 +61,17 @@ impl Stack {
             .secret_string
             .expect("string secret")
             .into_bytes();
-        let component: Value =
-            serde_json::from_str(&std::fs::read_to_string(local_dir().join("sandbox-component.json")).unwrap()).unwrap();
-        Self { env, http: reqwest::Client::new(), dynamo: aws_sdk_dynamodb::Client::new(&aws), jwt_key, component }
+        let component: Value = serde_json::from_str(
+            &std::fs::read_to_string(local_dir().join("sandbox-component.json")).unwrap(),
+        )
+        .unwrap();
+        Self {
+            env,
+            http: reqwest::Client::new(),
+            dynamo: aws_sdk_dynamodb::Client::new(&aws),
+            jwt_key,
+            component,
+        }
     }
 
     pub fn api_url(&self) -> &str {
@@ -79,37 +100,72 @@ impl Stack {
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let resp = self.http.get(format!("{}{path}", self.api_url())).bearer_auth(token).send().await.unwrap();
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.api_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
-        let resp = self.http.post(format!("{}{path}", self.api_url())).bearer_auth(token).json(body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.api_url()))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn sandbox(&self, path: &str, body: Value) -> Value {
-        let resp = self.http.post(format!("{}{path}", self.env["SANDBOX_URL"])).json(&body).send().await.unwrap();
-        assert!(resp.status().is_success(), "sandbox {path} failed: {}", resp.status());
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.env["SANDBOX_URL"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "sandbox {path} failed: {}",
+            resp.status()
+        );
         resp.json().await.unwrap()
     }
 
     pub async fn counter(&self, endpoint: &str) -> i64 {
-        let resp = self.http.get(format!("{}/control/counters", self.env["SANDBOX_URL"])).send().await.unwrap();
+        let resp = self
+            .http
+            .get(format!("{}/control/counters", self.env["SANDBOX_URL"]))
+            .send()
+            .await
+            .unwrap();
         let counters: Value = resp.json().await.unwrap();
         counters.get(endpoint).and_then(Value::as_i64).unwrap_or(0)
     }
 
     pub async fn clear_faults(&self) {
-        self.http.delete(format!("{}/control/faults", self.env["SANDBOX_URL"])).send().await.unwrap();
+        self.http
+            .delete(format!("{}/control/faults", self.env["SANDBOX_URL"]))
+            .send()
+            .await
+            .unwrap();
     }
 
     /// Authorizes a new sandbox mini-program through the pushed `authorized` event and waits until it is stored.
     pub async fn authorize_new(&self) -> String {
         let out = self.sandbox("/control/authorize", json!({})).await;
-        assert_eq!(out["delivery"]["delivered"], true, "authorized push not accepted: {out}");
+        assert_eq!(
+            out["delivery"]["delivered"], true,
+            "authorized push not accepted: {out}"
+        );
         out["authorizerAppid"].as_str().unwrap().to_owned()
     }
 
@@ -129,12 +185,21 @@ impl Stack {
         let (ts, nonce) = (wxtpl::clock::now_secs().to_string(), "12345".to_owned());
         let sig = crypt.msg_signature(&ts, &nonce, &encrypted);
         let query = format!("timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={sig}");
-        let body = format!("<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>", self.component_appid());
+        let body = format!(
+            "<xml><AppId><![CDATA[{}]]></AppId><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>",
+            self.component_appid()
+        );
         (query, body)
     }
 
     pub async fn push_raw(&self, path: &str, query: &str, body: String) -> (u16, String) {
-        let resp = self.http.post(format!("{}{path}?{query}", self.api_url())).body(body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(format!("{}{path}?{query}", self.api_url()))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
@@ -202,9 +267,21 @@ impl Stack {
 
     /// Runs the scheduled token refresh now, through the local Lambda Invoke API.
     pub async fn invoke_token_refresh(&self) -> Value {
-        let url = format!("{}/2015-03-31/functions/token-refresh/invocations", self.api_url());
-        let resp = self.http.post(url).json(&json!({"source": "aws.scheduler"})).send().await.unwrap();
-        assert!(resp.headers().get("x-amz-function-error").is_none(), "token-refresh failed");
+        let url = format!(
+            "{}/2015-03-31/functions/token-refresh/invocations",
+            self.api_url()
+        );
+        let resp = self
+            .http
+            .post(url)
+            .json(&json!({"source": "aws.scheduler"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.headers().get("x-amz-function-error").is_none(),
+            "token-refresh failed"
+        );
         resp.json().await.unwrap()
     }
 

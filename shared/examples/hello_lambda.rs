@@ -3,5 +3,8 @@ use lambda_http::{service_fn, Body, Request, Response};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::run(service_fn(|_req: Request| async { Ok::<_, lambda_http::Error>(Response::new(Body::from("hello"))) })).await
+    lambda_http::run(service_fn(|_req: Request| async {
+        Ok::<_, lambda_http::Error>(Response::new(Body::from("hello")))
+    }))
+    .await
 }

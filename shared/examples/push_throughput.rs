@@ -9,7 +9,12 @@ fn main() {
     let file = std::fs::read_to_string(&args[1]).expect("messages file");
     let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
     let doc: serde_json::Value = serde_json::from_str(&file).unwrap();
-    let crypt = MsgCrypt::new(doc["token"].as_str().unwrap(), doc["encodingAesKey"].as_str().unwrap(), doc["appid"].as_str().unwrap()).unwrap();
+    let crypt = MsgCrypt::new(
+        doc["token"].as_str().unwrap(),
+        doc["encodingAesKey"].as_str().unwrap(),
+        doc["appid"].as_str().unwrap(),
+    )
+    .unwrap();
     let msgs = doc["messages"].as_array().unwrap();
     let started = Instant::now();
     let mut handled = 0usize;
@@ -17,7 +22,12 @@ fn main() {
         for m in msgs {
             let (_, encrypted) = Envelope::parse(m["body"].as_str().unwrap()).unwrap();
             let plain = crypt
-                .verify_and_decrypt(m["msg_signature"].as_str().unwrap(), m["timestamp"].as_str().unwrap(), m["nonce"].as_str().unwrap(), &encrypted)
+                .verify_and_decrypt(
+                    m["msg_signature"].as_str().unwrap(),
+                    m["timestamp"].as_str().unwrap(),
+                    m["nonce"].as_str().unwrap(),
+                    &encrypted,
+                )
                 .unwrap();
             let event = AuthEvent::parse(&plain).unwrap();
             handled += usize::from(event.create_time() > 0);

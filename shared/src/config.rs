@@ -20,14 +20,26 @@ pub struct ConfigError(pub &'static str);
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let required = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty()).ok_or(ConfigError(name));
-        let optional = |name: &str, default: &str| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default.into());
+        let required = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError(name))
+        };
+        let optional = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default.into())
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             wechat_api_base: optional("WECHAT_API_BASE", "https://api.weixin.qq.com"),
             component_secret_prefix: optional("COMPONENT_SECRET_PREFIX", "wxtpl/component/"),
             jwt_secret_id: required("JWT_SECRET_ID")?,
-            push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7").parse().map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,
+            push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7")
+                .parse()
+                .map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,
         })
     }
 }

@@ -34,14 +34,26 @@ impl Deps {
     pub async fn from_env(needs: Needs) -> Result<Self, InitError> {
         let config = Config::from_env()?;
         let aws = aws_config::load_from_env().await;
-        let table = Table { client: aws_sdk_dynamodb::Client::new(&aws), name: config.table_name.clone() };
-        let secrets = Secrets::new(aws_sdk_secretsmanager::Client::new(&aws), &config.component_secret_prefix);
+        let table = Table {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            name: config.table_name.clone(),
+        };
+        let secrets = Secrets::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            &config.component_secret_prefix,
+        );
         let jwt_key = match needs {
             Needs::Api => Some(secrets.jwt_key(&config.jwt_secret_id).await?),
             Needs::Backend => None,
         };
         let wechat = WechatClient::new(&config.wechat_api_base);
-        Ok(Self { config, table, secrets, wechat, jwt_key })
+        Ok(Self {
+            config,
+            table,
+            secrets,
+            wechat,
+            jwt_key,
+        })
     }
 
     pub fn push_ttl(&self, now: i64) -> i64 {

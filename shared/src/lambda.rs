@@ -38,9 +38,16 @@ where
     T: serde::Serialize,
 {
     let deps = init(Needs::Backend).await?;
-    lambda_runtime::run(lambda_runtime::service_fn(|_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let fut = job(deps);
-        async move { fut.await.map_err(|e| { tracing::error!(error = %e, "job failed"); BoxError::from(e.to_string()) }) }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let fut = job(deps);
+            async move {
+                fut.await.map_err(|e| {
+                    tracing::error!(error = %e, "job failed");
+                    BoxError::from(e.to_string())
+                })
+            }
+        },
+    ))
     .await
 }

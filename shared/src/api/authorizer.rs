@@ -56,9 +56,18 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
             claims.require_role(&STAFF)?;
             let component = owned_component(deps, &claims, &req).await?;
             let limit = limit_param(&req, 50, 100)?;
-            let page = authorizers::list(&deps.table, &component.appid, limit, query(&req, "cursor").as_deref()).await?;
+            let page = authorizers::list(
+                &deps.table,
+                &component.appid,
+                limit,
+                query(&req, "cursor").as_deref(),
+            )
+            .await?;
             let items: Vec<AuthorizerView> = page.items.into_iter().map(Into::into).collect();
-            Ok(json(200, &serde_json::json!({"items": items, "nextCursor": page.next_cursor})))
+            Ok(json(
+                200,
+                &serde_json::json!({"items": items, "nextCursor": page.next_cursor}),
+            ))
         }
         .await,
     )
@@ -70,15 +79,20 @@ pub async fn info(deps: &Deps, req: Request) -> Response<Body> {
             let claims = claims(&req, deps)?;
             claims.require_role(&STAFF)?;
             let component = owned_component(deps, &claims, &req).await?;
-            let appid = query(&req, "authorizerAppid").ok_or_else(|| AppError::BadRequest("authorizerAppid is required".into()))?;
+            let appid = query(&req, "authorizerAppid")
+                .ok_or_else(|| AppError::BadRequest("authorizerAppid is required".into()))?;
             let record = authorizers::get(&deps.table, &component.appid, &appid)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
-            let live = tokens::with_authorizer_token(deps, &component.appid, &appid, |aat| async move {
-                deps.wechat.account_basic_info(&aat).await
-            })
-            .await?;
-            Ok(json(200, &serde_json::json!({"authorizer": AuthorizerView::from(record), "basicInfo": live})))
+            let live =
+                tokens::with_authorizer_token(deps, &component.appid, &appid, |aat| async move {
+                    deps.wechat.account_basic_info(&aat).await
+                })
+                .await?;
+            Ok(json(
+                200,
+                &serde_json::json!({"authorizer": AuthorizerView::from(record), "basicInfo": live}),
+            ))
         }
         .await,
     )

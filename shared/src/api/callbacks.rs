@@ -23,7 +23,10 @@ fn signed_query(req: &Request) -> AppResult<SignedQuery> {
 
 async fn url_check(deps: &Deps, component: &str, req: &Request) -> AppResult<Response<Body>> {
     let (signature, msg_signature) = (query(req, "signature"), query(req, "msg_signature"));
-    let (timestamp, nonce) = (required(req, "timestamp", AppError::BadRequest)?, required(req, "nonce", AppError::BadRequest)?);
+    let (timestamp, nonce) = (
+        required(req, "timestamp", AppError::BadRequest)?,
+        required(req, "nonce", AppError::BadRequest)?,
+    );
     let echostr = required(req, "echostr", AppError::BadRequest)?;
     let check = UrlCheck {
         signature: signature.as_deref(),
@@ -32,7 +35,10 @@ async fn url_check(deps: &Deps, component: &str, req: &Request) -> AppResult<Res
         nonce: &nonce,
         echostr: &echostr,
     };
-    Ok(text(200, &callbacks::verify_url(deps, component, &check).await?))
+    Ok(text(
+        200,
+        &callbacks::verify_url(deps, component, &check).await?,
+    ))
 }
 
 pub async fn auth_event(deps: &Deps, req: Request) -> Response<Body> {
@@ -59,7 +65,8 @@ pub async fn message(deps: &Deps, req: Request) -> Response<Body> {
                 return url_check(deps, &component, &req).await;
             }
             let body = body_bytes(&req, MAX_PUSH_BODY)?;
-            callbacks::handle_message(deps, &component, &authorizer, &signed_query(&req)?, body).await?;
+            callbacks::handle_message(deps, &component, &authorizer, &signed_query(&req)?, body)
+                .await?;
             Ok(text(200, "success"))
         }
         .await,

@@ -19,9 +19,12 @@ pub async fn owned_component(deps: &Deps, claims: &Claims, req: &Request) -> App
         .or_else(|| claims.component.clone())
         .ok_or_else(|| AppError::BadRequest("componentAppid is required".into()))?;
     let not_found = || AppError::NotFound(format!("component {appid}"));
-    let component = components::get(&deps.table, &appid).await?.ok_or_else(not_found)?;
+    let component = components::get(&deps.table, &appid)
+        .await?
+        .ok_or_else(not_found)?;
     let same_tenant = component.tenant == claims.tenant;
-    let allowed = same_tenant && (claims.role == Role::Admin || claims.component.as_deref() == Some(appid.as_str()));
+    let allowed = same_tenant
+        && (claims.role == Role::Admin || claims.component.as_deref() == Some(appid.as_str()));
     if !allowed {
         return Err(not_found());
     }

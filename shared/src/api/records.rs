@@ -16,9 +16,22 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
             let component = owned_component(deps, &claims, &req).await?;
             let limit = limit_param(&req, 20, 100)?;
             let (push_type, appid) = (query(&req, "type"), query(&req, "appid"));
-            let filter = RecordFilter { push_type: push_type.as_deref(), authorizer_appid: appid.as_deref() };
-            let page = pushes::list(&deps.table, &component.appid, &filter, limit, query(&req, "cursor").as_deref()).await?;
-            Ok(json(200, &serde_json::json!({"items": page.items, "nextCursor": page.next_cursor})))
+            let filter = RecordFilter {
+                push_type: push_type.as_deref(),
+                authorizer_appid: appid.as_deref(),
+            };
+            let page = pushes::list(
+                &deps.table,
+                &component.appid,
+                &filter,
+                limit,
+                query(&req, "cursor").as_deref(),
+            )
+            .await?;
+            Ok(json(
+                200,
+                &serde_json::json!({"items": page.items, "nextCursor": page.next_cursor}),
+            ))
         }
         .await,
     )

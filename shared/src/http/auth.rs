@@ -40,17 +40,23 @@ pub fn sign(claims: &Claims, key: &[u8]) -> String {
     let signing_input = format!("{head}.{body}");
     let mut m = mac(key);
     m.update(signing_input.as_bytes());
-    format!("{signing_input}.{}", B64URL.encode(m.finalize().into_bytes()))
+    format!(
+        "{signing_input}.{}",
+        B64URL.encode(m.finalize().into_bytes())
+    )
 }
 
 pub fn verify(token: &str, key: &[u8], now: i64) -> Result<Claims, AppError> {
     let bad = |why: &str| AppError::Unauthenticated(format!("invalid bearer token: {why}"));
     let mut parts = token.split('.');
-    let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(head), Some(body), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(bad("not a JWT"));
     };
     let header: serde_json::Value =
-        serde_json::from_slice(&B64URL.decode(head).map_err(|_| bad("header"))?).map_err(|_| bad("header"))?;
+        serde_json::from_slice(&B64URL.decode(head).map_err(|_| bad("header"))?)
+            .map_err(|_| bad("header"))?;
     if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
         return Err(bad("algorithm must be HS256"));
     }
@@ -60,8 +66,8 @@ pub fn verify(token: &str, key: &[u8], now: i64) -> Result<Claims, AppError> {
     m.update(b".");
     m.update(body.as_bytes());
     m.verify_slice(&sig).map_err(|_| bad("signature"))?; // constant time
-    let claims: Claims =
-        serde_json::from_slice(&B64URL.decode(body).map_err(|_| bad("claims"))?).map_err(|_| bad("claims"))?;
+    let claims: Claims = serde_json::from_slice(&B64URL.decode(body).map_err(|_| bad("claims"))?)
+        .map_err(|_| bad("claims"))?;
     if claims.exp <= now {
         return Err(bad("expired"));
     }
@@ -73,7 +79,9 @@ impl Claims {
         if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("role {:?} may not call this route", self.role).to_lowercase()))
+            Err(AppError::Forbidden(
+                format!("role {:?} may not call this route", self.role).to_lowercase(),
+            ))
         }
     }
 }
@@ -83,7 +91,14 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { sub: "u1".into(), role: Role::Admin, tenant: "t1".into(), component: None, iat: 0, exp }
+        Claims {
+            sub: "u1".into(),
+            role: Role::Admin,
+            tenant: "t1".into(),
+            component: None,
+            iat: 0,
+            exp,
+        }
     }
 
     #[test]
@@ -100,7 +115,13 @@ mod tests {
         assert!(verify(&token, b"another key another key another!", 50).is_err());
         assert!(verify(&token, key, 100).is_err());
         let mut parts: Vec<&str> = token.split('.').collect();
-        let forged = B64URL.encode(serde_json::to_vec(&Claims { tenant: "t2".into(), ..claims(100) }).unwrap());
+        let forged = B64URL.encode(
+            serde_json::to_vec(&Claims {
+                tenant: "t2".into(),
+                ..claims(100)
+            })
+            .unwrap(),
+        );
         parts[1] = &forged;
         assert!(verify(&parts.join("."), key, 50).is_err());
         let none_head = B64URL.encode(r#"{"alg":"none"}"#);
@@ -113,6 +134,9 @@ mod tests {
     fn role_check() {
         let c = claims(1);
         assert!(c.require_role(&[Role::Admin]).is_ok());
-        assert!(matches!(c.require_role(&[Role::Merchant]), Err(AppError::Forbidden(_))));
+        assert!(matches!(
+            c.require_role(&[Role::Merchant]),
+            Err(AppError::Forbidden(_))
+        ));
     }
 }

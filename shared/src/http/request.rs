@@ -30,11 +30,15 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     if bytes.is_empty() {
         return Err(AppError::BadRequest("a JSON body is required".into()));
     }
-    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned).filter(|v| !v.is_empty())
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
+        .filter(|v| !v.is_empty())
 }
 
 pub fn path_param(req: &Request, name: &str) -> Result<String, AppError> {
@@ -49,14 +53,19 @@ pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppErro
         None => Ok(default),
         Some(v) => match v.parse::<i32>() {
             Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(AppError::BadRequest(format!("limit must be a number from 1 to {max}"))),
+            _ => Err(AppError::BadRequest(format!(
+                "limit must be a number from 1 to {max}"
+            ))),
         },
     }
 }
 
 /// Verifies the bearer JWT of an API request.
 pub fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
-    let key = deps.jwt_key.as_deref().expect("API functions are built with Needs::Api");
+    let key = deps
+        .jwt_key
+        .as_deref()
+        .expect("API functions are built with Needs::Api");
     let header = req
         .headers()
         .get("authorization")

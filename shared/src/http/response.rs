@@ -19,7 +19,9 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
         AppError::Upstream(e) => match e.errcode() {
             Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
-            Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => (503, "VERIFY_TICKET_REJECTED"),
+            Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => {
+                (503, "VERIFY_TICKET_REJECTED")
+            }
             Some(_) => (502, "WECHAT_ERROR"),
             None => (502, "WECHAT_UNAVAILABLE"),
         },
@@ -59,7 +61,9 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Body::Text(serde_json::to_string(value).expect("response serializes")))
+        .body(Body::Text(
+            serde_json::to_string(value).expect("response serializes"),
+        ))
         .expect("static response parts are valid")
 }
 
@@ -84,20 +88,30 @@ mod tests {
 
     #[test]
     fn internal_errors_do_not_leak_their_cause() {
-        let err = AppError::Store(StoreError::Dynamo { operation: "PutItem", message: "secret detail".into() });
+        let err = AppError::Store(StoreError::Dynamo {
+            operation: "PutItem",
+            message: "secret detail".into(),
+        });
         let resp = error_response(&err);
         assert_eq!(resp.status(), 500);
-        let Body::Text(body) = resp.body() else { panic!() };
+        let Body::Text(body) = resp.body() else {
+            panic!()
+        };
         assert!(!body.contains("secret detail"));
         assert!(body.contains("INTERNAL"));
     }
 
     #[test]
     fn wechat_quota_is_429_with_errcode() {
-        let err = AppError::Upstream(WechatError::Api { errcode: 45009, errmsg: "reach max api daily quota limit".into() });
+        let err = AppError::Upstream(WechatError::Api {
+            errcode: 45009,
+            errmsg: "reach max api daily quota limit".into(),
+        });
         let resp = error_response(&err);
         assert_eq!(resp.status(), 429);
-        let Body::Text(body) = resp.body() else { panic!() };
+        let Body::Text(body) = resp.body() else {
+            panic!()
+        };
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(v["error"]["code"], "WECHAT_QUOTA_EXCEEDED");
         assert_eq!(v["error"]["wechatErrcode"], 45009);

@@ -29,8 +29,12 @@ const PUSH_LEASE_SECS: i64 = 30;
 
 fn crypto_to_app(err: CryptoError) -> AppError {
     match err {
-        CryptoError::BadSignature => AppError::Unauthenticated("push signature does not match".into()),
-        CryptoError::WrongReceiver => AppError::Unauthenticated("push is addressed to another app id".into()),
+        CryptoError::BadSignature => {
+            AppError::Unauthenticated("push signature does not match".into())
+        }
+        CryptoError::WrongReceiver => {
+            AppError::Unauthenticated("push is addressed to another app id".into())
+        }
         CryptoError::InvalidKey => AppError::Conflict("component EncodingAESKey is invalid".into()),
         other => AppError::BadRequest(format!("push ciphertext rejected: {other}")),
     }
@@ -42,26 +46,43 @@ fn push_to_app(err: PushError) -> AppError {
 
 /// The component must be registered: unknown appids are 404 before any secret is read.
 async fn crypt_for(deps: &Deps, component: &str) -> AppResult<MsgCrypt> {
-    components::get(&deps.table, component).await?.ok_or_else(|| AppError::NotFound(format!("component {component}")))?;
+    components::get(&deps.table, component)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("component {component}")))?;
     let secret = deps.secrets.component(component).await?;
     MsgCrypt::new(&secret.token, &secret.encoding_aes_key, component).map_err(crypto_to_app)
 }
 
 /// WeChat's GET check of a callback URL.
 pub async fn verify_url(deps: &Deps, component: &str, check: &UrlCheck<'_>) -> AppResult<String> {
-    crypt_for(deps, component).await?.verify_url(check).map_err(crypto_to_app)
+    crypt_for(deps, component)
+        .await?
+        .verify_url(check)
+        .map_err(crypto_to_app)
 }
 
 fn hash(key: &str) -> String {
-    Sha1::digest(key.as_bytes()).iter().take(10).map(|b| format!("{b:02x}")).collect()
+    Sha1::digest(key.as_bytes())
+        .iter()
+        .take(10)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Verifies and decrypts a push without side effects.
 async fn open(deps: &Deps, component: &str, query: &SignedQuery, body: &[u8]) -> AppResult<String> {
     let crypt = crypt_for(deps, component).await?;
-    let xml = std::str::from_utf8(body).map_err(|_| AppError::BadRequest("push body is not UTF-8".into()))?;
+    let xml = std::str::from_utf8(body)
+        .map_err(|_| AppError::BadRequest("push body is not UTF-8".into()))?;
     let (_, encrypted) = Envelope::parse(xml).map_err(push_to_app)?;
-    crypt.verify_and_decrypt(&query.msg_signature, &query.timestamp, &query.nonce, &encrypted).map_err(crypto_to_app)
+    crypt
+        .verify_and_decrypt(
+            &query.msg_signature,
+            &query.timestamp,
+            &query.nonce,
+            &encrypted,
+        )
+        .map_err(crypto_to_app)
 }
 
 /// Parsed push, ready for deduplication.
@@ -74,11 +95,18 @@ struct Opened<'a> {
     plaintext: String,
 }
 
-pub async fn handle_auth_event(deps: &Deps, component: &str, query: &SignedQuery, body: &[u8]) -> AppResult<()> {
+pub async fn handle_auth_event(
+    deps: &Deps,
+    component: &str,
+    query: &SignedQuery,
+    body: &[u8],
+) -> AppResult<()> {
     let plaintext = open(deps, component, query, body).await?;
     let event = AuthEvent::parse(&plaintext).map_err(push_to_app)?;
     if event.component_appid() != component {
-        return Err(AppError::Unauthenticated("push names another component".into()));
+        return Err(AppError::Unauthenticated(
+            "push names another component".into(),
+        ));
     }
     let opened = Opened {
         push_type: event.type_name().to_owned(),
@@ -88,7 +116,10 @@ pub async fn handle_auth_event(deps: &Deps, component: &str, query: &SignedQuery
         url_kind: UrlKind::AuthEvent,
         plaintext,
     };
-    once(deps, component, &opened, || apply_auth_event(deps, component, &event)).await
+    once(deps, component, &opened, || {
+        apply_auth_event(deps, component, &event)
+    })
+    .await
 }
 
 pub async fn handle_message(
@@ -161,7 +192,11 @@ where
 
 async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> AppResult<()> {
     match event {
-        AuthEvent::VerifyTicket { ticket, create_time, .. } => {
+        AuthEvent::VerifyTicket {
+            ticket,
+            create_time,
+            ..
+        } => {
             components::put_ticket(&deps.table, component, ticket, *create_time).await?;
             // A ticket is what makes a component token obtainable: get one now if none is good.
             if let Err(e) = tokens::component_token(deps, component).await {
@@ -169,12 +204,33 @@ async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> Ap
             }
             Ok(())
         }
-        AuthEvent::Authorized { authorization_code, create_time, .. } => {
-            authorize_with_code(deps, component, authorization_code, *create_time).await.map(|_| ())
-        }
-        AuthEvent::Unauthorized { authorizer_appid, create_time, .. } => {
-            if authorizers::mark_unauthorized(&deps.table, component, authorizer_appid, *create_time, now_secs()).await? {
-                crate::store::tokens::delete(&deps.table, component, crate::store::tokens::Subject::Authorizer(authorizer_appid)).await?;
+        AuthEvent::Authorized {
+            authorization_code,
+            create_time,
+            ..
+        } => authorize_with_code(deps, component, authorization_code, *create_time)
+            .await
+            .map(|_| ()),
+        AuthEvent::Unauthorized {
+            authorizer_appid,
+            create_time,
+            ..
+        } => {
+            if authorizers::mark_unauthorized(
+                &deps.table,
+                component,
+                authorizer_appid,
+                *create_time,
+                now_secs(),
+            )
+            .await?
+            {
+                crate::store::tokens::delete(
+                    &deps.table,
+                    component,
+                    crate::store::tokens::Subject::Authorizer(authorizer_appid),
+                )
+                .await?;
             }
             Ok(())
         }
@@ -185,7 +241,12 @@ async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> Ap
 /// Exchanges an authorization code, stores the authorizer with its refresh token and its first access token.
 /// Shared by the `authorized` push and the redirect after the merchant's consent; whichever comes second
 /// finds the code used (or the same result) and changes nothing older.
-pub async fn authorize_with_code(deps: &Deps, component: &str, code: &str, event_time: i64) -> AppResult<String> {
+pub async fn authorize_with_code(
+    deps: &Deps,
+    component: &str,
+    code: &str,
+    event_time: i64,
+) -> AppResult<String> {
     let info = tokens::with_component_token(deps, component, |cat| async move {
         deps.wechat.query_auth(&cat, component, code).await
     })
@@ -197,7 +258,11 @@ pub async fn authorize_with_code(deps: &Deps, component: &str, code: &str, event
         async move { deps.wechat.authorizer_info(&cat, component, &appid).await }
     })
     .await?;
-    let func_ids: Vec<i64> = info.func_info.iter().map(|f| f.funcscope_category.id).collect();
+    let func_ids: Vec<i64> = info
+        .func_info
+        .iter()
+        .map(|f| f.funcscope_category.id)
+        .collect();
     let auth = authorizers::Authorization {
         authorizer_appid: &info.authorizer_appid,
         refresh_token: &info.authorizer_refresh_token,
@@ -214,7 +279,8 @@ pub async fn authorize_with_code(deps: &Deps, component: &str, code: &str, event
     if authorizers::save_authorization(&deps.table, component, &auth, now).await? {
         let subject = crate::store::tokens::Subject::Authorizer(&info.authorizer_appid);
         let owner = format!("authorize-{refresh_token_at}");
-        if crate::store::tokens::try_lease(&deps.table, component, subject, &owner, now, 15).await? {
+        if crate::store::tokens::try_lease(&deps.table, component, subject, &owner, now, 15).await?
+        {
             crate::store::tokens::store_refreshed(
                 &deps.table,
                 component,

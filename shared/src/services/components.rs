@@ -37,48 +37,92 @@ pub struct RegisterResponse {
 
 /// WeChat appids are `wx` followed by 16 hexadecimal digits.
 pub fn valid_appid(appid: &str) -> bool {
-    appid.len() == 18 && appid.starts_with("wx") && appid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    appid.len() == 18
+        && appid.starts_with("wx")
+        && appid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub fn validate(req: &RegisterRequest) -> AppResult<()> {
     if !valid_appid(&req.appid) {
-        return Err(AppError::BadRequest("appid must be wx followed by 16 hexadecimal digits".into()));
+        return Err(AppError::BadRequest(
+            "appid must be wx followed by 16 hexadecimal digits".into(),
+        ));
     }
-    if req.appsecret.len() < 16 || req.appsecret.len() > 64 || !req.appsecret.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::BadRequest("appsecret must be 16 to 64 letters or digits".into()));
+    if req.appsecret.len() < 16
+        || req.appsecret.len() > 64
+        || !req.appsecret.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(AppError::BadRequest(
+            "appsecret must be 16 to 64 letters or digits".into(),
+        ));
     }
-    if req.token.len() < 3 || req.token.len() > 32 || !req.token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::BadRequest("token must be 3 to 32 letters or digits".into()));
+    if req.token.len() < 3
+        || req.token.len() > 32
+        || !req.token.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(AppError::BadRequest(
+            "token must be 3 to 32 letters or digits".into(),
+        ));
     }
     decode_aes_key(&req.encoding_aes_key)
         .map_err(|_| AppError::BadRequest("encodingAesKey must be 43 letters or digits".into()))?;
     Ok(())
 }
 
-pub async fn register(deps: &Deps, tenant: &str, req: RegisterRequest) -> AppResult<RegisterResponse> {
+pub async fn register(
+    deps: &Deps,
+    tenant: &str,
+    req: RegisterRequest,
+) -> AppResult<RegisterResponse> {
     validate(&req)?;
     if let Some(existing) = components::get(&deps.table, &req.appid).await? {
         if existing.tenant != tenant {
-            return Err(AppError::Conflict(format!("component {} is registered by another tenant", req.appid)));
+            return Err(AppError::Conflict(format!(
+                "component {} is registered by another tenant",
+                req.appid
+            )));
         }
     }
     // Secret first: a record never points at a missing secret.
-    let secret = ComponentSecret { appsecret: req.appsecret, token: req.token, encoding_aes_key: req.encoding_aes_key };
+    let secret = ComponentSecret {
+        appsecret: req.appsecret,
+        token: req.token,
+        encoding_aes_key: req.encoding_aes_key,
+    };
     deps.secrets.put_component(&req.appid, &secret).await?;
     let created = match components::register(&deps.table, &req.appid, tenant).await? {
         Registration::Created => true,
         Registration::Updated => false,
         Registration::OwnedByOtherTenant => {
-            return Err(AppError::Conflict(format!("component {} is registered by another tenant", req.appid)))
+            return Err(AppError::Conflict(format!(
+                "component {} is registered by another tenant",
+                req.appid
+            )))
         }
     };
     // WeChat pushes a ticket every 10 minutes anyway: a refusal here is reported, not fatal.
-    let push_ticket = match deps.wechat.start_push_ticket(&req.appid, &secret.appsecret).await {
-        Ok(()) => PushTicketStart { started: true, wechat_errcode: None, message: "ticket push started".into() },
-        Err(e) => PushTicketStart { started: false, wechat_errcode: e.errcode(), message: e.to_string() },
+    let push_ticket = match deps
+        .wechat
+        .start_push_ticket(&req.appid, &secret.appsecret)
+        .await
+    {
+        Ok(()) => PushTicketStart {
+            started: true,
+            wechat_errcode: None,
+            message: "ticket push started".into(),
+        },
+        Err(e) => PushTicketStart {
+            started: false,
+            wechat_errcode: e.errcode(),
+            message: e.to_string(),
+        },
     };
     tracing::info!(appid = %req.appid, created, push_started = push_ticket.started, "component registered");
-    Ok(RegisterResponse { appid: req.appid, created, push_ticket })
+    Ok(RegisterResponse {
+        appid: req.appid,
+        created,
+        push_ticket,
+    })
 }
 
 #[derive(Serialize, Debug)]
@@ -120,19 +164,29 @@ pub fn token_state(expires_at: i64, now: i64) -> &'static str {
 
 pub async fn status(deps: &Deps, component: &components::Component) -> AppResult<ComponentStatus> {
     let now = now_secs();
-    let ticket = components::get_ticket(&deps.table, &component.appid).await?.map(|t| TicketStatus {
-        create_time: t.create_time,
-        received_at: t.received_at,
-        age_seconds: now - t.received_at,
-        valid: t.is_valid_at(now),
-    });
-    let token = tokens::get(&deps.table, &component.appid, Subject::Component).await?.filter(|t| t.value.is_some()).map(|t| TokenStatus {
-        expires_at: t.expires_at,
-        expires_in_seconds: (t.expires_at - now).max(0),
-        refreshed_at: t.refreshed_at,
-        state: token_state(t.expires_at, now),
-    });
-    Ok(ComponentStatus { component_appid: component.appid.clone(), registered_at: component.created_at, ticket, component_token: token })
+    let ticket = components::get_ticket(&deps.table, &component.appid)
+        .await?
+        .map(|t| TicketStatus {
+            create_time: t.create_time,
+            received_at: t.received_at,
+            age_seconds: now - t.received_at,
+            valid: t.is_valid_at(now),
+        });
+    let token = tokens::get(&deps.table, &component.appid, Subject::Component)
+        .await?
+        .filter(|t| t.value.is_some())
+        .map(|t| TokenStatus {
+            expires_at: t.expires_at,
+            expires_in_seconds: (t.expires_at - now).max(0),
+            refreshed_at: t.refreshed_at,
+            state: token_state(t.expires_at, now),
+        });
+    Ok(ComponentStatus {
+        component_appid: component.appid.clone(),
+        registered_at: component.created_at,
+        ticket,
+        component_token: token,
+    })
 }
 
 #[cfg(test)]
@@ -156,11 +210,41 @@ mod tests {
     #[test]
     fn rejects_bad_fields_with_a_message_naming_them() {
         for (bad, field) in [
-            (RegisterRequest { appid: "wx123".into(), ..req() }, "appid"),
-            (RegisterRequest { appid: "wx0123456789abcdeg".into(), ..req() }, "appid"),
-            (RegisterRequest { appsecret: "short".into(), ..req() }, "appsecret"),
-            (RegisterRequest { token: "a b".into(), ..req() }, "token"),
-            (RegisterRequest { encoding_aes_key: "abc".into(), ..req() }, "encodingAesKey"),
+            (
+                RegisterRequest {
+                    appid: "wx123".into(),
+                    ..req()
+                },
+                "appid",
+            ),
+            (
+                RegisterRequest {
+                    appid: "wx0123456789abcdeg".into(),
+                    ..req()
+                },
+                "appid",
+            ),
+            (
+                RegisterRequest {
+                    appsecret: "short".into(),
+                    ..req()
+                },
+                "appsecret",
+            ),
+            (
+                RegisterRequest {
+                    token: "a b".into(),
+                    ..req()
+                },
+                "token",
+            ),
+            (
+                RegisterRequest {
+                    encoding_aes_key: "abc".into(),
+                    ..req()
+                },
+                "encodingAesKey",
+            ),
         ] {
             let err = validate(&bad).unwrap_err().to_string();
             assert!(err.contains(field), "{err} should name {field}");

@@ -33,7 +33,9 @@ pub async fn run(deps: &Deps) -> AppResult<RefreshSummary> {
             Ok(true) => summary.component_tokens_refreshed += 1,
             Ok(false) => {}
             Err(e) => {
-                summary.failures.push(format!("{appid} component token: {e}"));
+                summary
+                    .failures
+                    .push(format!("{appid} component token: {e}"));
                 continue; // nothing else works without it
             }
         }
@@ -58,7 +60,9 @@ pub async fn run(deps: &Deps) -> AppResult<RefreshSummary> {
             match result {
                 Ok(true) => summary.authorizer_tokens_refreshed += 1,
                 Ok(false) => {}
-                Err(AppError::ReauthorizationRequired(a)) => summary.reauthorization_required.push(a),
+                Err(AppError::ReauthorizationRequired(a)) => {
+                    summary.reauthorization_required.push(a)
+                }
                 Err(e) => summary.failures.push(format!("{appid}/{authorizer}: {e}")),
             }
         }
@@ -72,7 +76,9 @@ async fn reconcile(deps: &Deps, component: &str, summary: &mut RefreshSummary) -
     let mut offset = 0;
     loop {
         let page = tokens::with_component_token(deps, component, |cat| async move {
-            deps.wechat.authorizer_list(&cat, component, offset, LIST_PAGE).await
+            deps.wechat
+                .authorizer_list(&cat, component, offset, LIST_PAGE)
+                .await
         })
         .await?;
         for item in &page.list {
@@ -80,7 +86,16 @@ async fn reconcile(deps: &Deps, component: &str, summary: &mut RefreshSummary) -
             if known.as_ref().is_some_and(|a| a.refresh_token.is_some()) {
                 continue;
             }
-            if authorizers::restore_refresh_token(&deps.table, component, &item.authorizer_appid, &item.refresh_token, item.auth_time, now_millis()).await? {
+            if authorizers::restore_refresh_token(
+                &deps.table,
+                component,
+                &item.authorizer_appid,
+                &item.refresh_token,
+                item.auth_time,
+                now_millis(),
+            )
+            .await?
+            {
                 tracing::warn!(component, authorizer = %item.authorizer_appid, "refresh token restored from WeChat's list");
                 summary.refresh_tokens_restored += 1;
             }

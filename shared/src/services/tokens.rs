@@ -29,7 +29,12 @@ struct Fresh {
 }
 
 /// Returns a good token, refreshing it under the lease when needed.
-async fn obtain<F, Fut>(deps: &Deps, component: &str, subject: Subject<'_>, fetch: F) -> AppResult<String>
+async fn obtain<F, Fut>(
+    deps: &Deps,
+    component: &str,
+    subject: Subject<'_>,
+    fetch: F,
+) -> AppResult<String>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = AppResult<Fresh>>,
@@ -53,7 +58,13 @@ where
     }
 }
 
-async fn refresh_under_lease<F, Fut>(deps: &Deps, component: &str, subject: Subject<'_>, owner: &str, fetch: &F) -> AppResult<String>
+async fn refresh_under_lease<F, Fut>(
+    deps: &Deps,
+    component: &str,
+    subject: Subject<'_>,
+    owner: &str,
+    fetch: &F,
+) -> AppResult<String>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = AppResult<Fresh>>,
@@ -61,7 +72,16 @@ where
     match fetch().await {
         Ok(fresh) => {
             let now = now_secs();
-            tokens::store_refreshed(&deps.table, component, subject, owner, &fresh.value, now + fresh.expires_in, now).await?;
+            tokens::store_refreshed(
+                &deps.table,
+                component,
+                subject,
+                owner,
+                &fresh.value,
+                now + fresh.expires_in,
+                now,
+            )
+            .await?;
             tracing::info!(component, subject = %subject_kind(subject), "token refreshed");
             Ok(fresh.value)
         }
@@ -80,20 +100,35 @@ fn subject_kind(subject: Subject<'_>) -> String {
 }
 
 async fn fetch_component_token(deps: &Deps, component: &str) -> AppResult<Fresh> {
-    let ticket = components::get_ticket(&deps.table, component).await?.ok_or(AppError::TicketMissing)?;
+    let ticket = components::get_ticket(&deps.table, component)
+        .await?
+        .ok_or(AppError::TicketMissing)?;
     if !ticket.is_valid_at(now_secs()) {
         return Err(AppError::TicketMissing);
     }
     let secret = deps.secrets.component(component).await?;
-    let t = deps.wechat.component_token(component, &secret.appsecret, &ticket.value).await?;
-    Ok(Fresh { value: t.component_access_token, expires_in: t.expires_in })
+    let t = deps
+        .wechat
+        .component_token(component, &secret.appsecret, &ticket.value)
+        .await?;
+    Ok(Fresh {
+        value: t.component_access_token,
+        expires_in: t.expires_in,
+    })
 }
 
 pub async fn component_token(deps: &Deps, component: &str) -> AppResult<String> {
-    obtain(deps, component, Subject::Component, || fetch_component_token(deps, component)).await
+    obtain(deps, component, Subject::Component, || {
+        fetch_component_token(deps, component)
+    })
+    .await
 }
 
-async fn fetch_authorizer_token(deps: &Deps, component: &str, authorizer: &str) -> AppResult<Fresh> {
+async fn fetch_authorizer_token(
+    deps: &Deps,
+    component: &str,
+    authorizer: &str,
+) -> AppResult<Fresh> {
     let record = authorizers::get(&deps.table, component, authorizer)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("mini-program {authorizer}")))?;
@@ -103,17 +138,42 @@ async fn fetch_authorizer_token(deps: &Deps, component: &str, authorizer: &str) 
     };
     let result = with_component_token(deps, component, |cat| {
         let rt = refresh_token.clone();
-        async move { deps.wechat.authorizer_token(&cat, component, authorizer, &rt).await }
+        async move {
+            deps.wechat
+                .authorizer_token(&cat, component, authorizer, &rt)
+                .await
+        }
     })
     .await;
     match result {
         Ok(t) => {
-            authorizers::save_refresh_token(&deps.table, component, authorizer, &t.authorizer_refresh_token, now_millis()).await?;
-            Ok(Fresh { value: t.authorizer_access_token, expires_in: t.expires_in })
+            authorizers::save_refresh_token(
+                &deps.table,
+                component,
+                authorizer,
+                &t.authorizer_refresh_token,
+                now_millis(),
+            )
+            .await?;
+            Ok(Fresh {
+                value: t.authorizer_access_token,
+                expires_in: t.expires_in,
+            })
         }
         Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::REFRESH_TOKEN_INVALID) => {
-            tracing::warn!(component, authorizer, "refresh token refused (61023): reauthorization required");
-            authorizers::mark_reauthorization_required(&deps.table, component, authorizer, "WeChat errcode 61023: refresh token invalid", now_secs()).await?;
+            tracing::warn!(
+                component,
+                authorizer,
+                "refresh token refused (61023): reauthorization required"
+            );
+            authorizers::mark_reauthorization_required(
+                &deps.table,
+                component,
+                authorizer,
+                "WeChat errcode 61023: refresh token invalid",
+                now_secs(),
+            )
+            .await?;
             Err(AppError::ReauthorizationRequired(authorizer.to_owned()))
         }
         Err(e) => Err(e),
@@ -121,11 +181,20 @@ async fn fetch_authorizer_token(deps: &Deps, component: &str, authorizer: &str) 
 }
 
 pub async fn authorizer_token(deps: &Deps, component: &str, authorizer: &str) -> AppResult<String> {
-    obtain(deps, component, Subject::Authorizer(authorizer), || fetch_authorizer_token(deps, component, authorizer)).await
+    obtain(deps, component, Subject::Authorizer(authorizer), || {
+        fetch_authorizer_token(deps, component, authorizer)
+    })
+    .await
 }
 
 /// Calls WeChat with a token; on a rejected token expires it (if still current), refreshes and retries once.
-async fn with_token<T, G, GFut, C, CFut>(deps: &Deps, component: &str, subject: Subject<'_>, get: G, call: C) -> AppResult<T>
+async fn with_token<T, G, GFut, C, CFut>(
+    deps: &Deps,
+    component: &str,
+    subject: Subject<'_>,
+    get: G,
+    call: C,
+) -> AppResult<T>
 where
     G: Fn() -> GFut,
     GFut: Future<Output = AppResult<String>>,
@@ -149,23 +218,45 @@ where
     C: Fn(String) -> CFut,
     CFut: Future<Output = Result<T, WechatError>>,
 {
-    with_token(deps, component, Subject::Component, || component_token(deps, component), call).await
+    with_token(
+        deps,
+        component,
+        Subject::Component,
+        || component_token(deps, component),
+        call,
+    )
+    .await
 }
 
-pub async fn with_authorizer_token<T, C, CFut>(deps: &Deps, component: &str, authorizer: &str, call: C) -> AppResult<T>
+pub async fn with_authorizer_token<T, C, CFut>(
+    deps: &Deps,
+    component: &str,
+    authorizer: &str,
+    call: C,
+) -> AppResult<T>
 where
     C: Fn(String) -> CFut,
     CFut: Future<Output = Result<T, WechatError>>,
 {
     let subject = Subject::Authorizer(authorizer);
-    with_token(deps, component, subject, || authorizer_token(deps, component, authorizer), call).await
+    with_token(
+        deps,
+        component,
+        subject,
+        || authorizer_token(deps, component, authorizer),
+        call,
+    )
+    .await
 }
 
 /// Scheduled refresh: only when within the margin, and only if no one else holds the lease.
 pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<bool> {
     let now = now_secs();
     let current = tokens::get(&deps.table, component, subject).await?;
-    if current.as_ref().is_some_and(|t| t.value.is_some() && t.expires_at > now + SCHEDULED_REFRESH_MARGIN_SECS) {
+    if current
+        .as_ref()
+        .is_some_and(|t| t.value.is_some() && t.expires_at > now + SCHEDULED_REFRESH_MARGIN_SECS)
+    {
         return Ok(false);
     }
     let owner = new_owner();
@@ -173,8 +264,18 @@ pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) 
         return Ok(false);
     }
     let fetched = match subject {
-        Subject::Component => refresh_under_lease(deps, component, subject, &owner, &|| fetch_component_token(deps, component)).await,
-        Subject::Authorizer(a) => refresh_under_lease(deps, component, subject, &owner, &|| fetch_authorizer_token(deps, component, a)).await,
+        Subject::Component => {
+            refresh_under_lease(deps, component, subject, &owner, &|| {
+                fetch_component_token(deps, component)
+            })
+            .await
+        }
+        Subject::Authorizer(a) => {
+            refresh_under_lease(deps, component, subject, &owner, &|| {
+                fetch_authorizer_token(deps, component, a)
+            })
+            .await
+        }
     };
     fetched.map(|_| true)
 }

@@ -3,7 +3,9 @@
 //! `PK=COMP#{appid}`, `SK=AUTHZ#{authorizerAppid}`.
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::item::{decode_cursor, encode_cursor, get_n, get_n_list, get_s, is_conditional_failure, key, n, require_s, s, Item};
+use super::item::{
+    applied, decode_cursor, encode_cursor, get_n, get_n_list, get_s, n, require_s, s, Item,
+};
 use super::{component_pk, StoreError, Table};
 
 pub const STATUS_AUTHORIZED: &str = "authorized";
@@ -55,7 +57,11 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
         user_name: get_s(item, "user_name").unwrap_or_default(),
         principal_name: get_s(item, "principal_name").unwrap_or_default(),
         head_img: get_s(item, "head_img").unwrap_or_default(),
-        is_mini_program: item.get("is_mini_program").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        is_mini_program: item
+            .get("is_mini_program")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
         func_ids: get_n_list(item, "func_ids"),
         refresh_token: get_s(item, "refresh_token"),
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
@@ -63,27 +69,26 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
     })
 }
 
-pub async fn get(table: &Table, component: &str, appid: &str) -> Result<Option<Authorizer>, StoreError> {
-    let out = table
-        .client
-        .get_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(appid))))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("GetItem authorizer", e))?;
-    out.item.map(|i| from_item(&i)).transpose()
+pub async fn get(
+    table: &Table,
+    component: &str,
+    appid: &str,
+) -> Result<Option<Authorizer>, StoreError> {
+    let item = table
+        .get(component_pk(component), sk(appid), "GetItem authorizer")
+        .await?;
+    item.map(|i| from_item(&i)).transpose()
 }
 
 /// Records an authorization. Returns false when a newer event or refresh token already won (nothing written).
-pub async fn save_authorization(table: &Table, component: &str, auth: &Authorization<'_>, now: i64) -> Result<bool, StoreError> {
+pub async fn save_authorization(
+    table: &Table,
+    component: &str,
+    auth: &Authorization<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
     let funcs = AttributeValue::L(auth.func_ids.iter().map(|id| n(*id)).collect());
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(auth.authorizer_appid))))
+    applied("UpdateItem authorizer", table.update(component_pk(component), sk(auth.authorizer_appid))
         .update_expression(
             "SET authorizer_appid = :a, #st = :authorized, refresh_token = :rt, refresh_token_at = :rta, \
              func_ids = :f, nick_name = :nick, user_name = :user, principal_name = :principal, head_img = :head, \
@@ -108,12 +113,7 @@ pub async fn save_authorization(table: &Table, component: &str, auth: &Authoriza
         .expression_attribute_values(":now", n(now))
         .expression_attribute_values(":et", n(auth.event_time))
         .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem authorizer", e)),
-    }
+        .await)
 }
 
 /// Replaces the refresh token after a token refresh, only with a newer one and only while still authorized.
@@ -124,11 +124,7 @@ pub async fn save_refresh_token(
     refresh_token: &str,
     refresh_token_at: i64,
 ) -> Result<bool, StoreError> {
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(appid))))
+    applied("UpdateItem refresh token", table.update(component_pk(component), sk(appid))
         .update_expression("SET refresh_token = :rt, refresh_token_at = :rta, updated_at = :now")
         .condition_expression(
             "#st = :authorized AND (attribute_not_exists(refresh_token_at) OR refresh_token_at < :rta)",
@@ -139,12 +135,7 @@ pub async fn save_refresh_token(
         .expression_attribute_values(":rta", n(refresh_token_at))
         .expression_attribute_values(":now", n(refresh_token_at / 1000))
         .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem refresh token", e)),
-    }
+        .await)
 }
 
 /// Restores a refresh token found in WeChat's authorizer list where ours is missing (never replaces one).
@@ -156,11 +147,7 @@ pub async fn restore_refresh_token(
     auth_time: i64,
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(appid))))
+    applied("UpdateItem restore refresh token", table.update(component_pk(component), sk(appid))
         .update_expression(
             "SET authorizer_appid = :a, refresh_token = :rt, refresh_token_at = :rta, #st = :authorized, \
              authorized_at = if_not_exists(authorized_at, :at), updated_at = :now REMOVE status_reason",
@@ -174,21 +161,18 @@ pub async fn restore_refresh_token(
         .expression_attribute_values(":at", n(auth_time))
         .expression_attribute_values(":now", n(now_ms / 1000))
         .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem restore refresh token", e)),
-    }
+        .await)
 }
 
 /// The merchant revoked the authorization: the refresh token is dead at WeChat, so it is dropped with the status.
-pub async fn mark_unauthorized(table: &Table, component: &str, appid: &str, event_time: i64, now: i64) -> Result<bool, StoreError> {
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(appid))))
+pub async fn mark_unauthorized(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    event_time: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    applied("UpdateItem unauthorize", table.update(component_pk(component), sk(appid))
         .update_expression(
             "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et \
              REMOVE refresh_token, refresh_token_at, status_reason",
@@ -200,12 +184,7 @@ pub async fn mark_unauthorized(table: &Table, component: &str, appid: &str, even
         .expression_attribute_values(":now", n(now))
         .expression_attribute_values(":et", n(event_time))
         .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem unauthorize", e)),
-    }
+        .await)
 }
 
 /// WeChat refused the refresh token (61023): keep it for the record, but make the state visible.
@@ -216,11 +195,8 @@ pub async fn mark_reauthorization_required(
     reason: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk(appid))))
+    let res = table
+        .update(component_pk(component), sk(appid))
         .update_expression("SET #st = :re, status_reason = :reason, updated_at = :now")
         .condition_expression("#st = :authorized")
         .expression_attribute_names("#st", "status")
@@ -229,9 +205,8 @@ pub async fn mark_reauthorization_required(
         .expression_attribute_values(":reason", s(reason))
         .expression_attribute_values(":now", n(now))
         .send()
-        .await
-        .map(|_| ())
-        .or_else(|e| if is_conditional_failure(&e) { Ok(()) } else { Err(StoreError::dynamo("UpdateItem reauth", e)) })
+        .await;
+    applied("UpdateItem reauth", res).map(|_| ())
 }
 
 pub struct Page<T> {
@@ -239,7 +214,12 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(table: &Table, component: &str, limit: i32, cursor: Option<&str>) -> Result<Page<Authorizer>, StoreError> {
+pub async fn list(
+    table: &Table,
+    component: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<Page<Authorizer>, StoreError> {
     let pk = component_pk(component);
     let start = cursor.and_then(|c| decode_cursor(&pk, c, "AUTHZ#"));
     let out = table
@@ -254,8 +234,15 @@ pub async fn list(table: &Table, component: &str, limit: i32, cursor: Option<&st
         .send()
         .await
         .map_err(|e| StoreError::dynamo("Query authorizers", e))?;
-    let items = out.items().iter().map(from_item).collect::<Result<_, _>>()?;
-    Ok(Page { items, next_cursor: encode_cursor(out.last_evaluated_key()) })
+    let items = out
+        .items()
+        .iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        next_cursor: encode_cursor(out.last_evaluated_key()),
+    })
 }
 
 /// Every authorizer of a component (scheduled jobs).

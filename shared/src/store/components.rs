@@ -58,7 +58,11 @@ fn from_item(item: &Item) -> Result<Component, StoreError> {
 }
 
 /// Creates the record, or touches it when the same tenant registers again (secret rotation).
-pub async fn register(table: &Table, appid: &str, tenant: &str) -> Result<Registration, StoreError> {
+pub async fn register(
+    table: &Table,
+    appid: &str,
+    tenant: &str,
+) -> Result<Registration, StoreError> {
     let now = now_secs();
     let existing = get(table, appid).await?;
     if let Some(c) = &existing {
@@ -66,11 +70,7 @@ pub async fn register(table: &Table, appid: &str, tenant: &str) -> Result<Regist
             return Ok(Registration::OwnedByOtherTenant);
         }
     }
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(appid), "META".into())))
+    let res = table.update(component_pk(appid), "META".into())
         .update_expression(
             "SET appid = :a, tenant = :t, updated_at = :now, created_at = if_not_exists(created_at, :now), \
              GSI1PK = :g, GSI1SK = :a",
@@ -117,12 +117,14 @@ pub async fn list_all(table: &Table) -> Result<Vec<Component>, StoreError> {
 }
 
 /// Stores a ticket unless a newer one is already stored. Returns whether it was stored.
-pub async fn put_ticket(table: &Table, appid: &str, ticket: &str, create_time: i64) -> Result<bool, StoreError> {
+pub async fn put_ticket(
+    table: &Table,
+    appid: &str,
+    ticket: &str,
+    create_time: i64,
+) -> Result<bool, StoreError> {
     let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(appid), "TICKET".into())))
+        .update(component_pk(appid), "TICKET".into())
         .update_expression("SET ticket = :v, create_time = :ct, received_at = :now")
         .condition_expression("attribute_not_exists(create_time) OR create_time < :ct")
         .expression_attribute_values(":v", s(ticket))
@@ -130,24 +132,14 @@ pub async fn put_ticket(table: &Table, appid: &str, ticket: &str, create_time: i
         .expression_attribute_values(":now", n(now_secs()))
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if super::item::is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem ticket", e)),
-    }
+    super::item::applied("UpdateItem ticket", res)
 }
 
 pub async fn get_ticket(table: &Table, appid: &str) -> Result<Option<Ticket>, StoreError> {
-    let out = table
-        .client
-        .get_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(appid), "TICKET".into())))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("GetItem ticket", e))?;
-    Ok(out.item.and_then(|i| {
+    let item = table
+        .get(component_pk(appid), "TICKET".into(), "GetItem ticket")
+        .await?;
+    Ok(item.and_then(|i| {
         Some(Ticket {
             value: get_s(&i, "ticket")?,
             create_time: get_n(&i, "create_time")?,
@@ -162,7 +154,11 @@ mod tests {
 
     #[test]
     fn ticket_is_valid_for_twelve_hours() {
-        let t = Ticket { value: "x".into(), create_time: 1000, received_at: 1000 };
+        let t = Ticket {
+            value: "x".into(),
+            create_time: 1000,
+            received_at: 1000,
+        };
         assert!(t.is_valid_at(1000 + TICKET_LIFETIME_SECS - 1));
         assert!(!t.is_valid_at(1000 + TICKET_LIFETIME_SECS));
     }

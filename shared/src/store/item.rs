@@ -23,7 +23,9 @@ pub fn get_s(item: &Item, name: &str) -> Option<String> {
 }
 
 pub fn get_n(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 pub fn require_s(item: &Item, name: &str) -> Result<String, StoreError> {
@@ -33,7 +35,11 @@ pub fn require_s(item: &Item, name: &str) -> Result<String, StoreError> {
 pub fn get_n_list(item: &Item, name: &str) -> Vec<i64> {
     item.get(name)
         .and_then(|v| v.as_l().ok())
-        .map(|l| l.iter().filter_map(|v| v.as_n().ok()?.parse().ok()).collect())
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_n().ok()?.parse().ok())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -47,7 +53,9 @@ pub fn encode_cursor(last_key: Option<&Item>) -> Option<String> {
 
 pub fn decode_cursor(pk: &str, cursor: &str, sk_prefix: &str) -> Option<Item> {
     use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
     let sk = String::from_utf8(raw).ok()?;
     // A cursor can only move within the caller's own partition and record type.
     sk.starts_with(sk_prefix).then(|| key(pk.to_owned(), sk))
@@ -58,4 +66,23 @@ where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// A conditional write's outcome: `Ok(true)` applied, `Ok(false)` its condition did not hold.
+pub fn applied<T, E, R>(
+    operation: &'static str,
+    res: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+        + std::error::Error
+        + std::fmt::Debug
+        + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::dynamo(operation, e)),
+    }
 }

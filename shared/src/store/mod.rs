@@ -11,7 +11,10 @@ use aws_sdk_dynamodb::Client;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DynamoDB {operation} failed: {message}")]
-    Dynamo { operation: &'static str, message: String },
+    Dynamo {
+        operation: &'static str,
+        message: String,
+    },
     #[error("stored item {0} is malformed")]
     Malformed(String),
 }
@@ -35,6 +38,39 @@ impl StoreError {
 pub struct Table {
     pub client: Client,
     pub name: String,
+}
+
+impl Table {
+    /// UpdateItem on one record of this table.
+    pub fn update(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(item::key(pk, sk)))
+    }
+
+    /// Consistent GetItem of one record.
+    pub async fn get(
+        &self,
+        pk: String,
+        sk: String,
+        operation: &'static str,
+    ) -> Result<Option<item::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(item::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo(operation, e))?;
+        Ok(out.item)
+    }
 }
 
 pub fn component_pk(component_appid: &str) -> String {

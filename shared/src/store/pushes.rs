@@ -1,6 +1,8 @@
 //! Push idempotency (`SK=DEDUP#{hash}`: in_progress → completed, removed on failure, TTL) and the push log
 //! (`SK=PUSH#{createTime}#{hash}`, one record per push however often it is delivered; GSI1 by type).
-use super::item::{decode_cursor, encode_cursor, get_n, get_s, is_conditional_failure, key, n, s, Item};
+use super::item::{
+    decode_cursor, encode_cursor, get_n, get_s, is_conditional_failure, key, n, s, Item,
+};
 use super::{component_pk, StoreError, Table};
 use serde::Serialize;
 
@@ -17,7 +19,14 @@ pub enum Begin {
 const STATE_IN_PROGRESS: &str = "in_progress";
 const STATE_COMPLETED: &str = "completed";
 
-pub async fn begin(table: &Table, component: &str, hash: &str, now: i64, lease_secs: i64, ttl: i64) -> Result<Begin, StoreError> {
+pub async fn begin(
+    table: &Table,
+    component: &str,
+    hash: &str,
+    now: i64,
+    lease_secs: i64,
+    ttl: i64,
+) -> Result<Begin, StoreError> {
     let mut item = key(component_pk(component), format!("DEDUP#{hash}"));
     item.insert("state".into(), s(STATE_IN_PROGRESS));
     item.insert("lease_until".into(), n(now + lease_secs));
@@ -45,8 +54,13 @@ pub async fn begin(table: &Table, component: &str, hash: &str, now: i64, lease_s
                 .send()
                 .await
                 .map_err(|e| StoreError::dynamo("GetItem dedup", e))?;
-            let done = existing.item.and_then(|i| get_s(&i, "state")).as_deref() == Some(STATE_COMPLETED);
-            Ok(if done { Begin::AlreadyDone } else { Begin::InProgress })
+            let done =
+                existing.item.and_then(|i| get_s(&i, "state")).as_deref() == Some(STATE_COMPLETED);
+            Ok(if done {
+                Begin::AlreadyDone
+            } else {
+                Begin::InProgress
+            })
         }
         Err(e) => Err(StoreError::dynamo("PutItem dedup", e)),
     }
@@ -54,10 +68,7 @@ pub async fn begin(table: &Table, component: &str, hash: &str, now: i64, lease_s
 
 pub async fn complete(table: &Table, component: &str, hash: &str) -> Result<(), StoreError> {
     table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), format!("DEDUP#{hash}"))))
+        .update(component_pk(component), format!("DEDUP#{hash}"))
         .update_expression("SET #s = :c REMOVE lease_until")
         .expression_attribute_names("#s", "state")
         .expression_attribute_values(":c", s(STATE_COMPLETED))
@@ -116,13 +127,15 @@ fn record_sk(create_time: i64, hash: &str) -> String {
 }
 
 /// Upserts the record of a push and counts the delivery.
-pub async fn record(table: &Table, component: &str, rec: &NewRecord<'_>, now: i64, ttl: i64) -> Result<(), StoreError> {
+pub async fn record(
+    table: &Table,
+    component: &str,
+    rec: &NewRecord<'_>,
+    now: i64,
+    ttl: i64,
+) -> Result<(), StoreError> {
     let sk = record_sk(rec.create_time, rec.hash);
-    let mut update = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), sk.clone())))
+    let mut update = table.update(component_pk(component), sk.clone())
         .update_expression(
             "SET push_type = :t, url_kind = :k, create_time = :ct, body = :b, outcome = :o, \
              first_received_at = if_not_exists(first_received_at, :now), last_received_at = :now, #ttl = :ttl, \
@@ -140,7 +153,10 @@ pub async fn record(table: &Table, component: &str, rec: &NewRecord<'_>, now: i6
         .expression_attribute_values(":sk", s(sk))
         .expression_attribute_values(":one", n(1));
     update = update.expression_attribute_values(":a", s(rec.authorizer_appid.unwrap_or("")));
-    update.send().await.map_err(|e| StoreError::dynamo("UpdateItem push record", e))?;
+    update
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("UpdateItem push record", e))?;
     Ok(())
 }
 
@@ -176,16 +192,23 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<super::authorizers::Page<PushRecord>, StoreError> {
     let pk = component_pk(component);
-    let mut q = table.client.query().table_name(&table.name).scan_index_forward(false).limit(limit);
+    let mut q = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .scan_index_forward(false)
+        .limit(limit);
     q = match filter.push_type {
         Some(t) => {
             let gpk = type_index_pk(component, t);
-            let start = cursor.and_then(|c| decode_cursor(&pk, c, "PUSH#")).map(|mut k| {
-                let sk = k.get("SK").cloned().expect("cursor has SK");
-                k.insert("GSI1PK".into(), s(gpk.clone()));
-                k.insert("GSI1SK".into(), sk);
-                k
-            });
+            let start = cursor
+                .and_then(|c| decode_cursor(&pk, c, "PUSH#"))
+                .map(|mut k| {
+                    let sk = k.get("SK").cloned().expect("cursor has SK");
+                    k.insert("GSI1PK".into(), s(gpk.clone()));
+                    k.insert("GSI1SK".into(), sk);
+                    k
+                });
             q.index_name("GSI1")
                 .key_condition_expression("GSI1PK = :g")
                 .expression_attribute_values(":g", s(gpk))
@@ -198,8 +221,16 @@ pub async fn list(
             .set_exclusive_start_key(cursor.and_then(|c| decode_cursor(&pk, c, "PUSH#"))),
     };
     if let Some(a) = filter.authorizer_appid {
-        q = q.filter_expression("authorizer_appid = :a").expression_attribute_values(":a", s(a));
+        q = q
+            .filter_expression("authorizer_appid = :a")
+            .expression_attribute_values(":a", s(a));
     }
-    let out = q.send().await.map_err(|e| StoreError::dynamo("Query push records", e))?;
-    Ok(super::authorizers::Page { items: out.items().iter().map(from_item).collect(), next_cursor: encode_cursor(out.last_evaluated_key()) })
+    let out = q
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query push records", e))?;
+    Ok(super::authorizers::Page {
+        items: out.items().iter().map(from_item).collect(),
+        next_cursor: encode_cursor(out.last_evaluated_key()),
+    })
 }

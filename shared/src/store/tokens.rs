@@ -1,6 +1,6 @@
 //! Access tokens with expiry, a version and a refresh lease, so exactly one writer refreshes at a time.
 //! `PK=COMP#{appid}`, `SK=TOKEN#COMPONENT` or `SK=TOKEN#AUTHZ#{authorizerAppid}`.
-use super::item::{get_n, get_s, is_conditional_failure, key, n, s};
+use super::item::{applied, get_n, get_s, key, n, s};
 use super::{component_pk, StoreError, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,17 +26,15 @@ pub struct StoredToken {
     pub version: i64,
 }
 
-pub async fn get(table: &Table, component: &str, subject: Subject<'_>) -> Result<Option<StoredToken>, StoreError> {
-    let out = table
-        .client
-        .get_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), subject.sk())))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("GetItem token", e))?;
-    Ok(out.item.map(|i| StoredToken {
+pub async fn get(
+    table: &Table,
+    component: &str,
+    subject: Subject<'_>,
+) -> Result<Option<StoredToken>, StoreError> {
+    let item = table
+        .get(component_pk(component), subject.sk(), "GetItem token")
+        .await?;
+    Ok(item.map(|i| StoredToken {
         value: get_s(&i, "token"),
         expires_at: get_n(&i, "expires_at").unwrap_or(0),
         refreshed_at: get_n(&i, "refreshed_at").unwrap_or(0),
@@ -53,23 +51,18 @@ pub async fn try_lease(
     now: i64,
     lease_secs: i64,
 ) -> Result<bool, StoreError> {
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), subject.sk())))
-        .update_expression("SET lease_owner = :o, lease_until = :u")
-        .condition_expression("attribute_not_exists(lease_until) OR lease_until < :now")
-        .expression_attribute_values(":o", s(owner))
-        .expression_attribute_values(":u", n(now + lease_secs))
-        .expression_attribute_values(":now", n(now))
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem token lease", e)),
-    }
+    applied(
+        "UpdateItem token lease",
+        table
+            .update(component_pk(component), subject.sk())
+            .update_expression("SET lease_owner = :o, lease_until = :u")
+            .condition_expression("attribute_not_exists(lease_until) OR lease_until < :now")
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":u", n(now + lease_secs))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await,
+    )
 }
 
 /// Writes a refreshed token and releases the lease, only while `owner` still holds it.
@@ -82,11 +75,7 @@ pub async fn store_refreshed(
     expires_at: i64,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), subject.sk())))
+    applied("UpdateItem token", table.update(component_pk(component), subject.sk())
         .update_expression(
             "SET #t = :t, expires_at = :e, refreshed_at = :now, version = if_not_exists(version, :zero) + :one \
              REMOVE lease_owner, lease_until",
@@ -100,30 +89,24 @@ pub async fn store_refreshed(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":o", s(owner))
         .send()
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem token", e)),
-    }
+        .await)
 }
 
-pub async fn release_lease(table: &Table, component: &str, subject: Subject<'_>, owner: &str) -> Result<(), StoreError> {
+pub async fn release_lease(
+    table: &Table,
+    component: &str,
+    subject: Subject<'_>,
+    owner: &str,
+) -> Result<(), StoreError> {
     let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), subject.sk())))
+        .update(component_pk(component), subject.sk())
         .update_expression("REMOVE lease_owner, lease_until")
         .condition_expression("lease_owner = :o")
         .expression_attribute_values(":o", s(owner))
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(e) if is_conditional_failure(&e) => Ok(()),
-        Err(e) => Err(StoreError::dynamo("UpdateItem token lease release", e)),
-    }
+    // Not holding the lease any more (it expired and was taken) is fine: nothing to release.
+    applied("UpdateItem token lease release", res).map(|_| ())
 }
 
 /// Marks the token expired only if it is still the value WeChat rejected; a newer token is left alone.
@@ -134,10 +117,7 @@ pub async fn expire_if_current(
     rejected: &str,
 ) -> Result<bool, StoreError> {
     let res = table
-        .client
-        .update_item()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), subject.sk())))
+        .update(component_pk(component), subject.sk())
         .update_expression("SET expires_at = :zero")
         .condition_expression("#t = :rejected")
         .expression_attribute_names("#t", "token")
@@ -145,14 +125,14 @@ pub async fn expire_if_current(
         .expression_attribute_values(":zero", n(0))
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo("UpdateItem token expire", e)),
-    }
+    applied("UpdateItem token expire", res)
 }
 
-pub async fn delete(table: &Table, component: &str, subject: Subject<'_>) -> Result<(), StoreError> {
+pub async fn delete(
+    table: &Table,
+    component: &str,
+    subject: Subject<'_>,
+) -> Result<(), StoreError> {
     table
         .client
         .delete_item()

@@ -30,7 +30,10 @@ impl WechatError {
 
     /// The token used was rejected (stale, revoked or expired): refresh and retry once.
     pub fn is_token_rejected(&self) -> bool {
-        matches!(self.errcode(), Some(errcode::INVALID_CREDENTIAL | errcode::INVALID_TOKEN | errcode::TOKEN_EXPIRED))
+        matches!(
+            self.errcode(),
+            Some(errcode::INVALID_CREDENTIAL | errcode::INVALID_TOKEN | errcode::TOKEN_EXPIRED)
+        )
     }
 }
 
@@ -125,47 +128,99 @@ impl WechatClient {
             .connect_timeout(Duration::from_secs(2))
             .build()
             .expect("HTTP client builds with static settings");
-        Self { http, base: base.trim_end_matches('/').to_owned() }
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], body: &Value) -> Result<T, WechatError> {
-        let req = self.http.post(format!("{}{path}", self.base)).query(query).json(body);
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &Value,
+    ) -> Result<T, WechatError> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .query(query)
+            .json(body);
         Self::decode(req.send().await).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, WechatError> {
-        Self::decode(self.http.get(format!("{}{path}", self.base)).query(query).send().await).await
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, WechatError> {
+        Self::decode(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .query(query)
+                .send()
+                .await,
+        )
+        .await
     }
 
-    async fn decode<T: DeserializeOwned>(sent: reqwest::Result<reqwest::Response>) -> Result<T, WechatError> {
+    async fn decode<T: DeserializeOwned>(
+        sent: reqwest::Result<reqwest::Response>,
+    ) -> Result<T, WechatError> {
         let resp = sent.map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
         let status = resp.status();
         if !status.is_success() {
             return Err(WechatError::Status(status.as_u16()));
         }
-        let bytes = resp.bytes().await.map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
         parse_json_response(&bytes)
     }
 
-    pub async fn component_token(&self, appid: &str, secret: &str, ticket: &str) -> Result<ComponentToken, WechatError> {
+    pub async fn component_token(
+        &self,
+        appid: &str,
+        secret: &str,
+        ticket: &str,
+    ) -> Result<ComponentToken, WechatError> {
         let body = json!({"component_appid": appid, "component_appsecret": secret, "component_verify_ticket": ticket});
-        self.post("/cgi-bin/component/api_component_token", &[], &body).await
+        self.post("/cgi-bin/component/api_component_token", &[], &body)
+            .await
     }
 
     pub async fn start_push_ticket(&self, appid: &str, secret: &str) -> Result<(), WechatError> {
         let body = json!({"component_appid": appid, "component_secret": secret});
-        self.post::<Value>("/cgi-bin/component/api_start_push_ticket", &[], &body).await.map(|_| ())
+        self.post::<Value>("/cgi-bin/component/api_start_push_ticket", &[], &body)
+            .await
+            .map(|_| ())
     }
 
-    pub async fn create_preauthcode(&self, cat: &str, appid: &str) -> Result<PreAuthCode, WechatError> {
+    pub async fn create_preauthcode(
+        &self,
+        cat: &str,
+        appid: &str,
+    ) -> Result<PreAuthCode, WechatError> {
         let q = [("component_access_token", cat)];
-        self.post("/cgi-bin/component/api_create_preauthcode", &q, &json!({"component_appid": appid})).await
+        self.post(
+            "/cgi-bin/component/api_create_preauthcode",
+            &q,
+            &json!({"component_appid": appid}),
+        )
+        .await
     }
 
-    pub async fn query_auth(&self, cat: &str, appid: &str, code: &str) -> Result<AuthorizationInfo, WechatError> {
+    pub async fn query_auth(
+        &self,
+        cat: &str,
+        appid: &str,
+        code: &str,
+    ) -> Result<AuthorizationInfo, WechatError> {
         let q = [("component_access_token", cat)];
         let body = json!({"component_appid": appid, "authorization_code": code});
-        let resp: QueryAuthResponse = self.post("/cgi-bin/component/api_query_auth", &q, &body).await?;
+        let resp: QueryAuthResponse = self
+            .post("/cgi-bin/component/api_query_auth", &q, &body)
+            .await?;
         Ok(resp.authorization_info)
     }
 
@@ -179,44 +234,69 @@ impl WechatClient {
         let q = [("component_access_token", cat)];
         let body = json!({"component_appid": appid, "authorizer_appid": authorizer_appid,
                           "authorizer_refresh_token": refresh_token});
-        self.post("/cgi-bin/component/api_authorizer_token", &q, &body).await
+        self.post("/cgi-bin/component/api_authorizer_token", &q, &body)
+            .await
     }
 
-    pub async fn authorizer_info(&self, cat: &str, appid: &str, authorizer_appid: &str) -> Result<AuthorizerInfo, WechatError> {
+    pub async fn authorizer_info(
+        &self,
+        cat: &str,
+        appid: &str,
+        authorizer_appid: &str,
+    ) -> Result<AuthorizerInfo, WechatError> {
         let q = [("component_access_token", cat)];
         let body = json!({"component_appid": appid, "authorizer_appid": authorizer_appid});
-        let resp: AuthorizerInfoResponse = self.post("/cgi-bin/component/api_get_authorizer_info", &q, &body).await?;
+        let resp: AuthorizerInfoResponse = self
+            .post("/cgi-bin/component/api_get_authorizer_info", &q, &body)
+            .await?;
         Ok(resp.authorizer_info)
     }
 
-    pub async fn authorizer_list(&self, cat: &str, appid: &str, offset: i64, count: i64) -> Result<AuthorizerListPage, WechatError> {
+    pub async fn authorizer_list(
+        &self,
+        cat: &str,
+        appid: &str,
+        offset: i64,
+        count: i64,
+    ) -> Result<AuthorizerListPage, WechatError> {
         let q = [("component_access_token", cat)];
         let body = json!({"component_appid": appid, "offset": offset, "count": count});
-        self.post("/cgi-bin/component/api_get_authorizer_list", &q, &body).await
+        self.post("/cgi-bin/component/api_get_authorizer_list", &q, &body)
+            .await
     }
 
     /// Basic account information of an authorized mini-program (authorizer token).
     pub async fn account_basic_info(&self, aat: &str) -> Result<Value, WechatError> {
-        self.post("/cgi-bin/account/getaccountbasicinfo", &[("access_token", aat)], &json!({})).await
+        self.post(
+            "/cgi-bin/account/getaccountbasicinfo",
+            &[("access_token", aat)],
+            &json!({}),
+        )
+        .await
     }
 
     /// Draft box of the platform (component token); used by the template lifecycle.
     pub async fn template_draft_list(&self, cat: &str) -> Result<Value, WechatError> {
-        self.get("/wxa/gettemplatedraftlist", &[("access_token", cat)]).await
+        self.get("/wxa/gettemplatedraftlist", &[("access_token", cat)])
+            .await
     }
 }
 
 /// WeChat answers errors as HTTP 200 with `{"errcode": N, "errmsg": ...}`; errcode 0 is success.
 pub fn parse_json_response<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WechatError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| WechatError::Decode(e.to_string()))?;
     let errcode = value.get("errcode").and_then(Value::as_i64).unwrap_or(0);
     if errcode != 0 {
-        let errmsg = value.get("errmsg").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let errmsg = value
+            .get("errmsg")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         return Err(WechatError::Api { errcode, errmsg });
     }
     serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -224,11 +304,15 @@ mod tests {
 
     #[test]
     fn errcode_becomes_api_error() {
-        let err = parse_json_response::<ComponentToken>(br#"{"errcode":61005,"errmsg":"component ticket is expired"}"#)
-            .unwrap_err();
+        let err = parse_json_response::<ComponentToken>(
+            br#"{"errcode":61005,"errmsg":"component ticket is expired"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.errcode(), Some(61005));
         assert!(!err.is_token_rejected());
-        let err = parse_json_response::<Value>(br#"{"errcode":40001,"errmsg":"invalid credential"}"#).unwrap_err();
+        let err =
+            parse_json_response::<Value>(br#"{"errcode":40001,"errmsg":"invalid credential"}"#)
+                .unwrap_err();
         assert!(err.is_token_rejected());
     }
 
@@ -236,14 +320,23 @@ mod tests {
     fn success_is_decoded() {
         let t: ComponentToken =
             parse_json_response(br#"{"component_access_token":"abc","expires_in":7200}"#).unwrap();
-        assert_eq!((t.component_access_token.as_str(), t.expires_in), ("abc", 7200));
+        assert_eq!(
+            (t.component_access_token.as_str(), t.expires_in),
+            ("abc", 7200)
+        );
         let ok: Value = parse_json_response(br#"{"errcode":0,"errmsg":"ok"}"#).unwrap();
         assert_eq!(ok["errmsg"], "ok");
     }
 
     #[test]
     fn non_json_or_wrong_shape_is_decode_error() {
-        assert!(matches!(parse_json_response::<Value>(b"\x89PNG"), Err(WechatError::Decode(_))));
-        assert!(matches!(parse_json_response::<ComponentToken>(br#"{"x":1}"#), Err(WechatError::Decode(_))));
+        assert!(matches!(
+            parse_json_response::<Value>(b"\x89PNG"),
+            Err(WechatError::Decode(_))
+        ));
+        assert!(matches!(
+            parse_json_response::<ComponentToken>(br#"{"x":1}"#),
+            Err(WechatError::Decode(_))
+        ));
     }
 }

@@ -47,13 +47,16 @@ pub struct MsgCrypt {
 impl std::fmt::Debug for MsgCrypt {
     // Never print the token or key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MsgCrypt").field("receive_id", &self.receive_id).finish_non_exhaustive()
+        f.debug_struct("MsgCrypt")
+            .field("receive_id", &self.receive_id)
+            .finish_non_exhaustive()
     }
 }
 
 /// Decodes a 43-character EncodingAESKey into the 32-byte AES key.
 pub fn decode_aes_key(encoding_aes_key: &str) -> Result<[u8; 32], CryptoError> {
-    if encoding_aes_key.len() != 43 || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if encoding_aes_key.len() != 43 || !encoding_aes_key.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         return Err(CryptoError::InvalidKey);
     }
     // Real keys end in a character whose low bits are not zero, so trailing bits must be allowed.
@@ -61,7 +64,9 @@ pub fn decode_aes_key(encoding_aes_key: &str) -> Result<[u8; 32], CryptoError> {
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
     );
-    let bytes = lenient.decode(format!("{encoding_aes_key}=")).map_err(|_| CryptoError::InvalidKey)?;
+    let bytes = lenient
+        .decode(format!("{encoding_aes_key}="))
+        .map_err(|_| CryptoError::InvalidKey)?;
     bytes.try_into().map_err(|_| CryptoError::InvalidKey)
 }
 
@@ -94,7 +99,11 @@ fn signatures_match(expected: &str, received: &str) -> bool {
 
 impl MsgCrypt {
     pub fn new(token: &str, encoding_aes_key: &str, receive_id: &str) -> Result<Self, CryptoError> {
-        Ok(Self { token: token.to_owned(), key: decode_aes_key(encoding_aes_key)?, receive_id: receive_id.to_owned() })
+        Ok(Self {
+            token: token.to_owned(),
+            key: decode_aes_key(encoding_aes_key)?,
+            receive_id: receive_id.to_owned(),
+        })
     }
 
     pub fn receive_id(&self) -> &str {
@@ -110,13 +119,22 @@ impl MsgCrypt {
         encrypted: &str,
     ) -> Result<(), CryptoError> {
         let expected = signature(&[&self.token, timestamp, nonce, encrypted]);
-        signatures_match(&expected, msg_signature).then_some(()).ok_or(CryptoError::BadSignature)
+        signatures_match(&expected, msg_signature)
+            .then_some(())
+            .ok_or(CryptoError::BadSignature)
     }
 
     /// Checks the plain URL `signature` over (token, timestamp, nonce).
-    pub fn verify_url_signature(&self, signature_hex: &str, timestamp: &str, nonce: &str) -> Result<(), CryptoError> {
+    pub fn verify_url_signature(
+        &self,
+        signature_hex: &str,
+        timestamp: &str,
+        nonce: &str,
+    ) -> Result<(), CryptoError> {
         let expected = signature(&[&self.token, timestamp, nonce]);
-        signatures_match(&expected, signature_hex).then_some(()).ok_or(CryptoError::BadSignature)
+        signatures_match(&expected, signature_hex)
+            .then_some(())
+            .ok_or(CryptoError::BadSignature)
     }
 
     pub fn msg_signature(&self, timestamp: &str, nonce: &str, encrypted: &str) -> String {
@@ -137,7 +155,9 @@ impl MsgCrypt {
 
     /// Decrypts a base64 ciphertext and checks that it is addressed to this receive id.
     pub fn decrypt(&self, encrypted: &str) -> Result<String, CryptoError> {
-        let mut buf = B64.decode(encrypted.trim()).map_err(|_| CryptoError::NotBase64)?;
+        let mut buf = B64
+            .decode(encrypted.trim())
+            .map_err(|_| CryptoError::NotBase64)?;
         if buf.is_empty() || buf.len() % 16 != 0 {
             return Err(CryptoError::BadLength);
         }
@@ -150,8 +170,14 @@ impl MsgCrypt {
             return Err(CryptoError::BadPadding);
         }
         let content = &plain[..plain.len() - pad];
-        let body = content.get(RANDOM_PREFIX..).ok_or(CryptoError::BadMessageLength)?;
-        let len_bytes: [u8; 4] = body.get(..4).ok_or(CryptoError::BadMessageLength)?.try_into().expect("4 bytes");
+        let body = content
+            .get(RANDOM_PREFIX..)
+            .ok_or(CryptoError::BadMessageLength)?;
+        let len_bytes: [u8; 4] = body
+            .get(..4)
+            .ok_or(CryptoError::BadMessageLength)?
+            .try_into()
+            .expect("4 bytes");
         let msg_len = u32::from_be_bytes(len_bytes) as usize;
         let rest = &body[4..];
         if msg_len > rest.len() {
@@ -174,7 +200,8 @@ impl MsgCrypt {
     /// Encrypts with a caller-chosen random prefix (deterministic; used by test vectors).
     pub fn encrypt_with_random(&self, msg: &str, random: &[u8; RANDOM_PREFIX]) -> String {
         let msg_len = u32::try_from(msg.len()).expect("message shorter than 4 GiB");
-        let mut plain = Vec::with_capacity(RANDOM_PREFIX + 4 + msg.len() + self.receive_id.len() + PAD_BLOCK);
+        let mut plain =
+            Vec::with_capacity(RANDOM_PREFIX + 4 + msg.len() + self.receive_id.len() + PAD_BLOCK);
         plain.extend_from_slice(random);
         plain.extend_from_slice(&msg_len.to_be_bytes());
         plain.extend_from_slice(msg.as_bytes());
@@ -193,7 +220,9 @@ impl MsgCrypt {
     /// otherwise `signature` covers (token, timestamp, nonce) and the echostr is returned as is.
     pub fn verify_url(&self, query: &UrlCheck<'_>) -> Result<String, CryptoError> {
         match (query.msg_signature, query.signature) {
-            (Some(msg_sig), _) => self.verify_and_decrypt(msg_sig, query.timestamp, query.nonce, query.echostr),
+            (Some(msg_sig), _) => {
+                self.verify_and_decrypt(msg_sig, query.timestamp, query.nonce, query.echostr)
+            }
             (None, Some(sig)) => {
                 self.verify_url_signature(sig, query.timestamp, query.nonce)?;
                 Ok(query.echostr.to_owned())
@@ -224,7 +253,10 @@ mod tests {
         let c = MsgCrypt::new("pamtest", KEY_ABC, "wxb11529c136998cb6").unwrap();
         let enc = c.encrypt_with_random("我是中文abcd123", b"aaaabbbbccccdddd");
         assert_eq!(enc, "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg==");
-        assert_eq!(c.msg_signature("1409304348", "xxxxxx", &enc), "82c962d39941aa48552f90ef55aa323dc620cc10");
+        assert_eq!(
+            c.msg_signature("1409304348", "xxxxxx", &enc),
+            "82c962d39941aa48552f90ef55aa323dc620cc10"
+        );
         assert_eq!(c.decrypt(&enc).unwrap(), "我是中文abcd123");
     }
 
@@ -237,7 +269,12 @@ mod tests {
     #[test]
     fn vector_b_verify_and_decrypt() {
         let plain = vector_b()
-            .verify_and_decrypt("5d197aaffba7e9b25a30732f161a50dee96bd5fa", "1409735669", "1320562132", B_ENCRYPT)
+            .verify_and_decrypt(
+                "5d197aaffba7e9b25a30732f161a50dee96bd5fa",
+                "1409735669",
+                "1320562132",
+                B_ENCRYPT,
+            )
             .unwrap();
         assert_eq!(
             plain,
@@ -248,11 +285,18 @@ mod tests {
     #[test]
     fn uppercase_signature_is_accepted() {
         let sig = "5D197AAFFBA7E9B25A30732F161A50DEE96BD5FA";
-        assert!(vector_b().verify_msg_signature(sig, "1409735669", "1320562132", B_ENCRYPT).is_ok());
+        assert!(vector_b()
+            .verify_msg_signature(sig, "1409735669", "1320562132", B_ENCRYPT)
+            .is_ok());
     }
 
     fn vector_c() -> MsgCrypt {
-        MsgCrypt::new("123456", "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR", "wx49f0ab532d5d035a").unwrap()
+        MsgCrypt::new(
+            "123456",
+            "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+            "wx49f0ab532d5d035a",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -265,7 +309,10 @@ mod tests {
             nonce: "437374425",
             echostr,
         };
-        assert_eq!(vector_c().verify_url(&check).unwrap(), "5927782489442352469");
+        assert_eq!(
+            vector_c().verify_url(&check).unwrap(),
+            "5927782489442352469"
+        );
     }
 
     const C_ENCRYPT: &str = "RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6IHCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTdaXpXaG4+BiYyolBug/gYNx410cvkKR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvmUHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMxuGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0=";
@@ -273,7 +320,12 @@ mod tests {
     #[test]
     fn vector_c_decrypt_pad_one() {
         let plain = vector_c()
-            .verify_and_decrypt("74d92dfeb87ba7c714f89d98870ae5eb62dff26d", "1411525903", "461056294", C_ENCRYPT)
+            .verify_and_decrypt(
+                "74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
+                "1411525903",
+                "461056294",
+                C_ENCRYPT,
+            )
             .unwrap();
         assert!(plain.starts_with("<xml><ToUserName><![CDATA[wx49f0ab532d5d035a]]></ToUserName>\n"));
         assert!(plain.ends_with("<AgentID>1</AgentID>\n</xml>"));
@@ -283,9 +335,18 @@ mod tests {
     fn plain_url_signature_check_returns_echostr() {
         let c = vector_c();
         let sig = signature(&["123456", "1", "2"]);
-        let check = UrlCheck { signature: Some(&sig), msg_signature: None, timestamp: "1", nonce: "2", echostr: "e" };
+        let check = UrlCheck {
+            signature: Some(&sig),
+            msg_signature: None,
+            timestamp: "1",
+            nonce: "2",
+            echostr: "e",
+        };
         assert_eq!(c.verify_url(&check).unwrap(), "e");
-        let bad = UrlCheck { signature: Some("00"), ..check };
+        let bad = UrlCheck {
+            signature: Some("00"),
+            ..check
+        };
         assert_eq!(c.verify_url(&bad), Err(CryptoError::BadSignature));
     }
 
@@ -306,11 +367,19 @@ mod tests {
 
     #[test]
     fn wrong_key_is_a_clean_error() {
-        let other = MsgCrypt::new("spamtest", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg", "wx2c2769f8efd9abc2").unwrap();
+        let other = MsgCrypt::new(
+            "spamtest",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefg",
+            "wx2c2769f8efd9abc2",
+        )
+        .unwrap();
         let err = other.decrypt(B_ENCRYPT).unwrap_err();
         assert!(matches!(
             err,
-            CryptoError::BadPadding | CryptoError::BadMessageLength | CryptoError::WrongReceiver | CryptoError::NotUtf8
+            CryptoError::BadPadding
+                | CryptoError::BadMessageLength
+                | CryptoError::WrongReceiver
+                | CryptoError::NotUtf8
         ));
     }
 
@@ -329,7 +398,10 @@ mod tests {
 
     #[test]
     fn non_base64_is_rejected() {
-        assert_eq!(vector_b().decrypt("not base64 !!"), Err(CryptoError::NotBase64));
+        assert_eq!(
+            vector_b().decrypt("not base64 !!"),
+            Err(CryptoError::NotBase64)
+        );
     }
 
     /// Encrypts raw plaintext bytes (no framing) so each malformed layout can be tested.
@@ -337,7 +409,9 @@ mod tests {
         let mut buf = plain.to_vec();
         let len = buf.len();
         let iv: [u8; 16] = c.key[..16].try_into().unwrap();
-        let out = Encryptor::new(&c.key.into(), &iv.into()).encrypt_padded::<NoPadding>(&mut buf, len).unwrap();
+        let out = Encryptor::new(&c.key.into(), &iv.into())
+            .encrypt_padded::<NoPadding>(&mut buf, len)
+            .unwrap();
         B64.encode(out)
     }
 
@@ -346,10 +420,16 @@ mod tests {
         let c = vector_b();
         let mut zero = vec![1u8; 64];
         zero[63] = 0;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &zero)), Err(CryptoError::BadPadding));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &zero)),
+            Err(CryptoError::BadPadding)
+        );
         let mut big = vec![1u8; 64];
         big[63] = 33;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &big)), Err(CryptoError::BadPadding));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &big)),
+            Err(CryptoError::BadPadding)
+        );
     }
 
     #[test]
@@ -358,7 +438,10 @@ mod tests {
         let mut plain = vec![0u8; 64];
         plain[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
         plain[63] = 4;
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)), Err(CryptoError::BadMessageLength));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)),
+            Err(CryptoError::BadMessageLength)
+        );
     }
 
     #[test]
@@ -366,14 +449,26 @@ mod tests {
         let c = vector_b();
         let mut plain = vec![0u8; 32];
         plain[31] = 20; // leaves 12 bytes: not even the random prefix
-        assert_eq!(c.decrypt(&encrypt_raw(&c, &plain)), Err(CryptoError::BadMessageLength));
+        assert_eq!(
+            c.decrypt(&encrypt_raw(&c, &plain)),
+            Err(CryptoError::BadMessageLength)
+        );
     }
 
     #[test]
     fn invalid_keys_are_rejected() {
-        assert_eq!(decode_aes_key("short").unwrap_err(), CryptoError::InvalidKey);
-        assert_eq!(decode_aes_key(&"a".repeat(44)).unwrap_err(), CryptoError::InvalidKey);
-        assert_eq!(decode_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF+").unwrap_err(), CryptoError::InvalidKey);
+        assert_eq!(
+            decode_aes_key("short").unwrap_err(),
+            CryptoError::InvalidKey
+        );
+        assert_eq!(
+            decode_aes_key(&"a".repeat(44)).unwrap_err(),
+            CryptoError::InvalidKey
+        );
+        assert_eq!(
+            decode_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEF+").unwrap_err(),
+            CryptoError::InvalidKey
+        );
     }
 
     #[test]

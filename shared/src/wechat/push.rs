@@ -26,8 +26,13 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn parse(xml: &str) -> Result<(Self, String), PushError> {
-        let env: Envelope = quick_xml::de::from_str(xml).map_err(|e| PushError::Malformed(e.to_string()))?;
-        let encrypt = env.encrypt.clone().filter(|e| !e.trim().is_empty()).ok_or(PushError::MissingField("Encrypt"))?;
+        let env: Envelope =
+            quick_xml::de::from_str(xml).map_err(|e| PushError::Malformed(e.to_string()))?;
+        let encrypt = env
+            .encrypt
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .ok_or(PushError::MissingField("Encrypt"))?;
         Ok((env, encrypt))
     }
 }
@@ -90,16 +95,25 @@ pub struct FastRegisterInfo {
 }
 
 fn required(value: Option<String>, name: &'static str) -> Result<String, PushError> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).ok_or(PushError::MissingField(name))
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or(PushError::MissingField(name))
 }
 
 fn number(value: Option<String>, name: &'static str) -> Result<i64, PushError> {
-    required(value, name)?.parse().map_err(|_| PushError::NotANumber(name))
+    required(value, name)?
+        .parse()
+        .map_err(|_| PushError::NotANumber(name))
 }
 
 fn optional_number(value: Option<String>, name: &'static str) -> Result<Option<i64>, PushError> {
     match value.filter(|v| !v.trim().is_empty()) {
-        Some(v) => v.trim().parse().map(Some).map_err(|_| PushError::NotANumber(name)),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| PushError::NotANumber(name)),
         None => Ok(None),
     }
 }
@@ -111,7 +125,11 @@ fn parse_raw(xml: &str) -> Result<RawPush, PushError> {
 /// A push to the authorization event URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthEvent {
-    VerifyTicket { component_appid: String, create_time: i64, ticket: String },
+    VerifyTicket {
+        component_appid: String,
+        create_time: i64,
+        ticket: String,
+    },
     /// `authorized`, or `updateauthorized` when `update` is true.
     Authorized {
         component_appid: String,
@@ -121,7 +139,11 @@ pub enum AuthEvent {
         code_expires_at: Option<i64>,
         update: bool,
     },
-    Unauthorized { component_appid: String, create_time: i64, authorizer_appid: String },
+    Unauthorized {
+        component_appid: String,
+        create_time: i64,
+        authorizer_appid: String,
+    },
     FastRegister {
         component_appid: String,
         create_time: i64,
@@ -131,7 +153,11 @@ pub enum AuthEvent {
         msg: Option<String>,
         info: FastRegisterInfo,
     },
-    Other { component_appid: String, create_time: i64, info_type: String },
+    Other {
+        component_appid: String,
+        create_time: i64,
+        info_type: String,
+    },
 }
 
 impl AuthEvent {
@@ -141,15 +167,20 @@ impl AuthEvent {
         let component_appid = required(raw.app_id, "AppId")?;
         let create_time = number(raw.create_time, "CreateTime")?;
         Ok(match info_type.as_str() {
-            "component_verify_ticket" => {
-                AuthEvent::VerifyTicket { component_appid, create_time, ticket: required(raw.ticket, "ComponentVerifyTicket")? }
-            }
+            "component_verify_ticket" => AuthEvent::VerifyTicket {
+                component_appid,
+                create_time,
+                ticket: required(raw.ticket, "ComponentVerifyTicket")?,
+            },
             "authorized" | "updateauthorized" => AuthEvent::Authorized {
                 component_appid,
                 create_time,
                 authorizer_appid: required(raw.authorizer_appid, "AuthorizerAppid")?,
                 authorization_code: required(raw.authorization_code, "AuthorizationCode")?,
-                code_expires_at: optional_number(raw.authorization_code_expired_time, "AuthorizationCodeExpiredTime")?,
+                code_expires_at: optional_number(
+                    raw.authorization_code_expired_time,
+                    "AuthorizationCodeExpiredTime",
+                )?,
                 update: info_type == "updateauthorized",
             },
             "unauthorized" => AuthEvent::Unauthorized {
@@ -166,7 +197,11 @@ impl AuthEvent {
                 msg: raw.msg,
                 info: raw.info.unwrap_or_default(),
             },
-            _ => AuthEvent::Other { component_appid, create_time, info_type },
+            _ => AuthEvent::Other {
+                component_appid,
+                create_time,
+                info_type,
+            },
         })
     }
 
@@ -183,11 +218,21 @@ impl AuthEvent {
 
     pub fn component_appid(&self) -> &str {
         match self {
-            AuthEvent::VerifyTicket { component_appid, .. }
-            | AuthEvent::Authorized { component_appid, .. }
-            | AuthEvent::Unauthorized { component_appid, .. }
-            | AuthEvent::FastRegister { component_appid, .. }
-            | AuthEvent::Other { component_appid, .. } => component_appid,
+            AuthEvent::VerifyTicket {
+                component_appid, ..
+            }
+            | AuthEvent::Authorized {
+                component_appid, ..
+            }
+            | AuthEvent::Unauthorized {
+                component_appid, ..
+            }
+            | AuthEvent::FastRegister {
+                component_appid, ..
+            }
+            | AuthEvent::Other {
+                component_appid, ..
+            } => component_appid,
         }
     }
 
@@ -204,9 +249,12 @@ impl AuthEvent {
     /// The mini-program the event is about, where it names one.
     pub fn authorizer_appid(&self) -> Option<&str> {
         match self {
-            AuthEvent::Authorized { authorizer_appid, .. } | AuthEvent::Unauthorized { authorizer_appid, .. } => {
-                Some(authorizer_appid)
+            AuthEvent::Authorized {
+                authorizer_appid, ..
             }
+            | AuthEvent::Unauthorized {
+                authorizer_appid, ..
+            } => Some(authorizer_appid),
             AuthEvent::FastRegister { appid, .. } => appid.as_deref(),
             _ => None,
         }
@@ -214,16 +262,36 @@ impl AuthEvent {
 
     /// Identifies one push across WeChat's retries (they resend the same content).
     pub fn dedup_key(&self) -> String {
-        format!("{}|{}|{}", self.type_name(), self.create_time(), self.authorizer_appid().unwrap_or("-"))
+        format!(
+            "{}|{}|{}",
+            self.type_name(),
+            self.create_time(),
+            self.authorizer_appid().unwrap_or("-")
+        )
     }
 }
 
 /// A push to a mini-program's message and event URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageEvent {
-    AuditSuccess { to_user: String, create_time: i64, succ_time: Option<i64> },
-    AuditFail { to_user: String, create_time: i64, reason: String, fail_time: Option<i64>, screenshot: Option<String> },
-    AuditDelay { to_user: String, create_time: i64, reason: String, delay_time: Option<i64> },
+    AuditSuccess {
+        to_user: String,
+        create_time: i64,
+        succ_time: Option<i64>,
+    },
+    AuditFail {
+        to_user: String,
+        create_time: i64,
+        reason: String,
+        fail_time: Option<i64>,
+        screenshot: Option<String>,
+    },
+    AuditDelay {
+        to_user: String,
+        create_time: i64,
+        reason: String,
+        delay_time: Option<i64>,
+    },
     Other {
         to_user: String,
         from_user: Option<String>,
@@ -240,7 +308,10 @@ impl MessageEvent {
         let to_user = required(raw.to_user_name, "ToUserName")?;
         let create_time = number(raw.create_time, "CreateTime")?;
         let msg_type = required(raw.msg_type, "MsgType")?;
-        let event = raw.event.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+        let event = raw
+            .event
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty());
         Ok(match (msg_type.as_str(), event.as_deref()) {
             ("event", Some("weapp_audit_success")) => MessageEvent::AuditSuccess {
                 to_user,
@@ -276,7 +347,11 @@ impl MessageEvent {
             MessageEvent::AuditSuccess { .. } => "weapp_audit_success".into(),
             MessageEvent::AuditFail { .. } => "weapp_audit_fail".into(),
             MessageEvent::AuditDelay { .. } => "weapp_audit_delay".into(),
-            MessageEvent::Other { msg_type, event: Some(event), .. } => format!("{msg_type}:{event}"),
+            MessageEvent::Other {
+                msg_type,
+                event: Some(event),
+                ..
+            } => format!("{msg_type}:{event}"),
             MessageEvent::Other { msg_type, .. } => msg_type.clone(),
         }
     }
@@ -293,9 +368,20 @@ impl MessageEvent {
     /// Audit events carry no MsgId: (ToUserName, Event, CreateTime) identifies them. Messages use MsgId.
     pub fn dedup_key(&self) -> String {
         match self {
-            MessageEvent::Other { msg_id: Some(id), .. } => format!("msg|{id}"),
-            MessageEvent::Other { to_user, from_user, create_time, .. } => {
-                format!("{}|{to_user}|{}|{create_time}", self.type_name(), from_user.as_deref().unwrap_or("-"))
+            MessageEvent::Other {
+                msg_id: Some(id), ..
+            } => format!("msg|{id}"),
+            MessageEvent::Other {
+                to_user,
+                from_user,
+                create_time,
+                ..
+            } => {
+                format!(
+                    "{}|{to_user}|{}|{create_time}",
+                    self.type_name(),
+                    from_user.as_deref().unwrap_or("-")
+                )
             }
             _ => {
                 let to_user = match self {
@@ -319,7 +405,9 @@ pub fn redact_credentials(xml: &str) -> String {
         let close = format!("</{tag}>");
         let mut from = 0;
         while let Some(start) = out[from..].find(&open).map(|i| i + from + open.len()) {
-            let Some(end) = out[start..].find(&close).map(|i| i + start) else { break };
+            let Some(end) = out[start..].find(&close).map(|i| i + start) else {
+                break;
+            };
             out.replace_range(start..end, "***");
             from = start + 3 + close.len();
         }
@@ -333,17 +421,28 @@ mod tests {
 
     #[test]
     fn parses_envelope_with_appid_or_to_user() {
-        let (env, enc) = Envelope::parse("<xml><AppId><![CDATA[wx1]]></AppId><Encrypt><![CDATA[abc]]></Encrypt></xml>").unwrap();
+        let (env, enc) = Envelope::parse(
+            "<xml><AppId><![CDATA[wx1]]></AppId><Encrypt><![CDATA[abc]]></Encrypt></xml>",
+        )
+        .unwrap();
         assert_eq!(env.app_id.as_deref(), Some("wx1"));
         assert_eq!(enc, "abc");
-        let (env, _) = Envelope::parse("<xml><ToUserName>gh_1</ToUserName><Encrypt>x</Encrypt></xml>").unwrap();
+        let (env, _) =
+            Envelope::parse("<xml><ToUserName>gh_1</ToUserName><Encrypt>x</Encrypt></xml>")
+                .unwrap();
         assert_eq!(env.to_user_name.as_deref(), Some("gh_1"));
     }
 
     #[test]
     fn envelope_without_encrypt_or_malformed_is_rejected() {
-        assert_eq!(Envelope::parse("<xml><AppId>wx1</AppId></xml>").unwrap_err(), PushError::MissingField("Encrypt"));
-        assert!(matches!(Envelope::parse("<xml><Encrypt>abc</Encr"), Err(PushError::Malformed(_))));
+        assert_eq!(
+            Envelope::parse("<xml><AppId>wx1</AppId></xml>").unwrap_err(),
+            PushError::MissingField("Encrypt")
+        );
+        assert!(matches!(
+            Envelope::parse("<xml><Encrypt>abc</Encr"),
+            Err(PushError::Malformed(_))
+        ));
         assert!(matches!(Envelope::parse("not xml at all"), Err(_)));
     }
 
@@ -353,7 +452,11 @@ mod tests {
         let ev = AuthEvent::parse(xml).unwrap();
         assert_eq!(
             ev,
-            AuthEvent::VerifyTicket { component_appid: "wxc0".into(), create_time: 1413192605, ticket: "ticket@@@abc".into() }
+            AuthEvent::VerifyTicket {
+                component_appid: "wxc0".into(),
+                create_time: 1413192605,
+                ticket: "ticket@@@abc".into()
+            }
         );
         assert_eq!(ev.dedup_key(), "component_verify_ticket|1413192605|-");
     }
@@ -383,14 +486,25 @@ mod tests {
         let xml = "<xml><AppId>wxc0</AppId><CreateTime>1</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>wxa1</AuthorizerAppid></xml>";
         assert_eq!(
             AuthEvent::parse(xml).unwrap(),
-            AuthEvent::Unauthorized { component_appid: "wxc0".into(), create_time: 1, authorizer_appid: "wxa1".into() }
+            AuthEvent::Unauthorized {
+                component_appid: "wxc0".into(),
+                create_time: 1,
+                authorizer_appid: "wxa1".into()
+            }
         );
     }
 
     #[test]
     fn parses_fast_register_with_lower_case_fields() {
         let xml = "<xml><AppId><![CDATA[wxc0]]></AppId><CreateTime>1535442403</CreateTime><InfoType><![CDATA[notify_third_fasteregister]]></InfoType><appid>wxnew</appid><status>0</status><auth_code>xxx</auth_code><msg>OK</msg><info><name><![CDATA[shop]]></name><code><![CDATA[123]]></code><code_type>1</code_type><legal_persona_wechat><![CDATA[lp]]></legal_persona_wechat><legal_persona_name><![CDATA[Li]]></legal_persona_name><component_phone><![CDATA[1234]]></component_phone></info></xml>";
-        let AuthEvent::FastRegister { appid, status, auth_code, info, .. } = AuthEvent::parse(xml).unwrap() else {
+        let AuthEvent::FastRegister {
+            appid,
+            status,
+            auth_code,
+            info,
+            ..
+        } = AuthEvent::parse(xml).unwrap()
+        else {
             panic!("expected fast register")
         };
         assert_eq!(appid.as_deref(), Some("wxnew"));
@@ -405,16 +519,26 @@ mod tests {
         let xml = "<xml><AppId>wxc0</AppId><CreateTime>5</CreateTime><InfoType>something_new</InfoType><Foo>bar</Foo></xml>";
         assert_eq!(
             AuthEvent::parse(xml).unwrap(),
-            AuthEvent::Other { component_appid: "wxc0".into(), create_time: 5, info_type: "something_new".into() }
+            AuthEvent::Other {
+                component_appid: "wxc0".into(),
+                create_time: 5,
+                info_type: "something_new".into()
+            }
         );
     }
 
     #[test]
     fn missing_or_bad_fields_are_errors() {
         let no_ticket = "<xml><AppId>wxc0</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType></xml>";
-        assert_eq!(AuthEvent::parse(no_ticket).unwrap_err(), PushError::MissingField("ComponentVerifyTicket"));
+        assert_eq!(
+            AuthEvent::parse(no_ticket).unwrap_err(),
+            PushError::MissingField("ComponentVerifyTicket")
+        );
         let bad_time = "<xml><AppId>wxc0</AppId><CreateTime>soon</CreateTime><InfoType>unauthorized</InfoType></xml>";
-        assert_eq!(AuthEvent::parse(bad_time).unwrap_err(), PushError::NotANumber("CreateTime"));
+        assert_eq!(
+            AuthEvent::parse(bad_time).unwrap_err(),
+            PushError::NotANumber("CreateTime")
+        );
         assert!(AuthEvent::parse("<xml><AppId>wx").is_err());
     }
 
@@ -424,9 +548,16 @@ mod tests {
         let ev = MessageEvent::parse(ok).unwrap();
         assert_eq!(
             ev,
-            MessageEvent::AuditSuccess { to_user: "gh_fb9688c2a4b2".into(), create_time: 1488856741, succ_time: Some(1488856741) }
+            MessageEvent::AuditSuccess {
+                to_user: "gh_fb9688c2a4b2".into(),
+                create_time: 1488856741,
+                succ_time: Some(1488856741)
+            }
         );
-        assert_eq!(ev.dedup_key(), "weapp_audit_success|gh_fb9688c2a4b2|1488856741");
+        assert_eq!(
+            ev.dedup_key(),
+            "weapp_audit_success|gh_fb9688c2a4b2|1488856741"
+        );
 
         let fail = "<xml><ToUserName>gh_1</ToUserName><FromUserName>o</FromUserName><CreateTime>2</CreateTime><MsgType>event</MsgType><Event>weapp_audit_fail</Event><Reason><![CDATA[1:bad <b>]]></Reason><FailTime>3</FailTime><ScreenShot>m1|m2</ScreenShot></xml>";
         assert_eq!(
@@ -440,7 +571,13 @@ mod tests {
             }
         );
         let delay = "<xml><ToUserName>gh_1</ToUserName><CreateTime>2</CreateTime><MsgType>event</MsgType><Event>weapp_audit_delay</Event><Reason>busy</Reason><DelayTime>9</DelayTime></xml>";
-        assert!(matches!(MessageEvent::parse(delay).unwrap(), MessageEvent::AuditDelay { delay_time: Some(9), .. }));
+        assert!(matches!(
+            MessageEvent::parse(delay).unwrap(),
+            MessageEvent::AuditDelay {
+                delay_time: Some(9),
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -471,12 +608,21 @@ mod fuzz {
     const REAL: &str = "<xml><AppId><![CDATA[wx0123456789abcdef]]></AppId><CreateTime>1413192605</CreateTime><InfoType><![CDATA[authorized]]></InfoType><AuthorizerAppid>wxa1</AuthorizerAppid><AuthorizationCode>c</AuthorizationCode></xml>";
 
     fn inbound(plaintext: &str) {
-        let crypt = MsgCrypt::new("token", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx0123456789abcdef").unwrap();
+        let crypt = MsgCrypt::new(
+            "token",
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            "wx0123456789abcdef",
+        )
+        .unwrap();
         let enc = crypt.encrypt(plaintext);
-        let envelope = format!("<xml><AppId>wx0123456789abcdef</AppId><Encrypt><![CDATA[{enc}]]></Encrypt></xml>");
+        let envelope = format!(
+            "<xml><AppId>wx0123456789abcdef</AppId><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+        );
         let (_, encrypted) = Envelope::parse(&envelope).unwrap();
         let sig = crypt.msg_signature("1", "2", &encrypted);
-        let plain = crypt.verify_and_decrypt(&sig, "1", "2", &encrypted).unwrap();
+        let plain = crypt
+            .verify_and_decrypt(&sig, "1", "2", &encrypted)
+            .unwrap();
         let _ = AuthEvent::parse(&plain);
         let _ = MessageEvent::parse(&plain);
     }
