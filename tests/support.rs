@@ -285,6 +285,32 @@ impl Stack {
         resp.json().await.unwrap()
     }
 
+    /// The users `make up` seeded, one per role: (account, password).
+    pub fn seeded_user(&self, role: &str) -> (String, String) {
+        let users: Value =
+            serde_json::from_str(&std::fs::read_to_string(local_dir().join("users.json")).unwrap())
+                .unwrap();
+        let user = users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["role"] == role)
+            .expect("seeded role");
+        (
+            user["account"].as_str().unwrap().to_owned(),
+            user["password"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn login(&self, account: &str, password: &str) -> (u16, Value) {
+        self.post(
+            "/auth/login",
+            "",
+            &json!({"account": account, "password": password}),
+        )
+        .await
+    }
+
     pub fn logs(&self) -> String {
         let dir = std::path::PathBuf::from(&self.env["LOG_DIR"]);
         let mut all = String::new();

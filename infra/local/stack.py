@@ -138,6 +138,21 @@ def api(method, url, token, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def seed_users(api_url, admin_token, component_appid):
+    """One user per role for the walk-through, created through the product's own POST /user/create."""
+    users = []
+    for role in ROLES:
+        user = {"account": f"{role}@local", "password": secrets.token_urlsafe(12), "role": role,
+                "components": [component_appid]}
+        status, body = api("POST", f"{api_url}/user/create", admin_token, user)
+        if status != 201:
+            raise SystemExit(f"seeding user {user['account']} failed: {status} {body}")
+        users.append(user)
+    with open(os.path.join(LOCAL, "users.json"), "w") as f:
+        json.dump(users, f, indent=1)
+    return users
+
+
 def running():
     return os.path.isdir(PIDS) and any(os.listdir(PIDS))
 
@@ -188,12 +203,16 @@ def up(foreground=False):
                         "encodingAesKey": component["encodingAesKey"]})
     if status not in (200, 201):
         raise SystemExit(f"registering the sandbox component failed: {status} {body}")
+    users = seed_users(api_url, admin, component["appid"])
     with open(os.path.join(LOCAL, "stack.env"), "w") as f:
         f.writelines(f"{k}={v}\n" for k, v in env.items())
     log(f"API            {api_url}")
     log(f"WeChat sandbox {sandbox_url}")
     log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")
     log(f"component      {component['appid']} registered; the sandbox pushes its first verify ticket now")
+    log("users (POST /auth/login; also in .local/users.json):")
+    for u in users:
+        log(f"  {u['role']:<10} account={u['account']:<18} password={u['password']}")
     log("tokens:        make token ROLE=admin|developer|operator|merchant")
     log(f"stack.env      {os.path.join(LOCAL, 'stack.env')}")
 

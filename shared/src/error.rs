@@ -18,6 +18,8 @@ pub enum AppError {
     #[error("request body exceeds {0} bytes")]
     PayloadTooLarge(usize),
     /// A push with the same identity is being handled by another delivery; WeChat should retry.
+    #[error("too many failed logins; try again in {0} seconds")]
+    TooManyAttempts(i64),
     #[error("the same push is being processed")]
     PushInProgress,
     #[error("no valid component_verify_ticket has been received yet")]

@@ -13,6 +13,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::NotFound(_) => (404, "NOT_FOUND"),
         AppError::Conflict(_) => (409, "CONFLICT"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
+        AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::PushInProgress => (409, "PUSH_IN_PROGRESS"),
         AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),

@@ -1,4 +1,5 @@
 //! Services that orchestrate adapters: the token store, push handling, component registration, scheduled jobs.
+pub mod accounts;
 pub mod callbacks;
 pub mod components;
 pub mod refresh_job;

@@ -43,12 +43,15 @@ where
     let owner = new_owner();
     loop {
         let now = now_secs();
-        if let Some(t) = tokens::get(&deps.table, component, subject).await? {
-            if let Some(v) = t.value.filter(|_| t.expires_at > now + GOOD_MARGIN_SECS) {
-                return Ok(v);
-            }
+        if let Some(v) = good_token(deps, component, subject, now + GOOD_MARGIN_SECS).await? {
+            return Ok(v);
         }
         if tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
+            // Another writer may have refreshed and released the lease since our read.
+            if let Some(v) = good_token(deps, component, subject, now + GOOD_MARGIN_SECS).await? {
+                tokens::release_lease(&deps.table, component, subject, &owner).await?;
+                return Ok(v);
+            }
             return refresh_under_lease(deps, component, subject, &owner, &fetch).await;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -56,6 +59,17 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The stored token if it lives beyond `good_until`.
+async fn good_token(
+    deps: &Deps,
+    component: &str,
+    subject: Subject<'_>,
+    good_until: i64,
+) -> AppResult<Option<String>> {
+    let stored = tokens::get(&deps.table, component, subject).await?;
+    Ok(stored.and_then(|t| t.value.filter(|_| t.expires_at > good_until)))
 }
 
 async fn refresh_under_lease<F, Fut>(
@@ -252,15 +266,22 @@ where
 /// Scheduled refresh: only when within the margin, and only if no one else holds the lease.
 pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<bool> {
     let now = now_secs();
-    let current = tokens::get(&deps.table, component, subject).await?;
-    if current
-        .as_ref()
-        .is_some_and(|t| t.value.is_some() && t.expires_at > now + SCHEDULED_REFRESH_MARGIN_SECS)
+    let due_before = now + SCHEDULED_REFRESH_MARGIN_SECS;
+    if good_token(deps, component, subject, due_before)
+        .await?
+        .is_some()
     {
         return Ok(false);
     }
     let owner = new_owner();
     if !tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
+        return Ok(false);
+    }
+    if good_token(deps, component, subject, due_before)
+        .await?
+        .is_some()
+    {
+        tokens::release_lease(&deps.table, component, subject, &owner).await?;
         return Ok(false);
     }
     let fetched = match subject {

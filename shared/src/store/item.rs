@@ -51,6 +51,23 @@ pub fn encode_cursor(last_key: Option<&Item>) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk))
 }
 
+/// Cursor over an index: encodes one attribute of the last key (base64url).
+pub fn encode_cursor_with(
+    last_key: Option<&Item>,
+    pick: impl Fn(&Item) -> Option<String>,
+) -> Option<String> {
+    use base64::Engine;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pick(last_key?)?))
+}
+
+pub fn decode_cursor_with(cursor: &str, rebuild: impl Fn(&str) -> Item) -> Option<Item> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    Some(rebuild(&String::from_utf8(raw).ok()?))
+}
+
 pub fn decode_cursor(pk: &str, cursor: &str, sk_prefix: &str) -> Option<Item> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -4,6 +4,7 @@ pub mod components;
 pub mod item;
 pub mod pushes;
 pub mod tokens;
+pub mod users;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::Client;
