@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+TEMPLATE_LIBRARY_CAP = 200
 TOKEN_LIFETIME = 7200
 OLD_TOKEN_GRACE = 300
 TICKET_LIFETIME = 12 * 3600
@@ -78,6 +79,9 @@ class Sandbox:
             self.faults = []
             self.pushes = []
             self.pushing_tickets = False
+            self.drafts = []  # uploaded from the developer tool: draft box
+            self.templates = []  # the platform's template library
+            self.next_id = 1
 
     def now(self):
         return self.started + (time.time() - self.started) * self.clock_speed + self.offset
@@ -208,7 +212,60 @@ class Sandbox:
                         "nickname": a["nick_name"]}
         return wx_error(40001, "invalid credential, access_token is invalid or not latest")
 
+    # --- code templates (component token as access_token) -----------------------------------------------
+    def gettemplatedraftlist(self, q, body):
+        if (err := self._cat(q)):
+            return err
+        return {"errcode": 0, "errmsg": "ok", "draft_list": list(self.drafts)}
+
+    def addtotemplate(self, q, body):
+        if (err := self._cat(q)):
+            return err
+        draft = next((d for d in self.drafts if d["draft_id"] == body.get("draft_id")), None)
+        if draft is None:
+            return wx_error(85064, "template not found")
+        if len(self.templates) >= TEMPLATE_LIBRARY_CAP:
+            return wx_error(85065, "template list is full")
+        template_type = int(body.get("template_type", 0))
+        if template_type not in (0, 1):
+            return wx_error(40097, "invalid args: template_type")
+        self.templates.append({**draft, "template_id": self.next_id, "template_type": template_type,
+                               "create_time": int(self.now()), "category_list": [], "audit_scene": 0,
+                               "audit_status": 0, "reason": ""})
+        self.next_id += 1
+        return wx_error(0, "ok")
+
+    def gettemplatelist(self, q, body):
+        if (err := self._cat(q)):
+            return err
+        wanted = q.get("template_type")
+        items = [t for t in self.templates if wanted is None or str(t["template_type"]) == wanted]
+        return {"errcode": 0, "errmsg": "ok", "template_list": items}
+
+    def deletetemplate(self, q, body):
+        if (err := self._cat(q)):
+            return err
+        before = len(self.templates)
+        self.templates = [t for t in self.templates if t["template_id"] != body.get("template_id")]
+        return wx_error(0, "ok") if len(self.templates) < before else wx_error(85064, "template not found")
+
+    def add_draft(self, body):
+        with self.lock:
+            draft = {"draft_id": self.next_id, "create_time": int(self.now()),
+                     "user_version": body.get("userVersion") or f"1.0.{self.next_id}",
+                     "user_desc": body.get("userDesc") or "uploaded from the developer tool",
+                     "source_miniprogram_appid": body.get("sourceMiniprogramAppid") or "wx" + secrets.token_hex(8),
+                     "source_miniprogram": body.get("sourceMiniprogram") or "Template source",
+                     "developer": body.get("developer") or "sandbox-dev"}
+            self.next_id += 1
+            self.drafts.append(draft)
+        return draft
+
     ROUTES = {
+        "/wxa/gettemplatedraftlist": "gettemplatedraftlist",
+        "/wxa/addtotemplate": "addtotemplate",
+        "/wxa/gettemplatelist": "gettemplatelist",
+        "/wxa/deletetemplate": "deletetemplate",
         "/cgi-bin/component/api_component_token": "api_component_token",
         "/cgi-bin/component/api_start_push_ticket": "api_start_push_ticket",
         "/cgi-bin/component/api_create_preauthcode": "api_create_preauthcode",
@@ -377,6 +434,8 @@ class Sandbox:
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
             return 200, {"reset": True}
+        if method == "POST" and path == "/control/drafts":
+            return 200, self.add_draft(body)
         if method == "POST" and path == "/control/ticket/push":
             return 200, self.push_ticket()
         if method == "POST" and path == "/control/authorize":

@@ -6,6 +6,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod deps;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod lambda;

@@ -3,6 +3,7 @@ pub mod authorizer;
 pub mod callbacks;
 pub mod component;
 pub mod records;
+pub mod templates;
 pub mod users;
 
 use lambda_http::Request;

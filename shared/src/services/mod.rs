@@ -3,4 +3,5 @@ pub mod accounts;
 pub mod callbacks;
 pub mod components;
 pub mod refresh_job;
+pub mod templates;
 pub mod tokens;

@@ -3,6 +3,7 @@ pub mod authorizers;
 pub mod components;
 pub mod item;
 pub mod pushes;
+pub mod templates;
 pub mod tokens;
 pub mod users;
 

@@ -121,6 +121,47 @@ pub struct AuthorizerListItem {
     pub auth_time: i64,
 }
 
+#[derive(Debug, Deserialize, Clone, serde::Serialize)]
+pub struct Draft {
+    pub draft_id: i64,
+    #[serde(default)]
+    pub user_version: String,
+    #[serde(default)]
+    pub user_desc: String,
+    #[serde(default)]
+    pub create_time: i64,
+    #[serde(default)]
+    pub source_miniprogram_appid: String,
+    #[serde(default)]
+    pub source_miniprogram: String,
+    #[serde(default)]
+    pub developer: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DraftList {
+    #[serde(default)]
+    draft_list: Vec<Draft>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct CodeTemplate {
+    pub template_id: i64,
+    pub draft_id: i64,
+    #[serde(default)]
+    pub user_version: String,
+    #[serde(default)]
+    pub create_time: i64,
+    #[serde(default)]
+    pub source_miniprogram_appid: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TemplateList {
+    #[serde(default)]
+    template_list: Vec<CodeTemplate>,
+}
+
 impl WechatClient {
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder()
@@ -275,10 +316,37 @@ impl WechatClient {
         .await
     }
 
-    /// Draft box of the platform (component token); used by the template lifecycle.
-    pub async fn template_draft_list(&self, cat: &str) -> Result<Value, WechatError> {
-        self.get("/wxa/gettemplatedraftlist", &[("access_token", cat)])
+    /// The platform's draft box (code uploaded from the developer tool).
+    pub async fn template_draft_list(&self, cat: &str) -> Result<Vec<Draft>, WechatError> {
+        let resp: DraftList = self
+            .get("/wxa/gettemplatedraftlist", &[("access_token", cat)])
+            .await?;
+        Ok(resp.draft_list)
+    }
+
+    /// Turns a draft into a template of the library (type 0: ordinary; type 1 is deprecated).
+    pub async fn add_to_template(&self, cat: &str, draft_id: i64) -> Result<(), WechatError> {
+        let body = json!({"draft_id": draft_id, "template_type": 0});
+        self.post::<Value>("/wxa/addtotemplate", &[("access_token", cat)], &body)
             .await
+            .map(|_| ())
+    }
+
+    pub async fn template_list(&self, cat: &str) -> Result<Vec<CodeTemplate>, WechatError> {
+        let resp: TemplateList = self
+            .get(
+                "/wxa/gettemplatelist",
+                &[("access_token", cat), ("template_type", "0")],
+            )
+            .await?;
+        Ok(resp.template_list)
+    }
+
+    pub async fn delete_template(&self, cat: &str, template_id: i64) -> Result<(), WechatError> {
+        let body = json!({"template_id": template_id});
+        self.post::<Value>("/wxa/deletetemplate", &[("access_token", cat)], &body)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -1,0 +1,185 @@
+//! Draft and template routes: `/draft/list`, `/draft/release`, `/template/{list,detail,update,handover,release,
+//! withdraw,market}`. Every template is looked up inside the caller's component partition: another tenant's id is 404.
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::owned_component;
+use crate::deps::Deps;
+use crate::domain::templates::{Status, Transition};
+use crate::error::AppError;
+use crate::http::auth::Role;
+use crate::http::request::{claims, json_body, limit_param, query};
+use crate::http::response::{json, respond};
+use crate::services::templates as service;
+use crate::store::templates::{self as store, ListFilter};
+
+const STAFF: [Role; 3] = [Role::Developer, Role::Operator, Role::Admin];
+
+pub async fn draft_list(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Developer])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            Ok(json(
+                200,
+                &json!({"items": service::list_drafts(deps, &component.appid).await?}),
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn draft_release(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Developer])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let (template, created) =
+                service::release_draft(deps, &component.appid, json_body(&req)?).await?;
+            Ok(json(
+                if created { 201 } else { 200 },
+                &json!({"created": created, "template": template}),
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&STAFF)?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let status = match query(&req, "status") {
+                None => None,
+                Some(s) => Some(
+                    s.parse::<i64>()
+                        .ok()
+                        .and_then(|v| Status::try_from(v).ok())
+                        .ok_or_else(|| AppError::BadRequest("status must be 0, 1 or 2".into()))?,
+                ),
+            };
+            let industry = query(&req, "industryId");
+            let filter = ListFilter {
+                status,
+                industry_id: industry.as_deref(),
+            };
+            let limit = limit_param(&req, 20, 100)?;
+            let page = store::list(
+                &deps.table,
+                &component.appid,
+                &filter,
+                limit,
+                query(&req, "cursor").as_deref(),
+            )
+            .await?;
+            Ok(json(
+                200,
+                &json!({"items": page.items, "nextCursor": page.next_cursor}),
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&STAFF)?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let id =
+                query(&req, "id").ok_or_else(|| AppError::BadRequest("id is required".into()))?;
+            let template = service::get(deps, &component.appid, &id).await?;
+            let pages = store::pages(&deps.table, &component.appid, &id).await?;
+            Ok(json(
+                200,
+                &json!({"template": template, "pageConfigs": pages}),
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn update(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Developer, Role::Operator])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let template =
+                service::update(deps, &claims, &component.appid, json_body(&req)?).await?;
+            Ok(json(200, &json!({"template": template})))
+        }
+        .await,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TransitionRequest {
+    id: String,
+    version: i64,
+}
+
+async fn transition(deps: &Deps, req: Request, t: Transition, role: Role) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[role])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let body: TransitionRequest = json_body(&req)?;
+            let template =
+                service::transition(deps, &claims, &component.appid, &body.id, body.version, t)
+                    .await?;
+            let pages = store::pages(&deps.table, &component.appid, &body.id).await?;
+            Ok(json(
+                200,
+                &json!({"template": template, "pageConfigs": pages}),
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn handover(deps: &Deps, req: Request) -> Response<Body> {
+    transition(deps, req, Transition::Handover, Role::Developer).await
+}
+
+pub async fn release(deps: &Deps, req: Request) -> Response<Body> {
+    transition(deps, req, Transition::Release, Role::Operator).await
+}
+
+pub async fn withdraw(deps: &Deps, req: Request) -> Response<Body> {
+    transition(deps, req, Transition::Withdraw, Role::Operator).await
+}
+
+/// Published templates for merchants: desc, cover and the page list, never developer-only fields.
+pub async fn market(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant, Role::Operator, Role::Admin])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let industry = query(&req, "industryId");
+            let limit = limit_param(&req, 20, 100)?;
+            let page =
+                store::market(&deps.table, &component.appid, industry.as_deref(), limit, query(&req, "cursor").as_deref()).await?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for t in page.items {
+                let pages = store::pages(&deps.table, &component.appid, &t.id).await?;
+                items.push(json!({
+                    "id": t.id, "industryId": t.industry_id, "industryName": t.industry_name, "desc": t.desc,
+                    "img": t.img, "userVersion": t.user_version, "updateTime": t.update_time,
+                    "pages": pages.iter().map(|p| json!({"pageKey": p.page_key, "name": p.name, "pageValue": p.page_value})).collect::<Vec<_>>(),
+                }));
+            }
+            Ok(json(200, &json!({"items": items, "nextCursor": page.next_cursor})))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,2 @@
+//! Pure rules: no I/O. Services call these before touching any store.
+pub mod templates;

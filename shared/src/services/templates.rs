@@ -1,0 +1,304 @@
+//! The template lifecycle: WeChat draft → code template → industry template → page configs → market.
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::clock::now_secs;
+use crate::deps::Deps;
+use crate::domain::templates::{self as rules, Changes, PageSpec, Refusal, Status, Transition};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::Claims;
+use crate::services::tokens::with_component_token;
+use crate::store::templates::{self as store, ContentUpdate, IndustryTemplate, PageConfig};
+use crate::wechat::{client::Draft, errcode, WechatError};
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Invalid(m) => AppError::BadRequest(m),
+            Refusal::Role(m) => AppError::Forbidden(m),
+            Refusal::State(m) => AppError::Conflict(m),
+        }
+    }
+}
+
+fn random_id(prefix: &str) -> String {
+    let mut b = [0u8; 8];
+    rand::fill(&mut b);
+    format!(
+        "{prefix}{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+pub async fn list_drafts(deps: &Deps, component: &str) -> AppResult<Vec<Draft>> {
+    let mut drafts = with_component_token(deps, component, |cat| async move {
+        deps.wechat.template_draft_list(&cat).await
+    })
+    .await?;
+    drafts.sort_by(|a, b| {
+        b.create_time
+            .cmp(&a.create_time)
+            .then(b.draft_id.cmp(&a.draft_id))
+    });
+    Ok(drafts)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseDraftRequest {
+    pub draft_id: i64,
+    pub industry_id: String,
+    pub industry_name: String,
+    pub config: Value,
+    pub pages: Vec<PageSpec>,
+    #[serde(default)]
+    pub desc: Option<String>,
+}
+
+fn validate_release(req: &ReleaseDraftRequest) -> AppResult<()> {
+    let id_ok = (1..=32).contains(&req.industry_id.len())
+        && req
+            .industry_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
+    if !id_ok {
+        return Err(AppError::BadRequest(
+            "industryId must be 1 to 32 letters, digits, _ or -".into(),
+        ));
+    }
+    if req.industry_name.trim().is_empty() || req.industry_name.chars().count() > 64 {
+        return Err(AppError::BadRequest(
+            "industryName must be 1 to 64 characters".into(),
+        ));
+    }
+    if req
+        .desc
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > rules::MAX_DESC_CHARS)
+    {
+        return Err(AppError::BadRequest(format!(
+            "desc is limited to {} characters",
+            rules::MAX_DESC_CHARS
+        )));
+    }
+    rules::validate_config(&req.config)?;
+    rules::validate_pages(&req.pages)?;
+    Ok(())
+}
+
+fn draft_error(e: AppError, draft_id: i64) -> AppError {
+    match &e {
+        AppError::Upstream(w) if w.errcode() == Some(errcode::TEMPLATE_NOT_FOUND) => {
+            AppError::NotFound(format!("draft {draft_id} in the WeChat draft box"))
+        }
+        AppError::Upstream(w) if w.errcode() == Some(errcode::TEMPLATE_LIBRARY_FULL) => {
+            AppError::Conflict(
+                "the WeChat template library is full (200 templates): delete one first".into(),
+            )
+        }
+        _ => e,
+    }
+}
+
+/// Releases a draft as an industry template. The same draft twice returns the existing template (`false`).
+pub async fn release_draft(
+    deps: &Deps,
+    component: &str,
+    req: ReleaseDraftRequest,
+) -> AppResult<(IndustryTemplate, bool)> {
+    validate_release(&req)?;
+    if let Some(existing) = store::get_by_draft(&deps.table, component, req.draft_id).await? {
+        return Ok((existing, false));
+    }
+    let list = || {
+        with_component_token(deps, component, |cat| async move {
+            deps.wechat.template_list(&cat).await
+        })
+    };
+    // A retry after a failure further down must not add a second WeChat template for the same draft.
+    let mut code_template = list()
+        .await?
+        .into_iter()
+        .filter(|t| t.draft_id == req.draft_id)
+        .max_by_key(|t| t.create_time);
+    if code_template.is_none() {
+        let draft_id = req.draft_id;
+        with_component_token(deps, component, |cat| async move {
+            deps.wechat.add_to_template(&cat, draft_id).await
+        })
+        .await
+        .map_err(|e| draft_error(e, draft_id))?;
+        code_template = list()
+            .await?
+            .into_iter()
+            .filter(|t| t.draft_id == req.draft_id)
+            .max_by_key(|t| t.create_time);
+    }
+    let code_template = code_template.ok_or_else(|| {
+        AppError::Upstream(WechatError::Decode(format!(
+            "template for draft {} missing after addtotemplate",
+            req.draft_id
+        )))
+    })?;
+    let now = now_secs();
+    let template = IndustryTemplate {
+        id: random_id("it_"),
+        component_appid: component.to_owned(),
+        industry_id: req.industry_id,
+        industry_name: req.industry_name,
+        product_app_id: code_template.source_miniprogram_appid,
+        draft_id: req.draft_id,
+        template_id: code_template.template_id,
+        user_version: code_template.user_version,
+        config: req.config,
+        pages: req.pages,
+        status: Status::DevConfig,
+        desc: req.desc.unwrap_or_default(),
+        img: None,
+        ext: Value::Object(Default::default()),
+        version: 1,
+        create_time: now,
+        update_time: now,
+    };
+    if store::create(&deps.table, &template).await? {
+        tracing::info!(component, id = %template.id, template_id = template.template_id, "industry template created");
+        return Ok((template, true));
+    }
+    // A concurrent release of the same draft won: return its template.
+    let existing = store::get_by_draft(&deps.table, component, template.draft_id).await?;
+    existing
+        .map(|t| (t, false))
+        .ok_or_else(|| AppError::Conflict("the draft is being released; try again".into()))
+}
+
+pub async fn get(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
+    store::get(&deps.table, component, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("template {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateRequest {
+    pub id: String,
+    pub version: i64,
+    pub config: Option<Value>,
+    pub pages: Option<Vec<PageSpec>>,
+    pub desc: Option<String>,
+    pub img: Option<String>,
+}
+
+pub async fn update(
+    deps: &Deps,
+    claims: &Claims,
+    component: &str,
+    req: UpdateRequest,
+) -> AppResult<IndustryTemplate> {
+    let current = get(deps, component, &req.id).await?;
+    let changes = Changes {
+        config_or_pages: req.config.is_some() || req.pages.is_some(),
+        desc_or_img: req.desc.is_some() || req.img.is_some(),
+    };
+    rules::check_edit(claims.role, current.status, &changes)?;
+    if let Some(c) = &req.config {
+        rules::validate_config(c)?;
+    }
+    if let Some(p) = &req.pages {
+        rules::validate_pages(p)?;
+    }
+    if req
+        .desc
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > rules::MAX_DESC_CHARS)
+    {
+        return Err(AppError::BadRequest(format!(
+            "desc is limited to {} characters",
+            rules::MAX_DESC_CHARS
+        )));
+    }
+    if req
+        .img
+        .as_ref()
+        .is_some_and(|k| !k.starts_with(&format!("covers/{component}/{}/", req.id)))
+    {
+        return Err(AppError::BadRequest(
+            "img must be a key returned by /template/cover/upload-url".into(),
+        ));
+    }
+    stale_check(current.version, req.version)?;
+    let change = ContentUpdate {
+        config: req.config.as_ref(),
+        pages: req.pages.as_deref(),
+        desc: req.desc.as_deref(),
+        img: req.img.as_deref(),
+        ext: None,
+    };
+    if !store::update_content(
+        &deps.table,
+        component,
+        &req.id,
+        req.version,
+        current.status,
+        &change,
+        now_secs(),
+    )
+    .await?
+    {
+        return Err(stale(req.version));
+    }
+    get(deps, component, &req.id).await
+}
+
+fn stale(version: i64) -> AppError {
+    AppError::Conflict(format!(
+        "version {version} is stale: the template changed meanwhile; reload it and retry"
+    ))
+}
+
+fn stale_check(current: i64, given: i64) -> AppResult<()> {
+    (current == given).then_some(()).ok_or_else(|| stale(given))
+}
+
+/// Handover, release (generating the page configs atomically) or withdrawal.
+pub async fn transition(
+    deps: &Deps,
+    claims: &Claims,
+    component: &str,
+    id: &str,
+    version: i64,
+    t: Transition,
+) -> AppResult<IndustryTemplate> {
+    let current = get(deps, component, id).await?;
+    let to = rules::transition(claims.role, current.status, t)?;
+    stale_check(current.version, version)?;
+    let pages: Vec<PageConfig> = if t == Transition::Release {
+        let existing = store::pages(&deps.table, component, id).await?;
+        current
+            .pages
+            .iter()
+            .map(|p| PageConfig {
+                // A re-release keeps the ids and values merchants' configs already point at.
+                id: existing
+                    .iter()
+                    .find(|e| e.page_key == p.page_key)
+                    .map(|e| e.id.clone())
+                    .unwrap_or_else(|| random_id("pg_")),
+                page_value: existing
+                    .iter()
+                    .find(|e| e.page_key == p.page_key)
+                    .map(|e| e.page_value.clone())
+                    .unwrap_or_else(|| random_id("pv_")),
+                page_key: p.page_key.clone(),
+                name: p.name.clone(),
+                config: p.config.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !store::change_status(&deps.table, &current, to, &pages, now_secs()).await? {
+        return Err(stale(version));
+    }
+    tracing::info!(component, id, ?t, "template status changed");
+    get(deps, component, id).await
+}

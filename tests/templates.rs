@@ -1,0 +1,372 @@
+//! Template lifecycle, black-box: draft → industry template → handover → operator edit → release → market,
+//! and every refusal on the way.
+use serde_json::{json, Value};
+use stack_tests::{serial, Stack};
+use wxtpl::http::auth::Role;
+
+async fn new_draft(stack: &Stack) -> i64 {
+    let draft = stack
+        .sandbox(
+            "/control/drafts",
+            json!({"userVersion": "1.2.0", "userDesc": "shop template"}),
+        )
+        .await;
+    draft["draft_id"].as_i64().unwrap()
+}
+
+fn release_body(draft_id: i64) -> Value {
+    json!({
+        "draftId": draft_id, "industryId": "catering", "industryName": "Catering",
+        "config": {"theme": "red", "showBanner": true},
+        "pages": [
+            {"pageKey": "home", "name": "Home", "config": {"blocks": ["banner", "menu"]}},
+            {"pageKey": "menu", "name": "Menu", "config": {"columns": 2}}
+        ],
+        "desc": "for restaurants"
+    })
+}
+
+async fn released_template(stack: &Stack) -> Value {
+    let draft_id = new_draft(stack).await;
+    let (code, body) = stack
+        .post(
+            "/draft/release",
+            &stack.token(Role::Developer),
+            &release_body(draft_id),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    body["template"].clone()
+}
+
+#[tokio::test]
+async fn the_whole_story_from_draft_to_market() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (dev, ops, merchant) = (
+        stack.token(Role::Developer),
+        stack.token(Role::Operator),
+        stack.token(Role::Merchant),
+    );
+    let draft_id = new_draft(&stack).await;
+    let (code, drafts) = stack.get("/draft/list", &dev).await;
+    assert_eq!(code, 200, "{drafts}");
+    assert_eq!(drafts["items"][0]["draft_id"], draft_id, "newest first");
+
+    let (code, body) = stack
+        .post("/draft/release", &dev, &release_body(draft_id))
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let t = &body["template"];
+    let id = t["id"].as_str().unwrap().to_owned();
+    assert_eq!(t["status"], 0);
+    assert_eq!(t["draftId"], draft_id);
+    assert!(t["templateId"].as_i64().unwrap() > 0);
+    assert!(t["productAppId"].as_str().unwrap().starts_with("wx"));
+
+    // Releasing the same draft again returns the same template, and WeChat gets no second template.
+    let adds = stack.counter("addtotemplate").await;
+    let (code, again) = stack
+        .post("/draft/release", &dev, &release_body(draft_id))
+        .await;
+    assert_eq!((code, again["created"].as_bool()), (200, Some(false)));
+    assert_eq!(again["template"]["id"], id.as_str());
+    assert_eq!(stack.counter("addtotemplate").await, adds);
+
+    // Developer edits, hands over; operator edits desc; releases; merchant sees it.
+    let update = json!({"id": id, "version": 1, "config": {"theme": "green"}});
+    let (code, body) = stack.post("/template/update", &dev, &update).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["template"]["config"]["theme"], "green");
+    assert_eq!(body["template"]["version"], 2);
+    let (code, body) = stack
+        .post("/template/handover", &dev, &json!({"id": id, "version": 2}))
+        .await;
+    assert_eq!(
+        (code, body["template"]["status"].as_i64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &ops,
+            &json!({"id": id, "version": 3, "desc": "Warm and red"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = stack
+        .post("/template/release", &ops, &json!({"id": id, "version": 4}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["template"]["status"], 2);
+    let pages = body["pageConfigs"].as_array().unwrap();
+    assert_eq!(pages.len(), 2);
+    let values: Vec<&str> = pages
+        .iter()
+        .map(|p| p["pageValue"].as_str().unwrap())
+        .collect();
+    assert_ne!(values[0], values[1], "page values are unique");
+
+    let (code, market) = stack
+        .get("/template/market?industryId=catering", &merchant)
+        .await;
+    assert_eq!(code, 200, "{market}");
+    let item = market["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .expect("published template in the market");
+    assert_eq!(item["desc"], "Warm and red");
+    assert_eq!(item["pages"].as_array().unwrap().len(), 2);
+    assert!(
+        item.get("config").is_none() && item.get("draftId").is_none(),
+        "developer fields stay private"
+    );
+
+    // Withdrawn: gone from the market, back to status 1; a second release keeps the page values.
+    let (code, _) = stack
+        .post("/template/withdraw", &ops, &json!({"id": id, "version": 5}))
+        .await;
+    assert_eq!(code, 200);
+    let (_, market) = stack.get("/template/market", &merchant).await;
+    assert!(market["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["id"] != id.as_str()));
+    let (code, body) = stack
+        .post("/template/release", &ops, &json!({"id": id, "version": 6}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let again: Vec<&str> = body["pageConfigs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pageValue"].as_str().unwrap())
+        .collect();
+    assert_eq!(again, values);
+
+    let (code, list) = stack
+        .get("/template/list?status=2&industryId=catering", &ops)
+        .await;
+    assert_eq!(code, 200);
+    assert!(list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == id.as_str()));
+}
+
+#[tokio::test]
+async fn wrong_role_wrong_status_and_stale_version_are_refused_without_changes() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
+    let t = released_template(&stack).await;
+    let id = t["id"].as_str().unwrap();
+
+    assert_eq!(
+        stack
+            .post(
+                "/template/update",
+                &ops,
+                &json!({"id": id, "version": 1, "config": {}})
+            )
+            .await
+            .0,
+        403
+    );
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &dev,
+            &json!({"id": id, "version": 1, "desc": "x"}),
+        )
+        .await;
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(
+        stack
+            .post("/template/release", &ops, &json!({"id": id, "version": 1}))
+            .await
+            .0,
+        409,
+        "release needs status 1"
+    );
+    assert_eq!(
+        stack
+            .post("/template/handover", &ops, &json!({"id": id, "version": 1}))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        stack.post("/draft/release", &ops, &release_body(1)).await.0,
+        403
+    );
+    assert_eq!(stack.get("/template/market", &dev).await.0, 403);
+
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &dev,
+            &json!({"id": id, "version": 7, "config": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("stale"));
+    stack
+        .post("/template/handover", &dev, &json!({"id": id, "version": 1}))
+        .await;
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &dev,
+            &json!({"id": id, "version": 2, "config": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(code, 409, "config is frozen after handover: {body}");
+
+    let (_, detail) = stack.get(&format!("/template/detail?id={id}"), &dev).await;
+    assert_eq!(
+        detail["template"]["config"], t["config"],
+        "nothing was written by the refusals"
+    );
+    assert_eq!(detail["template"]["version"], 2);
+}
+
+#[tokio::test]
+async fn another_tenants_template_is_404_and_nothing_leaks() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let t = released_template(&stack).await;
+    let id = t["id"].as_str().unwrap();
+    // A developer of another tenant, with a component of their own.
+    let other_appid = format!("wx{:016x}", wxtpl::clock::now_millis() + 7);
+    let other_admin = stack.token_for(Role::Admin, "tenant-b", None);
+    let reg = json!({"appid": other_appid, "appsecret": "0123456789abcdef0123456789abcdef", "token": "tokenb", "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"});
+    assert_eq!(
+        stack
+            .post("/component/register", &other_admin, &reg)
+            .await
+            .0,
+        201
+    );
+    let intruder = stack.token_for(Role::Developer, "tenant-b", Some(&other_appid));
+    let (code, body) = stack
+        .get(&format!("/template/detail?id={id}"), &intruder)
+        .await;
+    assert_eq!(code, 404);
+    assert!(!body.to_string().contains("catering"));
+    assert_eq!(
+        stack
+            .post(
+                "/template/update",
+                &intruder,
+                &json!({"id": id, "version": 1, "config": {}})
+            )
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        stack
+            .post(
+                "/template/handover",
+                &intruder,
+                &json!({"id": id, "version": 1})
+            )
+            .await
+            .0,
+        404
+    );
+    // Naming the victim's component directly is refused as well.
+    let path = format!(
+        "/template/detail?id={id}&componentAppid={}",
+        stack.component_appid()
+    );
+    assert_eq!(stack.get(&path, &intruder).await.0, 404);
+    let (_, detail) = stack
+        .get(
+            &format!("/template/detail?id={id}"),
+            &stack.token(Role::Developer),
+        )
+        .await;
+    assert_eq!(detail["template"]["version"], 1);
+}
+
+#[tokio::test]
+async fn wechat_refusals_and_bad_input_are_clear_errors() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let dev = stack.token(Role::Developer);
+    let template_records = || async {
+        let items = stack
+            .partition_items(&format!("COMP#{}", stack.component_appid()))
+            .await;
+        items
+            .iter()
+            .filter(|i| i["SK"].as_s().unwrap().starts_with("TPL"))
+            .count()
+    };
+    let before = template_records().await;
+
+    let (code, body) = stack
+        .post("/draft/release", &dev, &release_body(999_999))
+        .await;
+    assert_eq!(code, 404, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("draft 999999"));
+
+    let draft_id = new_draft(&stack).await;
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "addtotemplate", "errcode": 85065, "times": 1}),
+        )
+        .await;
+    let (code, body) = stack
+        .post("/draft/release", &dev, &release_body(draft_id))
+        .await;
+    stack.clear_faults().await;
+    assert_eq!(code, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("full"));
+
+    let resp = stack
+        .http
+        .post(format!("{}/draft/release", stack.api_url()))
+        .bearer_auth(&dev)
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let (code, body) = stack
+        .post("/draft/release", &dev, &json!({"draftId": draft_id}))
+        .await;
+    assert_eq!(code, 400, "{body}");
+    let mut dup = release_body(draft_id);
+    dup["pages"][1]["pageKey"] = json!("home");
+    let (code, body) = stack.post("/draft/release", &dev, &dup).await;
+    assert_eq!(code, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("twice"));
+    let mut big = release_body(draft_id);
+    big["config"] = json!({"blob": "x".repeat(40 * 1024)});
+    let (code, body) = stack.post("/draft/release", &dev, &big).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("bytes"));
+    let mut huge = release_body(draft_id);
+    huge["config"] = json!({"blob": "x".repeat(80 * 1024)});
+    assert_eq!(stack.post("/draft/release", &dev, &huge).await.0, 413);
+    assert_eq!(stack.get("/template/list?status=7", &dev).await.0, 400);
+    assert_eq!(stack.get("/template/detail?id=it_nope", &dev).await.0, 404);
+
+    assert_eq!(
+        template_records().await,
+        before,
+        "no template record was written by any refusal"
+    );
+}
