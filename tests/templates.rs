@@ -370,3 +370,178 @@ async fn wechat_refusals_and_bad_input_are_clear_errors() {
         "no template record was written by any refusal"
     );
 }
+
+async fn handed_over(stack: &Stack) -> (String, i64) {
+    let t = released_template(stack).await;
+    let id = t["id"].as_str().unwrap().to_owned();
+    let (code, body) = stack
+        .post(
+            "/template/handover",
+            &stack.token(Role::Developer),
+            &json!({"id": id, "version": 1}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    (id, 2)
+}
+
+#[tokio::test]
+async fn operators_upload_a_cover_through_a_presigned_url() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let ops = stack.token(Role::Operator);
+    let (id, version) = handed_over(&stack).await;
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(7u8, 1000))
+        .collect();
+    let ask = json!({"id": id, "contentType": "image/png", "size": png.len()});
+    let (code, upload) = stack.post("/template/cover/upload-url", &ops, &ask).await;
+    assert_eq!(code, 200, "{upload}");
+    let key = upload["key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("covers/{}/{id}/", stack.component_appid())));
+
+    // An img key with nothing behind it yet is refused.
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &ops,
+            &json!({"id": id, "version": version, "img": key}),
+        )
+        .await;
+    assert_eq!(code, 400, "{body}");
+
+    let put = stack
+        .http
+        .put(upload["uploadUrl"].as_str().unwrap())
+        .header("Content-Type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        put.status().is_success(),
+        "PUT to the presigned URL: {}",
+        put.status()
+    );
+    let (code, body) = stack
+        .post(
+            "/template/update",
+            &ops,
+            &json!({"id": id, "version": version, "img": key}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let url = body["template"]["imgUrl"]
+        .as_str()
+        .expect("presigned read URL");
+    let got = stack
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), png.as_slice());
+
+    // Refusals: type, size, role, status, foreign key.
+    let bad_type = json!({"id": id, "contentType": "image/gif", "size": 10});
+    assert_eq!(
+        stack
+            .post("/template/cover/upload-url", &ops, &bad_type)
+            .await
+            .0,
+        400
+    );
+    let too_big = json!({"id": id, "contentType": "image/jpeg", "size": 3 * 1024 * 1024});
+    assert_eq!(
+        stack
+            .post("/template/cover/upload-url", &ops, &too_big)
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        stack
+            .post(
+                "/template/cover/upload-url",
+                &stack.token(Role::Developer),
+                &ask
+            )
+            .await
+            .0,
+        403
+    );
+    let fresh = released_template(&stack).await;
+    let at_status_0 = json!({"id": fresh["id"], "contentType": "image/png", "size": 10});
+    assert_eq!(
+        stack
+            .post("/template/cover/upload-url", &ops, &at_status_0)
+            .await
+            .0,
+        409
+    );
+    let foreign =
+        json!({"id": id, "version": version + 1, "img": "covers/wx0000000000000000/x/y.png"});
+    assert_eq!(stack.post("/template/update", &ops, &foreign).await.0, 400);
+}
+
+#[tokio::test]
+async fn developers_delete_unused_templates_at_wechat_and_here() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let dev = stack.token(Role::Developer);
+    let t = released_template(&stack).await;
+    let (id, draft_id) = (
+        t["id"].as_str().unwrap().to_owned(),
+        t["draftId"].as_i64().unwrap(),
+    );
+
+    // In use by a mini-program: refused, and WeChat is not asked.
+    let pk = format!("COMP#{}", stack.component_appid());
+    stack
+        .set_number(&pk, &format!("TPL#{id}"), "mini_programs", 1)
+        .await;
+    let deletes = stack.counter("deletetemplate").await;
+    let (code, body) = stack
+        .post("/template/delete", &dev, &json!({"id": id, "version": 1}))
+        .await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(stack.counter("deletetemplate").await, deletes);
+    stack
+        .set_number(&pk, &format!("TPL#{id}"), "mini_programs", 0)
+        .await;
+
+    assert_eq!(
+        stack
+            .post(
+                "/template/delete",
+                &stack.token(Role::Operator),
+                &json!({"id": id, "version": 1})
+            )
+            .await
+            .0,
+        403
+    );
+    let (code, body) = stack
+        .post("/template/delete", &dev, &json!({"id": id, "version": 1}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(stack.counter("deletetemplate").await, deletes + 1);
+    assert_eq!(
+        stack
+            .get(&format!("/template/detail?id={id}"), &dev)
+            .await
+            .0,
+        404
+    );
+    // The draft is free again.
+    let (code, body) = stack
+        .post("/draft/release", &dev, &release_body(draft_id))
+        .await;
+    assert_eq!(code, 201, "{body}");
+    assert_ne!(body["template"]["id"], id.as_str());
+}

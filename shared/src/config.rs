@@ -4,6 +4,8 @@
 pub struct Config {
     /// The single DynamoDB table.
     pub table_name: String,
+    /// Bucket for cover images and QR codes.
+    pub bucket_name: String,
     /// WeChat API base URL; the sandbox locally, `https://api.weixin.qq.com` in AWS.
     pub wechat_api_base: String,
     /// Component secrets are stored as `{prefix}{componentAppid}`.
@@ -34,6 +36,7 @@ impl Config {
         };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
             wechat_api_base: optional("WECHAT_API_BASE", "https://api.weixin.qq.com"),
             component_secret_prefix: optional("COMPONENT_SECRET_PREFIX", "wxtpl/component/"),
             jwt_secret_id: required("JWT_SECRET_ID")?,

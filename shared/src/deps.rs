@@ -1,4 +1,5 @@
 //! Everything a function needs, built once per cold start and borrowed by every invocation.
+use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::secrets::Secrets;
 use crate::store::Table;
@@ -9,6 +10,7 @@ pub struct Deps {
     pub table: Table,
     pub secrets: Secrets,
     pub wechat: WechatClient,
+    pub blobs: Blobs,
     /// HS256 key for API JWTs; `None` for functions that only serve WeChat or schedules.
     pub jwt_key: Option<Vec<u8>>,
 }
@@ -47,11 +49,21 @@ impl Deps {
             Needs::Backend => None,
         };
         let wechat = WechatClient::new(&config.wechat_api_base);
+        // Emulators serve buckets by path; AWS itself prefers virtual-hosted addressing.
+        let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(path_style)
+                .build(),
+        );
+        let blobs = Blobs::new(s3, &config.bucket_name);
         Ok(Self {
             config,
             table,
             secrets,
             wechat,
+            blobs,
             jwt_key,
         })
     }

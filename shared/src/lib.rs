@@ -3,6 +3,7 @@
 //! Layers, depending downwards only: `api` (route handlers) and `lambda` (function runtime glue) →
 //! `services` (tokens, push handling, jobs) → adapters (`store`, `wechat`, `secrets`) → `config`, `clock`.
 pub mod api;
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod deps;

@@ -12,7 +12,8 @@ use crate::http::auth::Role;
 use crate::http::request::{claims, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::templates as service;
-use crate::store::templates::{self as store, ListFilter};
+use crate::store::templates::{self as store, IndustryTemplate, ListFilter};
+use serde_json::Value;
 
 const STAFF: [Role; 3] = [Role::Developer, Role::Operator, Role::Admin];
 
@@ -86,6 +87,46 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     )
 }
 
+/// A template as clients see it: the stored image key plus a short-lived URL to read it.
+async fn view(deps: &Deps, t: &IndustryTemplate) -> Result<Value, AppError> {
+    let mut v = serde_json::to_value(t).expect("template serializes");
+    let url = match &t.img {
+        Some(key) => Some(deps.blobs.read_url(key).await?),
+        None => None,
+    };
+    v["imgUrl"] = json!(url);
+    Ok(v)
+}
+
+pub async fn cover_upload_url(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Operator])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            Ok(json(
+                200,
+                &service::cover_upload(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn delete(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Developer])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let body: TransitionRequest = json_body(&req)?;
+            service::delete(deps, &claims, &component.appid, &body.id, body.version).await?;
+            Ok(json(200, &json!({"deleted": body.id})))
+        }
+        .await,
+    )
+}
+
 pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
@@ -98,7 +139,7 @@ pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
             let pages = store::pages(&deps.table, &component.appid, &id).await?;
             Ok(json(
                 200,
-                &json!({"template": template, "pageConfigs": pages}),
+                &json!({"template": view(deps, &template).await?, "pageConfigs": pages}),
             ))
         }
         .await,
@@ -113,7 +154,10 @@ pub async fn update(deps: &Deps, req: Request) -> Response<Body> {
             let component = owned_component(deps, &claims, &req).await?;
             let template =
                 service::update(deps, &claims, &component.appid, json_body(&req)?).await?;
-            Ok(json(200, &json!({"template": template})))
+            Ok(json(
+                200,
+                &json!({"template": view(deps, &template).await?}),
+            ))
         }
         .await,
     )
@@ -139,7 +183,7 @@ async fn transition(deps: &Deps, req: Request, t: Transition, role: Role) -> Res
             let pages = store::pages(&deps.table, &component.appid, &body.id).await?;
             Ok(json(
                 200,
-                &json!({"template": template, "pageConfigs": pages}),
+                &json!({"template": view(deps, &template).await?, "pageConfigs": pages}),
             ))
         }
         .await,
@@ -174,7 +218,8 @@ pub async fn market(deps: &Deps, req: Request) -> Response<Body> {
                 let pages = store::pages(&deps.table, &component.appid, &t.id).await?;
                 items.push(json!({
                     "id": t.id, "industryId": t.industry_id, "industryName": t.industry_name, "desc": t.desc,
-                    "img": t.img, "userVersion": t.user_version, "updateTime": t.update_time,
+                    "imgUrl": match &t.img { Some(k) => Some(deps.blobs.read_url(k).await?), None => None },
+                    "userVersion": t.user_version, "updateTime": t.update_time,
                     "pages": pages.iter().map(|p| json!({"pageKey": p.page_key, "name": p.name, "pageValue": p.page_value})).collect::<Vec<_>>(),
                 }));
             }

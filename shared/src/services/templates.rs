@@ -225,6 +225,9 @@ pub async fn update(
             "img must be a key returned by /template/cover/upload-url".into(),
         ));
     }
+    if let Some(key) = &req.img {
+        check_uploaded_image(deps, key).await?;
+    }
     stale_check(current.version, req.version)?;
     let change = ContentUpdate {
         config: req.config.as_ref(),
@@ -301,4 +304,118 @@ pub async fn transition(
     }
     tracing::info!(component, id, ?t, "template status changed");
     get(deps, component, id).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CoverUploadRequest {
+    pub id: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+#[derive(serde::Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CoverUpload {
+    pub upload_url: String,
+    pub key: String,
+    pub method: &'static str,
+    pub headers: serde_json::Map<String, Value>,
+    pub expires_in: u64,
+}
+
+/// A presigned PUT for the operator's cover image; the key then goes into `img` with `/template/update`.
+pub async fn cover_upload(
+    deps: &Deps,
+    claims: &Claims,
+    component: &str,
+    req: CoverUploadRequest,
+) -> AppResult<CoverUpload> {
+    let ext = crate::blobs::image_extension(&req.content_type).ok_or_else(|| {
+        AppError::BadRequest("contentType must be image/png or image/jpeg".into())
+    })?;
+    if req.size < 1 || req.size > crate::blobs::MAX_IMAGE_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "size must be 1 to {} bytes",
+            crate::blobs::MAX_IMAGE_BYTES
+        )));
+    }
+    let current = get(deps, component, &req.id).await?;
+    rules::check_edit(
+        claims.role,
+        current.status,
+        &Changes {
+            config_or_pages: false,
+            desc_or_img: true,
+        },
+    )?;
+    let key = format!("covers/{component}/{}/{}.{ext}", req.id, random_id(""));
+    let upload_url = deps
+        .blobs
+        .upload_url(&key, &req.content_type, req.size)
+        .await?;
+    let mut headers = serde_json::Map::new();
+    headers.insert("Content-Type".into(), Value::String(req.content_type));
+    Ok(CoverUpload {
+        upload_url,
+        key,
+        method: "PUT",
+        headers,
+        expires_in: crate::blobs::UPLOAD_URL_TTL.as_secs(),
+    })
+}
+
+/// Checks that an `img` key names an image that was really uploaded within the limits.
+pub async fn check_uploaded_image(deps: &Deps, key: &str) -> AppResult<()> {
+    match deps.blobs.head(key).await? {
+        Some((ct, size))
+            if crate::blobs::image_extension(&ct).is_some()
+                && size <= crate::blobs::MAX_IMAGE_BYTES =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(AppError::BadRequest(
+            "the uploaded object is not a PNG or JPEG within the size limit".into(),
+        )),
+        None => Err(AppError::BadRequest(
+            "nothing was uploaded under img: PUT the image to the upload URL first".into(),
+        )),
+    }
+}
+
+/// Deletes the code template at WeChat, then marks ours deleted. Refused while mini-programs use it.
+pub async fn delete(
+    deps: &Deps,
+    claims: &Claims,
+    component: &str,
+    id: &str,
+    version: i64,
+) -> AppResult<()> {
+    claims.require_role(&[crate::http::auth::Role::Developer])?;
+    let current = get(deps, component, id).await?;
+    stale_check(current.version, version)?;
+    let in_use = store::mini_programs(&deps.table, component, id).await?;
+    if in_use > 0 {
+        return Err(AppError::Conflict(format!(
+            "{in_use} mini-program(s) use this template; it cannot be deleted"
+        )));
+    }
+    let template_id = current.template_id;
+    let deleted = with_component_token(deps, component, |cat| async move {
+        deps.wechat.delete_template(&cat, template_id).await
+    })
+    .await;
+    match deleted {
+        Ok(()) => {}
+        // Already gone at WeChat (an earlier attempt got that far): finish our side.
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::TEMPLATE_NOT_FOUND) => {}
+        Err(e) => return Err(e),
+    }
+    if !store::mark_deleted(&deps.table, &current, now_secs()).await? {
+        return Err(AppError::Conflict(
+            "the template changed meanwhile or is now in use; reload it".into(),
+        ));
+    }
+    tracing::info!(component, id, template_id, "industry template deleted");
+    Ok(())
 }

@@ -423,3 +423,53 @@ pub async fn market(
         super::item::encode_cursor_with(out.last_evaluated_key(), |k| get_s(k, "GSI1SK"));
     Ok(Page { items, next_cursor })
 }
+
+/// Marks the template deleted (off the market) and frees its draft, unless a mini-program is on it or it changed.
+pub async fn mark_deleted(
+    table: &Table,
+    t: &IndustryTemplate,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let pk = component_pk(&t.component_appid);
+    let update = Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(pk.clone(), sk(&t.id))))
+        .update_expression("SET deleted = :one, update_time = :now, version = version + :one REMOVE GSI1PK, GSI1SK")
+        .condition_expression(
+            "version = :v AND attribute_not_exists(deleted) AND (attribute_not_exists(mini_programs) OR mini_programs = :zero)",
+        )
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":v", n(t.version));
+    let free_draft = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(pk, format!("TPLDRAFT#{}", t.draft_id))));
+    let res = table
+        .client
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .update(build(update.build()))
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .delete(build(free_draft.build()))
+                .build(),
+        )
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => transact_error(e),
+    }
+}
+
+/// How many mini-programs use the template (maintained by the merchant side).
+pub async fn mini_programs(table: &Table, component: &str, id: &str) -> Result<i64, StoreError> {
+    let item = table
+        .get(component_pk(component), sk(id), "GetItem template usage")
+        .await?;
+    Ok(item.and_then(|i| get_n(&i, "mini_programs")).unwrap_or(0))
+}

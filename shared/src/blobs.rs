@@ -1,0 +1,90 @@
+//! Images in S3: presigned PUTs for uploads (type and size signed in), presigned GETs for reads.
+use aws_sdk_s3::presigning::PresigningConfig;
+use std::time::Duration;
+
+use crate::error::{AppError, AppResult};
+
+pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
+pub const READ_URL_TTL: Duration = Duration::from_secs(900);
+pub const MAX_IMAGE_BYTES: i64 = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Blobs {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+/// The allowed image types and the file extension each gets.
+pub fn image_extension(content_type: &str) -> Option<&'static str> {
+    match content_type {
+        "image/png" => Some("png"),
+        "image/jpeg" => Some("jpg"),
+        _ => None,
+    }
+}
+
+fn s3_error(operation: &'static str, e: impl std::fmt::Display) -> AppError {
+    AppError::Store(crate::store::StoreError::Dynamo {
+        operation,
+        message: format!("S3: {e}"),
+    })
+}
+
+impl Blobs {
+    pub fn new(client: aws_sdk_s3::Client, bucket: &str) -> Self {
+        Self {
+            client,
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    pub async fn upload_url(&self, key: &str, content_type: &str, size: i64) -> AppResult<String> {
+        let cfg = PresigningConfig::expires_in(UPLOAD_URL_TTL).expect("static TTL is valid");
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size)
+            .presigned(cfg)
+            .await
+            .map_err(|e| s3_error("presign PutObject", e))?;
+        Ok(req.uri().to_owned())
+    }
+
+    pub async fn read_url(&self, key: &str) -> AppResult<String> {
+        let cfg = PresigningConfig::expires_in(READ_URL_TTL).expect("static TTL is valid");
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(cfg)
+            .await
+            .map_err(|e| s3_error("presign GetObject", e))?;
+        Ok(req.uri().to_owned())
+    }
+
+    /// Content type and size of an uploaded object, or None when nothing was uploaded under the key.
+    pub async fn head(&self, key: &str) -> AppResult<Option<(String, i64)>> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some((
+                out.content_type.unwrap_or_default(),
+                out.content_length.unwrap_or(0),
+            ))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(s3_error(
+                "HeadObject",
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            )),
+        }
+    }
+}
