@@ -87,11 +87,30 @@ async fn the_whole_story_from_draft_to_market() {
         (200, Some(1)),
         "{body}"
     );
+    // The operator uploads a cover through the presigned URL and sets it with the description.
+    let jpeg: Vec<u8> = b"\xff\xd8\xff\xe0"
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(1u8, 500))
+        .collect();
+    let ask = json!({"id": id, "contentType": "image/jpeg", "size": jpeg.len()});
+    let (code, upload) = stack.post("/template/cover/upload-url", &ops, &ask).await;
+    assert_eq!(code, 200, "{upload}");
+    let url = upload["uploadUrl"].as_str().unwrap();
+    let put = stack
+        .http
+        .put(url)
+        .header("Content-Type", "image/jpeg")
+        .body(jpeg.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
     let (code, body) = stack
         .post(
             "/template/update",
             &ops,
-            &json!({"id": id, "version": 3, "desc": "Warm and red"}),
+            &json!({"id": id, "version": 3, "desc": "Warm and red", "img": upload["key"]}),
         )
         .await;
     assert_eq!(code, 200, "{body}");
@@ -119,6 +138,17 @@ async fn the_whole_story_from_draft_to_market() {
         .find(|i| i["id"] == id.as_str())
         .expect("published template in the market");
     assert_eq!(item["desc"], "Warm and red");
+    let cover_url = item["imgUrl"].as_str().expect("cover URL");
+    let cover = stack
+        .http
+        .get(cover_url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(cover.as_ref(), jpeg.as_slice());
     assert_eq!(item["pages"].as_array().unwrap().len(), 2);
     assert!(
         item.get("config").is_none() && item.get("draftId").is_none(),

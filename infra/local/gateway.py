@@ -222,6 +222,8 @@ def make_api_handler(gw):
             body = self.rfile.read(length) if length else b""
             if url.path == "/_local/health":
                 return self._json(200, {"functions": sorted(gw.functions)})
+            if url.path == "/_local/frontend":  # stands in for the merchant front end after authorization
+                return self._json(200, {"frontend": dict(urllib.parse.parse_qsl(url.query))})
             m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)
             if m and method == "POST":
                 fn = gw.functions.get(m.group(1))

@@ -165,7 +165,9 @@ def up(foreground=False):
     bin_dir = os.environ.get("FUNCTION_BIN_DIR", os.path.join(ROOT, "target", "debug"))
     template = cfn.load(TEMPLATE)
     api_url, sandbox_url = f"http://127.0.0.1:{API_PORT}", f"http://127.0.0.1:{SANDBOX_PORT}"
-    resolver = cfn.Resolver(template, {"WechatApiBase": sandbox_url})
+    params = {"WechatApiBase": sandbox_url, "WechatMpBase": sandbox_url, "WechatOpenBase": sandbox_url,
+              "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend"}
+    resolver = cfn.Resolver(template, params)
     missing = [f["name"] for f in cfn.functions(template, resolver) if not os.path.exists(os.path.join(bin_dir, f["name"]))]
     if missing:
         raise SystemExit(f"function binaries missing in {bin_dir}: {', '.join(missing)} (run `cargo build --bins`)")
@@ -183,7 +185,7 @@ def up(foreground=False):
     wait_http(f"{sandbox_url}/health", "WeChat sandbox")
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
-                  "--log-dir", LOGS, "--param", f"WechatApiBase={sandbox_url}",
+                  "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
                   "--schedule-seconds", os.environ.get("LOCAL_SCHEDULE_SECONDS", "0")], env=AWS_ENV)
     wait_http(f"{api_url}/_local/health", "local API")
 

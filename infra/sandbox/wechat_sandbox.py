@@ -378,14 +378,15 @@ class Sandbox:
             code = "queryauthcode@@@" + secrets.token_urlsafe(24)
             self.auth_codes[code] = {"appid": appid, "expires_at": self.now() + AUTH_CODE_LIFETIME, "used": False}
         info_type = "updateauthorized" if update else "authorized"
-        delivery = None
-        if body.get("push", True):
-            delivery = self.push_auth_event(
-                f"<InfoType><![CDATA[{info_type}]]></InfoType><AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>"
-                f"<AuthorizationCode><![CDATA[{code}]]></AuthorizationCode>"
-                f"<AuthorizationCodeExpiredTime>{int(self.now()) + AUTH_CODE_LIFETIME}</AuthorizationCodeExpiredTime>"
-                f"<PreAuthCode><![CDATA[]]></PreAuthCode>", info_type)
+        delivery = self._push_authorized(appid, code, info_type) if body.get("push", True) else None
         return {"authorizerAppid": appid, "userName": a["user_name"], "authorizationCode": code, "delivery": delivery}
+
+    def _push_authorized(self, appid, code, info_type):
+        return self.push_auth_event(
+            f"<InfoType><![CDATA[{info_type}]]></InfoType><AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>"
+            f"<AuthorizationCode><![CDATA[{code}]]></AuthorizationCode>"
+            f"<AuthorizationCodeExpiredTime>{int(self.now()) + AUTH_CODE_LIFETIME}</AuthorizationCodeExpiredTime>"
+            f"<PreAuthCode><![CDATA[]]></PreAuthCode>", info_type)
 
     def unauthorize(self, body):
         with self.lock:
@@ -417,6 +418,27 @@ class Sandbox:
                     self.push_ticket()
                 except Exception as e:  # keep the schedule alive whatever one push did
                     print("ticket push failed:", e, flush=True)
+
+    def consent(self, q):
+        """WeChat's consent page (PC componentloginpage or H5 bindcomponent): the merchant scans and agrees at once.
+        A new sandbox mini-program is authorized, the `authorized` push is sent (`sandbox_push`: before (default),
+        after or none relative to the redirect) and the browser is sent to redirect_uri with the authorization code."""
+        if (err := self._component_ok(q.get("component_appid"))):
+            return 400, err, None
+        expires = self.pre_auth_codes.pop(q.get("pre_auth_code", ""), None)
+        if expires is None or self.now() >= expires:
+            return 400, wx_error(61011, "pre_auth_code is invalid or expired"), None
+        if q.get("auth_type") not in ("2", "3"):
+            return 400, wx_error(40097, "auth_type must allow mini-programs"), None
+        redirect = q.get("redirect_uri", "")
+        if not redirect.startswith(("http://", "https://")):
+            return 400, wx_error(40097, "redirect_uri is invalid"), None
+        order = q.get("sandbox_push", "before")
+        out = self.authorize({"appid": q.get("sandbox_appid"), "push": order == "before"})
+        if order == "after":
+            threading.Timer(0.2, self._push_authorized, args=(out["authorizerAppid"], out["authorizationCode"], "authorized")).start()
+        sep = "&" if "?" in redirect else "?"
+        return 302, None, f"{redirect}{sep}auth_code={urllib.parse.quote(out['authorizationCode'])}&expires_in=3600"
 
     def control(self, method, path, body):
         if method == "GET" and path == "/control/counters":
@@ -503,6 +525,15 @@ def make_handler(sandbox):
                 return self._reply(*sandbox.control(method, url.path, body))
             if url.path == "/health":
                 return self._reply(200, {"ok": True})
+            if url.path in ("/cgi-bin/componentloginpage", "/wxaopen/safe/bindcomponent"):
+                status, err, location = sandbox.consent(q)
+                if location is None:
+                    return self._reply(status, err)
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             status, payload = sandbox.call(url.path, q, body)
             self._reply(status, payload)
 

@@ -12,6 +12,13 @@ pub struct Config {
     pub component_secret_prefix: String,
     /// Secret holding the HS256 key that signs API JWTs.
     pub jwt_secret_id: String,
+    /// Where WeChat's consent pages live (`https://mp.weixin.qq.com`, `https://open.weixin.qq.com`; the sandbox locally).
+    pub wechat_mp_base: String,
+    pub wechat_open_base: String,
+    /// Our public `GET /auth/redirect` URL, given to WeChat as `redirect_uri`.
+    pub auth_redirect_url: String,
+    /// The front end the merchant returns to after authorizing, with `?outcome=...`.
+    pub frontend_url: String,
     /// Pushes and their idempotency records expire after this many days.
     pub push_record_ttl_days: i64,
 }
@@ -40,6 +47,10 @@ impl Config {
             wechat_api_base: optional("WECHAT_API_BASE", "https://api.weixin.qq.com"),
             component_secret_prefix: optional("COMPONENT_SECRET_PREFIX", "wxtpl/component/"),
             jwt_secret_id: required("JWT_SECRET_ID")?,
+            wechat_mp_base: optional("WECHAT_MP_BASE", "https://mp.weixin.qq.com"),
+            wechat_open_base: optional("WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
+            auth_redirect_url: optional("AUTH_REDIRECT_URL", ""),
+            frontend_url: optional("FRONTEND_URL", ""),
             push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7")
                 .parse()
                 .map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,

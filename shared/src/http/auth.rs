@@ -140,3 +140,30 @@ mod tests {
         ));
     }
 }
+
+/// Key for the `state` of authorization links: derived, so a state can never pass as a bearer token.
+pub fn state_key(jwt_key: &[u8]) -> Vec<u8> {
+    [jwt_key, b"|authorization-state"].concat()
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn a_state_is_not_a_bearer_token_and_vice_versa() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let claims = Claims {
+            sub: "m".into(),
+            role: Role::Merchant,
+            tenant: "t".into(),
+            component: None,
+            iat: 0,
+            exp: 100,
+        };
+        let state = sign(&claims, &state_key(key));
+        assert!(verify(&state, key, 1).is_err());
+        assert!(verify(&sign(&claims, key), &state_key(key), 1).is_err());
+        assert_eq!(verify(&state, &state_key(key), 1).unwrap(), claims);
+    }
+}

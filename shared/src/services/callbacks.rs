@@ -8,6 +8,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::tokens;
 use crate::store::{authorizers, components, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
+use crate::wechat::errcode;
 use crate::wechat::push::{redact_credentials, AuthEvent, Envelope, MessageEvent, PushError};
 
 /// Query parameters WeChat sends with every push.
@@ -247,10 +248,27 @@ pub async fn authorize_with_code(
     code: &str,
     event_time: i64,
 ) -> AppResult<String> {
-    let info = tokens::with_component_token(deps, component, |cat| async move {
+    if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
+        return Ok(appid); // the other path of the same authorization got here first
+    }
+    let exchanged = tokens::with_component_token(deps, component, |cat| async move {
         deps.wechat.query_auth(&cat, component, code).await
     })
-    .await?;
+    .await;
+    let info = match exchanged {
+        Ok(info) => info,
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::AUTH_CODE_INVALID) => {
+            // Used by a concurrent exchange of the same authorization: wait briefly for its result.
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
+                    return Ok(appid);
+                }
+            }
+            return Err(AppError::Upstream(e));
+        }
+        Err(e) => return Err(e),
+    };
     let refresh_token_at = now_millis();
     let appid = info.authorizer_appid.clone();
     let details = tokens::with_component_token(deps, component, |cat| {
@@ -293,5 +311,13 @@ pub async fn authorize_with_code(
             .await?;
         }
     }
+    authorizers::remember_code(
+        &deps.table,
+        component,
+        code,
+        &info.authorizer_appid,
+        deps.push_ttl(now),
+    )
+    .await?;
     Ok(info.authorizer_appid)
 }

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::item::{
-    applied, decode_cursor, encode_cursor, get_n, get_n_list, get_s, n, require_s, s, Item,
+    applied, decode_cursor, encode_cursor, get_n, get_n_list, get_s, key, n, require_s, s, Item,
 };
 use super::{component_pk, StoreError, Table};
 
@@ -24,6 +24,8 @@ pub struct Authorizer {
     pub is_mini_program: bool,
     pub func_ids: Vec<i64>,
     pub refresh_token: Option<String>,
+    /// The merchant (account) who authorized it through our link.
+    pub merchant: Option<String>,
     pub authorized_at: i64,
     pub updated_at: i64,
 }
@@ -64,6 +66,7 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
             .unwrap_or(false),
         func_ids: get_n_list(item, "func_ids"),
         refresh_token: get_s(item, "refresh_token"),
+        merchant: get_s(item, "merchant"),
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
         updated_at: get_n(item, "updated_at").unwrap_or(0),
     })
@@ -257,4 +260,105 @@ pub async fn list_all(table: &Table, component: &str) -> Result<Vec<Authorizer>,
             None => return Ok(all),
         }
     }
+}
+
+fn code_sk(code: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(code.as_bytes());
+    format!(
+        "AUTHCODE#{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// Remembers which mini-program an authorization code was exchanged for (the code itself is not stored), so the
+/// push and the redirect of one authorization agree whichever arrives first.
+pub async fn remember_code(
+    table: &Table,
+    component: &str,
+    code: &str,
+    appid: &str,
+    ttl: i64,
+) -> Result<(), StoreError> {
+    let mut item = key(component_pk(component), code_sk(code));
+    item.insert("authorizer_appid".into(), s(appid));
+    item.insert("ttl".into(), n(ttl));
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("PutItem auth code", e))?;
+    Ok(())
+}
+
+pub async fn recall_code(
+    table: &Table,
+    component: &str,
+    code: &str,
+) -> Result<Option<String>, StoreError> {
+    let item = table
+        .get(component_pk(component), code_sk(code), "GetItem auth code")
+        .await?;
+    Ok(item.and_then(|i| get_s(&i, "authorizer_appid")))
+}
+
+pub enum Link {
+    Linked,
+    /// Another merchant already owns the mini-program.
+    OwnedByOther,
+    Missing,
+}
+
+/// Links a mini-program to the merchant who authorized it (GSI1 `MERCHANT#{component}#{merchant}`).
+pub async fn link_merchant(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    merchant: &str,
+    now: i64,
+) -> Result<Link, StoreError> {
+    let res = table
+        .update(component_pk(component), sk(appid))
+        .update_expression("SET merchant = :m, GSI1PK = :g, GSI1SK = :a, updated_at = :now")
+        .condition_expression(
+            "attribute_exists(PK) AND (attribute_not_exists(merchant) OR merchant = :m)",
+        )
+        .expression_attribute_values(":m", s(merchant))
+        .expression_attribute_values(":g", s(format!("MERCHANT#{component}#{merchant}")))
+        .expression_attribute_values(":a", s(appid))
+        .expression_attribute_values(":now", n(now))
+        .send()
+        .await;
+    if applied("UpdateItem link merchant", res)? {
+        return Ok(Link::Linked);
+    }
+    Ok(match get(table, component, appid).await? {
+        Some(_) => Link::OwnedByOther,
+        None => Link::Missing,
+    })
+}
+
+/// The merchant's mini-programs.
+pub async fn list_for_merchant(
+    table: &Table,
+    component: &str,
+    merchant: &str,
+) -> Result<Vec<Authorizer>, StoreError> {
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :g")
+        .expression_attribute_values(":g", s(format!("MERCHANT#{component}#{merchant}")))
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query merchant mini-programs", e))?;
+    out.items().iter().map(from_item).collect()
 }

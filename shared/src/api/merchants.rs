@@ -1,0 +1,88 @@
+//! `GET /auth/link` (merchant), `GET /auth/redirect` (WeChat's redirect target, no JWT), `GET /miniprogram/list`.
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::owned_component;
+use crate::deps::Deps;
+use crate::error::AppError;
+use crate::http::auth::Role;
+use crate::http::request::{claims, query};
+use crate::http::response::{json, respond};
+use crate::services::merchants::{self, LinkKind};
+use crate::store::authorizers;
+
+pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let kind = LinkKind::parse(&query(&req, "kind").unwrap_or_else(|| "pc".into()))?;
+            Ok(json(
+                200,
+                &merchants::auth_link(deps, &claims, &component.appid, kind).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+fn redirect_to(url: &str) -> Response<Body> {
+    Response::builder()
+        .status(302)
+        .header("location", url)
+        .body(Body::Empty)
+        .expect("valid redirect")
+}
+
+/// The merchant's browser lands here from WeChat; it always leaves for the front end with the outcome.
+pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
+    let outcome = async {
+        let state =
+            query(&req, "state").ok_or_else(|| AppError::BadRequest("state is missing".into()))?;
+        let code = query(&req, "auth_code")
+            .ok_or_else(|| AppError::BadRequest("auth_code is missing".into()))?;
+        merchants::complete_redirect(deps, &state, &code).await
+    }
+    .await;
+    let frontend = &deps.config.frontend_url;
+    if frontend.is_empty() {
+        return respond(
+            outcome.map(|appid| json(200, &json!({"outcome": "authorized", "maAppId": appid}))),
+        );
+    }
+    let sep = if frontend.contains('?') { '&' } else { '?' };
+    match outcome {
+        Ok(appid) => redirect_to(&format!(
+            "{frontend}{sep}outcome=authorized&maAppId={appid}"
+        )),
+        Err(e) => {
+            let status = crate::http::response::error_response(&e).status().as_u16();
+            redirect_to(&format!("{frontend}{sep}outcome=error&status={status}"))
+        }
+    }
+}
+
+pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant, Role::Admin])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let items = if claims.role == Role::Merchant {
+                authorizers::list_for_merchant(&deps.table, &component.appid, &claims.sub).await?
+            } else {
+                authorizers::list_all(&deps.table, &component.appid).await?
+            };
+            let view: Vec<_> = items
+                .into_iter()
+                .map(|a| {
+                    json!({"maAppId": a.appid, "nickName": a.nick_name, "userName": a.user_name, "status": a.status,
+                           "authorizedAt": a.authorized_at, "merchant": a.merchant, "funcInfo": a.func_ids})
+                })
+                .collect();
+            Ok(json(200, &json!({"items": view})))
+        }
+        .await,
+    )
+}

@@ -1,0 +1,129 @@
+//! Merchants authorize their mini-programs through our link: a pre-auth code, WeChat's consent page, and the
+//! redirect back with an authorization code that names the merchant through a signed, expiring `state`.
+use serde::Serialize;
+
+use crate::clock::now_secs;
+use crate::deps::Deps;
+use crate::error::{AppError, AppResult};
+use crate::http::auth::{self, Claims, Role};
+use crate::services::{callbacks, tokens::with_component_token};
+use crate::store::{authorizers, components};
+
+/// A link (and its state) stays usable for at most this long; WeChat's pre-auth code lives about as long.
+const LINK_TTL_SECS: i64 = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    Pc,
+    H5,
+}
+
+impl LinkKind {
+    pub fn parse(kind: &str) -> AppResult<Self> {
+        match kind {
+            "pc" => Ok(LinkKind::Pc),
+            "h5" => Ok(LinkKind::H5),
+            _ => Err(AppError::BadRequest("kind must be pc or h5".into())),
+        }
+    }
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthLink {
+    pub url: String,
+    pub expires_in: i64,
+}
+
+fn enc(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() * 3);
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub async fn auth_link(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    kind: LinkKind,
+) -> AppResult<AuthLink> {
+    if deps.config.auth_redirect_url.is_empty() {
+        return Err(AppError::Conflict(
+            "AUTH_REDIRECT_URL is not configured for this deployment".into(),
+        ));
+    }
+    let pre = with_component_token(deps, component, |cat| async move {
+        deps.wechat.create_preauthcode(&cat, component).await
+    })
+    .await?;
+    let now = now_secs();
+    let ttl = pre.expires_in.clamp(60, LINK_TTL_SECS);
+    let state_claims = Claims {
+        sub: merchant.sub.clone(),
+        role: Role::Merchant,
+        tenant: merchant.tenant.clone(),
+        component: Some(component.to_owned()),
+        iat: now,
+        exp: now + ttl,
+    };
+    let key = auth::state_key(deps.jwt_key.as_deref().expect("API function"));
+    let state = auth::sign(&state_claims, &key);
+    let redirect = format!("{}?state={}", deps.config.auth_redirect_url, enc(&state));
+    let common = format!(
+        "component_appid={}&pre_auth_code={}&redirect_uri={}&auth_type=2",
+        enc(component),
+        enc(&pre.pre_auth_code),
+        enc(&redirect)
+    );
+    let url = match kind {
+        LinkKind::Pc => format!(
+            "{}/cgi-bin/componentloginpage?{common}",
+            deps.config.wechat_mp_base
+        ),
+        LinkKind::H5 => format!(
+            "{}/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1&{common}#wechat_redirect",
+            deps.config.wechat_open_base
+        ),
+    };
+    Ok(AuthLink {
+        url,
+        expires_in: ttl,
+    })
+}
+
+/// Completes WeChat's redirect: checks the state, exchanges the code (or finds the push's result) and links the
+/// mini-program to the merchant. Returns the mini-program's appid.
+pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> AppResult<String> {
+    let key = auth::state_key(deps.jwt_key.as_deref().expect("API function"));
+    let claims = auth::verify(state, &key, now_secs()).map_err(|_| {
+        AppError::Unauthenticated(
+            "the authorization link is invalid or expired; ask for a new one".into(),
+        )
+    })?;
+    let component = claims
+        .component
+        .clone()
+        .ok_or_else(|| AppError::BadRequest("state names no component".into()))?;
+    let owned = components::get(&deps.table, &component)
+        .await?
+        .is_some_and(|c| c.tenant == claims.tenant);
+    if !owned {
+        return Err(AppError::NotFound(format!("component {component}")));
+    }
+    let appid = callbacks::authorize_with_code(deps, &component, auth_code, now_secs()).await?;
+    match authorizers::link_merchant(&deps.table, &component, &appid, &claims.sub, now_secs())
+        .await?
+    {
+        authorizers::Link::Linked => Ok(appid),
+        authorizers::Link::OwnedByOther => Err(AppError::Conflict(format!(
+            "mini-program {appid} belongs to another merchant of this platform"
+        ))),
+        authorizers::Link::Missing => Err(AppError::NotFound(format!("mini-program {appid}"))),
+    }
+}
