@@ -2,6 +2,7 @@
 pub mod authorizer;
 pub mod callbacks;
 pub mod component;
+pub mod decoration;
 pub mod merchants;
 pub mod records;
 pub mod templates;

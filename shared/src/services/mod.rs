@@ -2,6 +2,7 @@
 pub mod accounts;
 pub mod callbacks;
 pub mod components;
+pub mod decoration;
 pub mod merchants;
 pub mod refresh_job;
 pub mod templates;

@@ -5,6 +5,7 @@ pub mod item;
 pub mod pushes;
 pub mod templates;
 pub mod tokens;
+pub mod user_templates;
 pub mod users;
 
 use aws_sdk_dynamodb::error::SdkError;

@@ -1,0 +1,63 @@
+//! `GET /config/query`, `POST /config/save`, `GET /page/query` — a merchant's own mini-programs only.
+use lambda_http::{Body, Request, Response};
+
+use super::owned_component;
+use crate::deps::Deps;
+use crate::error::AppError;
+use crate::http::auth::Role;
+use crate::http::request::{claims, json_body, query};
+use crate::http::response::{json, respond};
+use crate::services::decoration;
+
+fn required(req: &Request, name: &str) -> Result<String, AppError> {
+    query(req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is required")))
+}
+
+pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let appid = required(&req, "maAppId")?;
+            let template = query(&req, "templateId");
+            Ok(json(
+                200,
+                &decoration::query(deps, &claims, &component.appid, &appid, template.as_deref())
+                    .await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn config_save(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            Ok(json(
+                200,
+                &decoration::save(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn page_query(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let claims = claims(&req, deps)?;
+            claims.require_role(&[Role::Merchant])?;
+            let component = owned_component(deps, &claims, &req).await?;
+            let (appid, key) = (required(&req, "maAppId")?, required(&req, "pageKey")?);
+            Ok(json(
+                200,
+                &decoration::page(deps, &claims, &component.appid, &appid, &key).await?,
+            ))
+        }
+        .await,
+    )
+}

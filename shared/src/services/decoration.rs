@@ -1,0 +1,230 @@
+//! Merchants decorate their own mini-program: start from a published industry template's defaults, save their
+//! config and pages (optimistic on version), read one page back.
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::now_secs;
+use crate::deps::Deps;
+use crate::domain::templates::{self as rules, PageSpec, Status};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::Claims;
+use crate::store::authorizers;
+use crate::store::templates::{self as industry, IndustryTemplate};
+use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};
+
+/// The mini-program must be one this merchant authorized; anything else is reported as missing.
+pub async fn owned_mini_program(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<()> {
+    let mine = authorizers::get(&deps.table, component, appid)
+        .await?
+        .is_some_and(|a| a.merchant.as_deref() == Some(merchant.sub.as_str()));
+    mine.then_some(())
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))
+}
+
+async fn published(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
+    match industry::get(&deps.table, component, id).await? {
+        Some(t) if t.status == Status::Published => Ok(t),
+        _ => Err(AppError::NotFound(format!("published template {id}"))),
+    }
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigView {
+    pub saved: bool,
+    pub ma_app_id: String,
+    pub template_id: String,
+    pub config: Value,
+    pub pages: Vec<UserPage>,
+    pub version: Option<i64>,
+    pub user_template: Option<UserTemplate>,
+}
+
+fn page_url(page_key: &str) -> String {
+    format!("pages/{page_key}/index")
+}
+
+pub async fn query(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+    template_id: Option<&str>,
+) -> AppResult<ConfigView> {
+    owned_mini_program(deps, merchant, component, appid).await?;
+    let saved = store::get(&deps.table, component, appid).await?;
+    match (saved, template_id) {
+        (Some(ut), wanted) if wanted.is_none() || wanted == Some(ut.template_id.as_str()) => {
+            Ok(ConfigView {
+                saved: true,
+                ma_app_id: appid.to_owned(),
+                template_id: ut.template_id.clone(),
+                config: ut.config.clone(),
+                pages: store::pages(&deps.table, component, appid).await?,
+                version: Some(ut.version),
+                user_template: Some(ut),
+            })
+        }
+        (_, Some(id)) => {
+            let t = published(deps, component, id).await?;
+            let pages = industry::pages(&deps.table, component, id).await?;
+            Ok(ConfigView {
+                saved: false,
+                ma_app_id: appid.to_owned(),
+                template_id: t.id,
+                config: t.config,
+                pages: pages
+                    .into_iter()
+                    .map(|p| UserPage {
+                        url: page_url(&p.page_key),
+                        page_key: p.page_key,
+                        page_value: p.page_value,
+                        name: p.name,
+                        config: p.config,
+                    })
+                    .collect(),
+                version: None,
+                user_template: None,
+            })
+        }
+        (None, None) => Err(AppError::BadRequest(
+            "templateId is required until the first save".into(),
+        )),
+        (Some(_), None) => unreachable!("covered by the first arm"),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SaveRequest {
+    pub ma_app_id: String,
+    pub template_id: String,
+    pub config: Value,
+    pub pages: Vec<PageSpec>,
+    pub version: Option<i64>,
+}
+
+fn random_value() -> String {
+    let mut b = [0u8; 8];
+    rand::fill(&mut b);
+    format!(
+        "up_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+pub async fn save(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    req: SaveRequest,
+) -> AppResult<ConfigView> {
+    rules::validate_config(&req.config)?;
+    rules::validate_pages(&req.pages)?;
+    owned_mini_program(deps, merchant, component, &req.ma_app_id).await?;
+    let template = published(deps, component, &req.template_id).await?;
+    let template_pages = industry::pages(&deps.table, component, &template.id).await?;
+    if let Some(unknown) = req
+        .pages
+        .iter()
+        .find(|p| !template_pages.iter().any(|t| t.page_key == p.page_key))
+    {
+        return Err(AppError::BadRequest(format!(
+            "pageKey {} is not a page of template {}",
+            unknown.page_key, template.id
+        )));
+    }
+    let current = store::get(&deps.table, component, &req.ma_app_id).await?;
+    let previous = match (&current, req.version) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(AppError::Conflict(
+                "nothing is saved yet: omit version on the first save".into(),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(AppError::Conflict(
+                "a config is already saved: send its version".into(),
+            ))
+        }
+        (Some(ut), Some(v)) if ut.version != v => {
+            return Err(AppError::Conflict(format!(
+                "version {v} is stale: the config changed meanwhile; reload it"
+            )))
+        }
+        (Some(ut), Some(v)) => Some((ut, v)),
+    };
+    let existing = if current.is_some() {
+        store::pages(&deps.table, component, &req.ma_app_id).await?
+    } else {
+        Vec::new()
+    };
+    let pages: Vec<UserPage> = req
+        .pages
+        .iter()
+        .map(|p| UserPage {
+            page_value: existing
+                .iter()
+                .find(|e| e.page_key == p.page_key)
+                .map(|e| e.page_value.clone())
+                .unwrap_or_else(random_value),
+            url: page_url(&p.page_key),
+            page_key: p.page_key.clone(),
+            name: p.name.clone(),
+            config: p.config.clone(),
+        })
+        .collect();
+    let removed: Vec<String> = existing
+        .iter()
+        .filter(|e| !pages.iter().any(|p| p.page_key == e.page_key))
+        .map(|e| e.page_key.clone())
+        .collect();
+    let plan = Save {
+        component,
+        seller_id: &merchant.sub,
+        ma_app_id: &req.ma_app_id,
+        template_id: &template.id,
+        config: &req.config,
+        pages: &pages,
+        removed_pages: &removed,
+        previous,
+        now: now_secs(),
+    };
+    if store::transaction_size(&plan) > store::MAX_TRANSACTION_ITEMS {
+        return Err(AppError::BadRequest(
+            "too many page changes in one save; save fewer pages at once".into(),
+        ));
+    }
+    if !store::save(&deps.table, &plan).await? {
+        return Err(AppError::Conflict(
+            "the config changed meanwhile or the template was withdrawn; reload it".into(),
+        ));
+    }
+    query(deps, merchant, component, &req.ma_app_id, None).await
+}
+
+pub async fn page(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+    page_key: &str,
+) -> AppResult<UserPage> {
+    owned_mini_program(deps, merchant, component, appid).await?;
+    let not_found = || AppError::NotFound(format!("page {page_key} of mini-program {appid}"));
+    if store::get(&deps.table, component, appid).await?.is_none() {
+        return Err(AppError::NotFound(format!(
+            "saved config of mini-program {appid} (save one with /config/save)"
+        )));
+    }
+    store::pages(&deps.table, component, appid)
+        .await?
+        .into_iter()
+        .find(|p| p.page_key == page_key)
+        .ok_or_else(not_found)
+}

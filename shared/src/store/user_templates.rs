@@ -1,0 +1,268 @@
+//! Merchants' saved decoration: the user template (`SK=UT#{maAppId}`) and its pages (`SK=UTPAGE#{maAppId}#{pageKey}`),
+//! written in one transaction together with the industry templates' usage counts.
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::item::{get_n, get_s, key, n, require_s, s, Item};
+use super::{component_pk, StoreError, Table};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTemplate {
+    pub seller_id: String,
+    pub ma_app_id: String,
+    pub template_id: String,
+    pub config: Value,
+    pub code_commit_info: Value,
+    pub audit_id: Option<i64>,
+    pub audit_status: Option<String>,
+    pub audit_reason: Option<String>,
+    pub qr_code_path: Option<String>,
+    pub access_status: String,
+    pub ext: Value,
+    pub version: i64,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPage {
+    pub page_key: String,
+    pub page_value: String,
+    pub name: String,
+    pub config: Value,
+    pub url: String,
+}
+
+fn ut_sk(appid: &str) -> String {
+    format!("UT#{appid}")
+}
+
+fn page_sk(appid: &str, page_key: &str) -> String {
+    format!("UTPAGE#{appid}#{page_key}")
+}
+
+fn json_of(item: &Item, name: &str) -> Value {
+    get_s(item, name)
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn from_item(item: &Item) -> Result<UserTemplate, StoreError> {
+    Ok(UserTemplate {
+        seller_id: require_s(item, "seller_id")?,
+        ma_app_id: require_s(item, "ma_app_id")?,
+        template_id: require_s(item, "template_id")?,
+        config: json_of(item, "config"),
+        code_commit_info: json_of(item, "code_commit_info"),
+        audit_id: get_n(item, "audit_id"),
+        audit_status: get_s(item, "audit_status"),
+        audit_reason: get_s(item, "audit_reason"),
+        qr_code_path: get_s(item, "qr_code_path"),
+        access_status: get_s(item, "access_status").unwrap_or_else(|| "open".into()),
+        ext: json_of(item, "ext"),
+        version: get_n(item, "version").unwrap_or(0),
+        create_time: get_n(item, "create_time").unwrap_or(0),
+        update_time: get_n(item, "update_time").unwrap_or(0),
+    })
+}
+
+pub async fn get(
+    table: &Table,
+    component: &str,
+    appid: &str,
+) -> Result<Option<UserTemplate>, StoreError> {
+    table
+        .get(
+            component_pk(component),
+            ut_sk(appid),
+            "GetItem user template",
+        )
+        .await?
+        .map(|i| from_item(&i))
+        .transpose()
+}
+
+pub async fn pages(
+    table: &Table,
+    component: &str,
+    appid: &str,
+) -> Result<Vec<UserPage>, StoreError> {
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+        .expression_attribute_values(":pk", s(component_pk(component)))
+        .expression_attribute_values(":p", s(format!("UTPAGE#{appid}#")))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query user pages", e))?;
+    out.items()
+        .iter()
+        .map(|i| {
+            Ok(UserPage {
+                page_key: require_s(i, "page_key")?,
+                page_value: require_s(i, "page_value")?,
+                name: require_s(i, "name")?,
+                config: json_of(i, "config"),
+                url: get_s(i, "url").unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// One save: the user template (new, or at `previous_version`), its pages, and usage counts when the chosen
+/// industry template changes. False when the version check or a first-save race failed (nothing written).
+pub struct Save<'a> {
+    pub component: &'a str,
+    pub seller_id: &'a str,
+    pub ma_app_id: &'a str,
+    pub template_id: &'a str,
+    pub config: &'a Value,
+    pub pages: &'a [UserPage],
+    pub removed_pages: &'a [String],
+    /// None for the first save.
+    pub previous: Option<(&'a UserTemplate, i64)>,
+    pub now: i64,
+}
+
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+pub fn transaction_size(save: &Save<'_>) -> usize {
+    let switches = save
+        .previous
+        .map(|(p, _)| p.template_id != save.template_id)
+        .unwrap_or(true);
+    1 + save.pages.len() + save.removed_pages.len() + if switches { 2 } else { 0 }
+}
+
+fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("transaction item has its required fields: {e}"))
+}
+
+fn usage(table: &Table, component: &str, template_id: &str, delta: i64) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(
+            component_pk(component),
+            format!("TPL#{template_id}"),
+        )))
+        .update_expression("ADD mini_programs :d")
+        .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted)")
+        .expression_attribute_values(":d", n(delta));
+    TransactWriteItem::builder()
+        .update(build(update.build()))
+        .build()
+}
+
+pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
+    let pk = component_pk(save.component);
+    let mut item = key(pk.clone(), ut_sk(save.ma_app_id));
+    let (version, create_time, condition) = match save.previous {
+        Some((prev, v)) => (v + 1, prev.create_time, "version = :v"),
+        None => (1, save.now, "attribute_not_exists(PK)"),
+    };
+    let prev = save.previous.map(|(p, _)| p);
+    item.insert("seller_id".into(), s(save.seller_id));
+    item.insert("ma_app_id".into(), s(save.ma_app_id));
+    item.insert("template_id".into(), s(save.template_id));
+    item.insert("config".into(), s(save.config.to_string()));
+    item.insert(
+        "code_commit_info".into(),
+        s(prev
+            .map(|p| p.code_commit_info.to_string())
+            .unwrap_or("null".into())),
+    );
+    item.insert(
+        "access_status".into(),
+        s(prev
+            .map(|p| p.access_status.clone())
+            .unwrap_or("open".into())),
+    );
+    item.insert(
+        "ext".into(),
+        s(prev.map(|p| p.ext.to_string()).unwrap_or("{}".into())),
+    );
+    if let Some(p) = prev {
+        if let Some(a) = p.audit_id {
+            item.insert("audit_id".into(), n(a));
+        }
+        for (k, v) in [
+            ("audit_status", &p.audit_status),
+            ("audit_reason", &p.audit_reason),
+            ("qr_code_path", &p.qr_code_path),
+        ] {
+            if let Some(v) = v {
+                item.insert(k.into(), s(v));
+            }
+        }
+    }
+    item.insert("version".into(), n(version));
+    item.insert("create_time".into(), n(create_time));
+    item.insert("update_time".into(), n(save.now));
+    let mut put = Put::builder()
+        .table_name(&table.name)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    if let Some((_, v)) = save.previous {
+        put = put.expression_attribute_values(":v", n(v));
+    }
+    let mut tx = table
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(build(put.build())).build());
+    for page in save.pages {
+        let mut p = key(pk.clone(), page_sk(save.ma_app_id, &page.page_key));
+        p.insert("page_key".into(), s(&page.page_key));
+        p.insert("page_value".into(), s(&page.page_value));
+        p.insert("name".into(), s(&page.name));
+        p.insert("config".into(), s(page.config.to_string()));
+        p.insert("url".into(), s(&page.url));
+        tx = tx.transact_items(
+            TransactWriteItem::builder()
+                .put(build(
+                    Put::builder()
+                        .table_name(&table.name)
+                        .set_item(Some(p))
+                        .build(),
+                ))
+                .build(),
+        );
+    }
+    for removed in save.removed_pages {
+        let del = Delete::builder()
+            .table_name(&table.name)
+            .set_key(Some(key(pk.clone(), page_sk(save.ma_app_id, removed))));
+        tx = tx.transact_items(
+            TransactWriteItem::builder()
+                .delete(build(del.build()))
+                .build(),
+        );
+    }
+    let switched_from = match prev {
+        Some(p) if p.template_id == save.template_id => None,
+        Some(p) => Some(Some(p.template_id.as_str())),
+        None => Some(None),
+    };
+    if let Some(from) = switched_from {
+        tx = tx.transact_items(usage(table, save.component, save.template_id, 1));
+        if let Some(old) = from {
+            tx = tx.transact_items(usage(table, save.component, old, -1));
+        }
+    }
+    match tx.send().await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+            if e.as_service_error().and_then(|x| x.code()) == Some("TransactionCanceledException") {
+                Ok(false)
+            } else {
+                Err(StoreError::dynamo("TransactWriteItems user template", e))
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Merchant decoration, black-box: defaults from a published template → save → query → page, versions, usage
+//! counts, and another merchant's mini-program.
+use serde_json::{json, Value};
+use stack_tests::{serial, Stack};
+use wxtpl::http::auth::Role;
+
+/// A published industry template with pages home and menu; returns its id.
+async fn published_template(stack: &Stack) -> String {
+    let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
+    let draft = stack.sandbox("/control/drafts", json!({})).await["draft_id"]
+        .as_i64()
+        .unwrap();
+    let body = json!({"draftId": draft, "industryId": "retail", "industryName": "Retail", "config": {"theme": "blue"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}, {"pageKey": "menu", "name": "Menu", "config": {}}]});
+    let (code, out) = stack.post("/draft/release", &dev, &body).await;
+    assert_eq!(code, 201, "{out}");
+    let id = out["template"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        stack
+            .post("/template/handover", &dev, &json!({"id": id, "version": 1}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack
+            .post("/template/release", &ops, &json!({"id": id, "version": 2}))
+            .await
+            .0,
+        200
+    );
+    id
+}
+
+/// A mini-program authorized by `merchant` through the link.
+async fn own_mini_program(stack: &Stack, merchant: &str) -> String {
+    let (_, link) = stack.get("/auth/link?kind=pc", merchant).await;
+    let resp = stack
+        .http
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let page: Value = resp.json().await.unwrap();
+    page["frontend"]["maAppId"]
+        .as_str()
+        .expect("authorized")
+        .to_owned()
+}
+
+fn usage(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> i64 {
+    item.get("mini_programs")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_merchant_starts_from_defaults_saves_and_reads_back() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let grace = stack.token_for_user(Role::Merchant, "grace");
+    let template = published_template(&stack).await;
+    let appid = own_mini_program(&stack, &grace).await;
+
+    let (code, defaults) = stack
+        .get(
+            &format!("/config/query?maAppId={appid}&templateId={template}"),
+            &grace,
+        )
+        .await;
+    assert_eq!(code, 200, "{defaults}");
+    assert_eq!(
+        (
+            defaults["saved"].as_bool(),
+            defaults["config"]["theme"].as_str()
+        ),
+        (Some(false), Some("blue"))
+    );
+    assert_eq!(defaults["pages"].as_array().unwrap().len(), 2);
+
+    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "gold", "shopName": "Grace's"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": false}}]});
+    let (code, saved) = stack.post("/config/save", &grace, &save).await;
+    assert_eq!(code, 200, "{saved}");
+    assert_eq!(
+        (saved["saved"].as_bool(), saved["version"].as_i64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(saved["userTemplate"]["sellerId"], "grace");
+    let value = saved["pages"][0]["pageValue"].as_str().unwrap().to_owned();
+    let tpl = stack
+        .item(
+            &format!("COMP#{}", stack.component_appid()),
+            &format!("TPL#{template}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(usage(&tpl), 1, "the template now has a mini-program on it");
+
+    let (code, again) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &grace)
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(again["config"]["shopName"], "Grace's");
+    let (code, page) = stack
+        .get(&format!("/page/query?maAppId={appid}&pageKey=home"), &grace)
+        .await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(
+        (
+            page["config"]["banner"].as_bool(),
+            page["pageValue"].as_str()
+        ),
+        (Some(false), Some(value.as_str()))
+    );
+    assert_eq!(
+        stack
+            .get(&format!("/page/query?maAppId={appid}&pageKey=menu"), &grace)
+            .await
+            .0,
+        404
+    );
+
+    // A second save needs the current version; a stale one is refused and changes nothing.
+    let mut second = save.clone();
+    second["version"] = json!(1);
+    second["config"]["theme"] = json!("black");
+    second["pages"] = json!([{"pageKey": "home", "name": "Home", "config": {}}, {"pageKey": "menu", "name": "Menu", "config": {"x": 1}}]);
+    let (code, body) = stack.post("/config/save", &grace, &second).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        body["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pageKey"] == "home")
+            .unwrap()["pageValue"],
+        value.as_str(),
+        "page values are stable"
+    );
+    let (code, _) = stack.post("/config/save", &grace, &second).await;
+    assert_eq!(code, 409, "version 1 is stale now");
+    let mut first_again = save.clone();
+    first_again["config"]["theme"] = json!("pink");
+    assert_eq!(
+        stack.post("/config/save", &grace, &first_again).await.0,
+        409,
+        "no version once saved"
+    );
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &grace)
+        .await;
+    assert_eq!(
+        (now["config"]["theme"].as_str(), now["version"].as_i64()),
+        (Some("black"), Some(2))
+    );
+    // The template cannot be deleted while Grace's mini-program is on it.
+    let (_, detail) = stack
+        .get(
+            &format!("/template/detail?id={template}"),
+            &stack.token(Role::Developer),
+        )
+        .await;
+    let version = detail["template"]["version"].as_i64().unwrap();
+    assert_eq!(
+        stack
+            .post(
+                "/template/delete",
+                &stack.token(Role::Developer),
+                &json!({"id": template, "version": version})
+            )
+            .await
+            .0,
+        409
+    );
+}
+
+#[tokio::test]
+async fn another_merchants_mini_program_is_404_everywhere_and_bad_input_is_refused() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (heidi, ivan) = (
+        stack.token_for_user(Role::Merchant, "heidi"),
+        stack.token_for_user(Role::Merchant, "ivan"),
+    );
+    let template = published_template(&stack).await;
+    let appid = own_mini_program(&stack, &heidi).await;
+    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "x"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+    assert_eq!(stack.post("/config/save", &heidi, &save).await.0, 200);
+
+    assert_eq!(
+        stack
+            .get(&format!("/config/query?maAppId={appid}"), &ivan)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        stack
+            .get(&format!("/page/query?maAppId={appid}&pageKey=home"), &ivan)
+            .await
+            .0,
+        404
+    );
+    let mut hijack = save.clone();
+    hijack["version"] = json!(1);
+    assert_eq!(stack.post("/config/save", &ivan, &hijack).await.0, 404);
+    let (_, still) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &heidi)
+        .await;
+    assert_eq!(still["version"], 1, "nothing changed");
+
+    assert_eq!(
+        stack
+            .get(
+                &format!("/config/query?maAppId={appid}"),
+                &stack.token(Role::Developer)
+            )
+            .await
+            .0,
+        403
+    );
+    let mut unknown_page = hijack.clone();
+    unknown_page["pages"] = json!([{"pageKey": "checkout", "name": "Checkout", "config": {}}]);
+    let (code, body) = stack.post("/config/save", &heidi, &unknown_page).await;
+    assert_eq!(code, 400);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("checkout"));
+    let mut unpublished = hijack.clone();
+    unpublished["templateId"] = json!("it_0000000000000000");
+    assert_eq!(
+        stack.post("/config/save", &heidi, &unpublished).await.0,
+        404
+    );
+    let resp = stack
+        .http
+        .post(format!("{}/config/save", stack.api_url()))
+        .bearer_auth(&heidi)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let mut huge = hijack.clone();
+    huge["config"] = json!({"x": "y".repeat(40 * 1024)});
+    assert_eq!(stack.post("/config/save", &heidi, &huge).await.0, 400);
+    assert_eq!(stack.get("/config/query", &heidi).await.0, 400);
+}
