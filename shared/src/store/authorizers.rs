@@ -226,12 +226,7 @@ pub async fn list(
     let pk = component_pk(component);
     let start = cursor.and_then(|c| decode_cursor(&pk, c, "AUTHZ#"));
     let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(&pk))
-        .expression_attribute_values(":prefix", s("AUTHZ#"))
+        .query_prefix(pk.clone(), "AUTHZ#".into())
         .limit(limit)
         .set_exclusive_start_key(start)
         .send()

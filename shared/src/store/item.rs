@@ -103,3 +103,32 @@ where
         Err(e) => Err(StoreError::dynamo(operation, e)),
     }
 }
+
+/// A transaction's outcome: `Ok(true)` committed, `Ok(false)` a condition failed and nothing was written.
+pub fn committed<T, E, R>(
+    operation: &'static str,
+    res: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+        + std::error::Error
+        + std::fmt::Debug
+        + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code())
+                == Some("TransactionCanceledException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::dynamo(operation, e)),
+    }
+}
+
+/// Unwraps a transaction item builder; they only fail when the code forgot a required field.
+pub fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("transaction item has its required fields: {e}"))
+}

@@ -56,6 +56,21 @@ impl Table {
             .set_key(Some(item::key(pk, sk)))
     }
 
+    /// Consistent Query of the records of one partition whose sort key starts with `prefix`.
+    pub fn query_prefix(
+        &self,
+        pk: String,
+        prefix: String,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", item::s(pk))
+            .expression_attribute_values(":prefix", item::s(prefix))
+            .consistent_read(true)
+    }
+
     /// Consistent GetItem of one record.
     pub async fn get(
         &self,

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::item::{applied, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{applied, built, committed, get_n, get_s, key, n, require_s, s, Item};
 use super::{authorizers::Page, component_pk, StoreError, Table};
 use crate::domain::templates::{PageSpec, Status};
 
@@ -100,23 +100,6 @@ fn to_item(t: &IndustryTemplate) -> Item {
     item
 }
 
-fn transact_error<E: std::fmt::Debug + std::error::Error + 'static, R: std::fmt::Debug>(
-    err: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> Result<bool, StoreError>
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    if err.as_service_error().and_then(|e| e.code()) == Some("TransactionCanceledException") {
-        Ok(false)
-    } else {
-        Err(StoreError::dynamo("TransactWriteItems template", err))
-    }
-}
-
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
-    r.unwrap_or_else(|e| panic!("transaction item has its required fields: {e}"))
-}
-
 /// Creates the template and claims its draft in one transaction. False when the draft was already released.
 pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreError> {
     let pk = component_pk(&t.component_appid);
@@ -124,7 +107,7 @@ pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreEr
     claim.insert("template".into(), s(&t.id));
     let put = |item: Item| {
         TransactWriteItem::builder()
-            .put(build(
+            .put(built(
                 Put::builder()
                     .table_name(&table.name)
                     .set_item(Some(item))
@@ -140,10 +123,7 @@ pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreEr
         .transact_items(put(claim))
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) => transact_error(e),
-    }
+    committed("TransactWriteItems template", res)
 }
 
 pub async fn get(
@@ -269,7 +249,7 @@ pub async fn change_status(
     }
     let mut tx = table.client.transact_write_items().transact_items(
         TransactWriteItem::builder()
-            .update(build(update.build()))
+            .update(built(update.build()))
             .build(),
     );
     for page in pages {
@@ -281,7 +261,7 @@ pub async fn change_status(
         item.insert("config".into(), json_attr(&page.config));
         tx = tx.transact_items(
             TransactWriteItem::builder()
-                .put(build(
+                .put(built(
                     Put::builder()
                         .table_name(&table.name)
                         .set_item(Some(item))
@@ -290,10 +270,7 @@ pub async fn change_status(
                 .build(),
         );
     }
-    match tx.send().await {
-        Ok(_) => Ok(true),
-        Err(e) => transact_error(e),
-    }
+    committed("TransactWriteItems template", tx.send().await)
 }
 
 pub async fn pages(
@@ -302,12 +279,7 @@ pub async fn pages(
     id: &str,
 ) -> Result<Vec<PageConfig>, StoreError> {
     let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(component_pk(component)))
-        .expression_attribute_values(":prefix", s(format!("TPLPAGE#{id}#")))
+        .query_prefix(component_pk(component), format!("TPLPAGE#{id}#"))
         .send()
         .await
         .map_err(|e| StoreError::dynamo("Query template pages", e))?;
@@ -341,12 +313,7 @@ pub async fn list(
     let pk = component_pk(component);
     let mut filters = vec!["attribute_not_exists(deleted)"];
     let mut q = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-        .expression_attribute_values(":pk", s(&pk))
-        .expression_attribute_values(":prefix", s("TPL#"))
+        .query_prefix(pk.clone(), "TPL#".into())
         .limit(limit)
         .set_exclusive_start_key(cursor.and_then(|c| super::item::decode_cursor(&pk, c, "TPL#")));
     if let Some(st) = filter.status {
@@ -450,20 +417,17 @@ pub async fn mark_deleted(
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
-                .update(build(update.build()))
+                .update(built(update.build()))
                 .build(),
         )
         .transact_items(
             TransactWriteItem::builder()
-                .delete(build(free_draft.build()))
+                .delete(built(free_draft.build()))
                 .build(),
         )
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) => transact_error(e),
-    }
+    committed("TransactWriteItems template", res)
 }
 
 /// How many mini-programs use the template (maintained by the merchant side).

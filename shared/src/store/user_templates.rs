@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::item::{get_n, get_s, key, n, require_s, s, Item};
+use super::item::{built, committed, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, StoreError, Table};
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,13 +91,7 @@ pub async fn pages(
     appid: &str,
 ) -> Result<Vec<UserPage>, StoreError> {
     let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
-        .expression_attribute_values(":pk", s(component_pk(component)))
-        .expression_attribute_values(":p", s(format!("UTPAGE#{appid}#")))
-        .consistent_read(true)
+        .query_prefix(component_pk(component), format!("UTPAGE#{appid}#"))
         .send()
         .await
         .map_err(|e| StoreError::dynamo("Query user pages", e))?;
@@ -140,10 +134,6 @@ pub fn transaction_size(save: &Save<'_>) -> usize {
     1 + save.pages.len() + save.removed_pages.len() + if switches { 2 } else { 0 }
 }
 
-fn build<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
-    r.unwrap_or_else(|e| panic!("transaction item has its required fields: {e}"))
-}
-
 fn usage(table: &Table, component: &str, template_id: &str, delta: i64) -> TransactWriteItem {
     let update = Update::builder()
         .table_name(&table.name)
@@ -155,7 +145,7 @@ fn usage(table: &Table, component: &str, template_id: &str, delta: i64) -> Trans
         .condition_expression("attribute_exists(PK) AND attribute_not_exists(deleted)")
         .expression_attribute_values(":d", n(delta));
     TransactWriteItem::builder()
-        .update(build(update.build()))
+        .update(built(update.build()))
         .build()
 }
 
@@ -214,7 +204,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     let mut tx = table
         .client
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(build(put.build())).build());
+        .transact_items(TransactWriteItem::builder().put(built(put.build())).build());
     for page in save.pages {
         let mut p = key(pk.clone(), page_sk(save.ma_app_id, &page.page_key));
         p.insert("page_key".into(), s(&page.page_key));
@@ -224,7 +214,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         p.insert("url".into(), s(&page.url));
         tx = tx.transact_items(
             TransactWriteItem::builder()
-                .put(build(
+                .put(built(
                     Put::builder()
                         .table_name(&table.name)
                         .set_item(Some(p))
@@ -239,7 +229,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
             .set_key(Some(key(pk.clone(), page_sk(save.ma_app_id, removed))));
         tx = tx.transact_items(
             TransactWriteItem::builder()
-                .delete(build(del.build()))
+                .delete(built(del.build()))
                 .build(),
         );
     }
@@ -254,15 +244,5 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
             tx = tx.transact_items(usage(table, save.component, old, -1));
         }
     }
-    match tx.send().await {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-            if e.as_service_error().and_then(|x| x.code()) == Some("TransactionCanceledException") {
-                Ok(false)
-            } else {
-                Err(StoreError::dynamo("TransactWriteItems user template", e))
-            }
-        }
-    }
+    committed("TransactWriteItems user template", tx.send().await)
 }
