@@ -250,3 +250,104 @@ async fn another_merchants_mini_program_is_404_everywhere_and_bad_input_is_refus
     assert_eq!(stack.post("/config/save", &heidi, &huge).await.0, 400);
     assert_eq!(stack.get("/config/query", &heidi).await.0, 400);
 }
+
+#[tokio::test]
+async fn a_merchant_releases_the_saved_config_for_audit() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let judy = stack.token_for_user(Role::Merchant, "judy");
+    let template = published_template(&stack).await;
+    let appid = own_mini_program(&stack, &judy).await;
+
+    // Nothing saved yet: refused, nothing committed.
+    let commits = stack.counter("commit").await;
+    let (code, body) = stack
+        .post("/code/release", &judy, &json!({"maAppId": appid}))
+        .await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(stack.counter("commit").await, commits);
+
+    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "jade"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {"hero": "tea"}}]});
+    assert_eq!(stack.post("/config/save", &judy, &save).await.0, 200);
+    let (code, out) = stack
+        .post(
+            "/code/release",
+            &judy,
+            &json!({"maAppId": appid, "userVersion": "1.0.0", "userDesc": "first"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "auditing");
+    assert!(out["auditId"].as_i64().unwrap() > 0);
+    assert_eq!(out["codeCommitInfo"]["userVersion"], "1.0.0");
+    let qr = stack
+        .http
+        .get(out["qrCodeUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        qr.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the stored QR code is the PNG WeChat returned"
+    );
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &judy)
+        .await;
+    assert_eq!(now["userTemplate"]["releaseState"], "auditing");
+    assert_eq!(now["userTemplate"]["auditId"], out["auditId"]);
+
+    // While the audit is open a second release is refused before anything reaches WeChat.
+    let commits = stack.counter("commit").await;
+    let (code, body) = stack
+        .post("/code/release", &judy, &json!({"maAppId": appid}))
+        .await;
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(stack.counter("commit").await, commits);
+    // Another merchant cannot release it.
+    let (code, _) = stack
+        .post(
+            "/code/release",
+            &stack.token_for_user(Role::Merchant, "mallory"),
+            &json!({"maAppId": appid}),
+        )
+        .await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn a_privacy_scan_in_progress_61039_leaves_the_release_pending_not_failed() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let kim = stack.token_for_user(Role::Merchant, "kim");
+    let template = published_template(&stack).await;
+    let appid = own_mini_program(&stack, &kim).await;
+    let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+    assert_eq!(stack.post("/config/save", &kim, &save).await.0, 200);
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "submit_audit", "errcode": 61039, "times": 1}),
+        )
+        .await;
+    let (code, out) = stack
+        .post("/code/release", &kim, &json!({"maAppId": appid}))
+        .await;
+    stack.clear_faults().await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "submit_pending");
+    assert!(out["auditId"].is_null());
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &kim)
+        .await;
+    assert_eq!(now["userTemplate"]["releaseState"], "submit_pending");
+    assert!(
+        now["userTemplate"]["codeCommitInfo"]["commitTime"]
+            .as_i64()
+            .is_some(),
+        "the commit is recorded"
+    );
+}

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -28,8 +29,25 @@ AUTH_CODE_LIFETIME = 3600
 PUSH_TIMEOUT = 5.0
 
 
+def tiny_png(seed):
+    """A real 8x8 greyscale PNG (the trial QR code stand-in), different per seed."""
+    rows = b"".join(b"\x00" + bytes((seed * 31 + y * 8 + x) % 256 for x in range(8)) for y in range(8))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def wx_error(code, msg):
     return {"errcode": code, "errmsg": msg}
+
+
+class RawBody:
+    """An endpoint answer that is bytes (images), not JSON."""
+
+    def __init__(self, data, content_type):
+        self.data, self.content_type = data, content_type
 
 
 class MsgCrypt:
@@ -261,7 +279,76 @@ class Sandbox:
             self.drafts.append(draft)
         return draft
 
+    # --- code management (authorizer token) -------------------------------------------------------------
+    def _authorizer_by_token(self, q):
+        token = q.get("access_token", "")
+        for a in self.authorizers.values():
+            if token in a["tokens"]:
+                return a, self._check_token(a["tokens"], token)
+        return None, wx_error(40001, "invalid credential, access_token is invalid or not latest")
+
+    def commit(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not any(t["template_id"] == body.get("template_id") for t in self.templates):
+            return wx_error(85014, "template_id is invalid")
+        try:
+            ext = json.loads(body.get("ext_json") or "")
+            assert isinstance(ext, dict)
+        except (ValueError, AssertionError):
+            return wx_error(85013, "invalid ext_json config")
+        if len(body.get("user_version", "")) > 64:
+            return wx_error(40097, "user_version is too long")
+        a["commit"] = {"template_id": body["template_id"], "ext": ext, "user_version": body.get("user_version", ""),
+                       "user_desc": body.get("user_desc", ""), "time": int(self.now())}
+        return wx_error(0, "ok")
+
+    def get_qrcode(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not a.get("commit"):
+            return wx_error(86001, "no code committed")
+        return RawBody(tiny_png(a["commit"]["time"]), "image/png")
+
+    def get_page(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not a.get("commit"):
+            return wx_error(86001, "no code committed")
+        pages = list((a["commit"]["ext"].get("extPages") or {}).keys()) or ["pages/index/index"]
+        return {"errcode": 0, "errmsg": "ok", "page_list": pages}
+
+    def get_category(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        return {"errcode": 0, "errmsg": "ok", "category_list": [
+            {"first_class": "Food", "second_class": "Restaurants", "first_id": 220, "second_id": 221}]}
+
+    def submit_audit(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not a.get("commit"):
+            return wx_error(85086, "commit code first")
+        if a.get("audit") and a["audit"]["status"] in (2, 4):
+            return wx_error(85009, "a version is already under audit")
+        items = body.get("item_list") or []
+        if len(items) > 5:
+            return wx_error(85006, "item_list holds at most 5 items")
+        self.next_id += 1
+        a["audit"] = {"auditid": self.next_id, "status": 2, "reason": "", "commit": a["commit"], "time": int(self.now())}
+        return {"errcode": 0, "errmsg": "ok", "auditid": self.next_id}
+
     ROUTES = {
+        "/wxa/commit": "commit",
+        "/wxa/get_qrcode": "get_qrcode",
+        "/wxa/get_page": "get_page",
+        "/wxa/get_category": "get_category",
+        "/wxa/submit_audit": "submit_audit",
         "/wxa/gettemplatedraftlist": "gettemplatedraftlist",
         "/wxa/addtotemplate": "addtotemplate",
         "/wxa/gettemplatelist": "gettemplatelist",
@@ -535,6 +622,13 @@ def make_handler(sandbox):
                 self.end_headers()
                 return
             status, payload = sandbox.call(url.path, q, body)
+            if isinstance(payload, RawBody):
+                self.send_response(status)
+                self.send_header("Content-Type", payload.content_type)
+                self.send_header("Content-Length", str(len(payload.data)))
+                self.end_headers()
+                self.wfile.write(payload.data)
+                return
             self._reply(status, payload)
 
         def do_GET(self):

@@ -66,6 +66,19 @@ impl Blobs {
         Ok(req.uri().to_owned())
     }
 
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> AppResult<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| s3_error("PutObject", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
     /// Content type and size of an uploaded object, or None when nothing was uploaded under the key.
     pub async fn head(&self, key: &str) -> AppResult<Option<(String, i64)>> {
         match self

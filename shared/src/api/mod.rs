@@ -1,6 +1,7 @@
 //! Route handlers: parse → authorize → call a service → map the result. One module per resource.
 pub mod authorizer;
 pub mod callbacks;
+pub mod code;
 pub mod component;
 pub mod decoration;
 pub mod merchants;

@@ -1,2 +1,3 @@
 //! Pure rules: no I/O. Services call these before touching any store.
+pub mod release;
 pub mod templates;

@@ -5,5 +5,6 @@ pub mod components;
 pub mod decoration;
 pub mod merchants;
 pub mod refresh_job;
+pub mod release;
 pub mod templates;
 pub mod tokens;

@@ -20,6 +20,8 @@ pub struct UserTemplate {
     pub audit_reason: Option<String>,
     pub qr_code_path: Option<String>,
     pub access_status: String,
+    /// Where the code stands in the release pipeline (`domain::release::ReleaseState`).
+    pub release_state: String,
     pub ext: Value,
     pub version: i64,
     pub create_time: i64,
@@ -62,6 +64,7 @@ fn from_item(item: &Item) -> Result<UserTemplate, StoreError> {
         audit_reason: get_s(item, "audit_reason"),
         qr_code_path: get_s(item, "qr_code_path"),
         access_status: get_s(item, "access_status").unwrap_or_else(|| "open".into()),
+        release_state: get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
         ext: json_of(item, "ext"),
         version: get_n(item, "version").unwrap_or(0),
         create_time: get_n(item, "create_time").unwrap_or(0),
@@ -191,6 +194,12 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
             }
         }
     }
+    item.insert(
+        "release_state".into(),
+        s(prev
+            .map(|p| p.release_state.clone())
+            .unwrap_or("saved".into())),
+    );
     item.insert("version".into(), n(version));
     item.insert("create_time".into(), n(create_time));
     item.insert("update_time".into(), n(save.now));
@@ -245,4 +254,33 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         }
     }
     committed("TransactWriteItems user template", tx.send().await)
+}
+
+/// Moves the pipeline on, only from the state the caller saw; `sets` are extra attributes (name, value).
+pub async fn set_release(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    from: &str,
+    to: &str,
+    sets: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut expr = String::from("SET release_state = :to, update_time = :now");
+    let mut req = table
+        .update(component_pk(component), ut_sk(appid))
+        .condition_expression("release_state = :from")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":from", s(from))
+        .expression_attribute_values(":now", n(now));
+    for (i, (name, value)) in sets.iter().enumerate() {
+        expr.push_str(&format!(", #a{i} = :a{i}"));
+        req = req
+            .expression_attribute_names(format!("#a{i}"), *name)
+            .expression_attribute_values(format!(":a{i}"), value.clone());
+    }
+    super::item::applied(
+        "UpdateItem release state",
+        req.update_expression(expr).send().await,
+    )
 }

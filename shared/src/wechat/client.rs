@@ -342,11 +342,114 @@ impl WechatClient {
         Ok(resp.template_list)
     }
 
+    pub async fn commit(
+        &self,
+        aat: &str,
+        template_id: i64,
+        ext_json: &str,
+        user_version: &str,
+        user_desc: &str,
+    ) -> Result<(), WechatError> {
+        let body = json!({"template_id": template_id, "ext_json": ext_json, "user_version": user_version, "user_desc": user_desc});
+        self.post::<Value>("/wxa/commit", &[("access_token", aat)], &body)
+            .await
+            .map(|_| ())
+    }
+
+    /// The trial version's QR code: image bytes and their content type.
+    pub async fn trial_qrcode(&self, aat: &str) -> Result<(Vec<u8>, &'static str), WechatError> {
+        let resp = self
+            .http
+            .get(format!("{}/wxa/get_qrcode", self.base))
+            .query(&[("access_token", aat)])
+            .send()
+            .await
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(WechatError::Status(resp.status().as_u16()));
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+        parse_image_response(&bytes)
+    }
+
+    pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
+        let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
+        Ok(resp.page_list)
+    }
+
+    pub async fn categories(&self, aat: &str) -> Result<Vec<Category>, WechatError> {
+        let resp: CategoryList = self
+            .get("/wxa/get_category", &[("access_token", aat)])
+            .await?;
+        Ok(resp.category_list)
+    }
+
+    pub async fn submit_audit(
+        &self,
+        aat: &str,
+        item_list: &Value,
+        version_desc: &str,
+    ) -> Result<i64, WechatError> {
+        let body = json!({"item_list": item_list, "version_desc": version_desc});
+        let resp: AuditId = self
+            .post("/wxa/submit_audit", &[("access_token", aat)], &body)
+            .await?;
+        Ok(resp.auditid)
+    }
+
     pub async fn delete_template(&self, cat: &str, template_id: i64) -> Result<(), WechatError> {
         let body = json!({"template_id": template_id});
         self.post::<Value>("/wxa/deletetemplate", &[("access_token", cat)], &body)
             .await
             .map(|_| ())
+    }
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Category {
+    #[serde(default)]
+    pub first_class: String,
+    #[serde(default)]
+    pub second_class: String,
+    #[serde(default)]
+    pub first_id: i64,
+    #[serde(default)]
+    pub second_id: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryList {
+    #[serde(default)]
+    category_list: Vec<Category>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PageList {
+    #[serde(default)]
+    page_list: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditId {
+    auditid: i64,
+}
+
+/// Image endpoints answer bytes on success and JSON on failure: decide by the first bytes, not the header.
+pub fn parse_image_response(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), WechatError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok((bytes.to_vec(), "image/png"));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok((bytes.to_vec(), "image/jpeg"));
+    }
+    match parse_json_response::<Value>(bytes) {
+        Err(e) => Err(e),
+        Ok(_) => Err(WechatError::Decode(
+            "expected an image, got JSON without an errcode".into(),
+        )),
     }
 }
 
@@ -394,6 +497,21 @@ mod tests {
         );
         let ok: Value = parse_json_response(br#"{"errcode":0,"errmsg":"ok"}"#).unwrap();
         assert_eq!(ok["errmsg"], "ok");
+    }
+
+    #[test]
+    fn images_are_told_from_json_errors_by_their_first_bytes() {
+        assert_eq!(
+            parse_image_response(b"\x89PNG\r\n\x1a\nrest").unwrap().1,
+            "image/png"
+        );
+        assert_eq!(
+            parse_image_response(&[0xFF, 0xD8, 0xFF, 0xE0]).unwrap().1,
+            "image/jpeg"
+        );
+        let err = parse_image_response(br#"{"errcode":86001,"errmsg":"no code"}"#).unwrap_err();
+        assert_eq!(err.errcode(), Some(86001));
+        assert!(parse_image_response(b"GIF89a").is_err());
     }
 
     #[test]

@@ -1,0 +1,120 @@
+//! The release pipeline's state machine and the `ext_json` a commit carries. Pure: no I/O.
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// Where a mini-program's code stands: saved → committed → auditing → passed / rejected / delayed / withdrawn → released.
+/// `SubmitPending`: committed, and the audit submit waits for WeChat's privacy scan (61039).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseState {
+    Saved,
+    Committed,
+    SubmitPending,
+    Auditing,
+    Delayed,
+    Passed,
+    Rejected,
+    Withdrawn,
+    Released,
+}
+
+impl ReleaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseState::Saved => "saved",
+            ReleaseState::Committed => "committed",
+            ReleaseState::SubmitPending => "submit_pending",
+            ReleaseState::Auditing => "auditing",
+            ReleaseState::Delayed => "delayed",
+            ReleaseState::Passed => "passed",
+            ReleaseState::Rejected => "rejected",
+            ReleaseState::Withdrawn => "withdrawn",
+            ReleaseState::Released => "released",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(s.to_owned())).ok()
+    }
+
+    /// A new commit (and audit) may start unless an audit is under way or waiting to be submitted.
+    pub fn may_commit(self) -> Result<(), String> {
+        match self {
+            ReleaseState::Auditing | ReleaseState::Delayed | ReleaseState::SubmitPending => {
+                Err(format!(
+                    "the code is {}: wait for the audit to finish or undo it first",
+                    self.as_str()
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `ext_json` for `/wxa/commit`: the saved config becomes `ext`, each saved page an entry of `extPages`.
+pub fn ext_json(ma_app_id: &str, config: &Value, pages: &[(String, String, Value)]) -> String {
+    let mut ext_pages = Map::new();
+    for (page_key, page_value, page_config) in pages {
+        let mut entry = match page_config {
+            Value::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        entry.insert("pageValue".into(), Value::String(page_value.clone()));
+        ext_pages.insert(format!("pages/{page_key}/index"), Value::Object(entry));
+    }
+    json!({
+        "extEnable": true,
+        "extAppid": ma_app_id,
+        "directCommit": false,
+        "ext": config,
+        "extPages": ext_pages,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ext_json_carries_config_and_pages() {
+        let pages = vec![(
+            "home".to_owned(),
+            "up_1".to_owned(),
+            json!({"banner": true}),
+        )];
+        let v: Value =
+            serde_json::from_str(&ext_json("wxabc", &json!({"theme": "red"}), &pages)).unwrap();
+        assert_eq!(v["extEnable"], true);
+        assert_eq!(v["extAppid"], "wxabc");
+        assert_eq!(v["ext"]["theme"], "red");
+        assert_eq!(v["extPages"]["pages/home/index"]["banner"], true);
+        assert_eq!(v["extPages"]["pages/home/index"]["pageValue"], "up_1");
+    }
+
+    #[test]
+    fn no_commit_while_an_audit_is_open() {
+        for open in [
+            ReleaseState::Auditing,
+            ReleaseState::Delayed,
+            ReleaseState::SubmitPending,
+        ] {
+            assert!(open.may_commit().is_err());
+        }
+        for closed in [
+            ReleaseState::Saved,
+            ReleaseState::Passed,
+            ReleaseState::Rejected,
+            ReleaseState::Withdrawn,
+            ReleaseState::Released,
+            ReleaseState::Committed,
+        ] {
+            assert!(closed.may_commit().is_ok());
+        }
+        assert_eq!(
+            ReleaseState::parse("submit_pending"),
+            Some(ReleaseState::SubmitPending)
+        );
+        assert_eq!(ReleaseState::parse("nope"), None);
+    }
+}
