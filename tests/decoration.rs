@@ -351,3 +351,72 @@ async fn a_privacy_scan_in_progress_61039_leaves_the_release_pending_not_failed(
         "the commit is recorded"
     );
 }
+
+#[tokio::test]
+async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let lee = stack.token_for_user(Role::Merchant, "lee");
+    let template = published_template(&stack).await;
+    let appid = own_mini_program(&stack, &lee).await;
+    let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+    assert_eq!(stack.post("/config/save", &lee, &save).await.0, 200);
+    let state = || async {
+        let (_, now) = stack
+            .get(&format!("/config/query?maAppId={appid}"), &lee)
+            .await;
+        (
+            now["userTemplate"]["releaseState"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            now["userTemplate"]["auditReason"].clone(),
+        )
+    };
+    let decide = |result: &str, reason: &str| {
+        stack.sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": result, "reason": reason}),
+        )
+    };
+
+    assert_eq!(
+        stack
+            .post("/code/release", &lee, &json!({"maAppId": appid}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        decide("fail", "missing privacy policy").await["delivered"],
+        true
+    );
+    assert_eq!(
+        state().await,
+        ("rejected".to_owned(), json!("missing privacy policy"))
+    );
+
+    // Rejected: the merchant may release again; this time the audit is delayed, then passes.
+    assert_eq!(
+        stack
+            .post("/code/release", &lee, &json!({"maAppId": appid}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(state().await.0, "auditing");
+    assert_eq!(decide("delay", "queue is long").await["delivered"], true);
+    assert_eq!(state().await.0, "delayed");
+    assert_eq!(decide("pass", "").await["delivered"], true);
+    assert_eq!(state().await.0, "passed");
+    // A stray result with no open audit changes nothing.
+    let stray = "<xml><ToUserName>gh_x</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>weapp_audit_fail</Event><Reason>late</Reason></xml>";
+    let out = stack
+        .sandbox(
+            "/control/push",
+            json!({"urlKind": "message", "authorizerAppid": appid, "xml": stray}),
+        )
+        .await;
+    assert_eq!(out["delivered"], true);
+    assert_eq!(state().await.0, "passed");
+}

@@ -527,6 +527,27 @@ class Sandbox:
         sep = "&" if "?" in redirect else "?"
         return 302, None, f"{redirect}{sep}auth_code={urllib.parse.quote(out['authorizationCode'])}&expires_in=3600"
 
+    def decide_audit(self, body):
+        """WeChat's reviewers decide the open audit; the matching weapp_audit_* event is pushed, encrypted."""
+        a = self.authorizers.get(body.get("appid", ""))
+        if a is None or not a.get("audit") or a["audit"]["status"] not in (2, 4):
+            return 404, {"error": "no open audit for that mini-program"}
+        result, now, reason = body.get("result"), int(self.now()), body.get("reason") or "sandbox reviewer"
+        if result == "pass":
+            a["audit"].update(status=0, reason="")
+            extra, event = f"<SuccTime>{now}</SuccTime>", "weapp_audit_success"
+        elif result == "fail":
+            a["audit"].update(status=1, reason=reason)
+            extra, event = f"<Reason><![CDATA[{reason}]]></Reason><FailTime>{now}</FailTime><ScreenShot><![CDATA[]]></ScreenShot>", "weapp_audit_fail"
+        elif result == "delay":
+            a["audit"].update(status=4, reason=reason)
+            extra, event = f"<Reason><![CDATA[{reason}]]></Reason><DelayTime>{now}</DelayTime>", "weapp_audit_delay"
+        else:
+            return 400, {"error": "result must be pass, fail or delay"}
+        xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]></FromUserName>"
+               f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>{extra}</xml>")
+        return 200, self._deliver(self.message_url(a["appid"]), "ToUserName", a["user_name"], xml, event)
+
     def control(self, method, path, body):
         if method == "GET" and path == "/control/counters":
             return 200, dict(self.counters)
@@ -543,6 +564,8 @@ class Sandbox:
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
             return 200, {"reset": True}
+        if method == "POST" and path == "/control/audit/decide":
+            return self.decide_audit(body)
         if method == "POST" and path == "/control/drafts":
             return 200, self.add_draft(body)
         if method == "POST" and path == "/control/ticket/push":

@@ -140,8 +140,10 @@ pub async fn handle_message(
         url_kind: UrlKind::Message { authorizer_appid },
         plaintext,
     };
-    // Audit events are recorded here; the release pipeline matches them to its latest audit.
-    once(deps, component, &opened, || async { Ok(()) }).await
+    once(deps, component, &opened, || {
+        apply_message(deps, component, authorizer_appid, &event)
+    })
+    .await
 }
 
 /// Runs `apply` at most once to completion per push identity, and records every delivery.
@@ -189,6 +191,60 @@ where
             Err(e)
         }
     }
+}
+
+/// Audit results settle the mini-program's open audit; every other message is only recorded.
+async fn apply_message(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    event: &MessageEvent,
+) -> AppResult<()> {
+    use crate::store::user_templates::record_audit_result;
+    let applied = match event {
+        MessageEvent::AuditSuccess { create_time, .. } => {
+            record_audit_result(&deps.table, component, appid, "passed", None, *create_time).await?
+        }
+        MessageEvent::AuditFail {
+            reason,
+            create_time,
+            ..
+        } => {
+            record_audit_result(
+                &deps.table,
+                component,
+                appid,
+                "rejected",
+                Some(reason),
+                *create_time,
+            )
+            .await?
+        }
+        MessageEvent::AuditDelay {
+            reason,
+            create_time,
+            ..
+        } => {
+            record_audit_result(
+                &deps.table,
+                component,
+                appid,
+                "delayed",
+                Some(reason),
+                *create_time,
+            )
+            .await?
+        }
+        MessageEvent::Other { .. } => return Ok(()),
+    };
+    if !applied {
+        tracing::info!(
+            component,
+            appid,
+            "audit event without an open audit: recorded only"
+        );
+    }
+    Ok(())
 }
 
 async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> AppResult<()> {

@@ -284,3 +284,27 @@ pub async fn set_release(
         req.update_expression(expr).send().await,
     )
 }
+
+/// Applies an audit result pushed by WeChat to the mini-program's open audit (auditing or delayed).
+/// False when no audit is open: the event stays in the push log only.
+pub async fn record_audit_result(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    to: &str,
+    reason: Option<&str>,
+    event_time: i64,
+) -> Result<bool, StoreError> {
+    let req = table
+        .update(component_pk(component), ut_sk(appid))
+        .update_expression(
+            "SET release_state = :to, audit_status = :to, audit_reason = :reason, audit_result_time = :t, update_time = :t",
+        )
+        .condition_expression("attribute_exists(PK) AND release_state IN (:auditing, :delayed)")
+        .expression_attribute_values(":to", s(to))
+        .expression_attribute_values(":reason", s(reason.unwrap_or("")))
+        .expression_attribute_values(":t", n(event_time))
+        .expression_attribute_values(":auditing", s("auditing"))
+        .expression_attribute_values(":delayed", s("delayed"));
+    super::item::applied("UpdateItem audit result", req.send().await)
+}
