@@ -2,11 +2,11 @@
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{claims, limit_param, query};
+use crate::http::request::{limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::tokens;
 use crate::store::authorizers::{self, Authorizer};
@@ -52,9 +52,7 @@ const STAFF: [Role; 3] = [Role::Admin, Role::Developer, Role::Operator];
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&STAFF)?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &STAFF).await?;
             let limit = limit_param(&req, 50, 100)?;
             let page = authorizers::list(
                 &deps.table,
@@ -76,9 +74,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn info(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&STAFF)?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &STAFF).await?;
             let appid = query(&req, "authorizerAppid")
                 .ok_or_else(|| AppError::BadRequest("authorizerAppid is required".into()))?;
             let record = authorizers::get(&deps.table, &component.appid, &appid)

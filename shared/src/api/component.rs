@@ -1,7 +1,7 @@
 //! `POST /component/register` (admin) and `GET /component/status`.
 use lambda_http::{Body, Request, Response};
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
 use crate::http::request::{claims, json_body};
@@ -24,9 +24,8 @@ pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn status(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Admin, Role::Developer, Role::Operator])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) =
+                caller(deps, &req, &[Role::Admin, Role::Developer, Role::Operator]).await?;
             Ok(json(200, &components::status(deps, &component).await?))
         }
         .await,

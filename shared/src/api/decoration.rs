@@ -1,11 +1,11 @@
 //! `GET /config/query`, `POST /config/save`, `GET /page/query` — a merchant's own mini-programs only.
 use lambda_http::{Body, Request, Response};
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{claims, json_body, query};
+use crate::http::request::{json_body, query};
 use crate::http::response::{json, respond};
 use crate::services::decoration;
 
@@ -16,9 +16,7 @@ fn required(req: &Request, name: &str) -> Result<String, AppError> {
 pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
             let appid = required(&req, "maAppId")?;
             let template = query(&req, "templateId");
             Ok(json(
@@ -34,9 +32,7 @@ pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn config_save(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
             Ok(json(
                 200,
                 &decoration::save(deps, &claims, &component.appid, json_body(&req)?).await?,
@@ -49,9 +45,7 @@ pub async fn config_save(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn page_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
             let (appid, key) = (required(&req, "maAppId")?, required(&req, "pageKey")?);
             Ok(json(
                 200,

@@ -2,11 +2,11 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{claims, query};
+use crate::http::request::query;
 use crate::http::response::{json, respond};
 use crate::services::merchants::{self, LinkKind};
 use crate::store::authorizers;
@@ -14,9 +14,7 @@ use crate::store::authorizers;
 pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
             let kind = LinkKind::parse(&query(&req, "kind").unwrap_or_else(|| "pc".into()))?;
             Ok(json(
                 200,
@@ -66,9 +64,7 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant, Role::Admin])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Admin]).await?;
             let items = if claims.role == Role::Merchant {
                 authorizers::list_for_merchant(&deps.table, &component.appid, &claims.sub).await?
             } else {

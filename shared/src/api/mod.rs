@@ -17,6 +17,14 @@ use crate::http::auth::{Claims, Role};
 use crate::http::request::query;
 use crate::store::components::{self, Component};
 
+/// The verified caller, checked for one of `roles`, and the component the request acts in.
+pub async fn caller(deps: &Deps, req: &Request, roles: &[Role]) -> AppResult<(Claims, Component)> {
+    let claims = crate::http::request::claims(req, deps)?;
+    claims.require_role(roles)?;
+    let component = owned_component(deps, &claims, req).await?;
+    Ok((claims, component))
+}
+
 /// Object-level authorization for a component named by `componentAppid` (default: the token's component).
 /// Another tenant's component is reported exactly like a missing one.
 pub async fn owned_component(deps: &Deps, claims: &Claims, req: &Request) -> AppResult<Component> {

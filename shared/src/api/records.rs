@@ -1,19 +1,18 @@
 //! `GET /callback/records`: recent pushes, newest first, filtered by type and authorizer appid.
 use lambda_http::{Body, Request, Response};
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
-use crate::http::request::{claims, limit_param, query};
+use crate::http::request::{limit_param, query};
 use crate::http::response::{json, respond};
 use crate::store::pushes::{self, RecordFilter};
 
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Admin, Role::Developer, Role::Operator])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) =
+                caller(deps, &req, &[Role::Admin, Role::Developer, Role::Operator]).await?;
             let limit = limit_param(&req, 20, 100)?;
             let (push_type, appid) = (query(&req, "type"), query(&req, "appid"));
             let filter = RecordFilter {

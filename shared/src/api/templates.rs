@@ -4,12 +4,12 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::owned_component;
+use super::caller;
 use crate::deps::Deps;
 use crate::domain::templates::{Status, Transition};
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{claims, json_body, limit_param, query};
+use crate::http::request::{json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::templates as service;
 use crate::store::templates::{self as store, IndustryTemplate, ListFilter};
@@ -20,9 +20,7 @@ const STAFF: [Role; 3] = [Role::Developer, Role::Operator, Role::Admin];
 pub async fn draft_list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Developer])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &[Role::Developer]).await?;
             Ok(json(
                 200,
                 &json!({"items": service::list_drafts(deps, &component.appid).await?}),
@@ -35,9 +33,7 @@ pub async fn draft_list(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn draft_release(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Developer])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &[Role::Developer]).await?;
             let (template, created) =
                 service::release_draft(deps, &component.appid, json_body(&req)?).await?;
             Ok(json(
@@ -52,9 +48,7 @@ pub async fn draft_release(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&STAFF)?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &STAFF).await?;
             let status = match query(&req, "status") {
                 None => None,
                 Some(s) => Some(
@@ -101,9 +95,7 @@ async fn view(deps: &Deps, t: &IndustryTemplate) -> Result<Value, AppError> {
 pub async fn cover_upload_url(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Operator])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Operator]).await?;
             Ok(json(
                 200,
                 &service::cover_upload(deps, &claims, &component.appid, json_body(&req)?).await?,
@@ -116,9 +108,7 @@ pub async fn cover_upload_url(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn delete(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Developer])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Developer]).await?;
             let body: TransitionRequest = json_body(&req)?;
             service::delete(deps, &claims, &component.appid, &body.id, body.version).await?;
             Ok(json(200, &json!({"deleted": body.id})))
@@ -130,9 +120,7 @@ pub async fn delete(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&STAFF)?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &STAFF).await?;
             let id =
                 query(&req, "id").ok_or_else(|| AppError::BadRequest("id is required".into()))?;
             let template = service::get(deps, &component.appid, &id).await?;
@@ -149,9 +137,8 @@ pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn update(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Developer, Role::Operator])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) =
+                caller(deps, &req, &[Role::Developer, Role::Operator]).await?;
             let template =
                 service::update(deps, &claims, &component.appid, json_body(&req)?).await?;
             Ok(json(
@@ -173,9 +160,7 @@ struct TransitionRequest {
 async fn transition(deps: &Deps, req: Request, t: Transition, role: Role) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[role])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (claims, component) = caller(deps, &req, &[role]).await?;
             let body: TransitionRequest = json_body(&req)?;
             let template =
                 service::transition(deps, &claims, &component.appid, &body.id, body.version, t)
@@ -206,9 +191,7 @@ pub async fn withdraw(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn market(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
-            claims.require_role(&[Role::Merchant, Role::Operator, Role::Admin])?;
-            let component = owned_component(deps, &claims, &req).await?;
+            let (_, component) = caller(deps, &req, &[Role::Merchant, Role::Operator, Role::Admin]).await?;
             let industry = query(&req, "industryId");
             let limit = limit_param(&req, 20, 100)?;
             let page =

@@ -28,36 +28,67 @@ struct Fresh {
     expires_in: i64,
 }
 
-/// Returns a good token, refreshing it under the lease when needed.
-async fn obtain<F, Fut>(
+/// What a caller found when it tried to become the one writer of a token.
+enum Claim {
+    /// A token that lives long enough is already stored.
+    Good(String),
+    /// This caller holds the lease and must refresh (or release) it.
+    Taken,
+    /// Another writer holds the lease.
+    Busy,
+}
+
+async fn claim(
     deps: &Deps,
     component: &str,
     subject: Subject<'_>,
-    fetch: F,
-) -> AppResult<String>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = AppResult<Fresh>>,
-{
+    owner: &str,
+    good_until: i64,
+) -> AppResult<Claim> {
+    if let Some(v) = good_token(deps, component, subject, good_until).await? {
+        return Ok(Claim::Good(v));
+    }
+    if !tokens::try_lease(
+        &deps.table,
+        component,
+        subject,
+        owner,
+        now_secs(),
+        LEASE_SECS,
+    )
+    .await?
+    {
+        return Ok(Claim::Busy);
+    }
+    // Another writer may have refreshed and released the lease since our read.
+    if let Some(v) = good_token(deps, component, subject, good_until).await? {
+        tokens::release_lease(&deps.table, component, subject, owner).await?;
+        return Ok(Claim::Good(v));
+    }
+    Ok(Claim::Taken)
+}
+
+/// Returns a good token, refreshing it under the lease when needed.
+async fn obtain(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<String> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_WRITER;
     let owner = new_owner();
     loop {
-        let now = now_secs();
-        if let Some(v) = good_token(deps, component, subject, now + GOOD_MARGIN_SECS).await? {
-            return Ok(v);
-        }
-        if tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
-            // Another writer may have refreshed and released the lease since our read.
-            if let Some(v) = good_token(deps, component, subject, now + GOOD_MARGIN_SECS).await? {
-                tokens::release_lease(&deps.table, component, subject, &owner).await?;
-                return Ok(v);
+        match claim(
+            deps,
+            component,
+            subject,
+            &owner,
+            now_secs() + GOOD_MARGIN_SECS,
+        )
+        .await?
+        {
+            Claim::Good(v) => return Ok(v),
+            Claim::Taken => return refresh_under_lease(deps, component, subject, &owner).await,
+            Claim::Busy if tokio::time::Instant::now() >= deadline => {
+                return Err(AppError::TokenBusy)
             }
-            return refresh_under_lease(deps, component, subject, &owner, &fetch).await;
+            Claim::Busy => tokio::time::sleep(Duration::from_millis(100)).await,
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(AppError::TokenBusy);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -72,18 +103,22 @@ async fn good_token(
     Ok(stored.and_then(|t| t.value.filter(|_| t.expires_at > good_until)))
 }
 
-async fn refresh_under_lease<F, Fut>(
+/// Asks WeChat for a new token of the subject.
+async fn fetch(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<Fresh> {
+    match subject {
+        Subject::Component => fetch_component_token(deps, component).await,
+        // Boxed: an authorizer token is fetched with the component token, which goes through `obtain` again.
+        Subject::Authorizer(a) => Box::pin(fetch_authorizer_token(deps, component, a)).await,
+    }
+}
+
+async fn refresh_under_lease(
     deps: &Deps,
     component: &str,
     subject: Subject<'_>,
     owner: &str,
-    fetch: &F,
-) -> AppResult<String>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = AppResult<Fresh>>,
-{
-    match fetch().await {
+) -> AppResult<String> {
+    match fetch(deps, component, subject).await {
         Ok(fresh) => {
             let now = now_secs();
             tokens::store_refreshed(
@@ -132,10 +167,7 @@ async fn fetch_component_token(deps: &Deps, component: &str) -> AppResult<Fresh>
 }
 
 pub async fn component_token(deps: &Deps, component: &str) -> AppResult<String> {
-    obtain(deps, component, Subject::Component, || {
-        fetch_component_token(deps, component)
-    })
-    .await
+    obtain(deps, component, Subject::Component).await
 }
 
 async fn fetch_authorizer_token(
@@ -195,10 +227,7 @@ async fn fetch_authorizer_token(
 }
 
 pub async fn authorizer_token(deps: &Deps, component: &str, authorizer: &str) -> AppResult<String> {
-    obtain(deps, component, Subject::Authorizer(authorizer), || {
-        fetch_authorizer_token(deps, component, authorizer)
-    })
-    .await
+    obtain(deps, component, Subject::Authorizer(authorizer)).await
 }
 
 /// Calls WeChat with a token; on a rejected token expires it (if still current), refreshes and retries once.
@@ -265,38 +294,19 @@ where
 
 /// Scheduled refresh: only when within the margin, and only if no one else holds the lease.
 pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<bool> {
-    let now = now_secs();
-    let due_before = now + SCHEDULED_REFRESH_MARGIN_SECS;
-    if good_token(deps, component, subject, due_before)
-        .await?
-        .is_some()
-    {
-        return Ok(false);
-    }
     let owner = new_owner();
-    if !tokens::try_lease(&deps.table, component, subject, &owner, now, LEASE_SECS).await? {
-        return Ok(false);
-    }
-    if good_token(deps, component, subject, due_before)
-        .await?
-        .is_some()
+    match claim(
+        deps,
+        component,
+        subject,
+        &owner,
+        now_secs() + SCHEDULED_REFRESH_MARGIN_SECS,
+    )
+    .await?
     {
-        tokens::release_lease(&deps.table, component, subject, &owner).await?;
-        return Ok(false);
+        Claim::Good(_) | Claim::Busy => Ok(false),
+        Claim::Taken => refresh_under_lease(deps, component, subject, &owner)
+            .await
+            .map(|_| true),
     }
-    let fetched = match subject {
-        Subject::Component => {
-            refresh_under_lease(deps, component, subject, &owner, &|| {
-                fetch_component_token(deps, component)
-            })
-            .await
-        }
-        Subject::Authorizer(a) => {
-            refresh_under_lease(deps, component, subject, &owner, &|| {
-                fetch_authorizer_token(deps, component, a)
-            })
-            .await
-        }
-    };
-    fetched.map(|_| true)
 }

@@ -1,4 +1,5 @@
 //! Small helpers to build and read DynamoDB attribute maps without a mapping framework.
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -78,52 +79,47 @@ pub fn decode_cursor(pk: &str, cursor: &str, sk_prefix: &str) -> Option<Item> {
     sk.starts_with(sk_prefix).then(|| key(pk.to_owned(), sk))
 }
 
-pub fn is_conditional_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
+pub fn is_conditional_failure<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
 /// A conditional write's outcome: `Ok(true)` applied, `Ok(false)` its condition did not hold.
 pub fn applied<T, E, R>(
     operation: &'static str,
-    res: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    res: Result<T, SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-        + std::error::Error
-        + std::fmt::Debug
-        + 'static,
+    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
     R: std::fmt::Debug,
 {
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_conditional_failure(&e) => Ok(false),
-        Err(e) => Err(StoreError::dynamo(operation, e)),
-    }
+    refused_when(operation, res, "ConditionalCheckFailedException")
 }
 
 /// A transaction's outcome: `Ok(true)` committed, `Ok(false)` a condition failed and nothing was written.
 pub fn committed<T, E, R>(
     operation: &'static str,
-    res: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    res: Result<T, SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-        + std::error::Error
-        + std::fmt::Debug
-        + 'static,
+    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
+    R: std::fmt::Debug,
+{
+    refused_when(operation, res, "TransactionCanceledException")
+}
+
+/// `Ok(false)` when DynamoDB refused with `code`; any other failure is an error.
+fn refused_when<T, E, R>(
+    operation: &'static str,
+    res: Result<T, SdkError<E, R>>,
+    code: &str,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
     R: std::fmt::Debug,
 {
     match res {
         Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error().and_then(|s| s.code())
-                == Some("TransactionCanceledException") =>
-        {
-            Ok(false)
-        }
+        Err(e) if e.as_service_error().and_then(|s| s.code()) == Some(code) => Ok(false),
         Err(e) => Err(StoreError::dynamo(operation, e)),
     }
 }
