@@ -222,6 +222,15 @@ async fn another_merchants_mini_program_is_404_everywhere_and_bad_input_is_refus
             .0,
         403
     );
+    let page = format!("/page/query?maAppId={appid}&pageKey=home");
+    assert_eq!(stack.get(&page, &stack.token(Role::Operator)).await.0, 403);
+    assert_eq!(
+        stack
+            .get(&format!("/page/query?maAppId={appid}"), &heidi)
+            .await
+            .0,
+        400
+    );
     let mut unknown_page = hijack.clone();
     unknown_page["pages"] = json!([{"pageKey": "checkout", "name": "Checkout", "config": {}}]);
     let (code, body) = stack.post("/config/save", &heidi, &unknown_page).await;
@@ -306,6 +315,39 @@ async fn a_merchant_releases_the_saved_config_for_audit() {
         .post("/code/release", &judy, &json!({"maAppId": appid}))
         .await;
     assert_eq!(code, 409, "{body}");
+    assert_eq!(stack.counter("commit").await, commits);
+    // Wrong role and malformed input are refused before anything reaches WeChat.
+    assert_eq!(
+        stack
+            .post(
+                "/code/release",
+                &stack.token(Role::Developer),
+                &json!({"maAppId": appid})
+            )
+            .await
+            .0,
+        403
+    );
+    let resp = stack
+        .http
+        .post(format!("{}/code/release", stack.api_url()))
+        .bearer_auth(&judy)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        stack
+            .post(
+                "/code/release",
+                &judy,
+                &json!({"maAppId": appid, "userVersion": "v".repeat(65)})
+            )
+            .await
+            .0,
+        400
+    );
     assert_eq!(stack.counter("commit").await, commits);
     // Another merchant cannot release it.
     let (code, _) = stack

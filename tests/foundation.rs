@@ -519,6 +519,9 @@ async fn routes_refuse_wrong_roles_other_tenants_and_bad_input() {
             .await;
         assert_eq!(code, 404, "{path}");
     }
+    // Another tenant's mini-program cannot be read through its own component either.
+    let info = format!("/authorizer/info?authorizerAppid=wx1111111111111111&componentAppid={comp}");
+    assert_eq!(stack.get(&info, &other_admin).await.0, 404);
     // Taking over another tenant's appid is refused and leaves its secret alone.
     let takeover = json!({"appid": comp, "appsecret": "ffffffffffffffffffffffffffffffff", "token": "evil",
                           "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"});

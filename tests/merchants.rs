@@ -59,6 +59,13 @@ async fn a_merchant_authorizes_through_the_link_and_sees_only_their_mini_program
     assert!(mini_programs(&stack, &stack.token(Role::Admin))
         .await
         .contains(&appid));
+    assert_eq!(
+        stack
+            .get("/miniprogram/list", &stack.token(Role::Developer))
+            .await
+            .0,
+        403
+    );
 
     // The H5 link works the same way.
     let h5 = link(&stack, &alice, "h5").await;

@@ -236,6 +236,7 @@ async fn wrong_role_wrong_status_and_stale_version_are_refused_without_changes()
         403
     );
     assert_eq!(stack.get("/template/market", &dev).await.0, 403);
+    assert_eq!(stack.get("/draft/list", &ops).await.0, 403);
 
     let (code, body) = stack
         .post(
