@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACK  := $(PY) infra/local/stack.py
 ROLE   ?= developer
 
-.PHONY: setup build up down dev test test-unit test-stack bench token lint clean
+.PHONY: setup build up down dev test test-unit test-stack bench token events lint clean
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ dev: setup build
 
 token:
 	@$(STACK) token $(ROLE)
+
+# The newest events on the bus (read from its log group in the emulator): make events N=50
+N ?= 20
+events:
+	@$(STACK) events $(N)
 
 lint: setup
 	$(VENV)/bin/cfn-lint template.yaml

@@ -48,7 +48,7 @@ class Resolver:
     def physical_name(self, logical_id):
         res = self.template["Resources"][logical_id]
         props = res.get("Properties") or {}
-        for field in ("TableName", "BucketName", "Name"):
+        for field in ("TableName", "BucketName", "Name", "LogGroupName"):
             if field in props:
                 return self.resolve(props[field])
         return f"{STACK_NAME}-{logical_id}"
@@ -62,14 +62,27 @@ class Resolver:
             return str(self.template["Parameters"][name].get("Default", ""))
         return self.physical_name(name)
 
+    def _sub_var(self, name):
+        return self.get_att(name) if "." in name and not name.startswith("AWS::") else self.ref(name)
+
+    def get_att(self, spec):
+        logical, attr = spec.split(".", 1) if isinstance(spec, str) else spec
+        kind = self.template["Resources"][logical]["Type"]
+        name = self.physical_name(logical)
+        if attr == "Arn" and kind == "AWS::Logs::LogGroup":
+            return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"
+        if attr == "Arn" and kind == "AWS::Events::EventBus":
+            return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{name}"
+        return f"arn:aws:local:::{logical}.{attr}"
+
     def resolve(self, value):
         if isinstance(value, _Tag):
             if value.tag == "Ref":
                 return self.ref(value.value)
             if value.tag == "Sub":
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self.ref(m.group(1)), value.value)
+                return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_var(m.group(1)), value.value)
             if value.tag == "GetAtt":
-                return f"arn:aws:local:::{value.value}"
+                return self.get_att(value.value)
             raise ValueError(f"unsupported intrinsic !{value.tag}")
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}

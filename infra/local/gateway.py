@@ -5,7 +5,8 @@ as in AWS: the binary long-polls /runtime/invocation/next and posts its response
 to more instances (up to --max-instances) while all of its instances are busy. Routes and schedules come from
 template.yaml. Function logs go to <log-dir>/<function>.log.
 
-Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API) and GET /_local/health.
+Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API), GET /_local/health and
+GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator).
 """
 import argparse
 import base64
@@ -21,6 +22,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cfn
+import eventlog
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -222,6 +224,10 @@ def make_api_handler(gw):
             body = self.rfile.read(length) if length else b""
             if url.path == "/_local/health":
                 return self._json(200, {"functions": sorted(gw.functions)})
+            if url.path == "/_local/events":
+                q = dict(urllib.parse.parse_qsl(url.query))
+                return self._json(200, {"events": eventlog.recent(os.environ["AWS_ENDPOINT_URL"], gw.event_log_group,
+                                                                  int(q.get("limit", 50)), q.get("maAppId"))})
             if url.path == "/_local/frontend":  # stands in for the merchant front end after authorization
                 return self._json(200, {"frontend": dict(urllib.parse.parse_qsl(url.query))})
             m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)
@@ -294,6 +300,7 @@ def main():
     functions = [Function(spec, args.binaries, args.log_dir, base_env, args.max_instances)
                  for spec in cfn.functions(template, resolver)]
     gw = Gateway(functions)
+    gw.event_log_group = eventlog.log_group(template, resolver)
     for fn in functions:
         for expr in fn.spec["schedules"]:
             every = args.schedule_seconds or cfn.rate_seconds(expr)

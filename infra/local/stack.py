@@ -22,6 +22,7 @@ import urllib.request
 import boto3
 
 import cfn
+import eventlog
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOCAL = os.path.join(ROOT, ".local")
@@ -71,6 +72,9 @@ def bootstrap(resolver, template):
     ddb = session.client("dynamodb", endpoint_url=endpoint)
     s3 = session.client("s3", endpoint_url=endpoint)
     sm = session.client("secretsmanager", endpoint_url=endpoint)
+    events = session.client("events", endpoint_url=endpoint)
+    logs = session.client("logs", endpoint_url=endpoint)
+    rules = []
     for logical_id, res in template["Resources"].items():
         props = resolver.resolve(res.get("Properties") or {})
         if res["Type"] == "AWS::DynamoDB::Table":
@@ -90,6 +94,19 @@ def bootstrap(resolver, template):
             value = "".join(secrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
             sm.create_secret(Name=props["Name"], SecretString=value)
             log(f"secret {props['Name']}")
+        elif res["Type"] == "AWS::Events::EventBus":
+            events.create_event_bus(Name=props["Name"])
+            log(f"event bus {props['Name']}")
+        elif res["Type"] == "AWS::Logs::LogGroup":
+            logs.create_log_group(logGroupName=props["LogGroupName"])
+            log(f"log group {props['LogGroupName']}")
+        elif res["Type"] == "AWS::Events::Rule":
+            rules.append(props)  # after the bus and the targets exist
+    for props in rules:
+        events.put_rule(Name=props["Name"], EventBusName=props["EventBusName"],
+                        EventPattern=json.dumps(props["EventPattern"]))
+        events.put_targets(Rule=props["Name"], EventBusName=props["EventBusName"], Targets=props["Targets"])
+        log(f"rule {props['Name']} -> {[t['Arn'] for t in props['Targets']]}")
 
 
 def sandbox_component():
@@ -166,7 +183,9 @@ def up(foreground=False):
     template = cfn.load(TEMPLATE)
     api_url, sandbox_url = f"http://127.0.0.1:{API_PORT}", f"http://127.0.0.1:{SANDBOX_PORT}"
     params = {"WechatApiBase": sandbox_url, "WechatMpBase": sandbox_url, "WechatOpenBase": sandbox_url,
-              "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend"}
+              "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend",
+              # Locally every sweep polls open audits at once (AWS default: after 10 minutes).
+              "AuditPollAfterSeconds": os.environ.get("LOCAL_AUDIT_POLL_AFTER_SECONDS", "0")}
     resolver = cfn.Resolver(template, params)
     missing = [f["name"] for f in cfn.functions(template, resolver) if not os.path.exists(os.path.join(bin_dir, f["name"]))]
     if missing:
@@ -257,8 +276,16 @@ def main():
             raise SystemExit(f"ROLE must be one of {', '.join(ROLES)}")
         env = read_env()
         print(sign_jwt(jwt_key(env), role, env["TENANT"], env["COMPONENT_APPID"]))
+    elif cmd == "events":
+        env = read_env()
+        template = cfn.load(TEMPLATE)
+        group = eventlog.log_group(template, cfn.Resolver(template, {}))
+        limit = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+        for e in eventlog.recent(env["AWS_ENDPOINT_URL"], group, limit):
+            d = e.get("detail", {})
+            print(f"{e.get('time', '')}  {e.get('detail-type', ''):<24} {d.get('maAppId', '')}  {json.dumps(d.get('data', {}))}")
     else:
-        raise SystemExit(f"usage: stack.py up|down|dev|token ROLE (got {cmd})")
+        raise SystemExit(f"usage: stack.py up|down|dev|token ROLE|events [N] (got {cmd})")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,12 @@ OLD_TOKEN_GRACE = 300
 TICKET_LIFETIME = 12 * 3600
 AUTH_CODE_LIFETIME = 3600
 PUSH_TIMEOUT = 5.0
+UNDO_PER_DAY = 5
+UNDO_PER_MONTH = 10
+TESTER_CAP = 15
+DOMAIN_CAP = 200
+AUDIT_QUOTA = 20
+SPEEDUP_QUOTA = 5
 
 
 def tiny_png(seed):
@@ -100,6 +106,8 @@ class Sandbox:
             self.drafts = []  # uploaded from the developer tool: draft box
             self.templates = []  # the platform's template library
             self.next_id = 1
+            self.audit_quota = {"rest": AUDIT_QUOTA, "limit": AUDIT_QUOTA, "speedup_rest": SPEEDUP_QUOTA,
+                                "speedup_limit": SPEEDUP_QUOTA}
 
     def now(self):
         return self.started + (time.time() - self.started) * self.clock_speed + self.offset
@@ -339,9 +347,198 @@ class Sandbox:
         items = body.get("item_list") or []
         if len(items) > 5:
             return wx_error(85006, "item_list holds at most 5 items")
+        if self.audit_quota["rest"] <= 0:
+            return wx_error(85085, "the platform's audit quota for this month is used up")
+        self.audit_quota["rest"] -= 1
         self.next_id += 1
+        if a.get("audit"):
+            a.setdefault("audits", []).append(a["audit"])
         a["audit"] = {"auditid": self.next_id, "status": 2, "reason": "", "commit": a["commit"], "time": int(self.now())}
         return {"errcode": 0, "errmsg": "ok", "auditid": self.next_id}
+
+    # --- audit, release and the online version ------------------------------------------------------------
+    def _open_audit(self, a):
+        audit = a.get("audit")
+        return audit if audit and audit["status"] in (2, 4) else None
+
+    def get_auditstatus(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = a.get("audit")
+        if audit is None or audit["auditid"] != body.get("auditid"):
+            audit = next((h for h in a.get("audits", []) if h["auditid"] == body.get("auditid")), None)
+        if audit is None:
+            return wx_error(85012, "invalid audit id")
+        return {"errcode": 0, "errmsg": "ok", "status": audit["status"], "reason": audit["reason"], "screenshot": ""}
+
+    def get_latest_auditstatus(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = a.get("audit")
+        if audit is None:
+            return wx_error(85012, "no audit submitted")
+        return {"errcode": 0, "errmsg": "ok", "auditid": audit["auditid"], "status": audit["status"],
+                "reason": audit["reason"], "screenshot": "", "user_version": audit["commit"]["user_version"],
+                "user_desc": audit["commit"]["user_desc"], "submit_audit_time": audit["time"]}
+
+    def undocodeaudit(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = self._open_audit(a)
+        if audit is None:
+            return wx_error(85012, "no audit to undo")
+        now = self.now()
+        undos = a.setdefault("undos", [])
+        today = sum(1 for t in undos if int(t // 86400) == int(now // 86400))
+        month = sum(1 for t in undos if now - t < 30 * 86400)
+        if today >= UNDO_PER_DAY or month >= UNDO_PER_MONTH:
+            return wx_error(87013, "undo quota reached: 5 a day and 10 a month")
+        undos.append(now)
+        audit.update(status=3, reason="")
+        return wx_error(0, "ok")
+
+    def speedupaudit(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = self._open_audit(a)
+        if audit is None or audit["auditid"] != body.get("auditid"):
+            return wx_error(85012, "invalid audit id")
+        if self.audit_quota["speedup_rest"] <= 0:
+            return wx_error(45009, "speed-up quota reached")
+        self.audit_quota["speedup_rest"] -= 1
+        audit["sped_up"] = True
+        return wx_error(0, "ok")
+
+    def queryquota(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        return {"errcode": 0, "errmsg": "ok", **self.audit_quota}
+
+    def release(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = a.get("audit")
+        if audit is None or audit.get("released"):
+            return wx_error(85019, "no audited version to release")
+        if audit["status"] != 0:
+            return wx_error(85020, "the audit has not passed: nothing releasable")
+        if a.get("release"):
+            a.setdefault("release_history", []).append(a["release"])
+        c = audit["commit"]
+        a["release"] = {"version": c["user_version"], "desc": c["user_desc"], "time": int(self.now()), "reverted": False}
+        audit["released"] = True
+        return wx_error(0, "ok")
+
+    def revertcoderelease(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        history = a.get("release_history", [])
+        if q.get("action") == "get_history_version":
+            return {"errcode": 0, "errmsg": "ok", "version_list": [
+                {"app_version": i + 1, "user_version": r["version"], "user_desc": r["desc"], "commit_time": r["time"]}
+                for i, r in enumerate(history)]}
+        if a.get("gray"):
+            return wx_error(87011, "a gray release is running: cannot roll back")
+        current = a.get("release")
+        if not history or current is None or current["reverted"]:
+            return wx_error(87012, "no previous online version to roll back to")
+        previous = history.pop()
+        a["release"] = {**previous, "time": int(self.now()), "reverted": True}
+        return wx_error(0, "ok")
+
+    def change_visitstatus(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if body.get("action") not in ("open", "close"):
+            return wx_error(40097, "action must be open or close")
+        if not a.get("release"):
+            return wx_error(85019, "no online version")
+        a["visit"] = body["action"]
+        return wx_error(0, "ok")
+
+    def getversioninfo(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        out = {"errcode": 0, "errmsg": "ok"}
+        if a.get("commit"):
+            c = a["commit"]
+            out["exp_info"] = {"exp_time": c["time"], "exp_version": c["user_version"], "exp_desc": c["user_desc"]}
+        if a.get("release"):
+            r = a["release"]
+            out["release_info"] = {"release_time": r["time"], "release_version": r["version"], "release_desc": r["desc"]}
+        return out
+
+    # --- testers and domains -----------------------------------------------------------------------------
+    def bind_tester(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        wechatid = body.get("wechatid", "")
+        if not wechatid or wechatid.startswith("nobody"):
+            return wx_error(85001, "WeChat id does not exist or cannot be searched")
+        testers = a.setdefault("testers", {})
+        if wechatid in testers:
+            return wx_error(85004, "this WeChat id is already a tester")
+        if len(testers) >= TESTER_CAP:
+            return wx_error(85002, "the mini-program has reached its tester limit")
+        testers[wechatid] = hashlib.sha1(f"{a['appid']}:{wechatid}".encode()).hexdigest()
+        return {"errcode": 0, "errmsg": "ok", "userstr": testers[wechatid]}
+
+    def unbind_tester(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        testers = a.setdefault("testers", {})
+        for wechatid, userstr in list(testers.items()):
+            if body.get("wechatid") == wechatid or body.get("userstr") == userstr:
+                del testers[wechatid]
+        return wx_error(0, "ok")
+
+    def memberauth(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if body.get("action") != "get_experiencer":
+            return wx_error(40097, "action must be get_experiencer")
+        return {"errcode": 0, "errmsg": "ok", "members": [{"userstr": u} for u in a.get("testers", {}).values()]}
+
+    def _edit_lists(self, store, action, body, kinds):
+        if action not in ("add", "delete", "set", "get"):
+            return wx_error(40097, "action must be add, delete, set or get")
+        for kind in kinds:
+            given = body.get(kind) or []
+            if len(given) > DOMAIN_CAP:
+                return wx_error(85015, f"{kind} holds at most {DOMAIN_CAP} entries")
+            current = store.setdefault(kind, [])
+            if action == "add":
+                current.extend(d for d in given if d not in current)
+            elif action == "delete":
+                store[kind] = [d for d in current if d not in given]
+            elif action == "set":
+                store[kind] = list(dict.fromkeys(given))
+        return {"errcode": 0, "errmsg": "ok", **{k: list(store.get(k, [])) for k in kinds}}
+
+    def modify_domain(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        kinds = ("requestdomain", "wsrequestdomain", "uploaddomain", "downloaddomain")
+        return self._edit_lists(a.setdefault("domains", {}), body.get("action"), body, kinds)
+
+    def setwebviewdomain(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        return self._edit_lists(a.setdefault("domains", {}), body.get("action"), body, ("webviewdomain",))
 
     ROUTES = {
         "/wxa/commit": "commit",
@@ -349,6 +546,20 @@ class Sandbox:
         "/wxa/get_page": "get_page",
         "/wxa/get_category": "get_category",
         "/wxa/submit_audit": "submit_audit",
+        "/wxa/get_auditstatus": "get_auditstatus",
+        "/wxa/get_latest_auditstatus": "get_latest_auditstatus",
+        "/wxa/undocodeaudit": "undocodeaudit",
+        "/wxa/speedupaudit": "speedupaudit",
+        "/wxa/queryquota": "queryquota",
+        "/wxa/release": "release",
+        "/wxa/revertcoderelease": "revertcoderelease",
+        "/wxa/change_visitstatus": "change_visitstatus",
+        "/wxa/getversioninfo": "getversioninfo",
+        "/wxa/bind_tester": "bind_tester",
+        "/wxa/unbind_tester": "unbind_tester",
+        "/wxa/memberauth": "memberauth",
+        "/wxa/modify_domain": "modify_domain",
+        "/wxa/setwebviewdomain": "setwebviewdomain",
         "/wxa/gettemplatedraftlist": "gettemplatedraftlist",
         "/wxa/addtotemplate": "addtotemplate",
         "/wxa/gettemplatelist": "gettemplatelist",
@@ -546,6 +757,8 @@ class Sandbox:
             return 400, {"error": "result must be pass, fail or delay"}
         xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]></FromUserName>"
                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>{extra}</xml>")
+        if body.get("push", True) is False:
+            return 200, {"decided": result, "pushed": False}
         return 200, self._deliver(self.message_url(a["appid"]), "ToUserName", a["user_name"], xml, event)
 
     def control(self, method, path, body):

@@ -19,6 +19,10 @@ pub struct Config {
     pub auth_redirect_url: String,
     /// The front end the merchant returns to after authorizing, with `?outcome=...`.
     pub frontend_url: String,
+    /// The EventBridge bus that receives the platform's events.
+    pub event_bus_name: String,
+    /// Audits are polled with `get_auditstatus` once they are this old without a result.
+    pub audit_poll_after_secs: i64,
     /// Pushes and their idempotency records expire after this many days.
     pub push_record_ttl_days: i64,
 }
@@ -51,6 +55,10 @@ impl Config {
             wechat_open_base: optional("WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
             auth_redirect_url: optional("AUTH_REDIRECT_URL", ""),
             frontend_url: optional("FRONTEND_URL", ""),
+            event_bus_name: required("EVENT_BUS_NAME")?,
+            audit_poll_after_secs: optional("AUDIT_POLL_AFTER_SECONDS", "600")
+                .parse()
+                .map_err(|_| ConfigError("AUDIT_POLL_AFTER_SECONDS"))?,
             push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7")
                 .parse()
                 .map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,

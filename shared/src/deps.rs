@@ -1,5 +1,6 @@
 //! Everything a function needs, built once per cold start and borrowed by every invocation.
 use crate::blobs::Blobs;
+use crate::bus::EventBus;
 use crate::config::Config;
 use crate::secrets::Secrets;
 use crate::store::Table;
@@ -11,6 +12,7 @@ pub struct Deps {
     pub secrets: Secrets,
     pub wechat: WechatClient,
     pub blobs: Blobs,
+    pub bus: EventBus,
     /// HS256 key for API JWTs; `None` for functions that only serve WeChat or schedules.
     pub jwt_key: Option<Vec<u8>>,
 }
@@ -58,12 +60,17 @@ impl Deps {
                 .build(),
         );
         let blobs = Blobs::new(s3, &config.bucket_name);
+        let bus = EventBus::new(
+            aws_sdk_eventbridge::Client::new(&aws),
+            &config.event_bus_name,
+        );
         Ok(Self {
             config,
             table,
             secrets,
             wechat,
             blobs,
+            bus,
             jwt_key,
         })
     }

@@ -34,6 +34,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
 }
 
 pub type AppResult<T> = Result<T, AppError>;

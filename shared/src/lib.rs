@@ -4,6 +4,7 @@
 //! `services` (tokens, push handling, jobs) → adapters (`store`, `wechat`, `secrets`) → `config`, `clock`.
 pub mod api;
 pub mod blobs;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod deps;

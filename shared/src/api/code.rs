@@ -1,22 +1,71 @@
-//! `POST /code/release` — the merchant publishes their saved config: commit, trial QR code, audit.
+//! Code management routes for a merchant's own mini-program: release (commit → QR code → audit), audit undo,
+//! speed-up and quota, publish, rollback, visit status, versions and the trial QR code.
 use lambda_http::{Body, Request, Response};
 
-use super::caller;
+use super::merchant_route;
 use crate::deps::Deps;
-use crate::http::auth::Role;
-use crate::http::request::json_body;
-use crate::http::response::{json, respond};
-use crate::services::release;
+use crate::http::request::{json_body, required_query};
+use crate::services::{audit, online, release};
 
 pub async fn release(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
-            Ok(json(
-                200,
-                &release::release(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
+    merchant_route(deps, req, |c, comp, req| async move {
+        release::release(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn audit_undo(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        audit::undo(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn audit_speedup(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        audit::speedup(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn audit_quota(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        audit::quota(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+    })
+    .await
+}
+
+pub async fn publish(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        online::publish(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn rollback(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        online::rollback(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn visit_status(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        online::visit_status(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn versions(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        online::versions(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+    })
+    .await
+}
+
+pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
+    merchant_route(deps, req, |c, comp, req| async move {
+        online::qrcode(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+    })
+    .await
 }

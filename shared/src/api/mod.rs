@@ -4,17 +4,22 @@ pub mod callbacks;
 pub mod code;
 pub mod component;
 pub mod decoration;
+pub mod domains;
 pub mod merchants;
 pub mod records;
 pub mod templates;
+pub mod testers;
 pub mod users;
 
-use lambda_http::Request;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use std::future::Future;
 
 use crate::deps::Deps;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::{Claims, Role};
 use crate::http::request::query;
+use crate::http::response::{json, respond};
 use crate::store::components::{self, Component};
 
 /// The verified caller, checked for one of `roles`, and the component the request acts in.
@@ -42,4 +47,24 @@ pub async fn owned_component(deps: &Deps, claims: &Claims, req: &Request) -> App
         return Err(not_found());
     }
     Ok(component)
+}
+
+/// A merchant's route over their own mini-programs: verify the caller, then answer 200 with what `run` returns
+/// (given the claims, the component and the request), or the mapped error.
+pub async fn merchant_route<'a, T, Fut>(
+    deps: &'a Deps,
+    req: Request,
+    run: impl FnOnce(Claims, String, Request) -> Fut,
+) -> Response<Body>
+where
+    Fut: Future<Output = AppResult<T>> + 'a,
+    T: Serialize,
+{
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            Ok(json(200, &run(claims, component.appid, req).await?))
+        }
+        .await,
+    )
 }

@@ -1,3 +1,4 @@
 //! Pure rules: no I/O. Services call these before touching any store.
+pub mod events;
 pub mod release;
 pub mod templates;

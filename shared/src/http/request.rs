@@ -34,6 +34,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
+/// A query parameter the route cannot do without: 400 when it is missing.
+pub fn required_query(req: &Request, name: &str) -> Result<String, crate::error::AppError> {
+    query(req, name)
+        .ok_or_else(|| crate::error::AppError::BadRequest(format!("{name} is required")))
+}
+
 pub fn query(req: &Request, name: &str) -> Option<String> {
     req.query_string_parameters_ref()
         .and_then(|q| q.first(name))

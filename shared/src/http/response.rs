@@ -20,26 +20,62 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
         AppError::Upstream(e) => match e.errcode() {
             Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
+            Some(errcode::UNDO_QUOTA) => (429, "AUDIT_UNDO_QUOTA_EXCEEDED"),
+            Some(errcode::AUDIT_QUOTA) => (429, "AUDIT_QUOTA_EXCEEDED"),
+            Some(
+                errcode::ALREADY_AUDITING
+                | errcode::NOTHING_TO_RELEASE
+                | errcode::NOT_RELEASABLE
+                | errcode::GRAY_RELEASE_RUNNING
+                | errcode::NOT_REVERTIBLE
+                | errcode::BAD_AUDIT_ID
+                | errcode::TESTER_LIMIT
+                | errcode::TESTER_ALREADY_BOUND
+                | errcode::NOTHING_COMMITTED
+                | errcode::NO_CODE,
+            ) => (409, "WECHAT_STATE_CONFLICT"),
+            Some(errcode::NO_SUCH_WECHAT_USER) => (400, "WECHAT_USER_NOT_FOUND"),
             Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => {
                 (503, "VERIFY_TICKET_REJECTED")
             }
             Some(_) => (502, "WECHAT_ERROR"),
             None => (502, "WECHAT_UNAVAILABLE"),
         },
-        AppError::Store(_) | AppError::Secrets(_) => (500, "INTERNAL"),
+        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => (500, "INTERNAL"),
     }
 }
 
 /// The client-facing message: internal failures say nothing about their cause.
 fn public_message(err: &AppError) -> String {
     match err {
-        AppError::Store(_) | AppError::Secrets(_) => "internal error".into(),
+        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => "internal error".into(),
         AppError::Upstream(e) => match e.errcode() {
-            Some(code) => format!("WeChat refused the call with errcode {code}"),
+            Some(code) => match wechat_explanation(code) {
+                Some(why) => format!("WeChat refused the call with errcode {code}: {why}"),
+                None => format!("WeChat refused the call with errcode {code}"),
+            },
             None => "WeChat could not be reached".into(),
         },
         other => other.to_string(),
     }
+}
+
+/// What a caller can do about the errcodes users meet in the release pipeline.
+fn wechat_explanation(code: i64) -> Option<&'static str> {
+    Some(match code {
+        errcode::UNDO_QUOTA => "audits can be withdrawn 5 times a day and 10 times a month; wait for the audit instead",
+        errcode::AUDIT_QUOTA => "the platform's audit quota for this month is used up",
+        errcode::ALREADY_AUDITING => "a version is already under audit",
+        errcode::NOTHING_TO_RELEASE => "there is no audited version to publish",
+        errcode::NOT_RELEASABLE => "the audit has not passed",
+        errcode::GRAY_RELEASE_RUNNING => "a gray release is running",
+        errcode::NOT_REVERTIBLE => "there is no previous online version to roll back to",
+        errcode::TESTER_LIMIT => "the mini-program has reached its tester limit",
+        errcode::TESTER_ALREADY_BOUND => "this WeChat id is already a tester",
+        errcode::NO_SUCH_WECHAT_USER => "no WeChat user has that id, or it cannot be searched",
+        errcode::DAILY_QUOTA => "the daily quota of this WeChat API is used up",
+        _ => return None,
+    })
 }
 
 pub fn error_response(err: &AppError) -> Response<Body> {

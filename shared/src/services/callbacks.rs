@@ -1,11 +1,13 @@
 //! Handling of WeChat pushes: verify → decrypt → parse → deduplicate → apply → record.
 //! A push's effect runs at most once to completion; a failed handler releases its claim so a retry can succeed.
+use serde_json::json;
 use sha1::{Digest, Sha1};
 
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::error::{AppError, AppResult};
-use crate::services::tokens;
+use crate::domain::events::{Event, EventKind};
+use crate::services::{events, tokens};
 use crate::store::{authorizers, components, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
 use crate::wechat::errcode;
@@ -200,43 +202,22 @@ async fn apply_message(
     appid: &str,
     event: &MessageEvent,
 ) -> AppResult<()> {
-    use crate::store::user_templates::record_audit_result;
-    let applied = match event {
-        MessageEvent::AuditSuccess { create_time, .. } => {
-            record_audit_result(&deps.table, component, appid, "passed", None, *create_time).await?
-        }
+    use crate::services::audit::{settle, AuditOutcome};
+    let (outcome, reason, create_time) = match event {
+        MessageEvent::AuditSuccess { create_time, .. } => (AuditOutcome::Passed, None, create_time),
         MessageEvent::AuditFail {
             reason,
             create_time,
             ..
-        } => {
-            record_audit_result(
-                &deps.table,
-                component,
-                appid,
-                "rejected",
-                Some(reason),
-                *create_time,
-            )
-            .await?
-        }
+        } => (AuditOutcome::Rejected, Some(reason.as_str()), create_time),
         MessageEvent::AuditDelay {
             reason,
             create_time,
             ..
-        } => {
-            record_audit_result(
-                &deps.table,
-                component,
-                appid,
-                "delayed",
-                Some(reason),
-                *create_time,
-            )
-            .await?
-        }
+        } => (AuditOutcome::Delayed, Some(reason.as_str()), create_time),
         MessageEvent::Other { .. } => return Ok(()),
     };
+    let applied = settle(deps, component, appid, outcome, reason, create_time * 1000).await?;
     if !applied {
         tracing::info!(
             component,
@@ -282,6 +263,17 @@ async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> Ap
             )
             .await?
             {
+                events::record(
+                    deps,
+                    Event::new(
+                        EventKind::MiniProgramUnauthorized,
+                        component,
+                        authorizer_appid,
+                        create_time * 1000,
+                        json!({}),
+                    ),
+                )
+                .await?;
                 crate::store::tokens::delete(
                     &deps.table,
                     component,
@@ -351,6 +343,18 @@ pub async fn authorize_with_code(
     };
     let now = now_secs();
     if authorizers::save_authorization(&deps.table, component, &auth, now).await? {
+        events::record(
+            deps,
+            Event::new(
+                EventKind::MiniProgramAuthorized,
+                component,
+                &info.authorizer_appid,
+                event_time * 1000,
+                json!({"nickName": details.nick_name, "principalName": details.principal_name,
+                       "userName": details.user_name, "funcIds": func_ids}),
+            ),
+        )
+        .await?;
         let subject = crate::store::tokens::Subject::Authorizer(&info.authorizer_appid);
         let owner = format!("authorize-{refresh_token_at}");
         if crate::store::tokens::try_lease(&deps.table, component, subject, &owner, now, 15).await?

@@ -1,10 +1,15 @@
 //! Services that orchestrate adapters: the token store, push handling, component registration, scheduled jobs.
 pub mod accounts;
+pub mod audit;
 pub mod callbacks;
 pub mod components;
 pub mod decoration;
+pub mod domains;
+pub mod events;
 pub mod merchants;
+pub mod online;
 pub mod refresh_job;
 pub mod release;
 pub mod templates;
+pub mod testers;
 pub mod tokens;

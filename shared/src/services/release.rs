@@ -1,18 +1,20 @@
 //! `POST /code/release`: ext_json from the saved config → commit → trial QR code (stored in S3) → pages and
-//! categories → submit for audit. Each step moves the state only from the state it saw; a failure leaves the last
-//! completed step recorded, and commit and submit are never retried together.
+//! categories → submit for audit. Each step moves the state only from the state it saw, in one transaction with the
+//! event that describes it; a failure leaves the last completed step recorded, and commit and submit are never
+//! retried together: a submit refused with 61039 is retried alone by the sweep.
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::clock::now_secs;
+use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
+use crate::domain::events::{Event, EventKind};
 use crate::domain::release::{ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::{decoration, tokens::with_authorizer_token};
+use crate::services::{decoration, events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
 use crate::store::templates as industry;
-use crate::store::user_templates as store;
+use crate::store::user_templates::{self as store, Move, UserTemplate};
 use crate::wechat::errcode;
 
 #[derive(Deserialize)]
@@ -33,10 +35,35 @@ pub struct ReleaseOutcome {
     pub message: String,
 }
 
-fn moved(ok: bool) -> AppResult<()> {
-    ok.then_some(()).ok_or_else(|| {
-        AppError::Conflict("another release of this mini-program is running; reload it".into())
-    })
+/// The caller's own mini-program and its saved user template (404 for anyone else's, 409 before the first save).
+pub async fn owned(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<UserTemplate> {
+    decoration::owned_mini_program(deps, merchant, component, appid).await?;
+    store::get(&deps.table, component, appid)
+        .await?
+        .ok_or_else(|| AppError::Conflict("save a config with /config/save first".into()))
+}
+
+pub fn state_of(saved: &UserTemplate) -> ReleaseState {
+    ReleaseState::parse(&saved.release_state).unwrap_or(ReleaseState::Saved)
+}
+
+/// One conditional step with its event; the event is put on the bus once the step is committed.
+pub async fn step(deps: &Deps, mv: Move<'_>) -> AppResult<()> {
+    let event = mv.event.clone();
+    if !store::move_release(&deps.table, mv).await? {
+        return Err(AppError::Conflict(
+            "the mini-program's release state changed meanwhile; reload it".into(),
+        ));
+    }
+    if let Some(event) = event {
+        events::publish(deps, &[event]).await;
+    }
+    Ok(())
 }
 
 pub async fn release(
@@ -54,14 +81,9 @@ pub async fn release(
             "userVersion must be 1 to 64 characters and userDesc at most 200".into(),
         ));
     }
-    decoration::owned_mini_program(deps, merchant, component, &req.ma_app_id).await?;
     let appid = req.ma_app_id.as_str();
-    let saved = store::get(&deps.table, component, appid)
-        .await?
-        .ok_or_else(|| {
-            AppError::Conflict("save a config with /config/save before releasing".into())
-        })?;
-    let state = ReleaseState::parse(&saved.release_state).unwrap_or(ReleaseState::Saved);
+    let saved = owned(deps, merchant, component, appid).await?;
+    let state = state_of(&saved);
     state.may_commit().map_err(AppError::Conflict)?;
     let template = industry::get(&deps.table, component, &saved.template_id)
         .await?
@@ -84,47 +106,111 @@ pub async fn release(
     .await?;
     let now = now_secs();
     let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id, "userVersion": user_version,
-                             "userDesc": user_desc, "commitTime": now});
-    moved(
-        store::set_release(
-            &deps.table,
+                             "userDesc": user_desc, "title": template.industry_name, "commitTime": now});
+    step(
+        deps,
+        Move {
             component,
             appid,
-            state.as_str(),
-            ReleaseState::Committed.as_str(),
-            &[("code_commit_info", s(commit_info.to_string()))],
+            from: &[state.as_str()],
+            to: ReleaseState::Committed.as_str(),
+            sets: vec![("code_commit_info", s(commit_info.to_string()))],
+            event: Some(Event::new(
+                EventKind::CodeCommitted,
+                component,
+                appid,
+                now_millis(),
+                json!({"userVersion": user_version, "userDesc": user_desc, "templateId": template_id,
+                       "industryTemplateId": template.id}),
+            )),
             now,
-        )
-        .await?,
-    )?;
+        },
+    )
+    .await?;
 
     // 2. trial QR code, kept in S3 (bytes checked: WeChat answers errors as JSON)
+    let qr_key = store_trial_qrcode(deps, component, appid, now).await?;
+    let qr_code_url = deps.blobs.read_url(&qr_key).await?;
+
+    // 3. audit
+    let (state, audit_id, message) = match submit(deps, component, appid, &commit_info).await? {
+        Submitted::Auditing(id) => (ReleaseState::Auditing, Some(id), "submitted for audit"),
+        Submitted::Pending => (
+            ReleaseState::SubmitPending,
+            None,
+            "committed; WeChat is still scanning the code for privacy, the audit is submitted later",
+        ),
+    };
+    Ok(ReleaseOutcome {
+        state: state.as_str(),
+        audit_id,
+        code_commit_info: commit_info,
+        qr_code_url,
+        message: message.into(),
+    })
+}
+
+/// Fetches the trial version's QR code, stores it and records its key on the committed user template.
+pub async fn store_trial_qrcode(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    now: i64,
+) -> AppResult<String> {
     let (png, content_type) = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.trial_qrcode(&aat).await
     })
     .await?;
-    let ext_name = if content_type == "image/png" {
+    let ext = if content_type == "image/png" {
         "png"
     } else {
         "jpg"
     };
-    let qr_key = format!("qrcodes/{component}/{appid}/{now}.{ext_name}");
-    deps.blobs.put(&qr_key, png, content_type).await?;
-    moved(
-        store::set_release(
-            &deps.table,
+    let key = format!("qrcodes/{component}/{appid}/{now}.{ext}");
+    deps.blobs.put(&key, png, content_type).await?;
+    let committed = ReleaseState::Committed.as_str();
+    step(
+        deps,
+        Move {
             component,
             appid,
-            ReleaseState::Committed.as_str(),
-            ReleaseState::Committed.as_str(),
-            &[("qr_code_path", s(&qr_key))],
+            from: &[committed],
+            to: committed,
+            sets: vec![("qr_code_path", s(&key))],
+            event: None,
             now,
-        )
-        .await?,
-    )?;
-    let qr_code_url = deps.blobs.read_url(&qr_key).await?;
+        },
+    )
+    .await?;
+    Ok(key)
+}
 
-    // 3. audit: the first page and the first category describe the submission
+pub enum Submitted {
+    Auditing(i64),
+    /// 61039: the privacy scan is still running; the sweep submits later.
+    Pending,
+}
+
+/// Submits the committed code for audit, from `committed` or `submit_pending`.
+pub async fn submit(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    commit_info: &Value,
+) -> AppResult<Submitted> {
+    let current = store::get(&deps.table, component, appid)
+        .await?
+        .map(|u| state_of(&u))
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
+    if !matches!(
+        current,
+        ReleaseState::Committed | ReleaseState::SubmitPending
+    ) {
+        return Err(AppError::Conflict(format!(
+            "nothing to submit: the code is {}",
+            current.as_str()
+        )));
+    }
     let page_list = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.pages(&aat).await
     })
@@ -133,7 +219,9 @@ pub async fn release(
         deps.wechat.categories(&aat).await
     })
     .await?;
-    let mut item = json!({"address": page_list.first().cloned().unwrap_or_default(), "title": template.industry_name});
+    // The first page and the first category describe the submission.
+    let title = commit_info["title"].as_str().unwrap_or_default();
+    let mut item = json!({"address": page_list.first().cloned().unwrap_or_default(), "title": title});
     if let Some(c) = categories.first() {
         item["first_class"] = json!(c.first_class);
         item["second_class"] = json!(c.second_class);
@@ -141,65 +229,58 @@ pub async fn release(
         item["second_id"] = json!(c.second_id);
     }
     let items = json!([item]);
+    let desc = commit_info["userDesc"].as_str().unwrap_or_default().to_owned();
     let submitted = with_authorizer_token(deps, component, appid, |aat| {
-        let (items, desc) = (items.clone(), user_desc.clone());
+        let (items, desc) = (items.clone(), desc.clone());
         async move { deps.wechat.submit_audit(&aat, &items, &desc).await }
     })
     .await;
-    let committed = ReleaseState::Committed.as_str();
     match submitted {
         Ok(audit_id) => {
-            let sets = [
-                ("audit_id", n(audit_id)),
-                ("audit_status", s("auditing")),
-                ("audit_submit_time", n(now_secs())),
-            ];
-            moved(
-                store::set_release(
-                    &deps.table,
+            step(
+                deps,
+                Move {
                     component,
                     appid,
-                    committed,
-                    ReleaseState::Auditing.as_str(),
-                    &sets,
-                    now_secs(),
-                )
-                .await?,
-            )?;
+                    from: &[current.as_str()],
+                    to: ReleaseState::Auditing.as_str(),
+                    sets: vec![
+                        ("audit_id", n(audit_id)),
+                        ("audit_status", s("auditing")),
+                        ("audit_reason", s("")),
+                        ("audit_submit_time", n(now_secs())),
+                    ],
+                    event: Some(Event::new(
+                        EventKind::AuditSubmitted,
+                        component,
+                        appid,
+                        now_millis(),
+                        json!({"auditId": audit_id, "userVersion": commit_info["userVersion"]}),
+                    )),
+                    now: now_secs(),
+                },
+            )
+            .await?;
             tracing::info!(component, appid, audit_id, "submitted for audit");
-            Ok(ReleaseOutcome {
-                state: "auditing",
-                audit_id: Some(audit_id),
-                code_commit_info: commit_info,
-                qr_code_url,
-                message: "submitted for audit".into(),
-            })
+            Ok(Submitted::Auditing(audit_id))
         }
         Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::PRIVACY_SCAN_RUNNING) => {
-            moved(
-                store::set_release(
-                    &deps.table,
-                    component,
-                    appid,
-                    committed,
-                    ReleaseState::SubmitPending.as_str(),
-                    &[],
-                    now_secs(),
+            if current != ReleaseState::SubmitPending {
+                step(
+                    deps,
+                    Move {
+                        component,
+                        appid,
+                        from: &[current.as_str()],
+                        to: ReleaseState::SubmitPending.as_str(),
+                        sets: vec![],
+                        event: None,
+                        now: now_secs(),
+                    },
                 )
-                .await?,
-            )?;
-            Ok(ReleaseOutcome {
-                state: "submit_pending",
-                audit_id: None,
-                code_commit_info: commit_info,
-                qr_code_url,
-                message: "committed; WeChat is still scanning the code for privacy, the audit is submitted later".into(),
-            })
-        }
-        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::ALREADY_AUDITING) => {
-            Err(AppError::Conflict(
-                "WeChat already has a version of this mini-program under audit (85009)".into(),
-            ))
+                .await?;
+            }
+            Ok(Submitted::Pending)
         }
         Err(e) => Err(e),
     }

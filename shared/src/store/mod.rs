@@ -1,9 +1,11 @@
 //! DynamoDB repositories over the single table (key schema: docs/data-model.md), one module per aggregate.
 pub mod authorizers;
 pub mod components;
+pub mod history;
 pub mod item;
 pub mod pushes;
 pub mod templates;
+pub mod testers;
 pub mod tokens;
 pub mod user_templates;
 pub mod users;

@@ -1,11 +1,12 @@
 //! Merchants' saved decoration: the user template (`SK=UT#{maAppId}`) and its pages (`SK=UTPAGE#{maAppId}#{pageKey}`),
 //! written in one transaction together with the industry templates' usage counts.
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::item::{built, committed, get_n, get_s, key, n, require_s, s, Item};
-use super::{component_pk, StoreError, Table};
+use super::{component_pk, history, StoreError, Table};
+use crate::domain::events::Event;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,9 +24,14 @@ pub struct UserTemplate {
     /// Where the code stands in the release pipeline (`domain::release::ReleaseState`).
     pub release_state: String,
     pub ext: Value,
+    /// The online version as last reported by WeChat after a publish or rollback.
+    pub release_info: Value,
     pub version: i64,
     pub create_time: i64,
     pub update_time: i64,
+    /// The stored record, so a save keeps attributes it does not know about.
+    #[serde(skip)]
+    pub raw: Item,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +42,13 @@ pub struct UserPage {
     pub name: String,
     pub config: Value,
     pub url: String,
+}
+
+impl UserTemplate {
+    /// A numeric attribute of the stored record that the view does not carry.
+    pub fn raw_n(&self, name: &str) -> Option<i64> {
+        get_n(&self.raw, name)
+    }
 }
 
 fn ut_sk(appid: &str) -> String {
@@ -66,9 +79,11 @@ fn from_item(item: &Item) -> Result<UserTemplate, StoreError> {
         access_status: get_s(item, "access_status").unwrap_or_else(|| "open".into()),
         release_state: get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
         ext: json_of(item, "ext"),
+        release_info: json_of(item, "release_info"),
         version: get_n(item, "version").unwrap_or(0),
         create_time: get_n(item, "create_time").unwrap_or(0),
         update_time: get_n(item, "update_time").unwrap_or(0),
+        raw: item.clone(),
     })
 }
 
@@ -160,46 +175,19 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         None => (1, save.now, "attribute_not_exists(PK)"),
     };
     let prev = save.previous.map(|(p, _)| p);
+    if let Some(p) = prev {
+        // Pipeline fields (state, audit, QR code, online version, open index) are not the save's to change.
+        item = p.raw.clone();
+    } else {
+        item.insert("code_commit_info".into(), s("null"));
+        item.insert("access_status".into(), s("open"));
+        item.insert("ext".into(), s("{}"));
+        item.insert("release_state".into(), s("saved"));
+    }
     item.insert("seller_id".into(), s(save.seller_id));
     item.insert("ma_app_id".into(), s(save.ma_app_id));
     item.insert("template_id".into(), s(save.template_id));
     item.insert("config".into(), s(save.config.to_string()));
-    item.insert(
-        "code_commit_info".into(),
-        s(prev
-            .map(|p| p.code_commit_info.to_string())
-            .unwrap_or("null".into())),
-    );
-    item.insert(
-        "access_status".into(),
-        s(prev
-            .map(|p| p.access_status.clone())
-            .unwrap_or("open".into())),
-    );
-    item.insert(
-        "ext".into(),
-        s(prev.map(|p| p.ext.to_string()).unwrap_or("{}".into())),
-    );
-    if let Some(p) = prev {
-        if let Some(a) = p.audit_id {
-            item.insert("audit_id".into(), n(a));
-        }
-        for (k, v) in [
-            ("audit_status", &p.audit_status),
-            ("audit_reason", &p.audit_reason),
-            ("qr_code_path", &p.qr_code_path),
-        ] {
-            if let Some(v) = v {
-                item.insert(k.into(), s(v));
-            }
-        }
-    }
-    item.insert(
-        "release_state".into(),
-        s(prev
-            .map(|p| p.release_state.clone())
-            .unwrap_or("saved".into())),
-    );
     item.insert("version".into(), n(version));
     item.insert("create_time".into(), n(create_time));
     item.insert("update_time".into(), n(save.now));
@@ -256,55 +244,124 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     committed("TransactWriteItems user template", tx.send().await)
 }
 
-/// Moves the pipeline on, only from the state the caller saw; `sets` are extra attributes (name, value).
-pub async fn set_release(
-    table: &Table,
-    component: &str,
-    appid: &str,
-    from: &str,
-    to: &str,
-    sets: &[(&str, aws_sdk_dynamodb::types::AttributeValue)],
-    now: i64,
-) -> Result<bool, StoreError> {
-    let mut expr = String::from("SET release_state = :to, update_time = :now");
-    let mut req = table
-        .update(component_pk(component), ut_sk(appid))
-        .condition_expression("release_state = :from")
-        .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":from", s(from))
-        .expression_attribute_values(":now", n(now));
-    for (i, (name, value)) in sets.iter().enumerate() {
-        expr.push_str(&format!(", #a{i} = :a{i}"));
-        req = req
-            .expression_attribute_names(format!("#a{i}"), *name)
-            .expression_attribute_values(format!(":a{i}"), value.clone());
-    }
-    super::item::applied(
-        "UpdateItem release state",
-        req.update_expression(expr).send().await,
-    )
+/// Records in these states wait for WeChat (a submit to retry, an audit to settle) and are listed for the sweep.
+pub const OPEN_STATES: [&str; 3] = ["submit_pending", "auditing", "delayed"];
+const OPEN_INDEX: &str = "RELEASEOPEN";
+
+/// One step of the release pipeline: from one of the states the caller saw to `to`, with extra attributes and the
+/// history event that describes it, all in one transaction.
+pub struct Move<'a> {
+    pub component: &'a str,
+    pub appid: &'a str,
+    pub from: &'a [&'a str],
+    pub to: &'a str,
+    pub sets: Vec<(&'a str, AttributeValue)>,
+    pub event: Option<Event>,
+    pub now: i64,
 }
 
-/// Applies an audit result pushed by WeChat to the mini-program's open audit (auditing or delayed).
-/// False when no audit is open: the event stays in the push log only.
-pub async fn record_audit_result(
+/// False when the record was not in one of `from` (someone else moved it first): nothing written.
+pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreError> {
+    let mut expr = String::from("SET release_state = :to, update_time = :now");
+    let mut update = Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(mv.component), ut_sk(mv.appid))))
+        .expression_attribute_values(":to", s(mv.to))
+        .expression_attribute_values(":now", n(mv.now));
+    let mut condition = Vec::new();
+    for (i, from) in mv.from.iter().enumerate() {
+        condition.push(format!(":f{i}"));
+        update = update.expression_attribute_values(format!(":f{i}"), s(*from));
+    }
+    for (i, (name, value)) in mv.sets.into_iter().enumerate() {
+        expr.push_str(&format!(", #a{i} = :a{i}"));
+        update = update
+            .expression_attribute_names(format!("#a{i}"), name)
+            .expression_attribute_values(format!(":a{i}"), value);
+    }
+    if OPEN_STATES.contains(&mv.to) {
+        expr.push_str(", GSI1PK = :open, GSI1SK = :ref");
+        update = update
+            .expression_attribute_values(":open", s(OPEN_INDEX))
+            .expression_attribute_values(":ref", s(format!("{}#{}", mv.component, mv.appid)));
+    } else {
+        expr.push_str(" REMOVE GSI1PK, GSI1SK");
+    }
+    let update = update
+        .update_expression(expr)
+        .condition_expression(format!(
+            "attribute_exists(PK) AND release_state IN ({})",
+            condition.join(", ")
+        ));
+    let mut tx = table
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(built(update.build())).build());
+    if let Some(event) = &mv.event {
+        tx = tx.transact_items(history::put_item(table, event));
+    }
+    committed("TransactWriteItems release step", tx.send().await)
+}
+
+/// Sets attributes that are not part of the pipeline's state (visit status, online version), with their event.
+pub async fn set_fields(
     table: &Table,
     component: &str,
     appid: &str,
-    to: &str,
-    reason: Option<&str>,
-    event_time: i64,
+    sets: Vec<(&str, AttributeValue)>,
+    event: Option<Event>,
+    now: i64,
 ) -> Result<bool, StoreError> {
-    let req = table
-        .update(component_pk(component), ut_sk(appid))
-        .update_expression(
-            "SET release_state = :to, audit_status = :to, audit_reason = :reason, audit_result_time = :t, update_time = :t",
-        )
-        .condition_expression("attribute_exists(PK) AND release_state IN (:auditing, :delayed)")
-        .expression_attribute_values(":to", s(to))
-        .expression_attribute_values(":reason", s(reason.unwrap_or("")))
-        .expression_attribute_values(":t", n(event_time))
-        .expression_attribute_values(":auditing", s("auditing"))
-        .expression_attribute_values(":delayed", s("delayed"));
-    super::item::applied("UpdateItem audit result", req.send().await)
+    let mut expr = String::from("SET update_time = :now");
+    let mut update = Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), ut_sk(appid))))
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":now", n(now));
+    for (i, (name, value)) in sets.into_iter().enumerate() {
+        expr.push_str(&format!(", #a{i} = :a{i}"));
+        update = update
+            .expression_attribute_names(format!("#a{i}"), name)
+            .expression_attribute_values(format!(":a{i}"), value);
+    }
+    let update = update.update_expression(expr);
+    let mut tx = table
+        .client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(built(update.build())).build());
+    if let Some(event) = &event {
+        tx = tx.transact_items(history::put_item(table, event));
+    }
+    committed("TransactWriteItems user template fields", tx.send().await)
+}
+
+/// The mini-programs whose release waits for WeChat, across all components: (component, maAppId).
+pub async fn open_releases(table: &Table) -> Result<Vec<(String, String)>, StoreError> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = table
+            .client
+            .query()
+            .table_name(&table.name)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :open")
+            .expression_attribute_values(":open", s(OPEN_INDEX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query open releases", e))?;
+        for item in page.items() {
+            if let Some((c, a)) = get_s(item, "GSI1SK").and_then(|r| {
+                r.split_once('#')
+                    .map(|(c, a)| (c.to_owned(), a.to_owned()))
+            }) {
+                out.push((c, a));
+            }
+        }
+        match page.last_evaluated_key {
+            Some(k) => start = Some(k),
+            None => return Ok(out),
+        }
+    }
 }

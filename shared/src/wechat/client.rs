@@ -400,6 +400,110 @@ impl WechatClient {
         Ok(resp.auditid)
     }
 
+    pub async fn audit_status(&self, aat: &str, audit_id: i64) -> Result<AuditStatus, WechatError> {
+        self.post(
+            "/wxa/get_auditstatus",
+            &[("access_token", aat)],
+            &json!({"auditid": audit_id}),
+        )
+        .await
+    }
+
+    /// Withdraws the audit under way (5 a day, 10 a month per mini-program: 87013).
+    pub async fn undo_audit(&self, aat: &str) -> Result<(), WechatError> {
+        self.get::<Value>("/wxa/undocodeaudit", &[("access_token", aat)])
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn speedup_audit(&self, aat: &str, audit_id: i64) -> Result<(), WechatError> {
+        self.post::<Value>(
+            "/wxa/speedupaudit",
+            &[("access_token", aat)],
+            &json!({"auditid": audit_id}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The platform's audit quota for the month (shared by all its mini-programs).
+    pub async fn audit_quota(&self, aat: &str) -> Result<AuditQuota, WechatError> {
+        self.get("/wxa/queryquota", &[("access_token", aat)]).await
+    }
+
+    /// Publishes the version that passed its audit.
+    pub async fn release(&self, aat: &str) -> Result<(), WechatError> {
+        self.post::<Value>("/wxa/release", &[("access_token", aat)], &json!({}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Puts the previous online version back.
+    pub async fn revert_release(&self, aat: &str) -> Result<(), WechatError> {
+        self.get::<Value>("/wxa/revertcoderelease", &[("access_token", aat)])
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn change_visit_status(&self, aat: &str, action: &str) -> Result<(), WechatError> {
+        self.post::<Value>(
+            "/wxa/change_visitstatus",
+            &[("access_token", aat)],
+            &json!({"action": action}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The trial (`exp_info`) and online (`release_info`) versions as WeChat knows them.
+    pub async fn version_info(&self, aat: &str) -> Result<VersionInfo, WechatError> {
+        self.post("/wxa/getversioninfo", &[("access_token", aat)], &json!({}))
+            .await
+    }
+
+    /// Binds a tester by WeChat id; returns WeChat's opaque `userstr` for them.
+    pub async fn bind_tester(&self, aat: &str, wechat_id: &str) -> Result<String, WechatError> {
+        let resp: Value = self
+            .post(
+                "/wxa/bind_tester",
+                &[("access_token", aat)],
+                &json!({"wechatid": wechat_id}),
+            )
+            .await?;
+        Ok(resp["userstr"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Unbinds a tester named by WeChat id or by `userstr` (the body names exactly one).
+    pub async fn unbind_tester(&self, aat: &str, who: &Value) -> Result<(), WechatError> {
+        self.post::<Value>("/wxa/unbind_tester", &[("access_token", aat)], who)
+            .await
+            .map(|_| ())
+    }
+
+    /// The testers' `userstr`s.
+    pub async fn testers(&self, aat: &str) -> Result<Vec<String>, WechatError> {
+        let resp: Members = self
+            .post(
+                "/wxa/memberauth",
+                &[("access_token", aat)],
+                &json!({"action": "get_experiencer"}),
+            )
+            .await?;
+        Ok(resp.members.into_iter().map(|m| m.userstr).collect())
+    }
+
+    /// Server domains (`action` add/delete/set/get with the four lists); answers the lists after the change.
+    pub async fn modify_domain(&self, aat: &str, body: &Value) -> Result<Value, WechatError> {
+        self.post("/wxa/modify_domain", &[("access_token", aat)], body)
+            .await
+    }
+
+    /// web-view domains (`action` with `webviewdomain`).
+    pub async fn set_webview_domain(&self, aat: &str, body: &Value) -> Result<Value, WechatError> {
+        self.post("/wxa/setwebviewdomain", &[("access_token", aat)], body)
+            .await
+    }
+
     pub async fn delete_template(&self, cat: &str, template_id: i64) -> Result<(), WechatError> {
         let body = json!({"template_id": template_id});
         self.post::<Value>("/wxa/deletetemplate", &[("access_token", cat)], &body)
@@ -430,6 +534,43 @@ struct CategoryList {
 struct PageList {
     #[serde(default)]
     page_list: Vec<String>,
+}
+
+/// `get_auditstatus`: 0 passed, 1 rejected, 2 auditing, 3 withdrawn, 4 delayed.
+#[derive(Debug, Deserialize)]
+pub struct AuditStatus {
+    pub status: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct AuditQuota {
+    pub rest: i64,
+    pub limit: i64,
+    #[serde(default)]
+    pub speedup_rest: i64,
+    #[serde(default)]
+    pub speedup_limit: i64,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, Default)]
+pub struct VersionInfo {
+    #[serde(default)]
+    pub exp_info: Option<Value>,
+    #[serde(default)]
+    pub release_info: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Members {
+    #[serde(default)]
+    members: Vec<Member>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Member {
+    userstr: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,262 @@
+//! The online version: publish the audited code, roll it back, open or close visits; plus the version overview
+//! (WeChat's trial and online versions with our own history) and the stored trial QR code.
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::domain::events::{Event, EventKind};
+use crate::domain::release::ReleaseState;
+use crate::error::{AppError, AppResult};
+use crate::http::auth::Claims;
+use crate::services::audit::MiniProgramRequest;
+use crate::services::release::{owned, state_of, step};
+use crate::services::{decoration, events, tokens::with_authorizer_token};
+use crate::store::history;
+use crate::store::item::s;
+use crate::store::user_templates::{self as store, Move};
+
+const HISTORY_LIMIT: i32 = 100;
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct OnlineView {
+    pub state: &'static str,
+    pub release_info: Value,
+    pub access_status: String,
+    pub message: String,
+}
+
+async fn online_version(deps: &Deps, component: &str, appid: &str) -> AppResult<Value> {
+    let info = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.version_info(&aat).await
+    })
+    .await?;
+    Ok(info.release_info.unwrap_or(Value::Null))
+}
+
+/// `POST /code/publish`: releases the version that passed its audit (only from `passed`).
+pub async fn publish(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    req: MiniProgramRequest,
+) -> AppResult<OnlineView> {
+    let appid = req.ma_app_id.as_str();
+    let saved = owned(deps, merchant, component, appid).await?;
+    let state = state_of(&saved);
+    if state != ReleaseState::Passed {
+        return Err(AppError::Conflict(format!(
+            "only a version that passed its audit can be published: the code is {}",
+            state.as_str()
+        )));
+    }
+    with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.release(&aat).await
+    })
+    .await?;
+    let release_info = json!({"release_version": saved.code_commit_info["userVersion"],
+                              "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
+    step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: &[state.as_str()],
+            to: ReleaseState::Released.as_str(),
+            sets: vec![("release_info", s(release_info.to_string()))],
+            event: Some(Event::new(
+                EventKind::CodeReleased,
+                component,
+                appid,
+                now_millis(),
+                json!({"auditId": saved.audit_id, "userVersion": saved.code_commit_info["userVersion"]}),
+            )),
+            now: now_secs(),
+        },
+    )
+    .await?;
+    Ok(OnlineView {
+        state: ReleaseState::Released.as_str(),
+        release_info,
+        access_status: saved.access_status,
+        message: "published".into(),
+    })
+}
+
+/// `POST /code/rollback`: WeChat puts the previous online version back (87012 when there is none). The pipeline
+/// state is untouched; the online version is re-read from WeChat.
+pub async fn rollback(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    req: MiniProgramRequest,
+) -> AppResult<OnlineView> {
+    let appid = req.ma_app_id.as_str();
+    let saved = owned(deps, merchant, component, appid).await?;
+    if saved.release_info.is_null() {
+        return Err(AppError::Conflict(
+            "nothing has been published yet, so there is nothing to roll back".into(),
+        ));
+    }
+    with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.revert_release(&aat).await
+    })
+    .await?;
+    let release_info = online_version(deps, component, appid).await?;
+    let event = Event::new(
+        EventKind::CodeRolledBack,
+        component,
+        appid,
+        now_millis(),
+        json!({"from": saved.release_info, "to": release_info}),
+    );
+    store::set_fields(
+        &deps.table,
+        component,
+        appid,
+        vec![("release_info", s(release_info.to_string()))],
+        Some(event.clone()),
+        now_secs(),
+    )
+    .await?;
+    events::publish(deps, &[event]).await;
+    Ok(OnlineView {
+        state: state_of(&saved).as_str(),
+        release_info,
+        access_status: saved.access_status,
+        message: "rolled back to the previous online version".into(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VisitRequest {
+    pub ma_app_id: String,
+    pub action: String,
+}
+
+/// `POST /code/visit-status {action: open|close}`: whether users can open the online version.
+pub async fn visit_status(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    req: VisitRequest,
+) -> AppResult<OnlineView> {
+    let action = req.action.as_str();
+    if !matches!(action, "open" | "close") {
+        return Err(AppError::BadRequest("action must be open or close".into()));
+    }
+    let appid = req.ma_app_id.as_str();
+    let saved = owned(deps, merchant, component, appid).await?;
+    with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.change_visit_status(&aat, action).await
+    })
+    .await?;
+    let event = Event::new(
+        EventKind::VisitStatusChanged,
+        component,
+        appid,
+        now_millis(),
+        json!({"accessStatus": action, "previous": saved.access_status}),
+    );
+    store::set_fields(
+        &deps.table,
+        component,
+        appid,
+        vec![("access_status", s(action))],
+        Some(event.clone()),
+        now_secs(),
+    )
+    .await?;
+    events::publish(deps, &[event]).await;
+    Ok(OnlineView {
+        state: state_of(&saved).as_str(),
+        release_info: saved.release_info,
+        access_status: action.to_owned(),
+        message: format!("visits are {}", if action == "open" { "open" } else { "closed" }),
+    })
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub event_id: String,
+    pub kind: &'static str,
+    pub occurred_at: i64,
+    pub data: Value,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionsView {
+    pub ma_app_id: String,
+    pub state: &'static str,
+    /// WeChat's trial version (`exp_info`) and online version (`release_info`).
+    pub trial: Value,
+    pub online: Value,
+    /// Every commit, audit, release, rollback and visit change recorded by the platform, newest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// `GET /code/versions`.
+pub async fn versions(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<VersionsView> {
+    decoration::owned_mini_program(deps, merchant, component, appid).await?;
+    let saved = store::get(&deps.table, component, appid).await?;
+    let info = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.version_info(&aat).await
+    })
+    .await?;
+    let history = history::list(&deps.table, component, appid, HISTORY_LIMIT)
+        .await?
+        .into_iter()
+        .map(|e| HistoryEntry {
+            event_id: e.id(),
+            kind: e.kind.detail_type(),
+            occurred_at: e.at_ms,
+            data: e.data,
+        })
+        .collect();
+    Ok(VersionsView {
+        ma_app_id: appid.to_owned(),
+        state: saved
+            .as_ref()
+            .map(state_of)
+            .unwrap_or(ReleaseState::Saved)
+            .as_str(),
+        trial: info.exp_info.unwrap_or(Value::Null),
+        online: info.release_info.unwrap_or(Value::Null),
+        history,
+    })
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct QrCodeView {
+    pub qr_code_url: String,
+    pub user_version: Value,
+}
+
+/// `GET /code/qrcode`: a short-lived URL of the trial version's QR code stored at the last release.
+pub async fn qrcode(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<QrCodeView> {
+    let saved = owned(deps, merchant, component, appid).await?;
+    let key = saved.qr_code_path.ok_or_else(|| {
+        AppError::NotFound(format!(
+            "trial QR code of {appid} (release a version with /code/release first)"
+        ))
+    })?;
+    Ok(QrCodeView {
+        qr_code_url: deps.blobs.read_url(&key).await?,
+        user_version: saved.code_commit_info["userVersion"].clone(),
+    })
+}

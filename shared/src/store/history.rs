@@ -1,0 +1,125 @@
+//! A mini-program's history (`SK=HIST#{maAppId}#{millis}#{kind}`): every commit, audit, release, rollback and visit
+//! change, written in the same transaction as the state change it describes. It doubles as the outbox of the event
+//! bus: a record carries `GSI1PK=OUTBOX` until EventBridge has accepted it.
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
+use super::{component_pk, StoreError, Table};
+use crate::domain::events::{Event, EventKind};
+
+const OUTBOX: &str = "OUTBOX";
+
+fn sk(event: &Event) -> String {
+    format!(
+        "HIST#{}#{:013}#{}",
+        event.ma_app_id,
+        event.at_ms,
+        event.kind.detail_type()
+    )
+}
+
+fn to_item(event: &Event) -> Item {
+    let mut item = key(component_pk(&event.component), sk(event));
+    item.insert("kind".into(), s(event.kind.detail_type()));
+    item.insert("ma_app_id".into(), s(&event.ma_app_id));
+    item.insert("at".into(), n(event.at_ms));
+    item.insert("data".into(), s(event.data.to_string()));
+    item.insert("GSI1PK".into(), s(OUTBOX));
+    item.insert(
+        "GSI1SK".into(),
+        s(format!("{:013}#{}", event.at_ms, event.component)),
+    );
+    item
+}
+
+fn from_item(item: &Item) -> Result<Event, StoreError> {
+    let pk = require_s(item, "PK")?;
+    let kind = require_s(item, "kind")?;
+    Ok(Event {
+        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Malformed(format!("kind {kind}")))?,
+        component: pk.trim_start_matches("COMP#").to_owned(),
+        ma_app_id: require_s(item, "ma_app_id")?,
+        at_ms: get_n(item, "at").unwrap_or(0),
+        data: get_s(item, "data")
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default(),
+    })
+}
+
+/// The history record as one item of a transaction; it fails the transaction if the same event was recorded.
+pub fn put_item(table: &Table, event: &Event) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(&table.name)
+        .set_item(Some(to_item(event)))
+        .condition_expression("attribute_not_exists(PK)");
+    TransactWriteItem::builder().put(built(put.build())).build()
+}
+
+/// Records an event on its own. False when it was already recorded (a retried push).
+pub async fn record(table: &Table, event: &Event) -> Result<bool, StoreError> {
+    let res = table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(to_item(event)))
+        .condition_expression("attribute_not_exists(PK)")
+        .send()
+        .await;
+    super::item::applied("PutItem history", res)
+}
+
+/// The newest `limit` events of one mini-program, newest first.
+pub async fn list(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    limit: i32,
+) -> Result<Vec<Event>, StoreError> {
+    let out = table
+        .query_prefix(component_pk(component), format!("HIST#{appid}#"))
+        .scan_index_forward(false)
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query history", e))?;
+    out.items().iter().map(from_item).collect()
+}
+
+/// Events not yet accepted by the bus and older than `before_ms`, oldest first.
+pub async fn unpublished(
+    table: &Table,
+    before_ms: i64,
+    limit: i32,
+) -> Result<Vec<Event>, StoreError> {
+    let out = table
+        .client
+        .query()
+        .table_name(&table.name)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :o AND GSI1SK < :before")
+        .expression_attribute_values(":o", s(OUTBOX))
+        .expression_attribute_values(":before", s(format!("{before_ms:013}")))
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query outbox", e))?;
+    out.items().iter().map(from_item).collect()
+}
+
+/// Takes a published event out of the outbox; its history record stays.
+pub async fn mark_published(table: &Table, event: &Event) -> Result<(), StoreError> {
+    table
+        .update(component_pk(&event.component), sk(event))
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .condition_expression("attribute_exists(PK)")
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| {
+            if super::item::is_conditional_failure(&e) {
+                Ok(())
+            } else {
+                Err(StoreError::dynamo("UpdateItem outbox", e))
+            }
+        })
+}
