@@ -4,50 +4,6 @@ use serde_json::{json, Value};
 use stack_tests::{serial, Stack};
 use wxtpl::http::auth::Role;
 
-/// A published industry template with pages home and menu; returns its id.
-async fn published_template(stack: &Stack) -> String {
-    let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
-    let draft = stack.sandbox("/control/drafts", json!({})).await["draft_id"]
-        .as_i64()
-        .unwrap();
-    let body = json!({"draftId": draft, "industryId": "retail", "industryName": "Retail", "config": {"theme": "blue"},
-        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}, {"pageKey": "menu", "name": "Menu", "config": {}}]});
-    let (code, out) = stack.post("/draft/release", &dev, &body).await;
-    assert_eq!(code, 201, "{out}");
-    let id = out["template"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        stack
-            .post("/template/handover", &dev, &json!({"id": id, "version": 1}))
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        stack
-            .post("/template/release", &ops, &json!({"id": id, "version": 2}))
-            .await
-            .0,
-        200
-    );
-    id
-}
-
-/// A mini-program authorized by `merchant` through the link.
-async fn own_mini_program(stack: &Stack, merchant: &str) -> String {
-    let (_, link) = stack.get("/auth/link?kind=pc", merchant).await;
-    let resp = stack
-        .http
-        .get(link["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let page: Value = resp.json().await.unwrap();
-    page["frontend"]["maAppId"]
-        .as_str()
-        .expect("authorized")
-        .to_owned()
-}
-
 fn usage(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> i64 {
     item.get("mini_programs")
         .and_then(|v| v.as_n().ok())
@@ -60,8 +16,8 @@ async fn a_merchant_starts_from_defaults_saves_and_reads_back() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let grace = stack.token_for_user(Role::Merchant, "grace");
-    let template = published_template(&stack).await;
-    let appid = own_mini_program(&stack, &grace).await;
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&grace).await;
 
     let (code, defaults) = stack
         .get(
@@ -184,8 +140,8 @@ async fn another_merchants_mini_program_is_404_everywhere_and_bad_input_is_refus
         stack.token_for_user(Role::Merchant, "heidi"),
         stack.token_for_user(Role::Merchant, "ivan"),
     );
-    let template = published_template(&stack).await;
-    let appid = own_mini_program(&stack, &heidi).await;
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&heidi).await;
     let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "x"},
         "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
     assert_eq!(stack.post("/config/save", &heidi, &save).await.0, 200);
@@ -265,8 +221,8 @@ async fn a_merchant_releases_the_saved_config_for_audit() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let judy = stack.token_for_user(Role::Merchant, "judy");
-    let template = published_template(&stack).await;
-    let appid = own_mini_program(&stack, &judy).await;
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&judy).await;
 
     // Nothing saved yet: refused, nothing committed.
     let commits = stack.counter("commit").await;
@@ -365,8 +321,8 @@ async fn a_privacy_scan_in_progress_61039_leaves_the_release_pending_not_failed(
     let _g = serial().await;
     let stack = Stack::connect().await;
     let kim = stack.token_for_user(Role::Merchant, "kim");
-    let template = published_template(&stack).await;
-    let appid = own_mini_program(&stack, &kim).await;
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&kim).await;
     let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
     assert_eq!(stack.post("/config/save", &kim, &save).await.0, 200);
     stack
@@ -399,8 +355,8 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let lee = stack.token_for_user(Role::Merchant, "lee");
-    let template = published_template(&stack).await;
-    let appid = own_mini_program(&stack, &lee).await;
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&lee).await;
     let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
     assert_eq!(stack.post("/config/save", &lee, &save).await.0, 200);
     let state = || async {

@@ -78,6 +78,34 @@ impl Stack {
         &self.env["API_URL"]
     }
 
+    pub fn sandbox_url(&self) -> &str {
+        &self.env["SANDBOX_URL"]
+    }
+
+    /// Writes a raw item (strings and integers only), as an earlier or interrupted writer would have left it.
+    pub async fn put_item(&self, item: Value) {
+        let attrs: HashMap<String, AttributeValue> = item
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                let a = match v {
+                    Value::Number(n) => AttributeValue::N(n.to_string()),
+                    Value::String(s) => AttributeValue::S(s.clone()),
+                    other => AttributeValue::S(other.to_string()),
+                };
+                (k.clone(), a)
+            })
+            .collect();
+        self.dynamo
+            .put_item()
+            .table_name(&self.env["TABLE_NAME"])
+            .set_item(Some(attrs))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub fn component_appid(&self) -> String {
         self.env["COMPONENT_APPID"].clone()
     }
@@ -292,8 +320,13 @@ impl Stack {
 
     /// Runs the scheduled token refresh now, through the local Lambda Invoke API.
     pub async fn invoke_token_refresh(&self) -> Value {
+        self.invoke("token-refresh").await
+    }
+
+    /// Runs a scheduled function now, through the local Lambda Invoke API; panics if it failed.
+    pub async fn invoke(&self, function: &str) -> Value {
         let url = format!(
-            "{}/2015-03-31/functions/token-refresh/invocations",
+            "{}/2015-03-31/functions/{function}/invocations",
             self.api_url()
         );
         let resp = self
@@ -303,11 +336,75 @@ impl Stack {
             .send()
             .await
             .unwrap();
-        assert!(
-            resp.headers().get("x-amz-function-error").is_none(),
-            "token-refresh failed"
+        let failed = resp.headers().get("x-amz-function-error").is_some();
+        let body: Value = resp.json().await.unwrap();
+        assert!(!failed, "{function} failed: {body}");
+        body
+    }
+
+    /// The events the bus delivered for one mini-program (read from its log group in the emulator), oldest first.
+    pub async fn events(&self, ma_app_id: &str) -> Vec<Value> {
+        let url = format!(
+            "{}/_local/events?limit=1000&maAppId={ma_app_id}",
+            self.api_url()
         );
-        resp.json().await.unwrap()
+        let body: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["events"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The `detail-type`s of those events, in order.
+    pub async fn event_types(&self, ma_app_id: &str) -> Vec<String> {
+        self.events(ma_app_id)
+            .await
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// A published industry template with pages home and menu; returns its id.
+    pub async fn published_template(&self) -> String {
+        let (dev, ops) = (self.token(Role::Developer), self.token(Role::Operator));
+        let draft = self.sandbox("/control/drafts", json!({})).await["draft_id"]
+            .as_i64()
+            .unwrap();
+        let body = json!({"draftId": draft, "industryId": "retail", "industryName": "Retail", "config": {"theme": "blue"},
+            "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}, {"pageKey": "menu", "name": "Menu", "config": {}}]});
+        let (code, out) = self.post("/draft/release", &dev, &body).await;
+        assert_eq!(code, 201, "{out}");
+        let id = out["template"]["id"].as_str().unwrap().to_owned();
+        let (code, out) = self
+            .post("/template/handover", &dev, &json!({"id": id, "version": 1}))
+            .await;
+        assert_eq!(code, 200, "{out}");
+        let (code, out) = self
+            .post("/template/release", &ops, &json!({"id": id, "version": 2}))
+            .await;
+        assert_eq!(code, 200, "{out}");
+        id
+    }
+
+    /// A mini-program authorized by the merchant holding `token`, through the consent link.
+    pub async fn own_mini_program(&self, token: &str) -> String {
+        let (_, link) = self.get("/auth/link?kind=pc", token).await;
+        let resp = self
+            .http
+            .get(link["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let page: Value = resp.json().await.unwrap();
+        page["frontend"]["maAppId"]
+            .as_str()
+            .expect("authorized")
+            .to_owned()
     }
 
     /// The users `make up` seeded, one per role: (account, password).

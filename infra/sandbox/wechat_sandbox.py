@@ -31,7 +31,7 @@ UNDO_PER_DAY = 5
 UNDO_PER_MONTH = 10
 TESTER_CAP = 15
 DOMAIN_CAP = 200
-AUDIT_QUOTA = 20
+AUDIT_QUOTA = 500
 SPEEDUP_QUOTA = 5
 
 
@@ -777,6 +777,11 @@ class Sandbox:
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
             return 200, {"reset": True}
+        if method == "POST" and path == "/control/quota":
+            for k in ("rest", "speedup_rest"):
+                if k in body:
+                    self.audit_quota[k] = int(body[k])
+            return 200, dict(self.audit_quota)
         if method == "POST" and path == "/control/audit/decide":
             return self.decide_audit(body)
         if method == "POST" and path == "/control/drafts":

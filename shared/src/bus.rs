@@ -45,7 +45,12 @@ impl EventBus {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| BusError(format!("{}", aws_sdk_eventbridge::error::DisplayErrorContext(e))))?;
+                .map_err(|e| {
+                    BusError(format!(
+                        "{}",
+                        aws_sdk_eventbridge::error::DisplayErrorContext(e)
+                    ))
+                })?;
             let results = out.entries();
             for i in 0..chunk.len() {
                 // An entry is accepted when it got an event id and no error code.

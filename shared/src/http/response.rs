@@ -63,7 +63,9 @@ fn public_message(err: &AppError) -> String {
 /// What a caller can do about the errcodes users meet in the release pipeline.
 fn wechat_explanation(code: i64) -> Option<&'static str> {
     Some(match code {
-        errcode::UNDO_QUOTA => "audits can be withdrawn 5 times a day and 10 times a month; wait for the audit instead",
+        errcode::UNDO_QUOTA => {
+            "audits can be withdrawn 5 times a day and 10 times a month; wait for the audit instead"
+        }
         errcode::AUDIT_QUOTA => "the platform's audit quota for this month is used up",
         errcode::ALREADY_AUDITING => "a version is already under audit",
         errcode::NOTHING_TO_RELEASE => "there is no audited version to publish",

@@ -73,6 +73,8 @@ pub async fn settle(
         return Ok(false);
     }
     let to = outcome.state();
+    // WeChat's times have second resolution; a result never precedes its own submission in the history.
+    let at_ms = at_ms.max(saved.raw_n("audit_submit_ms").unwrap_or(0) + 1);
     let event = Event::new(
         outcome.event(),
         component,

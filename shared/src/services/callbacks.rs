@@ -5,8 +5,8 @@ use sha1::{Digest, Sha1};
 
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
-use crate::error::{AppError, AppResult};
 use crate::domain::events::{Event, EventKind};
+use crate::error::{AppError, AppResult};
 use crate::services::{events, tokens};
 use crate::store::{authorizers, components, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};

@@ -38,7 +38,10 @@ pub struct WebviewDomains {
 
 /// `scheme://host[:port]`, nothing after the host.
 pub fn valid_domain(entry: &str, scheme: &str) -> bool {
-    let Some(host) = entry.strip_prefix(scheme).and_then(|r| r.strip_prefix("://")) else {
+    let Some(host) = entry
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix("://"))
+    else {
         return false;
     };
     !host.is_empty()
@@ -80,7 +83,10 @@ fn check(action: &str, lists: &[(&str, &Vec<String>, &str)]) -> AppResult<Map<St
 fn lists_of(answer: &Value, names: &[&str]) -> Value {
     let mut out = Map::new();
     for name in names {
-        out.insert((*name).into(), answer.get(*name).cloned().unwrap_or(json!([])));
+        out.insert(
+            (*name).into(),
+            answer.get(*name).cloned().unwrap_or(json!([])),
+        );
     }
     Value::Object(out)
 }
@@ -111,7 +117,12 @@ pub async fn server(
     .await?;
     Ok(lists_of(
         &answer,
-        &["requestdomain", "wsrequestdomain", "uploaddomain", "downloaddomain"],
+        &[
+            "requestdomain",
+            "wsrequestdomain",
+            "uploaddomain",
+            "downloaddomain",
+        ],
     ))
 }
 

@@ -174,7 +174,10 @@ pub async fn visit_status(
         state: state_of(&saved).as_str(),
         release_info: saved.release_info,
         access_status: action.to_owned(),
-        message: format!("visits are {}", if action == "open" { "open" } else { "closed" }),
+        message: format!(
+            "visits are {}",
+            if action == "open" { "open" } else { "closed" }
+        ),
     })
 }
 

@@ -221,7 +221,8 @@ pub async fn submit(
     .await?;
     // The first page and the first category describe the submission.
     let title = commit_info["title"].as_str().unwrap_or_default();
-    let mut item = json!({"address": page_list.first().cloned().unwrap_or_default(), "title": title});
+    let mut item =
+        json!({"address": page_list.first().cloned().unwrap_or_default(), "title": title});
     if let Some(c) = categories.first() {
         item["first_class"] = json!(c.first_class);
         item["second_class"] = json!(c.second_class);
@@ -229,7 +230,10 @@ pub async fn submit(
         item["second_id"] = json!(c.second_id);
     }
     let items = json!([item]);
-    let desc = commit_info["userDesc"].as_str().unwrap_or_default().to_owned();
+    let desc = commit_info["userDesc"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let submitted = with_authorizer_token(deps, component, appid, |aat| {
         let (items, desc) = (items.clone(), desc.clone());
         async move { deps.wechat.submit_audit(&aat, &items, &desc).await }
@@ -249,6 +253,7 @@ pub async fn submit(
                         ("audit_status", s("auditing")),
                         ("audit_reason", s("")),
                         ("audit_submit_time", n(now_secs())),
+                        ("audit_submit_ms", n(now_millis())),
                     ],
                     event: Some(Event::new(
                         EventKind::AuditSubmitted,

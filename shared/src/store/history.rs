@@ -36,7 +36,8 @@ fn from_item(item: &Item) -> Result<Event, StoreError> {
     let pk = require_s(item, "PK")?;
     let kind = require_s(item, "kind")?;
     Ok(Event {
-        kind: EventKind::parse(&kind).ok_or_else(|| StoreError::Malformed(format!("kind {kind}")))?,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| StoreError::Malformed(format!("kind {kind}")))?,
         component: pk.trim_start_matches("COMP#").to_owned(),
         ma_app_id: require_s(item, "ma_app_id")?,
         at_ms: get_n(item, "at").unwrap_or(0),

@@ -287,16 +287,15 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
     } else {
         expr.push_str(" REMOVE GSI1PK, GSI1SK");
     }
-    let update = update
-        .update_expression(expr)
-        .condition_expression(format!(
-            "attribute_exists(PK) AND release_state IN ({})",
-            condition.join(", ")
-        ));
-    let mut tx = table
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(built(update.build())).build());
+    let update = update.update_expression(expr).condition_expression(format!(
+        "attribute_exists(PK) AND release_state IN ({})",
+        condition.join(", ")
+    ));
+    let mut tx = table.client.transact_write_items().transact_items(
+        TransactWriteItem::builder()
+            .update(built(update.build()))
+            .build(),
+    );
     if let Some(event) = &mv.event {
         tx = tx.transact_items(history::put_item(table, event));
     }
@@ -325,10 +324,11 @@ pub async fn set_fields(
             .expression_attribute_values(format!(":a{i}"), value);
     }
     let update = update.update_expression(expr);
-    let mut tx = table
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(built(update.build())).build());
+    let mut tx = table.client.transact_write_items().transact_items(
+        TransactWriteItem::builder()
+            .update(built(update.build()))
+            .build(),
+    );
     if let Some(event) = &event {
         tx = tx.transact_items(history::put_item(table, event));
     }
@@ -352,10 +352,9 @@ pub async fn open_releases(table: &Table) -> Result<Vec<(String, String)>, Store
             .await
             .map_err(|e| StoreError::dynamo("Query open releases", e))?;
         for item in page.items() {
-            if let Some((c, a)) = get_s(item, "GSI1SK").and_then(|r| {
-                r.split_once('#')
-                    .map(|(c, a)| (c.to_owned(), a.to_owned()))
-            }) {
+            if let Some((c, a)) = get_s(item, "GSI1SK")
+                .and_then(|r| r.split_once('#').map(|(c, a)| (c.to_owned(), a.to_owned())))
+            {
                 out.push((c, a));
             }
         }
