@@ -4,8 +4,14 @@ use serde_json::Value;
 use stack_tests::{serial, Stack};
 use wxtpl::http::auth::{sign, state_key, Claims, Role};
 
+/// Merchant names are made unique per run, so the tests can run again against the same stack.
 fn merchant(stack: &Stack, name: &str) -> String {
-    stack.token_for_user(Role::Merchant, name)
+    stack.token_for_user(Role::Merchant, &unique(name))
+}
+
+fn unique(name: &str) -> String {
+    static RUN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
 }
 
 /// Follows the link like a browser: consent page → our redirect → the front end, which shows the outcome.
@@ -136,7 +142,7 @@ async fn bad_links_and_foreign_mini_programs_are_refused() {
     );
     let now = wxtpl::clock::now_secs();
     let expired = Claims {
-        sub: "dave".into(),
+        sub: unique("dave"),
         role: Role::Merchant,
         tenant: stack.env["TENANT"].clone(),
         component: Some(stack.component_appid()),
