@@ -3,6 +3,7 @@
 # (unit tests and the black-box tests in tests/), and always stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python infra/local/stack.py up
+# The tests invoke the scheduled functions themselves; a timer firing mid-test would race them.
+LOCAL_SCHEDULE_SECONDS="${LOCAL_SCHEDULE_SECONDS:-86400}" .venv/bin/python infra/local/stack.py up
 trap '.venv/bin/python infra/local/stack.py down' EXIT
 cargo test --workspace --no-fail-fast "$@"

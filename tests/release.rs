@@ -355,7 +355,7 @@ async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
     stack
         .sandbox(
             "/control/faults",
-            json!({"endpoint": "submit_audit", "errcode": 61039, "times": 2}),
+            json!({"endpoint": "submit_audit", "appid": appid, "errcode": 61039, "times": 2}),
         )
         .await;
     let out = release(&stack, &token, &appid, "4.0.0").await;
@@ -384,7 +384,7 @@ async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
     stack
         .sandbox(
             "/control/faults",
-            json!({"endpoint": "submit_audit", "errcode": 61039, "times": 1}),
+            json!({"endpoint": "submit_audit", "appid": appid, "errcode": 61039, "times": 1}),
         )
         .await;
     release(&stack, &token, &appid, "4.0.1").await;
@@ -741,4 +741,38 @@ async fn the_sweep_republishes_what_the_bus_did_not_take() {
         .unwrap()
         .iter()
         .any(|h| h["occurredAt"] == at));
+}
+
+#[tokio::test]
+async fn authorization_and_unauthorization_are_published() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let quinn = stack.token_for_user(Role::Merchant, "quinn");
+    let appid = stack.own_mini_program(&quinn).await;
+    let out = stack
+        .sandbox("/control/unauthorize", json!({"appid": appid}))
+        .await;
+    assert_eq!(out["delivery"]["delivered"], true, "{out}");
+    let events = events_settle(&stack, &appid, 2).await;
+    assert_eq!(
+        kinds(&events),
+        ["MiniProgramAuthorized", "MiniProgramUnauthorized"]
+    );
+    assert!(events[0]["detail"]["data"]["userName"]
+        .as_str()
+        .unwrap()
+        .starts_with("gh_"));
+    // The same push delivered again is one event, not two.
+    let xml = format!(
+        "<xml><AppId>{}</AppId><CreateTime>{}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{appid}</AuthorizerAppid></xml>",
+        stack.component_appid(),
+        events[1]["detail"]["occurredAt"].as_i64().unwrap() / 1000
+    );
+    stack
+        .sandbox(
+            "/control/push",
+            json!({"urlKind": "auth_event", "xml": xml}),
+        )
+        .await;
+    assert_eq!(stack.events(&appid).await.len(), 2);
 }

@@ -581,7 +581,7 @@ class Sandbox:
             return 404, wx_error(-1, "sandbox does not implement " + path)
         with self.lock:
             self.counters[name] = self.counters.get(name, 0) + 1
-            fault = self._take_fault(name)
+            fault = self._take_fault(name, self._appid_of_token(q.get("access_token", "")))
         if fault and fault.get("latencyMs"):
             time.sleep(fault["latencyMs"] / 1000)
         if fault and fault.get("httpStatus"):
@@ -596,8 +596,13 @@ class Sandbox:
                 return 200, wx_error(45009, "reach max api daily quota limit")
             return 200, getattr(self, name)(q, body)
 
-    def _take_fault(self, name):
+    def _appid_of_token(self, token):
+        return next((a["appid"] for a in self.authorizers.values() if token and token in a["tokens"]), None)
+
+    def _take_fault(self, name, appid=None):
         for f in self.faults:
+            if f.get("appid") not in (None, appid):
+                continue
             if f["endpoint"] in (name, "*") and f["times"] != 0:
                 if f.get("rate", 1.0) < 1.0 and secrets.randbelow(10_000) >= f["rate"] * 10_000:
                     continue
@@ -798,7 +803,7 @@ class Sandbox:
         if method == "POST" and path == "/control/faults":
             if not body.get("endpoint"):
                 return 400, {"error": "endpoint is required (an endpoint name such as api_query_auth, or *)"}
-            fault = {"endpoint": body["endpoint"], "errcode": body.get("errcode"), "httpStatus": body.get("httpStatus"),
+            fault = {"endpoint": body["endpoint"], "appid": body.get("appid"), "errcode": body.get("errcode"), "httpStatus": body.get("httpStatus"),
                      "latencyMs": body.get("latencyMs"), "times": int(body.get("times", 1)), "rate": float(body.get("rate", 1.0))}
             with self.lock:
                 self.faults.append(fault)
