@@ -3,21 +3,16 @@ use lambda_http::{Body, Request, Response};
 
 use super::caller;
 use crate::deps::Deps;
-use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{json_body, query};
+use crate::http::request::{json_body, query, required_query};
 use crate::http::response::{json, respond};
 use crate::services::decoration;
-
-fn required(req: &Request, name: &str) -> Result<String, AppError> {
-    query(req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is required")))
-}
 
 pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
-            let appid = required(&req, "maAppId")?;
+            let appid = required_query(&req, "maAppId")?;
             let template = query(&req, "templateId");
             Ok(json(
                 200,
@@ -46,7 +41,10 @@ pub async fn page_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
-            let (appid, key) = (required(&req, "maAppId")?, required(&req, "pageKey")?);
+            let (appid, key) = (
+                required_query(&req, "maAppId")?,
+                required_query(&req, "pageKey")?,
+            );
             Ok(json(
                 200,
                 &decoration::page(deps, &claims, &component.appid, &appid, &key).await?,

@@ -10,7 +10,7 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::release::{owned, state_of, step, submit, Submitted};
+use crate::services::release::{owned, state_of, step, submit, try_step, Submitted};
 use crate::services::{events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
@@ -82,8 +82,8 @@ pub async fn settle(
         at_ms,
         json!({"auditId": saved.audit_id, "reason": reason.unwrap_or("")}),
     );
-    let moved = store::move_release(
-        &deps.table,
+    try_step(
+        deps,
         Move {
             component,
             appid,
@@ -94,15 +94,11 @@ pub async fn settle(
                 ("audit_reason", s(reason.unwrap_or(""))),
                 ("audit_result_time", n(at_ms / 1000)),
             ],
-            event: Some(event.clone()),
+            event: Some(event),
             now: now_secs(),
         },
     )
-    .await?;
-    if moved {
-        events::publish(deps, &[event]).await;
-    }
-    Ok(moved)
+    .await
 }
 
 #[derive(Deserialize)]
@@ -255,14 +251,14 @@ async fn sweep_one(
         return Ok(());
     };
     match state_of(&saved) {
-        ReleaseState::SubmitPending => {
-            match submit(deps, component, appid, &saved.code_commit_info).await? {
+        state @ ReleaseState::SubmitPending => {
+            match submit(deps, component, appid, state, &saved.code_commit_info).await? {
                 Submitted::Auditing(_) => summary.submitted += 1,
                 Submitted::Pending => summary.still_pending += 1,
             }
         }
         state @ (ReleaseState::Auditing | ReleaseState::Delayed) => {
-            let submitted_at = saved.raw_n("audit_submit_time").unwrap_or(0);
+            let submitted_at = saved.raw_n("audit_submit_ms").unwrap_or(0) / 1000;
             let (Some(audit_id), true) = (
                 saved.audit_id,
                 now_secs() - submitted_at >= deps.config.audit_poll_after_secs,

@@ -10,8 +10,8 @@ use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
 use crate::services::audit::MiniProgramRequest;
-use crate::services::release::{owned, state_of, step};
-use crate::services::{decoration, events, tokens::with_authorizer_token};
+use crate::services::release::{owned, set_fields, state_of, step};
+use crate::services::{decoration, tokens::with_authorizer_token};
 use crate::store::history;
 use crate::store::item::s;
 use crate::store::user_templates::{self as store, Move};
@@ -111,16 +111,14 @@ pub async fn rollback(
         now_millis(),
         json!({"from": saved.release_info, "to": release_info}),
     );
-    store::set_fields(
-        &deps.table,
+    set_fields(
+        deps,
         component,
         appid,
         vec![("release_info", s(release_info.to_string()))],
-        Some(event.clone()),
-        now_secs(),
+        event,
     )
     .await?;
-    events::publish(deps, &[event]).await;
     Ok(OnlineView {
         state: state_of(&saved).as_str(),
         release_info,
@@ -160,16 +158,14 @@ pub async fn visit_status(
         now_millis(),
         json!({"accessStatus": action, "previous": saved.access_status}),
     );
-    store::set_fields(
-        &deps.table,
+    set_fields(
+        deps,
         component,
         appid,
         vec![("access_status", s(action))],
-        Some(event.clone()),
-        now_secs(),
+        event,
     )
     .await?;
-    events::publish(deps, &[event]).await;
     Ok(OnlineView {
         state: state_of(&saved).as_str(),
         release_info: saved.release_info,

@@ -53,16 +53,48 @@ pub fn state_of(saved: &UserTemplate) -> ReleaseState {
 }
 
 /// One conditional step with its event; the event is put on the bus once the step is committed.
-pub async fn step(deps: &Deps, mv: Move<'_>) -> AppResult<()> {
+/// False when the record was no longer in a state the caller saw: nothing written, nothing published.
+pub async fn try_step(deps: &Deps, mv: Move<'_>) -> AppResult<bool> {
     let event = mv.event.clone();
-    if !store::move_release(&deps.table, mv).await? {
-        return Err(AppError::Conflict(
-            "the mini-program's release state changed meanwhile; reload it".into(),
-        ));
-    }
-    if let Some(event) = event {
+    let moved = store::move_release(&deps.table, mv).await?;
+    if let (true, Some(event)) = (moved, event) {
         events::publish(deps, &[event]).await;
     }
+    Ok(moved)
+}
+
+/// `try_step` for a request: a step someone else took first is a 409.
+pub async fn step(deps: &Deps, mv: Move<'_>) -> AppResult<()> {
+    if try_step(deps, mv).await? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(
+            "the mini-program's release state changed meanwhile; reload it".into(),
+        ))
+    }
+}
+
+/// Sets attributes outside the pipeline's state together with their event, then publishes it.
+pub async fn set_fields(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    sets: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>,
+    event: Event,
+) -> AppResult<()> {
+    if !store::set_fields(
+        &deps.table,
+        component,
+        appid,
+        sets,
+        Some(&event),
+        now_secs(),
+    )
+    .await?
+    {
+        return Err(AppError::NotFound(format!("mini-program {appid}")));
+    }
+    events::publish(deps, &[event]).await;
     Ok(())
 }
 
@@ -133,7 +165,10 @@ pub async fn release(
     let qr_code_url = deps.blobs.read_url(&qr_key).await?;
 
     // 3. audit
-    let (state, audit_id, message) = match submit(deps, component, appid, &commit_info).await? {
+    let committed = ReleaseState::Committed;
+    let (state, audit_id, message) = match submit(deps, component, appid, committed, &commit_info)
+        .await?
+    {
         Submitted::Auditing(id) => (ReleaseState::Auditing, Some(id), "submitted for audit"),
         Submitted::Pending => (
             ReleaseState::SubmitPending,
@@ -191,17 +226,15 @@ pub enum Submitted {
     Pending,
 }
 
-/// Submits the committed code for audit, from `committed` or `submit_pending`.
+/// Submits the committed code for audit, from `current`: `committed` or `submit_pending` as the caller last saw it
+/// (the state moves only if it is still that).
 pub async fn submit(
     deps: &Deps,
     component: &str,
     appid: &str,
+    current: ReleaseState,
     commit_info: &Value,
 ) -> AppResult<Submitted> {
-    let current = store::get(&deps.table, component, appid)
-        .await?
-        .map(|u| state_of(&u))
-        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
     if !matches!(
         current,
         ReleaseState::Committed | ReleaseState::SubmitPending
@@ -252,7 +285,6 @@ pub async fn submit(
                         ("audit_id", n(audit_id)),
                         ("audit_status", s("auditing")),
                         ("audit_reason", s("")),
-                        ("audit_submit_time", n(now_secs())),
                         ("audit_submit_ms", n(now_millis())),
                     ],
                     event: Some(Event::new(

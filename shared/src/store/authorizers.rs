@@ -345,15 +345,13 @@ pub async fn list_for_merchant(
     component: &str,
     merchant: &str,
 ) -> Result<Vec<Authorizer>, StoreError> {
-    let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :g")
-        .expression_attribute_values(":g", s(format!("MERCHANT#{component}#{merchant}")))
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query merchant mini-programs", e))?;
-    out.items().iter().map(from_item).collect()
+    table
+        .query_gsi1_all(
+            format!("MERCHANT#{component}#{merchant}"),
+            "Query merchant mini-programs",
+        )
+        .await?
+        .iter()
+        .map(from_item)
+        .collect()
 }

@@ -92,28 +92,12 @@ pub async fn register(
 
 /// Every registered component (scheduled jobs only; a Query on GSI1, never a Scan).
 pub async fn list_all(table: &Table) -> Result<Vec<Component>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = table
-            .client
-            .query()
-            .table_name(&table.name)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :g")
-            .expression_attribute_values(":g", s("COMPONENTS"))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("Query components", e))?;
-        for item in page.items() {
-            out.push(from_item(item)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(out);
-        }
-    }
+    table
+        .query_gsi1_all("COMPONENTS".into(), "Query components")
+        .await?
+        .iter()
+        .map(from_item)
+        .collect()
 }
 
 /// Stores a ticket unless a newer one is already stored. Returns whether it was stored.

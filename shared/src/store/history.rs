@@ -109,18 +109,12 @@ pub async fn unpublished(
 
 /// Takes a published event out of the outbox; its history record stays.
 pub async fn mark_published(table: &Table, event: &Event) -> Result<(), StoreError> {
-    table
+    let res = table
         .update(component_pk(&event.component), sk(event))
         .update_expression("REMOVE GSI1PK, GSI1SK")
         .condition_expression("attribute_exists(PK)")
         .send()
-        .await
-        .map(|_| ())
-        .or_else(|e| {
-            if super::item::is_conditional_failure(&e) {
-                Ok(())
-            } else {
-                Err(StoreError::dynamo("UpdateItem outbox", e))
-            }
-        })
+        .await;
+    // A record that is gone has nothing left to publish.
+    super::item::applied("UpdateItem outbox", res).map(|_| ())
 }

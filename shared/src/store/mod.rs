@@ -73,6 +73,34 @@ impl Table {
             .consistent_read(true)
     }
 
+    /// Every record of one GSI1 partition, following DynamoDB's pages.
+    pub async fn query_gsi1_all(
+        &self,
+        gsi1pk: String,
+        operation: &'static str,
+    ) -> Result<Vec<item::Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :g")
+                .expression_attribute_values(":g", item::s(gsi1pk.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo(operation, e))?;
+            out.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Consistent GetItem of one record.
     pub async fn get(
         &self,

@@ -1,5 +1,6 @@
 //! Merchants' saved decoration: the user template (`SK=UT#{maAppId}`) and its pages (`SK=UTPAGE#{maAppId}#{pageKey}`),
 //! written in one transaction together with the industry templates' usage counts.
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde_json::Value;
@@ -262,10 +263,8 @@ pub struct Move<'a> {
 
 /// False when the record was not in one of `from` (someone else moved it first): nothing written.
 pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreError> {
-    let mut expr = String::from("SET release_state = :to, update_time = :now");
-    let mut update = Update::builder()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(mv.component), ut_sk(mv.appid))))
+    let mut set = String::from("release_state = :to, update_time = :now");
+    let mut update = record_update(table, mv.component, mv.appid)
         .expression_attribute_values(":to", s(mv.to))
         .expression_attribute_values(":now", n(mv.now));
     let mut condition = Vec::new();
@@ -273,94 +272,104 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
         condition.push(format!(":f{i}"));
         update = update.expression_attribute_values(format!(":f{i}"), s(*from));
     }
-    for (i, (name, value)) in mv.sets.into_iter().enumerate() {
-        expr.push_str(&format!(", #a{i} = :a{i}"));
-        update = update
-            .expression_attribute_names(format!("#a{i}"), name)
-            .expression_attribute_values(format!(":a{i}"), value);
-    }
-    if OPEN_STATES.contains(&mv.to) {
-        expr.push_str(", GSI1PK = :open, GSI1SK = :ref");
+    let remove = if OPEN_STATES.contains(&mv.to) {
+        set.push_str(", GSI1PK = :open, GSI1SK = :ref");
         update = update
             .expression_attribute_values(":open", s(OPEN_INDEX))
             .expression_attribute_values(":ref", s(format!("{}#{}", mv.component, mv.appid)));
+        ""
     } else {
-        expr.push_str(" REMOVE GSI1PK, GSI1SK");
-    }
-    let update = update.update_expression(expr).condition_expression(format!(
+        " REMOVE GSI1PK, GSI1SK"
+    };
+    let update = update.condition_expression(format!(
         "attribute_exists(PK) AND release_state IN ({})",
         condition.join(", ")
     ));
-    let mut tx = table.client.transact_write_items().transact_items(
-        TransactWriteItem::builder()
-            .update(built(update.build()))
-            .build(),
-    );
-    if let Some(event) = &mv.event {
-        tx = tx.transact_items(history::put_item(table, event));
-    }
-    committed("TransactWriteItems release step", tx.send().await)
+    let write = Write {
+        update,
+        set,
+        sets: mv.sets,
+        remove,
+        event: mv.event.as_ref(),
+    };
+    write.commit(table, "TransactWriteItems release step").await
 }
 
 /// Sets attributes that are not part of the pipeline's state (visit status, online version), with their event.
+/// False when the user template does not exist: nothing written.
 pub async fn set_fields(
     table: &Table,
     component: &str,
     appid: &str,
     sets: Vec<(&str, AttributeValue)>,
-    event: Option<Event>,
+    event: Option<&Event>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let mut expr = String::from("SET update_time = :now");
-    let mut update = Update::builder()
-        .table_name(&table.name)
-        .set_key(Some(key(component_pk(component), ut_sk(appid))))
+    let update = record_update(table, component, appid)
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_values(":now", n(now));
-    for (i, (name, value)) in sets.into_iter().enumerate() {
-        expr.push_str(&format!(", #a{i} = :a{i}"));
-        update = update
-            .expression_attribute_names(format!("#a{i}"), name)
-            .expression_attribute_values(format!(":a{i}"), value);
+    let write = Write {
+        update,
+        set: "update_time = :now".into(),
+        sets,
+        remove: "",
+        event,
+    };
+    write
+        .commit(table, "TransactWriteItems user template fields")
+        .await
+}
+
+fn record_update(table: &Table, component: &str, appid: &str) -> UpdateBuilder {
+    Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), ut_sk(appid))))
+}
+
+/// One conditional update of a user template — `SET {set}, {sets}{remove}` — committed together with the history
+/// record of the event that describes it.
+struct Write<'a> {
+    update: UpdateBuilder,
+    set: String,
+    sets: Vec<(&'a str, AttributeValue)>,
+    remove: &'static str,
+    event: Option<&'a Event>,
+}
+
+impl Write<'_> {
+    async fn commit(self, table: &Table, operation: &'static str) -> Result<bool, StoreError> {
+        let (mut expr, mut update) = (format!("SET {}", self.set), self.update);
+        for (i, (name, value)) in self.sets.into_iter().enumerate() {
+            expr.push_str(&format!(", #a{i} = :a{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":a{i}"), value);
+        }
+        expr.push_str(self.remove);
+        let update = update.update_expression(expr);
+        let mut tx = table.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(built(update.build()))
+                .build(),
+        );
+        if let Some(event) = self.event {
+            tx = tx.transact_items(history::put_item(table, event));
+        }
+        committed(operation, tx.send().await)
     }
-    let update = update.update_expression(expr);
-    let mut tx = table.client.transact_write_items().transact_items(
-        TransactWriteItem::builder()
-            .update(built(update.build()))
-            .build(),
-    );
-    if let Some(event) = &event {
-        tx = tx.transact_items(history::put_item(table, event));
-    }
-    committed("TransactWriteItems user template fields", tx.send().await)
 }
 
 /// The mini-programs whose release waits for WeChat, across all components: (component, maAppId).
 pub async fn open_releases(table: &Table) -> Result<Vec<(String, String)>, StoreError> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = table
-            .client
-            .query()
-            .table_name(&table.name)
-            .index_name("GSI1")
-            .key_condition_expression("GSI1PK = :open")
-            .expression_attribute_values(":open", s(OPEN_INDEX))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| StoreError::dynamo("Query open releases", e))?;
-        for item in page.items() {
-            if let Some((c, a)) = get_s(item, "GSI1SK")
-                .and_then(|r| r.split_once('#').map(|(c, a)| (c.to_owned(), a.to_owned())))
-            {
-                out.push((c, a));
-            }
-        }
-        match page.last_evaluated_key {
-            Some(k) => start = Some(k),
-            None => return Ok(out),
-        }
-    }
+    Ok(table
+        .query_gsi1_all(OPEN_INDEX.into(), "Query open releases")
+        .await?
+        .iter()
+        .filter_map(|item| {
+            let (c, a) = get_s(item, "GSI1SK")?
+                .split_once('#')
+                .map(|(c, a)| (c.to_owned(), a.to_owned()))?;
+            Some((c, a))
+        })
+        .collect())
 }
