@@ -630,6 +630,12 @@ async fn another_merchants_mini_program_is_404_on_every_route_and_nothing_change
             .get(&format!("{path}?maAppId={appid}"), &mallory)
             .await;
         assert_eq!(code, 404, "{path}: {out}");
+        // Wrong role, and a query without its mini-program, are refused too.
+        let dev = stack.token(Role::Developer);
+        let (code, _) = stack.get(&format!("{path}?maAppId={appid}"), &dev).await;
+        assert_eq!(code, 403, "{path}");
+        let (code, out) = stack.get(path, &owner).await;
+        assert_eq!(code, 400, "{path}: {out}");
     }
     // Wrong role, malformed and oversized bodies are refused before anything else.
     let dev = stack.token(Role::Developer);
