@@ -4,28 +4,6 @@ use serde_json::{json, Value};
 use stack_tests::{serial, Stack};
 use wxtpl::http::auth::Role;
 
-/// A merchant with an authorized mini-program that has a saved config on a published template.
-async fn decorated(stack: &Stack, merchant: &str) -> (String, String) {
-    let token = stack.token_for_user(Role::Merchant, merchant);
-    let template = stack.published_template().await;
-    let appid = stack.own_mini_program(&token).await;
-    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "green"},
-        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
-    let (code, out) = stack.post("/config/save", &token, &save).await;
-    assert_eq!(code, 200, "{out}");
-    (token, appid)
-}
-
-async fn state(stack: &Stack, token: &str, appid: &str) -> String {
-    let (_, now) = stack
-        .get(&format!("/config/query?maAppId={appid}"), token)
-        .await;
-    now["userTemplate"]["releaseState"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 async fn release(stack: &Stack, token: &str, appid: &str, version: &str) -> Value {
     let (code, out) = stack
         .post(
@@ -91,7 +69,7 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
     assert_eq!(out["state"], "auditing");
     let audit_id = out["auditId"].as_i64().unwrap();
     assert_eq!(decide(&stack, &appid, "pass", "").await["delivered"], true);
-    assert_eq!(state(&stack, &ivy, &appid).await, "passed");
+    assert_eq!(stack.release_state(&ivy, &appid).await, "passed");
     let (code, published) = stack
         .post("/code/publish", &ivy, &json!({"maAppId": appid}))
         .await;
@@ -224,7 +202,7 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
 async fn rejection_delay_and_the_poll_for_a_lost_event() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (token, appid) = decorated(&stack, "jack").await;
+    let (token, appid) = stack.decorated("jack").await;
 
     release(&stack, &token, &appid, "2.0.0").await;
     decide(&stack, &appid, "fail", "screenshots do not match").await;
@@ -247,9 +225,9 @@ async fn rejection_delay_and_the_poll_for_a_lost_event() {
     // Delayed, then passed.
     release(&stack, &token, &appid, "2.0.1").await;
     decide(&stack, &appid, "delay", "holiday queue").await;
-    assert_eq!(state(&stack, &token, &appid).await, "delayed");
+    assert_eq!(stack.release_state(&token, &appid).await, "delayed");
     decide(&stack, &appid, "pass", "").await;
-    assert_eq!(state(&stack, &token, &appid).await, "passed");
+    assert_eq!(stack.release_state(&token, &appid).await, "passed");
 
     // The next audit's result event is lost: the scheduled sweep asks get_auditstatus and settles it.
     release(&stack, &token, &appid, "2.0.2").await;
@@ -260,7 +238,7 @@ async fn rejection_delay_and_the_poll_for_a_lost_event() {
         )
         .await;
     assert_eq!(out["pushed"], false);
-    assert_eq!(state(&stack, &token, &appid).await, "auditing");
+    assert_eq!(stack.release_state(&token, &appid).await, "auditing");
     let polls = stack.counter("get_auditstatus").await;
     stack.invoke("release-sweep").await;
     assert!(stack.counter("get_auditstatus").await > polls);
@@ -300,7 +278,7 @@ async fn rejection_delay_and_the_poll_for_a_lost_event() {
 async fn undo_within_and_beyond_wechats_quota() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (token, appid) = decorated(&stack, "kate").await;
+    let (token, appid) = stack.decorated("kate").await;
     let body = json!({"maAppId": appid});
     let undo = || stack.post("/code/audit/undo", &token, &body);
 
@@ -323,7 +301,7 @@ async fn undo_within_and_beyond_wechats_quota() {
         .as_str()
         .unwrap()
         .contains("5 times a day"));
-    assert_eq!(state(&stack, &token, &appid).await, "auditing");
+    assert_eq!(stack.release_state(&token, &appid).await, "auditing");
     // Speed-up works on the open audit; the quota is readable.
     let (code, out) = stack
         .post("/code/audit/speedup", &token, &json!({"maAppId": appid}))
@@ -351,7 +329,7 @@ async fn undo_within_and_beyond_wechats_quota() {
 async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (token, appid) = decorated(&stack, "liam").await;
+    let (token, appid) = stack.decorated("liam").await;
     stack
         .sandbox(
             "/control/faults",
@@ -363,10 +341,10 @@ async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
     let commits = stack.counter("commit").await;
     // Still scanning at the first sweep: stays pending; the second sweep submits. Commit is never repeated.
     stack.invoke("release-sweep").await;
-    assert_eq!(state(&stack, &token, &appid).await, "submit_pending");
+    assert_eq!(stack.release_state(&token, &appid).await, "submit_pending");
     stack.invoke("release-sweep").await;
     stack.clear_faults().await;
-    assert_eq!(state(&stack, &token, &appid).await, "auditing");
+    assert_eq!(stack.release_state(&token, &appid).await, "auditing");
     assert_eq!(stack.counter("commit").await, commits);
     let events = events_settle(&stack, &appid, 3).await;
     assert_eq!(
@@ -402,7 +380,7 @@ async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
 async fn audit_quota_exhausted_85085_is_a_clear_429_and_the_commit_is_kept() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (token, appid) = decorated(&stack, "mona").await;
+    let (token, appid) = stack.decorated("mona").await;
     let quota = stack.sandbox("/control/quota", json!({"rest": 0})).await;
     assert_eq!(quota["rest"], 0);
     let (code, body) = stack
@@ -571,10 +549,10 @@ async fn testers_and_domains() {
 async fn another_merchants_mini_program_is_404_on_every_route_and_nothing_changes() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (owner, appid) = decorated(&stack, "olga").await;
+    let (owner, appid) = stack.decorated("olga").await;
     release(&stack, &owner, &appid, "6.0.0").await;
     decide(&stack, &appid, "pass", "").await;
-    let before_state = state(&stack, &owner, &appid).await;
+    let before_state = stack.release_state(&owner, &appid).await;
     let before_events = events_settle(&stack, &appid, 4).await.len();
     let calls: Value = {
         let r = stack
@@ -699,7 +677,7 @@ async fn another_merchants_mini_program_is_404_on_every_route_and_nothing_change
     ] {
         assert_eq!(after[endpoint], calls[endpoint], "{endpoint} was called");
     }
-    assert_eq!(state(&stack, &owner, &appid).await, before_state);
+    assert_eq!(stack.release_state(&owner, &appid).await, before_state);
     assert_eq!(stack.events(&appid).await.len(), before_events);
     // The owner still publishes.
     assert_eq!(
@@ -715,7 +693,7 @@ async fn another_merchants_mini_program_is_404_on_every_route_and_nothing_change
 async fn the_sweep_republishes_what_the_bus_did_not_take() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (token, appid) = decorated(&stack, "pete").await;
+    let (token, appid) = stack.decorated("pete").await;
     let pk = format!("COMP#{}", stack.component_appid());
     // A history record still in the outbox, as left by a request that could not reach the bus.
     let at = 1_700_000_000_000_i64;

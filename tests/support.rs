@@ -305,6 +305,20 @@ impl Stack {
             .unwrap();
     }
 
+    pub async fn set_string(&self, pk: &str, sk: &str, attr: &str, value: &str) {
+        self.dynamo
+            .update_item()
+            .table_name(&self.env["TABLE_NAME"])
+            .key("PK", AttributeValue::S(pk.into()))
+            .key("SK", AttributeValue::S(sk.into()))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", attr)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn remove_attribute(&self, pk: &str, sk: &str, attr: &str) {
         self.dynamo
             .update_item()
@@ -404,6 +418,30 @@ impl Stack {
         page["frontend"]["maAppId"]
             .as_str()
             .expect("authorized")
+            .to_owned()
+    }
+
+    /// A merchant with an authorized mini-program that has a saved config on a published template:
+    /// (the merchant's token, the mini-program's appid).
+    pub async fn decorated(&self, merchant: &str) -> (String, String) {
+        let token = self.token_for_user(Role::Merchant, merchant);
+        let template = self.published_template().await;
+        let appid = self.own_mini_program(&token).await;
+        let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "green"},
+            "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
+        let (code, out) = self.post("/config/save", &token, &save).await;
+        assert_eq!(code, 200, "{out}");
+        (token, appid)
+    }
+
+    /// Where the mini-program's code stands in the release pipeline, as its merchant sees it.
+    pub async fn release_state(&self, token: &str, appid: &str) -> String {
+        let (_, now) = self
+            .get(&format!("/config/query?maAppId={appid}"), token)
+            .await;
+        now["userTemplate"]["releaseState"]
+            .as_str()
+            .unwrap_or_default()
             .to_owned()
     }
 

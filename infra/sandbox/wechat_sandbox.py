@@ -584,6 +584,11 @@ class Sandbox:
             fault = self._take_fault(name, self._appid_of_token(q.get("access_token", "")))
         if fault and fault.get("latencyMs"):
             time.sleep(fault["latencyMs"] / 1000)
+        if fault and fault.get("applied"):
+            # WeChat did the work, but its answer is lost on the way back.
+            with self.lock:
+                getattr(self, name)(q, body)
+            fault = dict(fault, errcode=fault.get("errcode"), httpStatus=fault.get("httpStatus") or 502)
         if fault and fault.get("httpStatus"):
             return fault["httpStatus"], {"error": "injected"}
         if fault and fault.get("errcode") is not None:
@@ -804,7 +809,8 @@ class Sandbox:
             if not body.get("endpoint"):
                 return 400, {"error": "endpoint is required (an endpoint name such as api_query_auth, or *)"}
             fault = {"endpoint": body["endpoint"], "appid": body.get("appid"), "errcode": body.get("errcode"), "httpStatus": body.get("httpStatus"),
-                     "latencyMs": body.get("latencyMs"), "times": int(body.get("times", 1)), "rate": float(body.get("rate", 1.0))}
+                     "latencyMs": body.get("latencyMs"), "times": int(body.get("times", 1)), "rate": float(body.get("rate", 1.0)),
+                     "applied": bool(body.get("applied", False))}
             with self.lock:
                 self.faults.append(fault)
             return 200, fault

@@ -15,6 +15,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The mini-program's authorization is not in force (unauthorized at WeChat).
+    #[error("{0}")]
+    NotAuthorized(String),
     #[error("request body exceeds {0} bytes")]
     PayloadTooLarge(usize),
     /// A push with the same identity is being handled by another delivery; WeChat should retry.

@@ -1,5 +1,5 @@
 //! Runs a handler as a Lambda function: telemetry and `Deps` once per cold start, then the event loop.
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use std::future::Future;
 
 use crate::deps::{Deps, Needs};
@@ -24,7 +24,11 @@ where
 {
     let deps = init(needs).await?;
     lambda_http::run(service_fn(|req: Request| {
-        let fut = handler(deps, req);
+        let deadline = req
+            .lambda_context_ref()
+            .map(|c| c.deadline as i64)
+            .unwrap_or_else(|| crate::clock::now_millis() + 10_000);
+        let fut = crate::clock::with_deadline(deadline, handler(deps, req));
         async move { Ok::<_, std::convert::Infallible>(fut.await) }
     }))
     .await
@@ -39,8 +43,8 @@ where
 {
     let deps = init(Needs::Backend).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
-        |_event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let fut = job(deps);
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let fut = crate::clock::with_deadline(event.context.deadline as i64, job(deps));
             async move {
                 fut.await.map_err(|e| {
                     tracing::error!(error = %e, "job failed");

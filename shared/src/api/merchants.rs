@@ -1,4 +1,5 @@
-//! `GET /auth/link` (merchant), `GET /auth/redirect` (WeChat's redirect target, no JWT), `GET /miniprogram/list`.
+//! `GET /auth/link` (merchant), `GET /auth/redirect` (WeChat's redirect target, no JWT), `GET /miniprogram/list`,
+//! `POST /miniprogram/unlink` (admin).
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
@@ -6,8 +7,9 @@ use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::query;
+use crate::http::request::{json_body, query};
 use crate::http::response::{json, respond};
+use crate::services::access;
 use crate::services::merchants::{self, LinkKind};
 use crate::store::authorizers;
 
@@ -78,6 +80,26 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                 })
                 .collect();
             Ok(json(200, &json!({"items": view})))
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UnlinkRequest {
+    ma_app_id: String,
+}
+
+pub async fn unlink(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (_, component) = caller(deps, &req, &[Role::Admin]).await?;
+            let body: UnlinkRequest = json_body(&req)?;
+            Ok(json(
+                200,
+                &access::unlink(deps, &component.appid, &body.ma_app_id).await?,
+            ))
         }
         .await,
     )

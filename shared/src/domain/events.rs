@@ -18,9 +18,10 @@ pub enum EventKind {
     VisitStatusChanged,
     MiniProgramAuthorized,
     MiniProgramUnauthorized,
+    MiniProgramOwnerChanged,
 }
 
-const ALL: [EventKind; 11] = [
+const ALL: [EventKind; 12] = [
     EventKind::CodeCommitted,
     EventKind::AuditSubmitted,
     EventKind::AuditPassed,
@@ -32,6 +33,7 @@ const ALL: [EventKind; 11] = [
     EventKind::VisitStatusChanged,
     EventKind::MiniProgramAuthorized,
     EventKind::MiniProgramUnauthorized,
+    EventKind::MiniProgramOwnerChanged,
 ];
 
 impl EventKind {
@@ -48,6 +50,7 @@ impl EventKind {
             EventKind::VisitStatusChanged => "VisitStatusChanged",
             EventKind::MiniProgramAuthorized => "MiniProgramAuthorized",
             EventKind::MiniProgramUnauthorized => "MiniProgramUnauthorized",
+            EventKind::MiniProgramOwnerChanged => "MiniProgramOwnerChanged",
         }
     }
 

@@ -8,7 +8,11 @@ use serde_json::{json, Map, Value};
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseState {
     Saved,
+    /// Intent: a commit is being sent to WeChat; nobody else may commit until it is recorded or abandoned.
+    Committing,
     Committed,
+    /// Intent: the audit submission is being sent to WeChat.
+    Submitting,
     SubmitPending,
     Auditing,
     Delayed,
@@ -22,7 +26,9 @@ impl ReleaseState {
     pub fn as_str(self) -> &'static str {
         match self {
             ReleaseState::Saved => "saved",
+            ReleaseState::Committing => "committing",
             ReleaseState::Committed => "committed",
+            ReleaseState::Submitting => "submitting",
             ReleaseState::SubmitPending => "submit_pending",
             ReleaseState::Auditing => "auditing",
             ReleaseState::Delayed => "delayed",
@@ -37,9 +43,18 @@ impl ReleaseState {
         serde_json::from_value(Value::String(s.to_owned())).ok()
     }
 
-    /// A new commit (and audit) may start unless an audit is under way or waiting to be submitted.
+    /// Intent states: written before WeChat is asked, resolved by the step's caller or, if it died, the sweep.
+    pub fn is_intent(self) -> bool {
+        matches!(self, ReleaseState::Committing | ReleaseState::Submitting)
+    }
+
+    /// A new commit (and audit) may start unless a commit or an audit is under way or waiting to be submitted.
     pub fn may_commit(self) -> Result<(), String> {
         match self {
+            ReleaseState::Committing | ReleaseState::Submitting => Err(format!(
+                "another release of this mini-program is {} right now",
+                self.as_str()
+            )),
             ReleaseState::Auditing | ReleaseState::Delayed | ReleaseState::SubmitPending => {
                 Err(format!(
                     "the code is {}: wait for the audit to finish or undo it first",
@@ -95,6 +110,8 @@ mod tests {
     #[test]
     fn no_commit_while_an_audit_is_open() {
         for open in [
+            ReleaseState::Committing,
+            ReleaseState::Submitting,
             ReleaseState::Auditing,
             ReleaseState::Delayed,
             ReleaseState::SubmitPending,

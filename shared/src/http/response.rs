@@ -3,6 +3,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::store::StoreError;
 use crate::wechat::errcode;
 
 fn status_and_code(err: &AppError) -> (u16, &'static str) {
@@ -12,6 +13,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::Forbidden(_) => (403, "FORBIDDEN"),
         AppError::NotFound(_) => (404, "NOT_FOUND"),
         AppError::Conflict(_) => (409, "CONFLICT"),
+        AppError::NotAuthorized(_) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::PushInProgress => (409, "PUSH_IN_PROGRESS"),
@@ -41,6 +43,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
             Some(_) => (502, "WECHAT_ERROR"),
             None => (502, "WECHAT_UNAVAILABLE"),
         },
+        AppError::Store(StoreError::Busy(_)) => (503, "STORE_BUSY"),
         AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => (500, "INTERNAL"),
     }
 }
@@ -48,6 +51,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
 /// The client-facing message: internal failures say nothing about their cause.
 fn public_message(err: &AppError) -> String {
     match err {
+        AppError::Store(StoreError::Busy(_)) => "the database is busy; try again shortly".into(),
         AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => "internal error".into(),
         AppError::Upstream(e) => match e.errcode() {
             Some(code) => match wechat_explanation(code) {
@@ -122,7 +126,6 @@ pub fn respond(result: Result<Response<Body>, AppError>) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
     use crate::wechat::WechatError;
 
     #[test]
@@ -138,6 +141,16 @@ mod tests {
         };
         assert!(!body.contains("secret detail"));
         assert!(body.contains("INTERNAL"));
+    }
+
+    #[test]
+    fn a_busy_store_is_503_not_a_conflict() {
+        let resp = error_response(&AppError::Store(StoreError::Busy("TransactWriteItems")));
+        assert_eq!(resp.status(), 503);
+        let Body::Text(body) = resp.body() else {
+            panic!()
+        };
+        assert!(body.contains("STORE_BUSY"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! withdraw (undo) or speed it up. The sweep also retries submits that waited for the privacy scan and republishes
 //! events the bus did not take.
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
@@ -10,7 +10,9 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::release::{owned, state_of, step, submit, try_step, Submitted};
+use crate::services::release::{
+    owned, state_of, step, submit, try_step, Intent, Submitted, INTENT_STALE_MS,
+};
 use crate::services::{events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
@@ -69,6 +71,12 @@ pub async fn settle(
         return Ok(false);
     };
     let from = state_of(&saved);
+    if from == ReleaseState::Submitting {
+        // The submission's own write has not landed yet: fail, so WeChat delivers the result again shortly.
+        return Err(AppError::Conflict(
+            "the audit's submission is still being recorded; deliver the result again".into(),
+        ));
+    }
     if !matches!(from, ReleaseState::Auditing | ReleaseState::Delayed) {
         return Ok(false);
     }
@@ -94,6 +102,7 @@ pub async fn settle(
                 ("audit_reason", s(reason.unwrap_or(""))),
                 ("audit_result_time", n(at_ms / 1000)),
             ],
+            guard: None,
             event: Some(event),
             now: now_secs(),
         },
@@ -150,6 +159,7 @@ pub async fn undo(
             from: &[state.as_str()],
             to: withdrawn,
             sets: vec![("audit_status", s(withdrawn))],
+            guard: None,
             event: Some(Event::new(
                 EventKind::AuditWithdrawn,
                 component,
@@ -206,7 +216,7 @@ pub async fn quota(
     component: &str,
     appid: &str,
 ) -> AppResult<AuditQuota> {
-    crate::services::decoration::owned_mini_program(deps, merchant, component, appid).await?;
+    crate::services::access::owned_mini_program(deps, merchant, component, appid).await?;
     with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.audit_quota(&aat).await
     })
@@ -219,16 +229,24 @@ pub struct SweepSummary {
     pub open: usize,
     pub submitted: usize,
     pub still_pending: usize,
+    pub intents_reconciled: usize,
     pub settled: usize,
     pub events_published: usize,
     pub failures: Vec<String>,
 }
+
+/// The sweep stops taking new mini-programs when less than this is left of its invocation.
+const SWEEP_RESERVE_MS: i64 = 15_000;
 
 /// The scheduled sweep: submits pending audits, polls audits that got no result event for a while, and
 /// republishes events left in the outbox. One mini-program's failure does not stop the others.
 pub async fn sweep(deps: &Deps) -> AppResult<SweepSummary> {
     let mut summary = SweepSummary::default();
     for (component, appid) in store::open_releases(&deps.table).await? {
+        if crate::clock::time_left_ms().is_some_and(|left| left < SWEEP_RESERVE_MS) {
+            summary.failures.push("time budget spent: the rest waits for the next run".into());
+            break;
+        }
         summary.open += 1;
         if let Err(e) = sweep_one(deps, &component, &appid, &mut summary).await {
             summary.failures.push(format!("{component}/{appid}: {e}"));
@@ -252,9 +270,22 @@ async fn sweep_one(
     };
     match state_of(&saved) {
         state @ ReleaseState::SubmitPending => {
-            match submit(deps, component, appid, state, &saved.code_commit_info).await? {
+            let intent =
+                Intent::begin(deps, component, appid, state, ReleaseState::Submitting, vec![]).await;
+            let Ok(intent) = intent else {
+                return Ok(()); // withdrawn (or taken) meanwhile
+            };
+            match submit(deps, intent, &saved.code_commit_info).await? {
                 Submitted::Auditing(_) => summary.submitted += 1,
                 Submitted::Pending => summary.still_pending += 1,
+            }
+        }
+        state @ (ReleaseState::Committing | ReleaseState::Submitting) => {
+            let started = saved.raw_n("intent_started_ms").unwrap_or(0);
+            if now_millis() - started >= INTENT_STALE_MS
+                && reconcile(deps, component, appid, state, &saved, started).await?
+            {
+                summary.intents_reconciled += 1;
             }
         }
         state @ (ReleaseState::Auditing | ReleaseState::Delayed) => {
@@ -286,4 +317,101 @@ async fn sweep_one(
         _ => {}
     }
     Ok(())
+}
+
+/// An intent whose holder died: WeChat's state decides what happened. A commit WeChat holds (its trial version
+/// is the one we meant, made after the intent began) is recorded; an audit WeChat runs is adopted; otherwise the
+/// record goes back (a commit) or waits for the sweep's next submit (a submission). False when the record
+/// changed meanwhile.
+async fn reconcile(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    state: ReleaseState,
+    saved: &store::UserTemplate,
+    started_ms: i64,
+) -> AppResult<bool> {
+    // WeChat's times have second resolution.
+    let after_start = |wechat_secs: i64| wechat_secs * 1000 >= started_ms - 1000;
+    let token = saved.raw.get("intent_token").cloned();
+    let guard = token.map(|t| ("intent_token", t));
+    let (to, sets, event) = if state == ReleaseState::Committing {
+        let meant: Value = saved
+            .raw
+            .get("intent_commit_info")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or(Value::Null);
+        let info = with_authorizer_token(deps, component, appid, |aat| async move {
+            deps.wechat.version_info(&aat).await
+        })
+        .await?;
+        let trial = info.exp_info.unwrap_or(Value::Null);
+        let held = trial["exp_version"] == meant["userVersion"]
+            && trial["exp_time"].as_i64().is_some_and(after_start);
+        if held {
+            let event = Event::new(
+                EventKind::CodeCommitted,
+                component,
+                appid,
+                now_millis(),
+                json!({"userVersion": meant["userVersion"], "userDesc": meant["userDesc"],
+                       "templateId": meant["templateId"], "industryTemplateId": meant["industryTemplateId"]}),
+            );
+            let sets = vec![("code_commit_info", s(meant.to_string()))];
+            (ReleaseState::Committed, sets, Some(event))
+        } else {
+            let back = saved
+                .raw
+                .get("intent_back_to")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|v| ReleaseState::parse(v))
+                .unwrap_or(ReleaseState::Saved);
+            (back, vec![], None)
+        }
+    } else {
+        let latest = with_authorizer_token(deps, component, appid, |aat| async move {
+            deps.wechat.latest_audit_status(&aat).await
+        })
+        .await;
+        match latest {
+            Ok(l) if after_start(l.submit_audit_time) && l.status != 3 => {
+                let event = Event::new(
+                    EventKind::AuditSubmitted,
+                    component,
+                    appid,
+                    now_millis(),
+                    json!({"auditId": l.auditid, "userVersion": saved.code_commit_info["userVersion"]}),
+                );
+                let sets = vec![
+                    ("audit_id", n(l.auditid)),
+                    ("audit_status", s("auditing")),
+                    ("audit_reason", s("")),
+                    // Polled at the sweep's next run: a result that came meanwhile settles it then.
+                    ("audit_submit_ms", n(l.submit_audit_time * 1000)),
+                ];
+                (ReleaseState::Auditing, sets, Some(event))
+            }
+            Ok(_) => (ReleaseState::SubmitPending, vec![], None),
+            Err(AppError::Upstream(e)) if e.errcode() == Some(crate::wechat::errcode::BAD_AUDIT_ID) => {
+                (ReleaseState::SubmitPending, vec![], None) // no audit at all
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    tracing::info!(component, appid, from = state.as_str(), to = to.as_str(), "stale intent reconciled");
+    try_step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: &[state.as_str()],
+            to: to.as_str(),
+            sets,
+            guard,
+            event,
+            now: now_secs(),
+        },
+    )
+    .await
 }

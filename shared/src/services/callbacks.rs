@@ -7,7 +7,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::error::{AppError, AppResult};
-use crate::services::{events, tokens};
+use crate::services::{access, events, tokens};
 use crate::store::{authorizers, components, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
 use crate::wechat::errcode;
@@ -246,58 +246,89 @@ async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> Ap
             authorization_code,
             create_time,
             ..
-        } => authorize_with_code(deps, component, authorization_code, *create_time)
+        } => authorize_with_code(deps, component, authorization_code, *create_time, None)
             .await
             .map(|_| ()),
         AuthEvent::Unauthorized {
             authorizer_appid,
             create_time,
             ..
-        } => {
-            if authorizers::mark_unauthorized(
-                &deps.table,
-                component,
-                authorizer_appid,
-                *create_time,
-                now_secs(),
-            )
-            .await?
-            {
-                events::record(
-                    deps,
-                    Event::new(
-                        EventKind::MiniProgramUnauthorized,
-                        component,
-                        authorizer_appid,
-                        create_time * 1000,
-                        json!({}),
-                    ),
-                )
-                .await?;
-                crate::store::tokens::delete(
-                    &deps.table,
-                    component,
-                    crate::store::tokens::Subject::Authorizer(authorizer_appid),
-                )
-                .await?;
-            }
-            Ok(())
-        }
+        } => unauthorize(deps, component, authorizer_appid, *create_time).await,
         AuthEvent::FastRegister { .. } | AuthEvent::Other { .. } => Ok(()),
     }
 }
 
+/// The mini-program's admin revoked the authorization: status, refresh token and owner go in one transaction
+/// with the `MiniProgramUnauthorized` event; a retried push finds the event recorded and changes nothing.
+async fn unauthorize(deps: &Deps, component: &str, appid: &str, create_time: i64) -> AppResult<()> {
+    for _ in 0..3 {
+        let owner = authorizers::get(&deps.table, component, appid)
+            .await?
+            .and_then(|a| a.merchant);
+        let event = Event::new(
+            EventKind::MiniProgramUnauthorized,
+            component,
+            appid,
+            create_time * 1000,
+            json!({"previousMerchant": owner}),
+        );
+        let now = now_secs();
+        if authorizers::mark_unauthorized(&deps.table, component, appid, owner.as_deref(), &event, now)
+            .await?
+        {
+            events::publish(deps, &[event]).await;
+            crate::store::tokens::delete(
+                &deps.table,
+                component,
+                crate::store::tokens::Subject::Authorizer(appid),
+            )
+            .await?;
+            return Ok(());
+        }
+        let current = authorizers::get(&deps.table, component, appid).await?;
+        if current.is_none_or(|a| a.merchant == owner) {
+            return Ok(()); // an older event, or this one already recorded
+        }
+        // The owner changed between our read and write: read it again.
+    }
+    Err(AppError::Conflict(format!(
+        "mini-program {appid} kept changing while being unauthorized; WeChat retries"
+    )))
+}
+
+/// What an authorization (push or redirect) ended with.
+pub struct Authorized {
+    pub appid: String,
+    /// For a redirect through a merchant's link: whether that merchant owns the mini-program now.
+    pub claim: Option<access::Claim>,
+}
+
 /// Exchanges an authorization code, stores the authorizer with its refresh token and its first access token.
-/// Shared by the `authorized` push and the redirect after the merchant's consent; whichever comes second
-/// finds the code used (or the same result) and changes nothing older.
+/// Shared by the `authorized` push and the redirect after the merchant's consent (`claimant`: the merchant whose
+/// link it was); whichever comes second finds the code used (or the same result) and changes nothing older.
+/// Ownership is decided from the stored record before anything is written, and written in the same transaction
+/// as the authorization: a link refused because another merchant owns the mini-program changes no owner.
 pub async fn authorize_with_code(
     deps: &Deps,
     component: &str,
     code: &str,
     event_time: i64,
-) -> AppResult<String> {
+    claimant: Option<&str>,
+) -> AppResult<Authorized> {
+    let recalled = |appid: String| async move {
+        // The other path of the same authorization recorded it: only the claim is left to decide.
+        let claim = match claimant {
+            Some(m) => match access::claim(deps, component, &appid, m).await {
+                Ok(()) => Some(access::Claim::Take),
+                Err(AppError::Conflict(_)) => Some(access::Claim::OwnedByOther),
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        Ok(Authorized { appid, claim })
+    };
     if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
-        return Ok(appid); // the other path of the same authorization got here first
+        return recalled(appid).await;
     }
     let exchanged = tokens::with_component_token(deps, component, |cat| async move {
         deps.wechat.query_auth(&cat, component, code).await
@@ -310,7 +341,7 @@ pub async fn authorize_with_code(
             for _ in 0..20 {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
-                    return Ok(appid);
+                    return recalled(appid).await;
                 }
             }
             return Err(AppError::Upstream(e));
@@ -341,20 +372,42 @@ pub async fn authorize_with_code(
         is_mini_program: details.mini_program_info.is_some(),
         event_time,
     };
+    // WeChat's time has second resolution: the code tells two authorizations of one second apart, and keeps
+    // a retried push the same event.
+    let code_ms = i64::from(Sha1::digest(code.as_bytes())[0]) * 1000 / 256;
+    let authorized_event = Event::new(
+        EventKind::MiniProgramAuthorized,
+        component,
+        &appid,
+        event_time * 1000 + code_ms,
+        json!({"nickName": details.nick_name, "principalName": details.principal_name,
+               "userName": details.user_name, "funcIds": func_ids}),
+    );
     let now = now_secs();
-    if authorizers::save_authorization(&deps.table, component, &auth, now).await? {
-        events::record(
-            deps,
-            Event::new(
-                EventKind::MiniProgramAuthorized,
-                component,
-                &info.authorizer_appid,
-                event_time * 1000,
-                json!({"nickName": details.nick_name, "principalName": details.principal_name,
-                       "userName": details.user_name, "funcIds": func_ids}),
-            ),
-        )
-        .await?;
+    let existing = authorizers::get(&deps.table, component, &appid).await?;
+    let claim = claimant.map(|m| (m, access::may_claim(existing.as_ref(), m)));
+    let owner_event = match claim {
+        Some((m, access::Claim::Take)) => Some(access::owner_changed(
+            component,
+            &appid,
+            Some(m),
+            existing.as_ref().and_then(|e| e.last_merchant.as_deref()),
+            "authorized through the merchant's link",
+        )),
+        _ => None,
+    };
+    let store_claim = match (&claim, &owner_event) {
+        (Some((m, _)), Some(event)) => Some(authorizers::Claim { merchant: m, event }),
+        _ => None,
+    };
+    let saved =
+        authorizers::save_authorization(&deps.table, component, &auth, &authorized_event, store_claim, now)
+            .await?;
+    let mut claim_outcome = claim.map(|(_, c)| c);
+    if saved {
+        let mut published = vec![authorized_event];
+        published.extend(owner_event);
+        events::publish(deps, &published).await;
         let subject = crate::store::tokens::Subject::Authorizer(&info.authorizer_appid);
         let owner = format!("authorize-{refresh_token_at}");
         if crate::store::tokens::try_lease(&deps.table, component, subject, &owner, now, 15).await?
@@ -370,6 +423,13 @@ pub async fn authorize_with_code(
             )
             .await?;
         }
+    } else if let Some(m) = claimant {
+        // A newer authorization was recorded meanwhile, or the owner changed: decide the claim on what is stored.
+        claim_outcome = Some(match access::claim(deps, component, &appid, m).await {
+            Ok(()) => access::Claim::Take,
+            Err(AppError::Conflict(_)) => access::Claim::OwnedByOther,
+            Err(e) => return Err(e),
+        });
     }
     authorizers::remember_code(
         &deps.table,
@@ -379,5 +439,8 @@ pub async fn authorize_with_code(
         deps.push_ttl(now),
     )
     .await?;
-    Ok(info.authorizer_appid)
+    Ok(Authorized {
+        appid: info.authorizer_appid,
+        claim: claim_outcome,
+    })
 }

@@ -8,23 +8,9 @@ use crate::deps::Deps;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::store::authorizers;
+use crate::services::access::owned_mini_program;
 use crate::store::templates::{self as industry, IndustryTemplate};
 use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};
-
-/// The mini-program must be one this merchant authorized; anything else is reported as missing.
-pub async fn owned_mini_program(
-    deps: &Deps,
-    merchant: &Claims,
-    component: &str,
-    appid: &str,
-) -> AppResult<()> {
-    let mine = authorizers::get(&deps.table, component, appid)
-        .await?
-        .is_some_and(|a| a.merchant.as_deref() == Some(merchant.sub.as_str()));
-    mine.then_some(())
-        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))
-}
 
 async fn published(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
     match industry::get(&deps.table, component, id).await? {

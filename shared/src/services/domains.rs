@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use crate::deps::Deps;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::{decoration::owned_mini_program, tokens::with_authorizer_token};
+use crate::services::{access::owned_mini_program, tokens::with_authorizer_token};
 
 /// WeChat keeps at most 200 entries per list.
 pub const MAX_PER_LIST: usize = 200;

@@ -6,8 +6,8 @@ use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::{self, Claims, Role};
-use crate::services::{callbacks, tokens::with_component_token};
-use crate::store::{authorizers, components};
+use crate::services::{access, callbacks, tokens::with_component_token};
+use crate::store::components;
 
 /// A link (and its state) stays usable for at most this long; WeChat's pre-auth code lives about as long.
 const LINK_TTL_SECS: i64 = 600;
@@ -116,14 +116,11 @@ pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> App
     if !owned {
         return Err(AppError::NotFound(format!("component {component}")));
     }
-    let appid = callbacks::authorize_with_code(deps, &component, auth_code, now_secs()).await?;
-    match authorizers::link_merchant(&deps.table, &component, &appid, &claims.sub, now_secs())
-        .await?
-    {
-        authorizers::Link::Linked => Ok(appid),
-        authorizers::Link::OwnedByOther => Err(AppError::Conflict(format!(
-            "mini-program {appid} belongs to another merchant of this platform"
-        ))),
-        authorizers::Link::Missing => Err(AppError::NotFound(format!("mini-program {appid}"))),
+    let authorized =
+        callbacks::authorize_with_code(deps, &component, auth_code, now_secs(), Some(&claims.sub))
+            .await?;
+    match authorized.claim {
+        Some(access::Claim::OwnedByOther) => Err(access::owned_by_other(&authorized.appid)),
+        _ => Ok(authorized.appid),
     }
 }

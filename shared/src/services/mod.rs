@@ -1,4 +1,5 @@
 //! Services that orchestrate adapters: the token store, push handling, component registration, scheduled jobs.
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod callbacks;

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
 use crate::services::audit::MiniProgramRequest;
 use crate::services::release::{owned, set_fields, state_of, step};
-use crate::services::{decoration, tokens::with_authorizer_token};
+use crate::services::tokens::with_authorizer_token;
 use crate::store::history;
 use crate::store::item::s;
 use crate::store::user_templates::{self as store, Move};
@@ -65,6 +65,7 @@ pub async fn publish(
             from: &[state.as_str()],
             to: ReleaseState::Released.as_str(),
             sets: vec![("release_info", s(release_info.to_string()))],
+            guard: None,
             event: Some(Event::new(
                 EventKind::CodeReleased,
                 component,
@@ -205,7 +206,7 @@ pub async fn versions(
     component: &str,
     appid: &str,
 ) -> AppResult<VersionsView> {
-    decoration::owned_mini_program(deps, merchant, component, appid).await?;
+    crate::services::access::owned_mini_program(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
     let info = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.version_info(&aat).await

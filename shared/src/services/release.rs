@@ -11,8 +11,9 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::release::{ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::{decoration, events, tokens::with_authorizer_token};
+use crate::services::{access, events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
+use aws_sdk_dynamodb::types::AttributeValue;
 use crate::store::templates as industry;
 use crate::store::user_templates::{self as store, Move, UserTemplate};
 use crate::wechat::errcode;
@@ -42,7 +43,7 @@ pub async fn owned(
     component: &str,
     appid: &str,
 ) -> AppResult<UserTemplate> {
-    decoration::owned_mini_program(deps, merchant, component, appid).await?;
+    access::owned_mini_program(deps, merchant, component, appid).await?;
     store::get(&deps.table, component, appid)
         .await?
         .ok_or_else(|| AppError::Conflict("save a config with /config/save first".into()))
@@ -106,6 +107,7 @@ pub async fn release(
 ) -> AppResult<ReleaseOutcome> {
     let user_version = req
         .user_version
+        .clone()
         .unwrap_or_else(|| format!("1.0.{}", now_secs()));
     let user_desc = req.user_desc.unwrap_or_default();
     if user_version.is_empty() || user_version.len() > 64 || user_desc.chars().count() > 200 {
@@ -116,7 +118,6 @@ pub async fn release(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let state = state_of(&saved);
-    state.may_commit().map_err(AppError::Conflict)?;
     let template = industry::get(&deps.table, component, &saved.template_id)
         .await?
         .ok_or_else(|| {
@@ -128,47 +129,76 @@ pub async fn release(
         .map(|p| (p.page_key, p.page_value, p.config))
         .collect();
     let ext = ext_json(appid, &saved.config, &pages);
-
-    // 1. commit
+    let ext_hash = sha1_hex(&ext);
     let template_id = template.template_id;
-    with_authorizer_token(deps, component, appid, |aat| {
-        let (ext, v, d) = (ext.clone(), user_version.clone(), user_desc.clone());
-        async move { deps.wechat.commit(&aat, template_id, &ext, &v, &d).await }
-    })
-    .await?;
-    let now = now_secs();
-    let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id, "userVersion": user_version,
-                             "userDesc": user_desc, "title": template.industry_name, "commitTime": now});
-    step(
-        deps,
-        Move {
+
+    // 1. commit, unless WeChat already holds exactly this code (a release that failed after its commit resumes)
+    let previous = &saved.code_commit_info;
+    let resume = state == ReleaseState::Committed
+        && previous["templateId"] == json!(template_id)
+        && previous["extHash"] == json!(ext_hash)
+        && req
+            .user_version
+            .as_ref()
+            .is_none_or(|v| previous["userVersion"] == json!(v));
+    let (intent, commit_info) = if resume {
+        tracing::info!(component, appid, "resuming a release after its commit");
+        let intent = Intent::begin(deps, component, appid, state, ReleaseState::Submitting, vec![]).await?;
+        (intent, previous.clone())
+    } else {
+        state.may_commit().map_err(AppError::Conflict)?;
+        let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
+                                 "userVersion": user_version, "userDesc": user_desc,
+                                 "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash});
+        let intent = Intent::begin(
+            deps,
             component,
             appid,
-            from: &[state.as_str()],
-            to: ReleaseState::Committed.as_str(),
-            sets: vec![("code_commit_info", s(commit_info.to_string()))],
-            event: Some(Event::new(
-                EventKind::CodeCommitted,
-                component,
-                appid,
-                now_millis(),
-                json!({"userVersion": user_version, "userDesc": user_desc, "templateId": template_id,
-                       "industryTemplateId": template.id}),
-            )),
-            now,
-        },
-    )
-    .await?;
+            state,
+            ReleaseState::Committing,
+            vec![("intent_commit_info", s(commit_info.to_string()))],
+        )
+        .await?;
+        let committed = with_authorizer_token(deps, component, appid, |aat| {
+            let (ext, v, d) = (ext.clone(), user_version.clone(), user_desc.clone());
+            async move { deps.wechat.commit(&aat, template_id, &ext, &v, &d).await }
+        })
+        .await;
+        if let Err(e) = committed {
+            // Safe even if the commit reached WeChat unanswered: the next commit replaces the trial version.
+            intent.abandon(deps).await;
+            return Err(e);
+        }
+        let intent = intent
+            .advance(
+                deps,
+                ReleaseState::Submitting,
+                vec![("code_commit_info", s(commit_info.to_string()))],
+                Some(Event::new(
+                    EventKind::CodeCommitted,
+                    component,
+                    appid,
+                    now_millis(),
+                    json!({"userVersion": user_version, "userDesc": user_desc, "templateId": template_id,
+                           "industryTemplateId": template.id}),
+                )),
+            )
+            .await?;
+        (intent, commit_info)
+    };
 
     // 2. trial QR code, kept in S3 (bytes checked: WeChat answers errors as JSON)
-    let qr_key = store_trial_qrcode(deps, component, appid, now).await?;
+    let qr_key = match store_trial_qrcode(deps, &intent).await {
+        Ok(key) => key,
+        Err(e) => {
+            intent.abandon(deps).await;
+            return Err(e);
+        }
+    };
     let qr_code_url = deps.blobs.read_url(&qr_key).await?;
 
     // 3. audit
-    let committed = ReleaseState::Committed;
-    let (state, audit_id, message) = match submit(deps, component, appid, committed, &commit_info)
-        .await?
-    {
+    let (state, audit_id, message) = match submit(deps, intent, &commit_info).await? {
         Submitted::Auditing(id) => (ReleaseState::Auditing, Some(id), "submitted for audit"),
         Submitted::Pending => (
             ReleaseState::SubmitPending,
@@ -185,13 +215,162 @@ pub async fn release(
     })
 }
 
-/// Fetches the trial version's QR code, stores it and records its key on the committed user template.
-pub async fn store_trial_qrcode(
-    deps: &Deps,
-    component: &str,
-    appid: &str,
-    now: i64,
-) -> AppResult<String> {
+/// An intent state (`committing`, `submitting`) held by one request or sweep: written before WeChat is asked to
+/// do something, so that of concurrent callers exactly one reaches WeChat, and so that a crash between WeChat's
+/// answer and our write leaves a record the sweep reconciles against WeChat's truth.
+pub struct Intent<'a> {
+    component: &'a str,
+    appid: &'a str,
+    token: String,
+    /// The intent state this holder is in.
+    pub state: ReleaseState,
+    /// Where the record goes back to if WeChat refuses.
+    back_to: ReleaseState,
+}
+
+/// An intent older than this was abandoned by a crashed caller: the sweep reconciles it with WeChat. WeChat
+/// answers within seconds (our client gives up after 5 s a call) and an invocation ends within 30 s.
+pub const INTENT_STALE_MS: i64 = 60_000;
+
+impl<'a> Intent<'a> {
+    /// Moves the record from `from` (as the caller read it) into the intent state `to`; 409 for anyone else.
+    pub async fn begin(
+        deps: &Deps,
+        component: &'a str,
+        appid: &'a str,
+        from: ReleaseState,
+        to: ReleaseState,
+        mut sets: Vec<(&'a str, AttributeValue)>,
+    ) -> AppResult<Intent<'a>> {
+        if from.is_intent() {
+            return Err(AppError::Conflict(format!(
+                "the mini-program is {} right now; try again in a minute",
+                from.as_str()
+            )));
+        }
+        let mut token = [0u8; 12];
+        rand::fill(&mut token);
+        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        sets.extend([
+            ("intent_token", s(&token)),
+            ("intent_started_ms", n(now_millis())),
+            ("intent_back_to", s(from.as_str())),
+        ]);
+        let moved = try_step(
+            deps,
+            Move {
+                component,
+                appid,
+                from: &[from.as_str()],
+                to: to.as_str(),
+                sets,
+                guard: None,
+                event: None,
+                now: now_secs(),
+            },
+        )
+        .await?;
+        if !moved {
+            return Err(AppError::Conflict(
+                "another release step of this mini-program started at the same time; reload it".into(),
+            ));
+        }
+        Ok(Intent {
+            component,
+            appid,
+            token,
+            state: to,
+            back_to: from,
+        })
+    }
+
+    fn guard(&self) -> Option<(&'static str, AttributeValue)> {
+        Some(("intent_token", s(&self.token)))
+    }
+
+    /// Records what WeChat did and ends the intent in `to` (or moves on to the next intent state).
+    pub async fn finish(
+        &self,
+        deps: &Deps,
+        to: ReleaseState,
+        mut sets: Vec<(&'a str, AttributeValue)>,
+        event: Option<Event>,
+    ) -> AppResult<()> {
+        if to.is_intent() {
+            // The next intent's way back is to what this one achieved.
+            let achieved = match to {
+                ReleaseState::Submitting => ReleaseState::Committed,
+                other => other,
+            };
+            sets.push(("intent_back_to", s(achieved.as_str())));
+            sets.push(("intent_started_ms", n(now_millis())));
+        }
+        step(
+            deps,
+            Move {
+                component: self.component,
+                appid: self.appid,
+                from: &[self.state.as_str()],
+                to: to.as_str(),
+                sets,
+                guard: self.guard(),
+                event,
+                now: now_secs(),
+            },
+        )
+        .await
+    }
+
+    /// `finish` into the next intent state, which this holder keeps.
+    async fn advance(
+        self,
+        deps: &Deps,
+        to: ReleaseState,
+        sets: Vec<(&'a str, AttributeValue)>,
+        event: Option<Event>,
+    ) -> AppResult<Intent<'a>> {
+        self.finish(deps, to, sets, event).await?;
+        Ok(Intent {
+            state: to,
+            back_to: ReleaseState::Committed,
+            ..self
+        })
+    }
+
+    /// WeChat refused: the record goes back to where the intent started. If this write is lost too, the intent
+    /// goes stale and the sweep reconciles it.
+    pub async fn abandon(&self, deps: &Deps) {
+        let reverted = try_step(
+            deps,
+            Move {
+                component: self.component,
+                appid: self.appid,
+                from: &[self.state.as_str()],
+                to: self.back_to.as_str(),
+                sets: vec![],
+                guard: self.guard(),
+                event: None,
+                now: now_secs(),
+            },
+        )
+        .await;
+        if let Err(e) = reverted {
+            tracing::warn!(component = self.component, appid = self.appid, error = %e, "intent left for the sweep");
+        }
+    }
+}
+
+fn sha1_hex(text: &str) -> String {
+    use sha1::{Digest, Sha1};
+    Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Fetches the trial version's QR code, stores it and records its key while the submission's intent is held.
+async fn store_trial_qrcode(deps: &Deps, intent: &Intent<'_>) -> AppResult<String> {
+    let (component, appid) = (intent.component, intent.appid);
     let (png, content_type) = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.trial_qrcode(&aat).await
     })
@@ -201,22 +380,11 @@ pub async fn store_trial_qrcode(
     } else {
         "jpg"
     };
-    let key = format!("qrcodes/{component}/{appid}/{now}.{ext}");
+    let key = format!("qrcodes/{component}/{appid}/{}.{ext}", now_millis());
     deps.blobs.put(&key, png, content_type).await?;
-    let committed = ReleaseState::Committed.as_str();
-    step(
-        deps,
-        Move {
-            component,
-            appid,
-            from: &[committed],
-            to: committed,
-            sets: vec![("qr_code_path", s(&key))],
-            event: None,
-            now,
-        },
-    )
-    .await?;
+    intent
+        .finish(deps, intent.state, vec![("qr_code_path", s(&key))], None)
+        .await?;
     Ok(key)
 }
 
@@ -226,24 +394,90 @@ pub enum Submitted {
     Pending,
 }
 
-/// Submits the committed code for audit, from `current`: `committed` or `submit_pending` as the caller last saw it
-/// (the state moves only if it is still that).
-pub async fn submit(
-    deps: &Deps,
-    component: &str,
-    appid: &str,
-    current: ReleaseState,
-    commit_info: &Value,
-) -> AppResult<Submitted> {
-    if !matches!(
-        current,
-        ReleaseState::Committed | ReleaseState::SubmitPending
-    ) {
-        return Err(AppError::Conflict(format!(
-            "nothing to submit: the code is {}",
-            current.as_str()
-        )));
+/// Submits the committed code for audit under a `submitting` intent. WeChat's refusal puts the record back where
+/// the intent started; an answer that never came (timeout, 5xx) leaves the intent for the sweep to reconcile,
+/// because the audit may be running at WeChat.
+pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> AppResult<Submitted> {
+    match submit_at_wechat(deps, &intent, commit_info).await {
+        Ok(audit_id) => {
+            intent
+                .finish(
+                    deps,
+                    ReleaseState::Auditing,
+                    audit_fields(audit_id),
+                    Some(submitted_event(&intent, audit_id, commit_info)),
+                )
+                .await?;
+            tracing::info!(component = intent.component, appid = intent.appid, audit_id, "submitted for audit");
+            Ok(Submitted::Auditing(audit_id))
+        }
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::PRIVACY_SCAN_RUNNING) => {
+            intent
+                .finish(deps, ReleaseState::SubmitPending, vec![], None)
+                .await?;
+            Ok(Submitted::Pending)
+        }
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::ALREADY_AUDITING) => {
+            // WeChat is auditing this mini-program although we recorded no audit: an earlier submit whose answer
+            // or record was lost. Adopt that audit rather than report a conflict nobody can resolve.
+            let (component, appid) = (intent.component, intent.appid);
+            let latest = with_authorizer_token(deps, component, appid, |aat| async move {
+                deps.wechat.latest_audit_status(&aat).await
+            })
+            .await;
+            match latest {
+                Ok(l) if matches!(l.status, 2 | 4) => {
+                    intent
+                        .finish(
+                            deps,
+                            ReleaseState::Auditing,
+                            audit_fields(l.auditid),
+                            Some(submitted_event(&intent, l.auditid, commit_info)),
+                        )
+                        .await?;
+                    tracing::info!(component, appid, audit_id = l.auditid, "adopted the audit WeChat runs");
+                    Ok(Submitted::Auditing(l.auditid))
+                }
+                _ => {
+                    intent.abandon(deps).await;
+                    Err(AppError::Upstream(e))
+                }
+            }
+        }
+        Err(AppError::Upstream(e)) if e.is_ambiguous() => {
+            tracing::warn!(component = intent.component, appid = intent.appid, error = %e,
+                "submit unanswered: left for the sweep to reconcile with WeChat");
+            Err(AppError::Upstream(e))
+        }
+        Err(e) => {
+            intent.abandon(deps).await;
+            Err(e)
+        }
     }
+}
+
+fn audit_fields(audit_id: i64) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("audit_id", n(audit_id)),
+        ("audit_status", s("auditing")),
+        ("audit_reason", s("")),
+        ("audit_submit_ms", n(now_millis())),
+    ]
+}
+
+fn submitted_event(intent: &Intent<'_>, audit_id: i64, commit_info: &Value) -> Event {
+    Event::new(
+        EventKind::AuditSubmitted,
+        intent.component,
+        intent.appid,
+        now_millis(),
+        json!({"auditId": audit_id, "userVersion": commit_info["userVersion"]}),
+    )
+}
+
+/// Pages and categories, then `submit_audit`: the first page and the first category describe the submission.
+async fn submit_at_wechat(deps: &Deps, intent: &Intent<'_>, commit_info: &Value) -> AppResult<i64> {
+    let (component, appid) = (intent.component, intent.appid);
     let page_list = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.pages(&aat).await
     })
@@ -252,7 +486,6 @@ pub async fn submit(
         deps.wechat.categories(&aat).await
     })
     .await?;
-    // The first page and the first category describe the submission.
     let title = commit_info["title"].as_str().unwrap_or_default();
     let mut item =
         json!({"address": page_list.first().cloned().unwrap_or_default(), "title": title});
@@ -267,58 +500,9 @@ pub async fn submit(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let submitted = with_authorizer_token(deps, component, appid, |aat| {
+    with_authorizer_token(deps, component, appid, |aat| {
         let (items, desc) = (items.clone(), desc.clone());
         async move { deps.wechat.submit_audit(&aat, &items, &desc).await }
     })
-    .await;
-    match submitted {
-        Ok(audit_id) => {
-            step(
-                deps,
-                Move {
-                    component,
-                    appid,
-                    from: &[current.as_str()],
-                    to: ReleaseState::Auditing.as_str(),
-                    sets: vec![
-                        ("audit_id", n(audit_id)),
-                        ("audit_status", s("auditing")),
-                        ("audit_reason", s("")),
-                        ("audit_submit_ms", n(now_millis())),
-                    ],
-                    event: Some(Event::new(
-                        EventKind::AuditSubmitted,
-                        component,
-                        appid,
-                        now_millis(),
-                        json!({"auditId": audit_id, "userVersion": commit_info["userVersion"]}),
-                    )),
-                    now: now_secs(),
-                },
-            )
-            .await?;
-            tracing::info!(component, appid, audit_id, "submitted for audit");
-            Ok(Submitted::Auditing(audit_id))
-        }
-        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::PRIVACY_SCAN_RUNNING) => {
-            if current != ReleaseState::SubmitPending {
-                step(
-                    deps,
-                    Move {
-                        component,
-                        appid,
-                        from: &[current.as_str()],
-                        to: ReleaseState::SubmitPending.as_str(),
-                        sets: vec![],
-                        event: None,
-                        now: now_secs(),
-                    },
-                )
-                .await?;
-            }
-            Ok(Submitted::Pending)
-        }
-        Err(e) => Err(e),
-    }
+    .await
 }

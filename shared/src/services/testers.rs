@@ -6,7 +6,7 @@ use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::Claims;
-use crate::services::{decoration::owned_mini_program, tokens::with_authorizer_token};
+use crate::services::{access::owned_mini_program, tokens::with_authorizer_token};
 use crate::store::testers as store;
 
 #[derive(Deserialize)]

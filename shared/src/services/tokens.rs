@@ -245,14 +245,47 @@ where
     CFut: Future<Output = Result<T, WechatError>>,
 {
     let token = get().await?;
-    match call(token.clone()).await {
+    match retrying(&call, token.clone()).await {
         Err(e) if e.is_token_rejected() => {
             tracing::warn!(component, subject = %subject_kind(subject), errcode = e.errcode(), "token rejected; refreshing");
             tokens::expire_if_current(&deps.table, component, subject, &token).await?;
             let fresh = get().await?;
-            Ok(call(fresh).await?)
+            Ok(retrying(&call, fresh).await?)
         }
         other => Ok(other?),
+    }
+}
+
+/// Attempts of one WeChat call that failed transiently (-1, 5xx, no answer).
+const TRANSIENT_ATTEMPTS: u32 = 3;
+/// A retry is only started while this much of the invocation is left: one more call may take the client's
+/// whole timeout, and the caller still has to record what happened.
+const RETRY_RESERVE_MS: i64 = 6_500;
+
+/// One WeChat call, retried with back-off (200 ms, then 400 ms, with jitter) while it fails transiently and the
+/// invocation has time left for another try.
+async fn retrying<T, C, CFut>(call: &C, token: String) -> Result<T, WechatError>
+where
+    C: Fn(String) -> CFut,
+    CFut: Future<Output = Result<T, WechatError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call(token.clone()).await {
+            Err(e) if e.is_transient() && attempt < TRANSIENT_ATTEMPTS => {
+                let mut jitter = [0u8; 1];
+                rand::fill(&mut jitter);
+                let pause = (100u64 << attempt) + u64::from(jitter[0] % 100);
+                let left = crate::clock::time_left_ms().unwrap_or(i64::MAX);
+                if left < RETRY_RESERVE_MS + pause as i64 {
+                    return Err(e);
+                }
+                tracing::warn!(attempt, error = %e, "WeChat failed transiently; retrying");
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 

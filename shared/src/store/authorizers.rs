@@ -1,12 +1,14 @@
 //! Authorized mini-programs and their refresh tokens. A refresh token is durable data: it is only ever replaced
 //! by a newer one (`refresh_token_at` increases), and only dropped when the merchant unauthorizes.
 //! `PK=COMP#{appid}`, `SK=AUTHZ#{authorizerAppid}`.
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use super::item::{
     applied, decode_cursor, encode_cursor, get_n, get_n_list, get_s, key, n, require_s, s, Item,
 };
 use super::{component_pk, StoreError, Table};
+use crate::domain::events::Event;
 
 pub const STATUS_AUTHORIZED: &str = "authorized";
 pub const STATUS_UNAUTHORIZED: &str = "unauthorized";
@@ -24,8 +26,10 @@ pub struct Authorizer {
     pub is_mini_program: bool,
     pub func_ids: Vec<i64>,
     pub refresh_token: Option<String>,
-    /// The merchant (account) who authorized it through our link.
+    /// The merchant (account) who authorized it through our link; cleared when it is unauthorized or unlinked.
     pub merchant: Option<String>,
+    /// Who owned it last, kept when the ownership ended.
+    pub last_merchant: Option<String>,
     pub authorized_at: i64,
     pub updated_at: i64,
 }
@@ -67,6 +71,7 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
         func_ids: get_n_list(item, "func_ids"),
         refresh_token: get_s(item, "refresh_token"),
         merchant: get_s(item, "merchant"),
+        last_merchant: get_s(item, "last_merchant"),
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
         updated_at: get_n(item, "updated_at").unwrap_or(0),
     })
@@ -83,25 +88,39 @@ pub async fn get(
     item.map(|i| from_item(&i)).transpose()
 }
 
-/// Records an authorization. Returns false when a newer event or refresh token already won (nothing written).
+/// Who a recorded authorization makes the owner: a merchant claiming an unowned mini-program through the link.
+pub struct Claim<'a> {
+    pub merchant: &'a str,
+    /// The event announcing the new owner, written in the same transaction.
+    pub event: &'a Event,
+}
+
+fn record_update(component: &str, appid: &str) -> UpdateBuilder {
+    Update::builder().set_key(Some(key(component_pk(component), sk(appid))))
+}
+
+/// Records an authorization with its event and, when `claim` is given, the new owner, all in one transaction.
+/// The claim holds only while nobody owns the mini-program. Returns false when a newer event or refresh token
+/// already won, the event was recorded before, or the claim lost to another owner (nothing written).
 pub async fn save_authorization(
     table: &Table,
     component: &str,
     auth: &Authorization<'_>,
+    event: &Event,
+    claim: Option<Claim<'_>>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let funcs = AttributeValue::L(auth.func_ids.iter().map(|id| n(*id)).collect());
-    applied("UpdateItem authorizer", table.update(component_pk(component), sk(auth.authorizer_appid))
-        .update_expression(
-            "SET authorizer_appid = :a, #st = :authorized, refresh_token = :rt, refresh_token_at = :rta, \
-             func_ids = :f, nick_name = :nick, user_name = :user, principal_name = :principal, head_img = :head, \
-             is_mini_program = :mp, authorized_at = :now, updated_at = :now, last_event_time = :et \
-             REMOVE status_reason",
-        )
-        .condition_expression(
-            "(attribute_not_exists(last_event_time) OR last_event_time <= :et) AND \
-             (attribute_not_exists(refresh_token_at) OR refresh_token_at <= :rta)",
-        )
+    let mut set = String::from(
+        "SET authorizer_appid = :a, #st = :authorized, refresh_token = :rt, refresh_token_at = :rta, \
+         func_ids = :f, nick_name = :nick, user_name = :user, principal_name = :principal, head_img = :head, \
+         is_mini_program = :mp, authorized_at = :now, updated_at = :now, last_event_time = :et",
+    );
+    let mut condition = String::from(
+        "(attribute_not_exists(last_event_time) OR last_event_time <= :et) AND \
+         (attribute_not_exists(refresh_token_at) OR refresh_token_at <= :rta)",
+    );
+    let mut update = record_update(component, auth.authorizer_appid)
         .expression_attribute_names("#st", "status")
         .expression_attribute_values(":a", s(auth.authorizer_appid))
         .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
@@ -114,9 +133,26 @@ pub async fn save_authorization(
         .expression_attribute_values(":head", s(auth.head_img))
         .expression_attribute_values(":mp", AttributeValue::Bool(auth.is_mini_program))
         .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":et", n(auth.event_time))
-        .send()
-        .await)
+        .expression_attribute_values(":et", n(auth.event_time));
+    let mut events = vec![event];
+    if let Some(claim) = &claim {
+        set.push_str(", merchant = :m, GSI1PK = :g, GSI1SK = :a");
+        condition.push_str(" AND attribute_not_exists(merchant)");
+        update = update
+            .expression_attribute_values(":m", s(claim.merchant))
+            .expression_attribute_values(":g", s(merchant_index(component, claim.merchant)));
+        events.push(claim.event);
+    }
+    let update = update
+        .update_expression(format!("{set} REMOVE status_reason"))
+        .condition_expression(condition);
+    table
+        .update_with_events(update, &events, "TransactWriteItems authorization")
+        .await
+}
+
+fn merchant_index(component: &str, merchant: &str) -> String {
+    format!("MERCHANT#{component}#{merchant}")
 }
 
 /// Replaces the refresh token after a token refresh, only with a newer one and only while still authorized.
@@ -167,27 +203,41 @@ pub async fn restore_refresh_token(
         .await)
 }
 
-/// The merchant revoked the authorization: the refresh token is dead at WeChat, so it is dropped with the status.
+/// The mini-program's admin revoked the authorization: the refresh token is dead at WeChat, so it is dropped with
+/// the status, and the merchant loses the mini-program in the same transaction as its event. `owner` is the
+/// merchant the caller read; the write holds only if it is still the owner. False when nothing was written (an
+/// older event, the event recorded before, or the owner changed meanwhile).
 pub async fn mark_unauthorized(
     table: &Table,
     component: &str,
     appid: &str,
-    event_time: i64,
+    owner: Option<&str>,
+    event: &Event,
     now: i64,
 ) -> Result<bool, StoreError> {
-    applied("UpdateItem unauthorize", table.update(component_pk(component), sk(appid))
-        .update_expression(
-            "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et \
-             REMOVE refresh_token, refresh_token_at, status_reason",
-        )
-        .condition_expression("attribute_not_exists(last_event_time) OR last_event_time <= :et")
+    let (set, owner_condition) = match owner {
+        Some(_) => (", last_merchant = :owner", "merchant = :owner"),
+        None => ("", "attribute_not_exists(merchant)"),
+    };
+    let mut update = record_update(component, appid)
+        .update_expression(format!(
+            "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et{set} \
+             REMOVE refresh_token, refresh_token_at, status_reason, merchant, GSI1PK, GSI1SK"
+        ))
+        .condition_expression(format!(
+            "(attribute_not_exists(last_event_time) OR last_event_time <= :et) AND {owner_condition}"
+        ))
         .expression_attribute_names("#st", "status")
         .expression_attribute_values(":a", s(appid))
         .expression_attribute_values(":unauth", s(STATUS_UNAUTHORIZED))
         .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":et", n(event_time))
-        .send()
-        .await)
+        .expression_attribute_values(":et", n(event.at_ms / 1000));
+    if let Some(owner) = owner {
+        update = update.expression_attribute_values(":owner", s(owner));
+    }
+    table
+        .update_with_events(update, &[event], "TransactWriteItems unauthorize")
+        .await
 }
 
 /// WeChat refused the refresh token (61023): keep it for the record, but make the state visible.
@@ -303,40 +353,48 @@ pub async fn recall_code(
     Ok(item.and_then(|i| get_s(&i, "authorizer_appid")))
 }
 
-pub enum Link {
-    Linked,
-    /// Another merchant already owns the mini-program.
-    OwnedByOther,
-    Missing,
-}
-
-/// Links a mini-program to the merchant who authorized it (GSI1 `MERCHANT#{component}#{merchant}`).
+/// Gives an unowned, authorized mini-program to `merchant`, with the event that announces it. False when it is
+/// owned, not authorized or missing by now (nothing written).
 pub async fn link_merchant(
     table: &Table,
     component: &str,
     appid: &str,
     merchant: &str,
+    event: &Event,
     now: i64,
-) -> Result<Link, StoreError> {
-    let res = table
-        .update(component_pk(component), sk(appid))
+) -> Result<bool, StoreError> {
+    let update = record_update(component, appid)
         .update_expression("SET merchant = :m, GSI1PK = :g, GSI1SK = :a, updated_at = :now")
-        .condition_expression(
-            "attribute_exists(PK) AND (attribute_not_exists(merchant) OR merchant = :m)",
-        )
+        .condition_expression("attribute_exists(PK) AND attribute_not_exists(merchant) AND #st = :authorized")
+        .expression_attribute_names("#st", "status")
+        .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
         .expression_attribute_values(":m", s(merchant))
-        .expression_attribute_values(":g", s(format!("MERCHANT#{component}#{merchant}")))
+        .expression_attribute_values(":g", s(merchant_index(component, merchant)))
         .expression_attribute_values(":a", s(appid))
-        .expression_attribute_values(":now", n(now))
-        .send()
-        .await;
-    if applied("UpdateItem link merchant", res)? {
-        return Ok(Link::Linked);
-    }
-    Ok(match get(table, component, appid).await? {
-        Some(_) => Link::OwnedByOther,
-        None => Link::Missing,
-    })
+        .expression_attribute_values(":now", n(now));
+    table
+        .update_with_events(update, &[event], "TransactWriteItems link merchant")
+        .await
+}
+
+/// Takes the mini-program away from `owner` (an admin's decision), with its event. False when `owner` no longer
+/// owns it (nothing written).
+pub async fn unlink_merchant(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    owner: &str,
+    event: &Event,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let update = record_update(component, appid)
+        .update_expression("SET last_merchant = :m, updated_at = :now REMOVE merchant, GSI1PK, GSI1SK")
+        .condition_expression("merchant = :m")
+        .expression_attribute_values(":m", s(owner))
+        .expression_attribute_values(":now", n(now));
+    table
+        .update_with_events(update, &[event], "TransactWriteItems unlink merchant")
+        .await
 }
 
 /// The merchant's mini-programs.
@@ -347,7 +405,7 @@ pub async fn list_for_merchant(
 ) -> Result<Vec<Authorizer>, StoreError> {
     table
         .query_gsi1_all(
-            format!("MERCHANT#{component}#{merchant}"),
+            merchant_index(component, merchant),
             "Query merchant mini-programs",
         )
         .await?

@@ -95,16 +95,36 @@ where
     refused_when(operation, res, "ConditionalCheckFailedException")
 }
 
-/// A transaction's outcome: `Ok(true)` committed, `Ok(false)` a condition failed and nothing was written.
-pub fn committed<T, E, R>(
-    operation: &'static str,
-    res: Result<T, SdkError<E, R>>,
-) -> Result<bool, StoreError>
-where
-    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
-    R: std::fmt::Debug,
-{
-    refused_when(operation, res, "TransactionCanceledException")
+/// How DynamoDB cancelled a transaction, from the per-item reasons it gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    /// One of our conditions did not hold: nothing was written, and trying again cannot help.
+    ConditionFailed,
+    /// A concurrent transaction, throttling or capacity: nothing was written, the same write may succeed later.
+    Transient,
+    /// Anything else (validation, size): a bug or a malformed item.
+    Other,
+}
+
+/// Classifies a cancellation by its reasons: a condition failure wins; conflicts and throttling are transient.
+pub fn classify_cancellation<'a>(reasons: impl IntoIterator<Item = Option<&'a str>>) -> Cancelled {
+    let mut transient = false;
+    let mut other = false;
+    for code in reasons.into_iter().flatten() {
+        match code {
+            "ConditionalCheckFailed" => return Cancelled::ConditionFailed,
+            "None" | "" => {}
+            "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+            | "RequestLimitExceeded" => transient = true,
+            _ => other = true,
+        }
+    }
+    match (other, transient) {
+        (true, _) => Cancelled::Other,
+        (false, true) => Cancelled::Transient,
+        // No reason named at all: DynamoDB gives reasons for every cancellation, so this is not ours to guess.
+        (false, false) => Cancelled::Other,
+    }
 }
 
 /// `Ok(false)` when DynamoDB refused with `code`; any other failure is an error.
@@ -127,4 +147,22 @@ where
 /// Unwraps a transaction item builder; they only fail when the code forgot a required field.
 pub fn built<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("transaction item has its required fields: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_failed_condition_is_a_refusal() {
+        let c = |codes: &[&'static str]| classify_cancellation(codes.iter().map(|c| Some(*c)));
+        assert_eq!(c(&["None", "ConditionalCheckFailed"]), Cancelled::ConditionFailed);
+        assert_eq!(c(&["TransactionConflict", "ConditionalCheckFailed"]), Cancelled::ConditionFailed);
+        assert_eq!(c(&["None", "TransactionConflict"]), Cancelled::Transient);
+        assert_eq!(c(&["ThrottlingError"]), Cancelled::Transient);
+        assert_eq!(c(&["ProvisionedThroughputExceeded", "None"]), Cancelled::Transient);
+        assert_eq!(c(&["ValidationError"]), Cancelled::Other);
+        assert_eq!(c(&["ItemCollectionSizeLimitExceeded", "TransactionConflict"]), Cancelled::Other);
+        assert_eq!(classify_cancellation([None, None]), Cancelled::Other);
+    }
 }

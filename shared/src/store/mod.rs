@@ -22,6 +22,9 @@ pub enum StoreError {
     },
     #[error("stored item {0} is malformed")]
     Malformed(String),
+    /// DynamoDB kept refusing for conflicts or throttling after the retries: try again later (503).
+    #[error("DynamoDB {0} stayed busy after retries")]
+    Busy(&'static str),
 }
 
 impl StoreError {
@@ -99,6 +102,65 @@ impl Table {
                 return Ok(out);
             }
         }
+    }
+
+    /// Runs a transaction. `Ok(true)` committed; `Ok(false)` one of its conditions failed and nothing was written.
+    /// Cancellations for conflicts or throttling are retried with back-off (DynamoDB's own retries do not cover
+    /// them), then reported as `Busy`: never mistaken for a failed condition.
+    pub async fn transact(
+        &self,
+        tx: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        const ATTEMPTS: u32 = 4;
+        for attempt in 1..=ATTEMPTS {
+            let err = match tx.clone().send().await {
+                Ok(_) => return Ok(true),
+                Err(err) => err,
+            };
+            let cancelled = match err.as_service_error() {
+                Some(E::TransactionCanceledException(c)) => item::classify_cancellation(
+                    c.cancellation_reasons().iter().map(|r| r.code()),
+                ),
+                Some(E::TransactionInProgressException(_)) => item::Cancelled::Transient,
+                _ => return Err(StoreError::dynamo(operation, err)),
+            };
+            match cancelled {
+                item::Cancelled::ConditionFailed => return Ok(false),
+                item::Cancelled::Other => return Err(StoreError::dynamo(operation, err)),
+                item::Cancelled::Transient if attempt == ATTEMPTS => break,
+                item::Cancelled::Transient => {
+                    let mut jitter = [0u8; 1];
+                    rand::fill(&mut jitter);
+                    let jitter = u64::from(jitter[0] % 50);
+                    let backoff = 50u64 << attempt;
+                    tokio::time::sleep(std::time::Duration::from_millis(backoff + jitter)).await;
+                }
+            }
+        }
+        tracing::warn!(operation, "transaction conflicts or throttling outlasted the retries");
+        Err(StoreError::Busy(operation))
+    }
+
+    /// One conditional update committed together with the history records of the events that describe it.
+    /// `Ok(false)`: a condition failed (the update's, or an event already recorded) and nothing was written.
+    pub async fn update_with_events(
+        &self,
+        update: aws_sdk_dynamodb::types::builders::UpdateBuilder,
+        events: &[&crate::domain::events::Event],
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::types::TransactWriteItem;
+        let mut tx = self.client.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(item::built(update.table_name(&self.name).build()))
+                .build(),
+        );
+        for event in events {
+            tx = tx.transact_items(history::put_item(self, event));
+        }
+        self.transact(tx, operation).await
     }
 
     /// Consistent GetItem of one record.

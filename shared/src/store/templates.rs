@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::item::{applied, built, committed, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{authorizers::Page, component_pk, StoreError, Table};
 use crate::domain::templates::{PageSpec, Status};
 
@@ -116,14 +116,12 @@ pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreEr
             ))
             .build()
     };
-    let res = table
+    let tx = table
         .client
         .transact_write_items()
         .transact_items(put(to_item(t)))
-        .transact_items(put(claim))
-        .send()
-        .await;
-    committed("TransactWriteItems template", res)
+        .transact_items(put(claim));
+    table.transact(tx, "TransactWriteItems template").await
 }
 
 pub async fn get(
@@ -270,7 +268,7 @@ pub async fn change_status(
                 .build(),
         );
     }
-    committed("TransactWriteItems template", tx.send().await)
+    table.transact(tx, "TransactWriteItems template").await
 }
 
 pub async fn pages(
@@ -412,7 +410,7 @@ pub async fn mark_deleted(
     let free_draft = aws_sdk_dynamodb::types::Delete::builder()
         .table_name(&table.name)
         .set_key(Some(key(pk, format!("TPLDRAFT#{}", t.draft_id))));
-    let res = table
+    let tx = table
         .client
         .transact_write_items()
         .transact_items(
@@ -425,9 +423,8 @@ pub async fn mark_deleted(
                 .delete(built(free_draft.build()))
                 .build(),
         )
-        .send()
-        .await;
-    committed("TransactWriteItems template", res)
+;
+    table.transact(tx, "TransactWriteItems template").await
 }
 
 /// How many mini-programs use the template (maintained by the merchant side).

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use serde::Serialize;
 use serde_json::Value;
 
-use super::item::{built, committed, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, history, StoreError, Table};
 use crate::domain::events::Event;
 
@@ -170,39 +170,52 @@ fn usage(table: &Table, component: &str, template_id: &str, delta: i64) -> Trans
 
 pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     let pk = component_pk(save.component);
-    let mut item = key(pk.clone(), ut_sk(save.ma_app_id));
-    let (version, create_time, condition) = match save.previous {
-        Some((prev, v)) => (v + 1, prev.create_time, "version = :v"),
-        None => (1, save.now, "attribute_not_exists(PK)"),
+    let record = match save.previous {
+        // Only the decoration fields change: the pipeline's fields (state, audit, QR code, online version, open
+        // index) may have been moved by a step since the caller read the record, and stay as that step left them.
+        Some((_, v)) => TransactWriteItem::builder()
+            .update(built(
+                record_update(table, save.component, save.ma_app_id)
+                    .update_expression(
+                        "SET seller_id = :seller, template_id = :tpl, config = :config, version = :next, \
+                         update_time = :now",
+                    )
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":seller", s(save.seller_id))
+                    .expression_attribute_values(":tpl", s(save.template_id))
+                    .expression_attribute_values(":config", s(save.config.to_string()))
+                    .expression_attribute_values(":next", n(v + 1))
+                    .expression_attribute_values(":now", n(save.now))
+                    .expression_attribute_values(":v", n(v))
+                    .build(),
+            ))
+            .build(),
+        None => {
+            let mut item = key(pk.clone(), ut_sk(save.ma_app_id));
+            for (name, value) in [
+                ("code_commit_info", "null"),
+                ("access_status", "open"),
+                ("ext", "{}"),
+                ("release_state", "saved"),
+            ] {
+                item.insert(name.into(), s(value));
+            }
+            item.insert("seller_id".into(), s(save.seller_id));
+            item.insert("ma_app_id".into(), s(save.ma_app_id));
+            item.insert("template_id".into(), s(save.template_id));
+            item.insert("config".into(), s(save.config.to_string()));
+            item.insert("version".into(), n(1));
+            item.insert("create_time".into(), n(save.now));
+            item.insert("update_time".into(), n(save.now));
+            let put = Put::builder()
+                .table_name(&table.name)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)");
+            TransactWriteItem::builder().put(built(put.build())).build()
+        }
     };
     let prev = save.previous.map(|(p, _)| p);
-    if let Some(p) = prev {
-        // Pipeline fields (state, audit, QR code, online version, open index) are not the save's to change.
-        item = p.raw.clone();
-    } else {
-        item.insert("code_commit_info".into(), s("null"));
-        item.insert("access_status".into(), s("open"));
-        item.insert("ext".into(), s("{}"));
-        item.insert("release_state".into(), s("saved"));
-    }
-    item.insert("seller_id".into(), s(save.seller_id));
-    item.insert("ma_app_id".into(), s(save.ma_app_id));
-    item.insert("template_id".into(), s(save.template_id));
-    item.insert("config".into(), s(save.config.to_string()));
-    item.insert("version".into(), n(version));
-    item.insert("create_time".into(), n(create_time));
-    item.insert("update_time".into(), n(save.now));
-    let mut put = Put::builder()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .condition_expression(condition);
-    if let Some((_, v)) = save.previous {
-        put = put.expression_attribute_values(":v", n(v));
-    }
-    let mut tx = table
-        .client
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(built(put.build())).build());
+    let mut tx = table.client.transact_write_items().transact_items(record);
     for page in save.pages {
         let mut p = key(pk.clone(), page_sk(save.ma_app_id, &page.page_key));
         p.insert("page_key".into(), s(&page.page_key));
@@ -242,11 +255,12 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
             tx = tx.transact_items(usage(table, save.component, old, -1));
         }
     }
-    committed("TransactWriteItems user template", tx.send().await)
+    table.transact(tx, "TransactWriteItems user template").await
 }
 
-/// Records in these states wait for WeChat (a submit to retry, an audit to settle) and are listed for the sweep.
-pub const OPEN_STATES: [&str; 3] = ["submit_pending", "auditing", "delayed"];
+/// Records in these states wait for WeChat (a submit to retry, an audit to settle, an intent to resolve) and are
+/// listed for the sweep.
+pub const OPEN_STATES: [&str; 5] = ["committing", "submitting", "submit_pending", "auditing", "delayed"];
 const OPEN_INDEX: &str = "RELEASEOPEN";
 
 /// One step of the release pipeline: from one of the states the caller saw to `to`, with extra attributes and the
@@ -257,6 +271,8 @@ pub struct Move<'a> {
     pub from: &'a [&'a str],
     pub to: &'a str,
     pub sets: Vec<(&'a str, AttributeValue)>,
+    /// An attribute that must still hold this value (an intent's token), besides the state.
+    pub guard: Option<(&'a str, AttributeValue)>,
     pub event: Option<Event>,
     pub now: i64,
 }
@@ -281,8 +297,15 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
     } else {
         " REMOVE GSI1PK, GSI1SK"
     };
+    let mut guard = String::new();
+    if let Some((name, value)) = mv.guard {
+        guard = " AND #guard = :guard".into();
+        update = update
+            .expression_attribute_names("#guard", name)
+            .expression_attribute_values(":guard", value);
+    }
     let update = update.condition_expression(format!(
-        "attribute_exists(PK) AND release_state IN ({})",
+        "attribute_exists(PK) AND release_state IN ({}){guard}",
         condition.join(", ")
     ));
     let write = Write {
@@ -355,7 +378,7 @@ impl Write<'_> {
         if let Some(event) = self.event {
             tx = tx.transact_items(history::put_item(table, event));
         }
-        committed(operation, tx.send().await)
+        table.transact(tx, operation).await
     }
 }
 

@@ -28,6 +28,23 @@ impl WechatError {
         }
     }
 
+    /// WeChat was busy (-1), failed (5xx) or did not answer: the same call may succeed if tried again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            WechatError::Api { errcode, .. } => *errcode == errcode::BUSY,
+            WechatError::Transport(_) => true,
+            WechatError::Status(status) => *status >= 500,
+            WechatError::Decode(_) => false,
+        }
+    }
+
+    /// The call may have taken effect at WeChat although we got no answer (a timeout, a 5xx): a side effect
+    /// must be checked against WeChat's state before it is recorded as not done.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, WechatError::Transport(_))
+            || matches!(self, WechatError::Status(status) if *status >= 500)
+    }
+
     /// The token used was rejected (stale, revoked or expired): refresh and retry once.
     pub fn is_token_rejected(&self) -> bool {
         matches!(
@@ -409,6 +426,16 @@ impl WechatClient {
         .await
     }
 
+    /// The newest audit of the mini-program, whatever we recorded: settles an audit whose id we lost.
+    pub async fn latest_audit_status(&self, aat: &str) -> Result<LatestAudit, WechatError> {
+        self.post(
+            "/wxa/get_latest_auditstatus",
+            &[("access_token", aat)],
+            &json!({}),
+        )
+        .await
+    }
+
     /// Withdraws the audit under way (5 a day, 10 a month per mini-program: 87013).
     pub async fn undo_audit(&self, aat: &str) -> Result<(), WechatError> {
         self.get::<Value>("/wxa/undocodeaudit", &[("access_token", aat)])
@@ -542,6 +569,17 @@ pub struct AuditStatus {
     pub status: i64,
     #[serde(default)]
     pub reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LatestAudit {
+    pub auditid: i64,
+    /// 0 passed, 1 rejected, 2 auditing, 3 withdrawn, 4 delayed.
+    pub status: i64,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub submit_audit_time: i64,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]

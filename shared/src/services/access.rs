@@ -1,0 +1,153 @@
+//! Who may act on a mini-program, and how ownership moves: it follows WeChat's consent. A merchant owns a
+//! mini-program from an authorization through their link until it is unauthorized or an admin unlinks it.
+use serde::Serialize;
+use serde_json::json;
+
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::domain::events::{Event, EventKind};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::Claims;
+use crate::services::events;
+use crate::store::authorizers::{self, Authorizer, STATUS_AUTHORIZED, STATUS_REAUTH_REQUIRED};
+
+/// The caller's own mini-program, ready to be acted on: another merchant's (or a missing) one is a 404; one whose
+/// authorization is not in force is a 409 that says what to do.
+pub async fn owned_mini_program(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<Authorizer> {
+    let record = authorizers::get(&deps.table, component, appid)
+        .await?
+        .filter(|a| a.merchant.as_deref() == Some(merchant.sub.as_str()))
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
+    match record.status.as_str() {
+        STATUS_AUTHORIZED => Ok(record),
+        STATUS_REAUTH_REQUIRED => Err(AppError::ReauthorizationRequired(appid.to_owned())),
+        other => Err(AppError::NotAuthorized(format!(
+            "mini-program {appid} is {other}: authorize it again through /auth/link"
+        ))),
+    }
+}
+
+/// The event announcing a new owner (`merchant` None: nobody owns it any more).
+pub fn owner_changed(
+    component: &str,
+    appid: &str,
+    merchant: Option<&str>,
+    previous: Option<&str>,
+    why: &str,
+) -> Event {
+    Event::new(
+        EventKind::MiniProgramOwnerChanged,
+        component,
+        appid,
+        now_millis(),
+        json!({"merchant": merchant, "previousMerchant": previous, "reason": why}),
+    )
+}
+
+/// Whether `merchant`, coming back through their link, may own a mini-program in this stored state: only one that
+/// nobody owns (never linked, unauthorized or unlinked) changes hands; the owner's own link changes nothing.
+pub fn may_claim(record: Option<&Authorizer>, merchant: &str) -> Claim {
+    match record.and_then(|r| r.merchant.as_deref()) {
+        None => Claim::Take,
+        Some(owner) if owner == merchant => Claim::AlreadyOwner,
+        Some(_) => Claim::OwnedByOther,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Claim {
+    Take,
+    AlreadyOwner,
+    OwnedByOther,
+}
+
+/// Gives an authorized, unowned mini-program to `merchant` (after the code was exchanged by the other path of
+/// the same authorization). Refused, with nothing written, when another merchant owns it.
+pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) -> AppResult<()> {
+    for _ in 0..3 {
+        let record = authorizers::get(&deps.table, component, appid).await?;
+        let Some(current) = record.as_ref() else {
+            return Err(AppError::NotFound(format!("mini-program {appid}")));
+        };
+        match may_claim(record.as_ref(), merchant) {
+            Claim::AlreadyOwner => return Ok(()),
+            Claim::OwnedByOther => return Err(owned_by_other(appid)),
+            Claim::Take => {}
+        }
+        let event = owner_changed(
+            component,
+            appid,
+            Some(merchant),
+            current.last_merchant.as_deref(),
+            "authorized through the merchant's link",
+        );
+        if authorizers::link_merchant(&deps.table, component, appid, merchant, &event, now_secs()).await? {
+            events::publish(deps, &[event]).await;
+            return Ok(());
+        }
+        // Someone linked it, or its authorization changed, between our read and write: decide again.
+    }
+    Err(AppError::Conflict(format!(
+        "mini-program {appid} changed while it was being linked; open the link again"
+    )))
+}
+
+pub fn owned_by_other(appid: &str) -> AppError {
+    AppError::Conflict(format!(
+        "mini-program {appid} belongs to another merchant of this platform; its owner must unauthorize it first"
+    ))
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Unlinked {
+    pub ma_app_id: String,
+    pub previous_merchant: String,
+}
+
+/// `POST /miniprogram/unlink`: an admin takes a mini-program away from its merchant; its next authorization through
+/// a merchant's link decides the new owner.
+pub async fn unlink(deps: &Deps, component: &str, appid: &str) -> AppResult<Unlinked> {
+    let record = authorizers::get(&deps.table, component, appid)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
+    let owner = record.merchant.ok_or_else(|| {
+        AppError::Conflict(format!("mini-program {appid} is not linked to a merchant"))
+    })?;
+    let event = owner_changed(component, appid, None, Some(&owner), "unlinked by an admin");
+    if !authorizers::unlink_merchant(&deps.table, component, appid, &owner, &event, now_secs()).await? {
+        return Err(AppError::Conflict(format!(
+            "mini-program {appid} changed owner meanwhile; reload it"
+        )));
+    }
+    events::publish(deps, &[event]).await;
+    Ok(Unlinked {
+        ma_app_id: appid.to_owned(),
+        previous_merchant: owner,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned_by(merchant: Option<&str>) -> Authorizer {
+        Authorizer {
+            merchant: merchant.map(str::to_owned),
+            ..Authorizer::default()
+        }
+    }
+
+    #[test]
+    fn only_an_unowned_mini_program_changes_hands() {
+        assert_eq!(may_claim(None, "m2"), Claim::Take);
+        assert_eq!(may_claim(Some(&owned_by(None)), "m2"), Claim::Take);
+        assert_eq!(may_claim(Some(&owned_by(Some("m2"))), "m2"), Claim::AlreadyOwner);
+        assert_eq!(may_claim(Some(&owned_by(Some("m1"))), "m2"), Claim::OwnedByOther);
+    }
+}
