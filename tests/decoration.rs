@@ -1,6 +1,6 @@
 //! Merchant decoration, black-box: defaults from a published template → save → query → page, versions, usage
 //! counts, and another merchant's mini-program.
-use serde_json::{json, Value};
+use serde_json::json;
 use stack_tests::{serial, Stack};
 use wxtpl::http::auth::Role;
 

@@ -148,7 +148,8 @@ async fn a_push_whose_handler_fails_is_processed_on_retry() {
     stack
         .sandbox(
             "/control/faults",
-            json!({"endpoint": "api_query_auth", "httpStatus": 500, "times": 1}),
+            // Every attempt of the first delivery fails (the handler retries WeChat itself, then gives up).
+            json!({"endpoint": "api_query_auth", "httpStatus": 500, "times": 3}),
         )
         .await;
     let out = stack.sandbox("/control/authorize", json!({})).await;

@@ -147,6 +147,7 @@ async fn bad_links_and_foreign_mini_programs_are_refused() {
         tenant: stack.env["TENANT"].clone(),
         component: Some(stack.component_appid()),
         iat: now - 700,
+        nbf: None,
         exp: now - 100,
     };
     let state = sign(&expired, &state_key(&stack.jwt_key));
@@ -156,6 +157,7 @@ async fn bad_links_and_foreign_mini_programs_are_refused() {
     );
     let fresh = Claims {
         iat: now,
+        nbf: None,
         exp: now + 600,
         ..expired
     };

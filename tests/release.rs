@@ -132,6 +132,7 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
         .collect();
     let expected = [
         "MiniProgramAuthorized",
+        "MiniProgramOwnerChanged",
         "CodeCommitted",
         "AuditSubmitted",
         "AuditPassed",
@@ -177,11 +178,11 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
         assert!(d["eventId"].as_str().unwrap().contains(&appid));
         assert!(d["occurredAt"].as_i64().unwrap() > 0);
     }
-    assert_eq!(events[2]["detail"]["data"]["auditId"], audit_id);
-    assert_eq!(events[5]["detail"]["data"]["accessStatus"], "close");
-    assert_eq!(events[6]["detail"]["data"]["accessStatus"], "open");
+    assert_eq!(events[3]["detail"]["data"]["auditId"], audit_id);
+    assert_eq!(events[6]["detail"]["data"]["accessStatus"], "close");
+    assert_eq!(events[7]["detail"]["data"]["accessStatus"], "open");
     assert_eq!(
-        events[11]["detail"]["data"]["to"]["release_version"],
+        events[12]["detail"]["data"]["to"]["release_version"],
         "1.0.0"
     );
     // Nothing is left in the outbox.
@@ -250,11 +251,12 @@ async fn rejection_delay_and_the_poll_for_a_lost_event() {
     // A second sweep finds nothing open and adds nothing.
     stack.invoke("release-sweep").await;
 
-    let events = events_settle(&stack, &appid, 11).await;
+    let events = events_settle(&stack, &appid, 12).await;
     assert_eq!(
         kinds(&events),
         [
             "MiniProgramAuthorized",
+            "MiniProgramOwnerChanged",
             "CodeCommitted",
             "AuditSubmitted",
             "AuditRejected",
@@ -268,10 +270,10 @@ async fn rejection_delay_and_the_poll_for_a_lost_event() {
         ]
     );
     assert_eq!(
-        events[3]["detail"]["data"]["reason"],
+        events[4]["detail"]["data"]["reason"],
         "screenshots do not match"
     );
-    assert_eq!(events[6]["detail"]["data"]["reason"], "holiday queue");
+    assert_eq!(events[7]["detail"]["data"]["reason"], "holiday queue");
 }
 
 #[tokio::test]
@@ -346,10 +348,15 @@ async fn privacy_scan_61039_then_a_later_submit_by_the_sweep() {
     stack.clear_faults().await;
     assert_eq!(stack.release_state(&token, &appid).await, "auditing");
     assert_eq!(stack.counter("commit").await, commits);
-    let events = events_settle(&stack, &appid, 3).await;
+    let events = events_settle(&stack, &appid, 4).await;
     assert_eq!(
         kinds(&events),
-        ["MiniProgramAuthorized", "CodeCommitted", "AuditSubmitted"]
+        [
+            "MiniProgramAuthorized",
+            "MiniProgramOwnerChanged",
+            "CodeCommitted",
+            "AuditSubmitted"
+        ]
     );
 
     // A pending submit can be withdrawn without asking WeChat.
@@ -402,8 +409,15 @@ async fn audit_quota_exhausted_85085_is_a_clear_429_and_the_commit_is_kept() {
         now["userTemplate"]["codeCommitInfo"]["userVersion"],
         "5.0.0"
     );
-    let events = events_settle(&stack, &appid, 2).await;
-    assert_eq!(kinds(&events), ["MiniProgramAuthorized", "CodeCommitted"]);
+    let events = events_settle(&stack, &appid, 3).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "MiniProgramAuthorized",
+            "MiniProgramOwnerChanged",
+            "CodeCommitted"
+        ]
+    );
     // The next release commits again and submits.
     assert_eq!(
         release(&stack, &token, &appid, "5.0.1").await["state"],
@@ -553,7 +567,7 @@ async fn another_merchants_mini_program_is_404_on_every_route_and_nothing_change
     release(&stack, &owner, &appid, "6.0.0").await;
     decide(&stack, &appid, "pass", "").await;
     let before_state = stack.release_state(&owner, &appid).await;
-    let before_events = events_settle(&stack, &appid, 4).await.len();
+    let before_events = events_settle(&stack, &appid, 5).await.len();
     let calls: Value = {
         let r = stack
             .http
@@ -737,10 +751,14 @@ async fn authorization_and_unauthorization_are_published() {
         .sandbox("/control/unauthorize", json!({"appid": appid}))
         .await;
     assert_eq!(out["delivery"]["delivered"], true, "{out}");
-    let events = events_settle(&stack, &appid, 2).await;
+    let events = events_settle(&stack, &appid, 3).await;
     assert_eq!(
         kinds(&events),
-        ["MiniProgramAuthorized", "MiniProgramUnauthorized"]
+        [
+            "MiniProgramAuthorized",
+            "MiniProgramOwnerChanged",
+            "MiniProgramUnauthorized"
+        ]
     );
     assert!(events[0]["detail"]["data"]["userName"]
         .as_str()
@@ -750,7 +768,7 @@ async fn authorization_and_unauthorization_are_published() {
     let xml = format!(
         "<xml><AppId>{}</AppId><CreateTime>{}</CreateTime><InfoType>unauthorized</InfoType><AuthorizerAppid>{appid}</AuthorizerAppid></xml>",
         stack.component_appid(),
-        events[1]["detail"]["occurredAt"].as_i64().unwrap() / 1000
+        events[2]["detail"]["occurredAt"].as_i64().unwrap() / 1000
     );
     stack
         .sandbox(
@@ -758,5 +776,5 @@ async fn authorization_and_unauthorization_are_published() {
             json!({"urlKind": "auth_event", "xml": xml}),
         )
         .await;
-    assert_eq!(stack.events(&appid).await.len(), 2);
+    assert_eq!(stack.events(&appid).await.len(), 3);
 }

@@ -118,6 +118,7 @@ impl Stack {
             tenant: tenant.to_owned(),
             component: component.map(str::to_owned),
             iat: now,
+            nbf: None,
             exp: now + 3600,
         };
         sign(&claims, &self.jwt_key)
@@ -132,6 +133,7 @@ impl Stack {
             tenant: self.env["TENANT"].clone(),
             component: Some(self.component_appid()),
             iat: now,
+            nbf: None,
             exp: now + 3600,
         };
         sign(&claims, &self.jwt_key)
@@ -175,6 +177,17 @@ impl Stack {
             .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn sandbox_get(&self, path: &str) -> Value {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.env["SANDBOX_URL"]))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "sandbox {path} failed");
+        resp.json().await.unwrap()
     }
 
     pub async fn sandbox(&self, path: &str, body: Value) -> Value {
@@ -233,9 +246,14 @@ impl Stack {
 
     /// Encrypts and signs a push exactly as WeChat does; returns (query string, body).
     pub fn seal(&self, plaintext: &str) -> (String, String) {
+        self.seal_at(plaintext, wxtpl::clock::now_secs())
+    }
+
+    /// `seal` with the signed timestamp WeChat would have put on a push sent at `timestamp`.
+    pub fn seal_at(&self, plaintext: &str, timestamp: i64) -> (String, String) {
         let crypt = self.crypt();
         let encrypted = crypt.encrypt(plaintext);
-        let (ts, nonce) = (wxtpl::clock::now_secs().to_string(), "12345".to_owned());
+        let (ts, nonce) = (timestamp.to_string(), "12345".to_owned());
         let sig = crypt.msg_signature(&ts, &nonce, &encrypted);
         let query = format!("timestamp={ts}&nonce={nonce}&encrypt_type=aes&msg_signature={sig}");
         let body = format!(
@@ -469,6 +487,22 @@ impl Stack {
             &json!({"account": account, "password": password}),
         )
         .await
+    }
+
+    /// A login from another loopback address, so tests of the per-source limit do not share one.
+    pub async fn login_from(&self, source: [u8; 4], account: &str, password: &str) -> (u16, Value) {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(source))
+            .build()
+            .unwrap();
+        let resp = client
+            .post(format!("{}/auth/login", self.api_url()))
+            .json(&json!({"account": account, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 
     pub fn logs(&self) -> String {

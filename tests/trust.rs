@@ -127,16 +127,42 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
             .await;
         assert_eq!(code, 403, "{role:?}: {out}");
     }
-    let other_tenant = stack.token_for(Role::Admin, "another-tenant", Some(&stack.component_appid()));
-    assert_eq!(stack.post("/miniprogram/unlink", &other_tenant, &body).await.0, 404);
-    for bad in [json!({}), json!({"maAppId": 7}), json!({"maAppId": appid, "extra": 1})] {
-        assert_eq!(stack.post("/miniprogram/unlink", &admin, &bad).await.0, 400, "{bad}");
+    let other_tenant = stack.token_for(
+        Role::Admin,
+        "another-tenant",
+        Some(&stack.component_appid()),
+    );
+    assert_eq!(
+        stack
+            .post("/miniprogram/unlink", &other_tenant, &body)
+            .await
+            .0,
+        404
+    );
+    for bad in [
+        json!({}),
+        json!({"maAppId": 7}),
+        json!({"maAppId": appid, "extra": 1}),
+    ] {
+        assert_eq!(
+            stack.post("/miniprogram/unlink", &admin, &bad).await.0,
+            400,
+            "{bad}"
+        );
     }
     let (code, out) = stack
-        .post("/miniprogram/unlink", &admin, &json!({"maAppId": "wxdoesnotexist00"}))
+        .post(
+            "/miniprogram/unlink",
+            &admin,
+            &json!({"maAppId": "wxdoesnotexist00"}),
+        )
         .await;
     assert_eq!(code, 404, "{out}");
-    assert_eq!(listed(&stack, &token).await, vec![appid.clone()], "refusals changed nothing");
+    assert_eq!(
+        listed(&stack, &token).await,
+        vec![appid.clone()],
+        "refusals changed nothing"
+    );
 
     let (code, out) = stack.post("/miniprogram/unlink", &admin, &body).await;
     assert_eq!(code, 200, "{out}");
@@ -147,7 +173,10 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
     let owner_events = events_of(&stack, &appid, "MiniProgramOwnerChanged", 2).await;
     assert_eq!(owner_events[1]["detail"]["data"]["merchant"], Value::Null);
     // The owner's own link gives it back: it is authorized and nobody owns it.
-    assert_eq!(consent(&stack, &token, Some(&appid)).await["outcome"], "authorized");
+    assert_eq!(
+        consent(&stack, &token, Some(&appid)).await["outcome"],
+        "authorized"
+    );
     assert_eq!(listed(&stack, &token).await, vec![appid]);
 }
 
@@ -174,8 +203,15 @@ async fn no_merchant_route_acts_on_a_mini_program_whose_authorization_is_not_in_
     let (code, out) = stack
         .get(&format!("/tester/list?maAppId={appid}"), &token)
         .await;
-    assert_eq!((code, out["error"]["code"].as_str()), (409, Some("MINI_PROGRAM_NOT_AUTHORIZED")));
-    assert_eq!(stack.counter("commit").await, commits, "WeChat was not asked");
+    assert_eq!(
+        (code, out["error"]["code"].as_str()),
+        (409, Some("MINI_PROGRAM_NOT_AUTHORIZED"))
+    );
+    assert_eq!(
+        stack.counter("commit").await,
+        commits,
+        "WeChat was not asked"
+    );
 }
 
 #[tokio::test]
@@ -183,16 +219,29 @@ async fn concurrent_releases_of_one_mini_program_commit_once_and_the_rest_are_40
     let _g = serial().await;
     let stack = Stack::connect().await;
     let (token, appid) = stack.decorated(&unique("racer")).await;
-    let (commits, submits) = (stack.counter("commit").await, stack.counter("submit_audit").await);
+    let (commits, submits) = (
+        stack.counter("commit").await,
+        stack.counter("submit_audit").await,
+    );
     let body = json!({"maAppId": appid, "userVersion": "2.0.0"});
-    let answers = futures::future::join_all(
-        (0..5).map(|_| stack.post("/code/release", &token, &body)),
-    )
-    .await;
+    let answers =
+        futures::future::join_all((0..5).map(|_| stack.post("/code/release", &token, &body))).await;
     let codes: Vec<u16> = answers.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{answers:?}");
-    assert_eq!(codes.iter().filter(|c| **c == 409).count(), 4, "{answers:?}");
-    assert_eq!(stack.counter("commit").await, commits + 1, "exactly one commit reached WeChat");
+    assert_eq!(
+        codes.iter().filter(|c| **c == 200).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| **c == 409).count(),
+        4,
+        "{answers:?}"
+    );
+    assert_eq!(
+        stack.counter("commit").await,
+        commits + 1,
+        "exactly one commit reached WeChat"
+    );
     assert_eq!(stack.counter("submit_audit").await, submits + 1);
     assert_eq!(stack.release_state(&token, &appid).await, "auditing");
 }
@@ -205,14 +254,20 @@ async fn a_failed_commit_leaves_no_intent_and_a_release_resumes_after_its_commit
     let body = json!({"maAppId": appid, "userVersion": "3.0.0"});
     // WeChat refuses the commit: the intent is dropped, the state is what it was.
     stack
-        .sandbox("/control/faults", json!({"endpoint": "commit", "errcode": 85013, "appid": appid}))
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "commit", "errcode": 85013, "appid": appid}),
+        )
         .await;
     let (code, out) = stack.post("/code/release", &token, &body).await;
     assert_eq!(code, 502, "{out}");
     assert_eq!(stack.release_state(&token, &appid).await, "saved");
     // The commit succeeds but the QR code fails: the next try resumes from the commit (WeChat holds that code).
     stack
-        .sandbox("/control/faults", json!({"endpoint": "get_qrcode", "httpStatus": 500, "appid": appid, "times": -1}))
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "get_qrcode", "httpStatus": 500, "appid": appid, "times": -1}),
+        )
         .await;
     let commits = stack.counter("commit").await;
     let (code, out) = stack.post("/code/release", &token, &body).await;
@@ -223,7 +278,11 @@ async fn a_failed_commit_leaves_no_intent_and_a_release_resumes_after_its_commit
     let (code, out) = stack.post("/code/release", &token, &body).await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["state"], "auditing");
-    assert_eq!(stack.counter("commit").await, commits + 1, "no second commit of the same code");
+    assert_eq!(
+        stack.counter("commit").await,
+        commits + 1,
+        "no second commit of the same code"
+    );
     assert_eq!(out["codeCommitInfo"]["userVersion"], "3.0.0");
 }
 
@@ -257,16 +316,26 @@ async fn a_save_from_a_stale_read_never_undoes_a_pipeline_step() {
         previous: Some((&stale, stale.version)),
         now: wxtpl::clock::now_secs(),
     };
-    assert!(ut::save(&table, &plan).await.unwrap(), "the version still matches");
+    assert!(
+        ut::save(&table, &plan).await.unwrap(),
+        "the version still matches"
+    );
     let now = ut::get(&table, &component, &appid).await.unwrap().unwrap();
     assert_eq!(now.config["theme"], "late");
-    assert_eq!(now.release_state, "auditing", "the save did not revert the step");
+    assert_eq!(
+        now.release_state, "auditing",
+        "the save did not revert the step"
+    );
     assert_eq!(now.audit_id, out["auditId"].as_i64());
     let open = stack
         .item(&format!("COMP#{component}"), &format!("UT#{appid}"))
         .await
         .unwrap();
-    assert_eq!(stack_tests::s(&open, "GSI1PK").as_deref(), Some("RELEASEOPEN"), "still in the sweep's index");
+    assert_eq!(
+        stack_tests::s(&open, "GSI1PK").as_deref(),
+        Some("RELEASEOPEN"),
+        "still in the sweep's index"
+    );
 }
 
 #[tokio::test]
@@ -291,7 +360,10 @@ async fn a_submit_whose_answer_was_lost_is_adopted_not_left_stuck() {
     assert_eq!(stack.counter("submit_audit").await, submits + 2);
     // The result WeChat pushes settles exactly that audit.
     let decided = stack
-        .sandbox("/control/audit/decide", json!({"appid": appid, "result": "pass"}))
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "pass"}),
+        )
         .await;
     assert_eq!(decided["delivered"], true, "{decided}");
     assert_eq!(stack.release_state(&token, &appid).await, "passed");
@@ -330,14 +402,22 @@ async fn an_intent_left_by_a_dead_request_is_reconciled_by_the_sweep_against_wec
     stack.invoke("release-sweep").await;
     assert_eq!(stack.release_state(&token, &appid).await, "submitting");
     // A minute later the sweep asks WeChat: an audit runs, so it is recorded as ours.
-    let (pk, sk) = (format!("COMP#{}", stack.component_appid()), format!("UT#{appid}"));
+    let (pk, sk) = (
+        format!("COMP#{}", stack.component_appid()),
+        format!("UT#{appid}"),
+    );
     let started = wxtpl::clock::now_millis() - 120_000;
-    stack.set_number(&pk, &sk, "intent_started_ms", started).await;
+    stack
+        .set_number(&pk, &sk, "intent_started_ms", started)
+        .await;
     let summary = stack.invoke("release-sweep").await;
     assert_eq!(summary["intentsReconciled"], 1, "{summary}");
     assert_eq!(stack.release_state(&token, &appid).await, "auditing");
     let decided = stack
-        .sandbox("/control/audit/decide", json!({"appid": appid, "result": "fail", "reason": "blurry logo"}))
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "fail", "reason": "blurry logo"}),
+        )
         .await;
     assert_eq!(decided["delivered"], true, "{decided}");
     assert_eq!(stack.release_state(&token, &appid).await, "rejected");
@@ -345,16 +425,459 @@ async fn an_intent_left_by_a_dead_request_is_reconciled_by_the_sweep_against_wec
     // A commit intent whose holder died before WeChat got the commit goes back to where it started.
     let item = stack.item(&pk, &sk).await.unwrap();
     let before = stack_tests::s(&item, "release_state").unwrap();
-    stack.set_string(&pk, &sk, "release_state", "committing").await;
+    stack
+        .set_string(&pk, &sk, "release_state", "committing")
+        .await;
     stack.set_string(&pk, &sk, "GSI1PK", "RELEASEOPEN").await;
     let open_ref = format!("{}#{appid}", stack.component_appid());
     stack.set_string(&pk, &sk, "GSI1SK", &open_ref).await;
     stack.set_string(&pk, &sk, "intent_back_to", &before).await;
     stack
-        .set_string(&pk, &sk, "intent_commit_info", &json!({"userVersion": "never-committed"}).to_string())
+        .set_string(
+            &pk,
+            &sk,
+            "intent_commit_info",
+            &json!({"userVersion": "never-committed"}).to_string(),
+        )
         .await;
-    stack.set_number(&pk, &sk, "intent_started_ms", started).await;
+    stack
+        .set_number(&pk, &sk, "intent_started_ms", started)
+        .await;
     let summary = stack.invoke("release-sweep").await;
     assert_eq!(summary["intentsReconciled"], 1, "{summary}");
     assert_eq!(stack.release_state(&token, &appid).await, before);
+}
+
+/// A user created by the admin of the stack's tenant; returns the account name.
+async fn user(stack: &Stack, prefix: &str, password: &str, role: &str) -> String {
+    let account = format!("{}@trust.test", unique(prefix));
+    let body = json!({"account": account, "password": password, "role": role,
+                      "components": [stack.component_appid()]});
+    let (code, out) = stack
+        .post("/user/create", &stack.token(Role::Admin), &body)
+        .await;
+    assert_eq!(code, 201, "{out}");
+    account
+}
+
+async fn parallel_guesses(stack: &Stack, source: [u8; 4], account: &str) -> Vec<(u16, Value)> {
+    futures::future::join_all((0..20).map(|_| stack.login_from(source, account, "a wrong guess!")))
+        .await
+}
+
+#[tokio::test]
+async fn parallel_guesses_reach_the_hash_five_times_and_known_and_unknown_accounts_look_alike() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let known = user(&stack, "guessed", "the right password", "operator").await;
+    let unknown = format!("{}@trust.test", unique("nobody"));
+    let mut seen = Vec::new();
+    for account in [&known, &unknown] {
+        let answers = parallel_guesses(&stack, [127, 0, 0, 21], account).await;
+        let refused: Vec<&Value> = answers
+            .iter()
+            .filter(|(c, _)| *c == 401)
+            .map(|(_, b)| b)
+            .collect();
+        let braked: Vec<&Value> = answers
+            .iter()
+            .filter(|(c, _)| *c == 429)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(
+            (refused.len(), braked.len()),
+            (5, 15),
+            "{account}: {answers:?}"
+        );
+        assert_eq!(braked[0]["error"]["code"], "TOO_MANY_ATTEMPTS");
+        seen.push((refused[0].clone(), braked[0]["error"]["code"].clone()));
+    }
+    assert_eq!(
+        seen[0], seen[1],
+        "a known and an unknown account answer alike"
+    );
+    // Locked: even the right password does not reach the hash.
+    let (code, body) = stack
+        .login_from([127, 0, 0, 21], &known, "the right password")
+        .await;
+    assert_eq!(code, 429, "{body}");
+
+    // One at a time: five 401s then 429, for both.
+    let other_known = user(&stack, "guessed-slowly", "the right password", "operator").await;
+    let other_unknown = format!("{}@trust.test", unique("nobody-slowly"));
+    let mut sequences = Vec::new();
+    for account in [&other_known, &other_unknown] {
+        let mut codes = Vec::new();
+        for _ in 0..6 {
+            codes.push(
+                stack
+                    .login_from([127, 0, 0, 22], account, "a wrong guess!")
+                    .await
+                    .0,
+            );
+        }
+        sequences.push(codes);
+    }
+    assert_eq!(sequences[0], vec![401, 401, 401, 401, 401, 429]);
+    assert_eq!(sequences[0], sequences[1]);
+}
+
+#[tokio::test]
+async fn one_source_spraying_many_accounts_is_stopped_and_others_are_not() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let sprayer = [127, 0, 0, 23];
+    let mut codes = Vec::new();
+    for i in 0..24 {
+        let account = format!("{}@trust.test", unique(&format!("sprayed{i}")));
+        codes.push(stack.login_from(sprayer, &account, "Winter2026!!").await.0);
+    }
+    assert_eq!(codes[..20], [401; 20]);
+    assert_eq!(codes[20..], [429; 4]);
+    let account = user(&stack, "bystander", "the right password", "operator").await;
+    assert_eq!(
+        stack
+            .login_from(sprayer, &account, "the right password")
+            .await
+            .0,
+        429
+    );
+    let (code, body) = stack
+        .login_from([127, 0, 0, 24], &account, "the right password")
+        .await;
+    assert_eq!(code, 200, "another source logs in: {body}");
+}
+
+#[tokio::test]
+async fn malformed_logins_are_400_and_do_not_count() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let account = user(&stack, "careful", "the right password", "operator").await;
+    let long_account = "a".repeat(1000);
+    let long_password = "p".repeat(10_000);
+    for (who, password) in [
+        (long_account.as_str(), "whatever password"),
+        ("two words", "whatever password"),
+        ("", "whatever password"),
+        (account.as_str(), long_password.as_str()),
+        (account.as_str(), ""),
+    ] {
+        let (code, body) = stack.login_from([127, 0, 0, 25], who, password).await;
+        assert_eq!(code, 400, "{who:.20}: {body}");
+        assert_eq!(body["error"]["code"], "BAD_REQUEST");
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            stack
+                .login_from([127, 0, 0, 25], &account, "malformed?")
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        stack
+            .login_from([127, 0, 0, 25], &account, "the right password")
+            .await
+            .0,
+        200,
+        "five malformed and three wrong attempts did not lock the account"
+    );
+}
+
+/// Polls a route with `token` until it answers 401 (the session ended), for at most 20 s.
+async fn until_refused(stack: &Stack, token: &str) -> u16 {
+    let mut code = 0;
+    for _ in 0..40 {
+        code = stack.get("/component/status", token).await.0;
+        if code == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    code
+}
+
+#[tokio::test]
+async fn a_role_change_a_disable_and_a_password_change_end_existing_sessions() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let admin = stack.token(Role::Admin);
+    let account = user(&stack, "session", "the first password", "operator").await;
+    let login = |password: &'static str| {
+        let (stack, account) = (&stack, account.clone());
+        async move { stack.login_from([127, 0, 0, 26], &account, password).await }
+    };
+    let (code, body) = login("the first password").await;
+    assert_eq!(code, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(stack.get("/component/status", &token).await.0, 200);
+
+    // Refusals first: nothing changes.
+    let change = json!({"account": account, "role": "developer"});
+    assert_eq!(stack.post("/user/role", &token, &change).await.0, 403);
+    let stranger = stack.token_for(Role::Admin, "another-tenant", None);
+    assert_eq!(stack.post("/user/role", &stranger, &change).await.0, 404);
+    for bad in [
+        json!({"account": account, "role": "root"}),
+        json!({"account": account}),
+        json!({"account": 5}),
+    ] {
+        assert_eq!(stack.post("/user/role", &admin, &bad).await.0, 400, "{bad}");
+    }
+    assert_eq!(
+        stack
+            .post("/user/disable", &admin, &json!({"account": "no such user"}))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        stack
+            .post("/user/disable", &admin, &json!({"account": "nosuchuser@x"}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        stack.get("/component/status", &token).await.0,
+        200,
+        "the session survived refusals"
+    );
+
+    // A role change ends it; the next login carries the new role.
+    let (code, out) = stack.post("/user/role", &admin, &change).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(until_refused(&stack, &token).await, 401);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await; // a token of a later second
+    let (code, body) = login("the first password").await;
+    assert_eq!(
+        (code, body["role"].as_str()),
+        (200, Some("developer")),
+        "{body}"
+    );
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(stack.get("/component/status", &token).await.0, 200);
+
+    // Disabled: the session ends and logins are refused like a wrong password; enabled: back in.
+    assert_eq!(
+        stack
+            .post("/user/disable", &admin, &json!({"account": account}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(until_refused(&stack, &token).await, 401);
+    let (code, body) = login("the first password").await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["error"]["message"], "account or password is wrong");
+    assert_eq!(
+        stack
+            .post("/user/enable", &admin, &json!({"account": account}))
+            .await
+            .0,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (code, body) = login("the first password").await;
+    assert_eq!(code, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+
+    // The user's own password change ends the other sessions too.
+    let (code, out) = stack
+        .post(
+            "/user/password",
+            &token,
+            &json!({"currentPassword": "the first password", "newPassword": "the second password"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(until_refused(&stack, &token).await, 401);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(login("the second password").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_push_whose_handler_died_after_the_exchange_is_completed_by_wechats_retry() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    // The handler exchanges the code, then waits on WeChat for the account's details; it crashes there.
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "api_get_authorizer_info", "latencyMs": 3000, "times": 1}),
+        )
+        .await;
+    let exchanges = stack.counter("api_query_auth").await;
+    let sandbox = stack.sandbox_url().to_owned();
+    let client = stack.http.clone();
+    let authorize = tokio::spawn(async move {
+        client
+            .post(format!("{sandbox}/control/authorize"))
+            .json(&json!({"nickName": "Crash Cafe"}))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let crashed: Value = stack
+        .http
+        .post(format!(
+            "{}/_local/crash/wechat-auth-event",
+            stack.api_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(crashed["killed"].as_i64().unwrap() >= 1, "{crashed}");
+    let out = authorize.await.unwrap();
+    let attempts = out["delivery"]["attempts"].as_array().unwrap();
+    assert_eq!(out["delivery"]["delivered"], true, "{out}");
+    assert!(attempts.len() >= 2, "{out}");
+    assert_ne!(attempts[0]["reply"], "success");
+    // The retry finished the dead handler's work from the exchange it kept: the code was exchanged once.
+    assert_eq!(stack.counter("api_query_auth").await, exchanges + 1);
+    let appid = out["authorizerAppid"].as_str().unwrap();
+    let (code, info) = stack
+        .get(
+            &format!("/authorizer/info?authorizerAppid={appid}"),
+            &stack.token(Role::Admin),
+        )
+        .await;
+    assert_eq!(code, 200, "{info}");
+    assert_eq!(info["authorizer"]["status"], "authorized", "{info}");
+    assert_eq!(
+        events_of(&stack, appid, "MiniProgramAuthorized", 1)
+            .await
+            .len(),
+        1
+    );
+}
+
+/// A plain text message addressed to `to_user`, as WeChat forwards it to the message URL.
+fn text_message(to_user: &str, msg_id: i64) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{to_user}]]></ToUserName><FromUserName><![CDATA[o_customer]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello]]></Content>\
+         <MsgId>{msg_id}</MsgId></xml>",
+        wxtpl::clock::now_secs()
+    )
+}
+
+async fn user_name(stack: &Stack, appid: &str) -> String {
+    let state = stack.sandbox_get("/control/state").await;
+    state["authorizers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appid"] == appid)
+        .unwrap()["userName"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_stale_push_is_refused_and_recorded_while_wechats_retries_pass() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let appid = stack.authorize_new().await;
+    let gh = user_name(&stack, &appid).await;
+    let path = format!("/wechat/{}/{appid}/callback", stack.component_appid());
+    let now = wxtpl::clock::now_secs();
+    let msg_id = now * 10;
+    let (query, body) = stack.seal_at(&text_message(&gh, msg_id), now - 400);
+    let (code, reply) = stack.push_raw(&path, &query, body).await;
+    assert_eq!(code, 403, "{reply}");
+    let (_, records) = stack
+        .get(
+            &format!("/callback/records?appid={appid}"),
+            &stack.token(Role::Admin),
+        )
+        .await;
+    let stale: Vec<&Value> = records["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "refused_stale")
+        .collect();
+    assert_eq!(stale.len(), 1, "{records}");
+    // Sent a minute ago (a retry of WeChat's, which keeps its first timestamp): accepted.
+    let (query, body) = stack.seal_at(&text_message(&gh, msg_id + 1), now - 60);
+    let (code, reply) = stack.push_raw(&path, &query, body).await;
+    assert_eq!((code, reply.as_str()), (200, "success"));
+}
+
+#[tokio::test]
+async fn a_message_push_must_be_addressed_to_the_mini_program_its_url_names() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (a, b) = (stack.authorize_new().await, stack.authorize_new().await);
+    let gh_b = user_name(&stack, &b).await;
+    let comp = stack.component_appid();
+    let msg_id = wxtpl::clock::now_millis();
+    for path in [
+        format!("/wechat/{comp}/{a}/callback"),
+        format!("/wechat/{comp}/wxunknown00000000/callback"),
+    ] {
+        let (query, body) = stack.seal(&text_message(&gh_b, msg_id));
+        let (code, reply) = stack.push_raw(&path, &query, body).await;
+        assert_eq!(code, 403, "{path}: {reply}");
+    }
+    let (query, body) = stack.seal(&text_message(&gh_b, msg_id));
+    let (code, reply) = stack
+        .push_raw(&format!("/wechat/{comp}/{b}/callback"), &query, body)
+        .await;
+    assert_eq!((code, reply.as_str()), (200, "success"));
+}
+
+#[tokio::test]
+async fn a_rotated_component_secret_reaches_warm_functions() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let original = stack.component.clone();
+    let admin = stack.token(Role::Admin);
+    let ticket = |stack: &Stack| {
+        let sandbox = stack.sandbox("/control/ticket/push", json!({}));
+        async move { sandbox.await }
+    };
+    // Warm: the instances have the current keys cached.
+    assert_eq!(ticket(&stack).await["delivered"], true);
+    let rotate = |token: String, aes: String| {
+        let body = json!({"appid": original["appid"], "appsecret": original["appsecret"],
+                          "token": token, "encodingAesKey": aes});
+        let keys = json!({"token": body["token"], "encodingAesKey": body["encodingAesKey"]});
+        (body, keys)
+    };
+    let new_aes: String = (0..43)
+        .map(|i| char::from(b'a' + ((wxtpl::clock::now_millis() as u64 + i) % 26) as u8))
+        .collect();
+    for (token, aes) in [
+        ("rotatedtoken".to_owned(), new_aes),
+        (
+            original["token"].as_str().unwrap().to_owned(),
+            original["encodingAesKey"].as_str().unwrap().to_owned(),
+        ),
+    ] {
+        // Past the re-read brake of the instances that just read the keys.
+        tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+        let (register, keys) = rotate(token, aes);
+        let (code, out) = stack.post("/component/register", &admin, &register).await;
+        assert!(code == 200 || code == 201, "{out}");
+        stack.sandbox("/control/component/keys", keys).await;
+        let delivery = ticket(&stack).await;
+        let attempts = delivery["attempts"].as_array().unwrap();
+        assert_eq!(delivery["delivered"], true, "{delivery}");
+        assert_eq!(
+            attempts.len(),
+            1,
+            "accepted at once by a warm instance: {delivery}"
+        );
+    }
 }

@@ -6,7 +6,8 @@ to more instances (up to --max-instances) while all of its instances are busy. R
 template.yaml. Function logs go to <log-dir>/<function>.log.
 
 Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API), GET /_local/health and
-GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator).
+GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator),
+POST /_local/crash/<name> (kills every instance of a function mid-invocation, as a crash would).
 """
 import argparse
 import base64
@@ -35,6 +36,7 @@ class Invocation:
         self.done = threading.Event()
         self.result = None
         self.error = None
+        self.holder = None  # the instance running it
 
 
 class Function:
@@ -53,22 +55,22 @@ class Function:
         self.lock = threading.Lock()
         self.instances = []
         self.idle = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_runtime_handler(self))
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def runtime_api(self):
-        return f"127.0.0.1:{self.server.server_address[1]}"
 
     def _spawn(self):
+        # Each instance gets its own Runtime API endpoint, so the gateway knows which process runs which
+        # invocation and can end one that overruns its timeout, as Lambda does.
+        holder = {}
+        server = ThreadingHTTPServer(("127.0.0.1", 0), make_runtime_handler(self, holder))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         env = dict(self.env)
-        env.update({"AWS_LAMBDA_RUNTIME_API": self.runtime_api, "AWS_LAMBDA_FUNCTION_NAME": self.name,
+        env.update({"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}", "AWS_LAMBDA_FUNCTION_NAME": self.name,
                     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                     "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{len(self.instances)}",
                     "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}"})
         log = open(self.log_path, "ab")
         proc = subprocess.Popen([self.binary], env=env, stdout=log, stderr=subprocess.STDOUT)
+        holder["proc"], holder["server"] = proc, server
         self.instances.append(proc)
 
     def invoke(self, payload):
@@ -80,16 +82,42 @@ class Function:
                 self._spawn()
                 self.idle += 1  # counted as idle until it picks work up
             self.pending.put(inv)
-        if not inv.done.wait(self.spec["timeout"] + 5):
+        # A little grace for the time an instance takes to pick the invocation up.
+        if not inv.done.wait(self.spec["timeout"] + 1):
+            self._end_overrun(inv)
             return None, "Task timed out"
         return inv.result, inv.error
 
+    def crash(self):
+        """Kills every instance now, failing what they were running (a crash mid-invocation)."""
+        with self.lock:
+            running = list(self.inflight.values())
+            self.inflight.clear()
+            procs = [p for p in self.instances if p.poll() is None]
+        for p in procs:
+            p.kill()
+        for inv in running:
+            inv.error = "Runtime exited: the instance crashed"
+            inv.done.set()
+        return len(procs)
+
+    def _end_overrun(self, inv):
+        """Lambda stops an invocation at its timeout: the instance that ran it is killed mid-way."""
+        with self.lock:
+            self.inflight.pop(inv.id, None)
+            holder = inv.holder
+        if holder and holder.get("proc") and holder["proc"].poll() is None:
+            print(f"[{self.name}] {inv.id} timed out after {self.spec['timeout']} s: instance killed", flush=True)
+            holder["proc"].kill()
+            holder["server"].shutdown()
+
     # Runtime API side
-    def next_invocation(self):
+    def next_invocation(self, holder):
         inv = self.pending.get()
         with self.lock:
             self.idle = max(0, self.idle - 1)
             self.inflight[inv.id] = inv
+            inv.holder = holder
         return inv
 
     def finish(self, request_id, result=None, error=None):
@@ -105,7 +133,7 @@ class Function:
             p.terminate()
 
 
-def make_runtime_handler(fn):
+def make_runtime_handler(fn, holder):
     class Runtime(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -122,7 +150,7 @@ def make_runtime_handler(fn):
 
         def do_GET(self):
             if self.path.endswith("/runtime/invocation/next"):
-                inv = fn.next_invocation()
+                inv = fn.next_invocation(holder)
                 body = json.dumps(inv.payload).encode()
                 return self._ok(200, body, {
                     "Content-Type": "application/json",
@@ -228,6 +256,12 @@ def make_api_handler(gw):
                 q = dict(urllib.parse.parse_qsl(url.query))
                 return self._json(200, {"events": eventlog.recent(os.environ["AWS_ENDPOINT_URL"], gw.event_log_group,
                                                                   int(q.get("limit", 50)), q.get("maAppId"))})
+            m = re.fullmatch(r"/_local/crash/([^/]+)", url.path)
+            if m and method == "POST":  # fault injection: every instance of a function dies mid-invocation
+                fn = gw.functions.get(m.group(1))
+                if fn is None:
+                    return self._json(404, {"message": "Function not found"})
+                return self._json(200, {"killed": fn.crash()})
             if url.path == "/_local/frontend":  # stands in for the merchant front end after authorization
                 return self._json(200, {"frontend": dict(urllib.parse.parse_qsl(url.query))})
             m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)

@@ -77,14 +77,14 @@ class MsgCrypt:
 
 
 class Sandbox:
-    def __init__(self, component, push_base, clock_speed=1.0, ticket_interval=600, retry_delay=1.0, quota=10000):
+    def __init__(self, component, push_base, clock_speed=1.0, ticket_interval=600, retry_interval=5.0, quota=10000):
         self.lock = threading.RLock()
         self.component = component
         self.crypt = MsgCrypt(component["token"], component["encodingAesKey"], component["appid"])
         self.push_base = push_base.rstrip("/")
         self.clock_speed = clock_speed
         self.ticket_interval = ticket_interval
-        self.retry_delay = retry_delay
+        self.retry_interval = retry_interval
         self.quota = quota
         self.started = time.time()
         self.reset()
@@ -146,7 +146,7 @@ class Sandbox:
         if (err := self._component_ok(body.get("component_appid"))):
             return err
         if body.get("component_appsecret") != self.component["appsecret"]:
-            return wx_error(40013, "invalid appid or appsecret")
+            return wx_error(40125, "invalid appsecret")
         ticket = body.get("component_verify_ticket")
         if ticket not in self.tickets:
             return wx_error(61006, "component ticket is invalid")
@@ -158,7 +158,7 @@ class Sandbox:
         if (err := self._component_ok(body.get("component_appid"))):
             return err
         if body.get("component_secret") != self.component["appsecret"]:
-            return wx_error(40013, "invalid appid or appsecret")
+            return wx_error(40125, "invalid appsecret")
         self.pushing_tickets = True
         threading.Timer(0.5, self.push_ticket).start()
         return wx_error(0, "ok")
@@ -630,7 +630,8 @@ class Sandbox:
         with self.lock:
             self.pushes.append(record)
             del self.pushes[:-200]
-        for attempt in range(4):  # the first delivery plus up to 3 retries
+        first = time.time()
+        for attempt in range(4):  # the first delivery plus up to 3 retries, one every retry_interval seconds
             started = time.time()
             try:
                 req = urllib.request.Request(f"{url}?{query}", data=body.encode(), method="POST",
@@ -646,7 +647,7 @@ class Sandbox:
                 record["delivered"] = True
                 break
             if attempt < 3:
-                time.sleep(self.retry_delay)
+                time.sleep(max(0.0, first + (attempt + 1) * self.retry_interval - time.time()))
         return record
 
     def auth_event_url(self):
@@ -787,6 +788,14 @@ class Sandbox:
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
             return 200, {"reset": True}
+        if method == "POST" and path == "/control/component/keys":
+            # The platform's keys are changed on WeChat's side (a rotation): pushes are sealed with the new ones.
+            with self.lock:
+                for k in ("token", "encodingAesKey", "appsecret"):
+                    if body.get(k):
+                        self.component[k] = body[k]
+                self.crypt = MsgCrypt(self.component["token"], self.component["encodingAesKey"], self.component["appid"])
+            return 200, {"appid": self.component["appid"], "rotated": True}
         if method == "POST" and path == "/control/quota":
             for k in ("rest", "speedup_rest"):
                 if k in body:
@@ -902,12 +911,13 @@ def main():
     p.add_argument("--push-base", required=True, help="base URL the pushes go to (the product's API)")
     p.add_argument("--clock-speed", type=float, default=float(os.environ.get("SANDBOX_CLOCK_SPEED", "1")))
     p.add_argument("--ticket-interval", type=float, default=float(os.environ.get("SANDBOX_TICKET_INTERVAL", "600")))
-    p.add_argument("--retry-delay", type=float, default=float(os.environ.get("SANDBOX_RETRY_DELAY", "1")))
+    # WeChat retries an unanswered or refused push about every 5 s, three times.
+    p.add_argument("--retry-interval", type=float, default=float(os.environ.get("SANDBOX_RETRY_INTERVAL", "5")))
     p.add_argument("--quota", type=int, default=int(os.environ.get("SANDBOX_DAILY_QUOTA", "10000")))
     args = p.parse_args()
     with open(args.component) as f:
         component = json.load(f)
-    sandbox = Sandbox(component, args.push_base, args.clock_speed, args.ticket_interval, args.retry_delay, args.quota)
+    sandbox = Sandbox(component, args.push_base, args.clock_speed, args.ticket_interval, args.retry_interval, args.quota)
     threading.Thread(target=sandbox.ticket_loop, daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(sandbox))
     server.daemon_threads = True

@@ -25,6 +25,18 @@ pub struct Config {
     pub audit_poll_after_secs: i64,
     /// Pushes and their idempotency records expire after this many days.
     pub push_record_ttl_days: i64,
+    /// Password checks from one source address in any 15 minutes (spraying across accounts).
+    pub login_attempts_per_source: usize,
+    /// What one merchant may use per day of the WeChat quotas all merchants of a component share.
+    pub merchant_daily: MerchantDailyLimits,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MerchantDailyLimits {
+    pub audits: i64,
+    pub undos: i64,
+    pub speedups: i64,
+    pub auth_links: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +57,13 @@ impl Config {
                 .filter(|v| !v.is_empty())
                 .unwrap_or(default.into())
         };
+        let positive = |name: &'static str, default: &str| {
+            optional(name, default)
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError(name))
+        };
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
@@ -62,6 +81,17 @@ impl Config {
             push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7")
                 .parse()
                 .map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,
+            login_attempts_per_source: optional("LOGIN_ATTEMPTS_PER_SOURCE", "20")
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError("LOGIN_ATTEMPTS_PER_SOURCE"))?,
+            merchant_daily: MerchantDailyLimits {
+                audits: positive("MERCHANT_DAILY_AUDITS", "10")?,
+                undos: positive("MERCHANT_DAILY_UNDOS", "3")?,
+                speedups: positive("MERCHANT_DAILY_SPEEDUPS", "2")?,
+                auth_links: positive("MERCHANT_DAILY_AUTH_LINKS", "20")?,
+            },
         })
     }
 }

@@ -21,6 +21,9 @@ pub enum AppError {
     #[error("request body exceeds {0} bytes")]
     PayloadTooLarge(usize),
     /// A push with the same identity is being handled by another delivery; WeChat should retry.
+    /// A merchant used today's share of a WeChat quota all merchants of the component share.
+    #[error("{0}")]
+    MerchantDailyLimit(String),
     #[error("too many failed logins; try again in {0} seconds")]
     TooManyAttempts(i64),
     #[error("the same push is being processed")]

@@ -11,6 +11,7 @@ pub mod deps;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jwt;
 pub mod lambda;
 pub mod secrets;
 pub mod services;

@@ -1,9 +1,24 @@
-//! Component secrets (one JSON secret per component) and the JWT key, read once per cold start and cached.
+//! Component secrets (one JSON secret per component) and the JWT key. The JWT key is read once per cold start;
+//! component secrets are cached for `COMPONENT_SECRET_TTL` and re-read at once (at most every
+//! `RELOAD_MIN_INTERVAL`) when WeChat's signature or errcode says the cached one is stale, so a rotation reaches
+//! warm instances.
 use aws_sdk_secretsmanager::Client;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
+
+/// How long a warm instance trusts a component secret it read.
+const COMPONENT_SECRET_TTL: Duration = Duration::from_secs(300);
+/// A forced re-read happens at most this often per component, so forged pushes cannot hammer Secrets Manager.
+const RELOAD_MIN_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Cached {
+    secret: ComponentSecret,
+    read_at: Instant,
+}
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,7 +51,7 @@ pub enum SecretsError {
 pub struct Secrets {
     client: Client,
     prefix: String,
-    components: Arc<RwLock<HashMap<String, ComponentSecret>>>,
+    components: Arc<RwLock<HashMap<String, Cached>>>,
 }
 
 fn service_error<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata, R>(
@@ -84,17 +99,51 @@ impl Secrets {
     }
 
     pub async fn component(&self, appid: &str) -> Result<ComponentSecret, SecretsError> {
-        if let Some(s) = self.components.read().await.get(appid) {
-            return Ok(s.clone());
+        if let Some(c) = self.components.read().await.get(appid) {
+            if c.read_at.elapsed() < COMPONENT_SECRET_TTL {
+                return Ok(c.secret.clone());
+            }
         }
+        self.read_component(appid).await
+    }
+
+    /// The cached secret failed (a push's signature, WeChat's 40125): reads it again and returns it if it changed.
+    /// `None` when it is unchanged, or was read too recently to read again.
+    pub async fn reload_component(
+        &self,
+        appid: &str,
+    ) -> Result<Option<ComponentSecret>, SecretsError> {
+        let previous = self.components.read().await.get(appid).cloned();
+        if let Some(c) = &previous {
+            if c.read_at.elapsed() < RELOAD_MIN_INTERVAL {
+                return Ok(None);
+            }
+        }
+        let fresh = self.read_component(appid).await?;
+        let changed = previous.is_none_or(|c| {
+            c.secret.token != fresh.token
+                || c.secret.encoding_aes_key != fresh.encoding_aes_key
+                || c.secret.appsecret != fresh.appsecret
+        });
+        Ok(changed.then_some(fresh))
+    }
+
+    async fn read_component(&self, appid: &str) -> Result<ComponentSecret, SecretsError> {
         let name = self.component_secret_name(appid);
         let secret: ComponentSecret = serde_json::from_str(&self.read_string(&name).await?)
             .map_err(|_| SecretsError::Malformed(name))?;
-        self.components
-            .write()
-            .await
-            .insert(appid.to_owned(), secret.clone());
+        self.remember(appid, &secret).await;
         Ok(secret)
+    }
+
+    async fn remember(&self, appid: &str, secret: &ComponentSecret) {
+        self.components.write().await.insert(
+            appid.to_owned(),
+            Cached {
+                secret: secret.clone(),
+                read_at: Instant::now(),
+            },
+        );
     }
 
     /// Creates or replaces the component's secret and refreshes this instance's cache.
@@ -129,10 +178,7 @@ impl Secrets {
             }
             Err(e) => return Err(service_error("CreateSecret", &e)),
         }
-        self.components
-            .write()
-            .await
-            .insert(appid.to_owned(), secret.clone());
+        self.remember(appid, secret).await;
         Ok(())
     }
 

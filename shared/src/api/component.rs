@@ -4,14 +4,14 @@ use lambda_http::{Body, Request, Response};
 use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
-use crate::http::request::{claims, json_body};
+use crate::http::request::json_body;
 use crate::http::response::{json, respond};
 use crate::services::components;
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let claims = claims(&req, deps)?;
+            let claims = super::authenticated(deps, &req).await?;
             claims.require_role(&[Role::Admin])?;
             let body: components::RegisterRequest = json_body(&req)?;
             let out = components::register(deps, &claims.tenant, body).await?;

@@ -22,9 +22,16 @@ use crate::http::request::query;
 use crate::http::response::{json, respond};
 use crate::store::components::{self, Component};
 
+/// The verified caller: a valid bearer token whose session is still in force.
+pub async fn authenticated(deps: &Deps, req: &Request) -> AppResult<Claims> {
+    let claims = crate::http::request::claims(req, deps)?;
+    crate::services::access::check_session(deps, &claims).await?;
+    Ok(claims)
+}
+
 /// The verified caller, checked for one of `roles`, and the component the request acts in.
 pub async fn caller(deps: &Deps, req: &Request, roles: &[Role]) -> AppResult<(Claims, Component)> {
-    let claims = crate::http::request::claims(req, deps)?;
+    let claims = authenticated(deps, req).await?;
     claims.require_role(roles)?;
     let component = owned_component(deps, &claims, req).await?;
     Ok((claims, component))

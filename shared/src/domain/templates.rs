@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::http::auth::Role;
+use crate::domain::identity::Role;
 
 pub const MAX_CONFIG_BYTES: usize = 32 * 1024;
 pub const MAX_PAGES: usize = 50;

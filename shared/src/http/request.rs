@@ -66,6 +66,16 @@ pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppErro
     }
 }
 
+/// The caller's address as API Gateway saw it (the TCP peer, not a header a client could set).
+pub fn source_ip(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| "unknown".into())
+}
+
 /// Verifies the bearer JWT of an API request.
 pub fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
     let key = deps

@@ -16,6 +16,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::NotAuthorized(_) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
+        AppError::MerchantDailyLimit(_) => (429, "MERCHANT_DAILY_LIMIT"),
         AppError::PushInProgress => (409, "PUSH_IN_PROGRESS"),
         AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),

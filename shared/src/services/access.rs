@@ -6,8 +6,8 @@ use serde_json::json;
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
+use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
 use crate::services::events;
 use crate::store::authorizers::{self, Authorizer, STATUS_AUTHORIZED, STATUS_REAUTH_REQUIRED};
 
@@ -32,19 +32,21 @@ pub async fn owned_mini_program(
     }
 }
 
-/// The event announcing a new owner (`merchant` None: nobody owns it any more).
+/// The event announcing a new owner (`merchant` None: nobody owns it any more), dated after the authorization
+/// it follows (WeChat dates those in whole seconds).
 pub fn owner_changed(
     component: &str,
     appid: &str,
     merchant: Option<&str>,
     previous: Option<&str>,
     why: &str,
+    not_before_ms: i64,
 ) -> Event {
     Event::new(
         EventKind::MiniProgramOwnerChanged,
         component,
         appid,
-        now_millis(),
+        now_millis().max(not_before_ms),
         json!({"merchant": merchant, "previousMerchant": previous, "reason": why}),
     )
 }
@@ -85,8 +87,11 @@ pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) ->
             Some(merchant),
             current.last_merchant.as_deref(),
             "authorized through the merchant's link",
+            current.last_event_time * 1000 + 1000,
         );
-        if authorizers::link_merchant(&deps.table, component, appid, merchant, &event, now_secs()).await? {
+        if authorizers::link_merchant(&deps.table, component, appid, merchant, &event, now_secs())
+            .await?
+        {
             events::publish(deps, &[event]).await;
             return Ok(());
         }
@@ -119,8 +124,17 @@ pub async fn unlink(deps: &Deps, component: &str, appid: &str) -> AppResult<Unli
     let owner = record.merchant.ok_or_else(|| {
         AppError::Conflict(format!("mini-program {appid} is not linked to a merchant"))
     })?;
-    let event = owner_changed(component, appid, None, Some(&owner), "unlinked by an admin");
-    if !authorizers::unlink_merchant(&deps.table, component, appid, &owner, &event, now_secs()).await? {
+    let event = owner_changed(
+        component,
+        appid,
+        None,
+        Some(&owner),
+        "unlinked by an admin",
+        0,
+    );
+    if !authorizers::unlink_merchant(&deps.table, component, appid, &owner, &event, now_secs())
+        .await?
+    {
         return Err(AppError::Conflict(format!(
             "mini-program {appid} changed owner meanwhile; reload it"
         )));
@@ -130,6 +144,62 @@ pub async fn unlink(deps: &Deps, component: &str, appid: &str) -> AppResult<Unli
         ma_app_id: appid.to_owned(),
         previous_merchant: owner,
     })
+}
+
+/// How long an instance trusts what it last read of a user's sessions: a password, role or status change ends
+/// that user's tokens everywhere within this time.
+const SESSION_CACHE_MS: i64 = 10_000;
+const SESSION_CACHE_MAX: usize = 10_000;
+
+#[derive(Clone, Copy)]
+struct Session {
+    disabled: bool,
+    valid_after: i64,
+}
+
+/// The user's sessions must still be in force: not disabled, issued after the last password, role or status
+/// change, and in the user's own tenant. A subject without a user record holds a token minted with the signing
+/// key itself (`make token`, service integrations) and is taken as it is.
+pub async fn check_session(deps: &Deps, claims: &Claims) -> AppResult<()> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(String, String), (i64, Option<Session>)>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (claims.sub.clone(), claims.tenant.clone());
+    let now = now_millis();
+    let cached = {
+        let map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key)
+            .filter(|(at, _)| now - at < SESSION_CACHE_MS)
+            .map(|(_, s)| *s)
+    };
+    let session = match cached {
+        Some(s) => s,
+        None => {
+            let session = crate::store::users::get(&deps.table, &claims.sub)
+                .await?
+                .map(|u| {
+                    let foreign = u.tenant != claims.tenant;
+                    Session {
+                        disabled: u.disabled || foreign,
+                        valid_after: u.sessions_valid_after,
+                    }
+                });
+            let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if map.len() >= SESSION_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(key, (now, session));
+            session
+        }
+    };
+    match session {
+        Some(s) if s.disabled || claims.iat < s.valid_after => Err(AppError::Unauthenticated(
+            "this session has ended; log in again".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +217,13 @@ mod tests {
     fn only_an_unowned_mini_program_changes_hands() {
         assert_eq!(may_claim(None, "m2"), Claim::Take);
         assert_eq!(may_claim(Some(&owned_by(None)), "m2"), Claim::Take);
-        assert_eq!(may_claim(Some(&owned_by(Some("m2"))), "m2"), Claim::AlreadyOwner);
-        assert_eq!(may_claim(Some(&owned_by(Some("m1"))), "m2"), Claim::OwnedByOther);
+        assert_eq!(
+            may_claim(Some(&owned_by(Some("m2"))), "m2"),
+            Claim::AlreadyOwner
+        );
+        assert_eq!(
+            may_claim(Some(&owned_by(Some("m1"))), "m2"),
+            Claim::OwnedByOther
+        );
     }
 }

@@ -1,30 +1,27 @@
 //! Accounts: argon2 password hashes, login with a brute-force brake, user management within a tenant.
+//!
+//! The brake: every password check takes a slot first (`store::login_attempts`), one per account name (known or
+//! not, so both answer alike) and one per source address. At most `ACCOUNT_ATTEMPTS` checks per account and
+//! `SOURCE_ATTEMPTS` per source reach the hash in any `ATTEMPT_WINDOW_MS`; a successful login gives its slots back.
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
-use crate::clock::now_secs;
+use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
+use crate::domain::identity::{Claims, Role};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::{sign, Claims, Role};
+use crate::jwt::sign;
+use crate::store::login_attempts::{self, Reservation};
 use crate::store::{components, users, users::User};
 
-/// Failed logins allowed before the account is slowed down.
-const FREE_ATTEMPTS: i64 = 5;
-const FIRST_LOCK_SECS: i64 = 30;
-const MAX_LOCK_SECS: i64 = 15 * 60;
+/// Password checks per account name in any window (failed ones: a success gives its slot back).
+pub const ACCOUNT_ATTEMPTS: usize = 5;
+/// The sliding window of the brake.
+pub const ATTEMPT_WINDOW_MS: i64 = 15 * 60 * 1000;
 const SESSION_SECS: i64 = 12 * 3600;
 const MIN_PASSWORD: usize = 10;
 const MAX_PASSWORD: usize = 128;
-
-/// How long an account stays locked after its `failures`-th consecutive failure (0 while attempts are free).
-pub fn lock_seconds(failures: i64) -> i64 {
-    if failures < FREE_ATTEMPTS {
-        return 0;
-    }
-    let doublings = (failures - FREE_ATTEMPTS).min(10) as u32;
-    (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS)
-}
 
 pub fn hash_password(password: &str) -> AppResult<String> {
     Argon2::default()
@@ -90,31 +87,61 @@ fn parse_role(role: &str) -> AppResult<Role> {
     })
 }
 
-pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoginResponse> {
+/// Logs in. `source` is the caller's address as API Gateway saw it.
+pub async fn login(deps: &Deps, req: LoginRequest, source: &str) -> AppResult<LoginResponse> {
+    // Checked before anything is counted: malformed input is the caller's mistake, not a guess.
+    validate_account(&req.account)?;
+    if req.password.is_empty() || req.password.len() > MAX_PASSWORD * 4 {
+        return Err(AppError::BadRequest(format!(
+            "password must be 1 to {MAX_PASSWORD} characters"
+        )));
+    }
     let bad = || AppError::Unauthenticated("account or password is wrong".into());
-    let now = now_secs();
-    let Some(user) = users::get(&deps.table, &req.account).await? else {
-        let _ = password_matches(&req.password, dummy_hash());
+    let now_ms = now_millis();
+    let window = ATTEMPT_WINDOW_MS;
+    let source_scope = format!("src#{source}");
+    let account_scope = format!("acct#{}", req.account);
+    let per_source = deps.config.login_attempts_per_source;
+    let source_slot =
+        match login_attempts::reserve(&deps.table, &source_scope, per_source, window, now_ms)
+            .await?
+        {
+            Reservation::Granted { slot, at_ms } => (slot, at_ms),
+            Reservation::Refused { retry_after_secs } => {
+                tracing::warn!(source, "login refused: too many attempts from this source");
+                return Err(AppError::TooManyAttempts(retry_after_secs));
+            }
+        };
+    let account_slot = match login_attempts::reserve(
+        &deps.table,
+        &account_scope,
+        ACCOUNT_ATTEMPTS,
+        window,
+        now_ms,
+    )
+    .await?
+    {
+        Reservation::Granted { slot, at_ms } => (slot, at_ms),
+        Reservation::Refused { retry_after_secs } => {
+            // Only checks that reach the hash count against the source.
+            login_attempts::release(&deps.table, &source_scope, source_slot.0, source_slot.1)
+                .await?;
+            return Err(AppError::TooManyAttempts(retry_after_secs));
+        }
+    };
+    let user = users::get(&deps.table, &req.account).await?;
+    // Unknown accounts cost the same hash, so timing does not tell them apart.
+    let hash = user
+        .as_ref()
+        .map_or(dummy_hash(), |u| u.password_hash.as_str());
+    let matches = password_matches(&req.password, hash);
+    let Some(user) = user.filter(|u| matches && !u.disabled) else {
+        tracing::info!(account = %req.account, "login refused");
         return Err(bad());
     };
-    if user.locked_until > now {
-        return Err(AppError::TooManyAttempts(user.locked_until - now));
-    }
-    if !password_matches(&req.password, &user.password_hash) {
-        let failures = user.failed_logins + 1;
-        let lock = lock_seconds(failures);
-        users::record_failed_login(
-            &deps.table,
-            &user.account,
-            if lock > 0 { now + lock } else { 0 },
-        )
-        .await?;
-        tracing::info!(account = %user.account, failures, "login refused");
-        return Err(bad());
-    }
-    if user.failed_logins > 0 {
-        users::reset_failed_logins(&deps.table, &user.account).await?;
-    }
+    login_attempts::release(&deps.table, &account_scope, account_slot.0, account_slot.1).await?;
+    login_attempts::release(&deps.table, &source_scope, source_slot.0, source_slot.1).await?;
+    let now = now_ms / 1000;
     let component = match req.component_appid {
         Some(c) if user.components.contains(&c) => Some(c),
         Some(_) => {
@@ -131,6 +158,7 @@ pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoginResponse> {
         tenant: user.tenant.clone(),
         component: component.clone(),
         iat: now,
+        nbf: None,
         exp: now + SESSION_SECS,
     };
     let key = deps.jwt_key.as_deref().expect("login runs with Needs::Api");
@@ -204,8 +232,8 @@ pub async fn create_user(
         role: req.role,
         components: req.components,
         password_hash: hash_password(&req.password)?,
-        failed_logins: 0,
-        locked_until: 0,
+        disabled: false,
+        sessions_valid_after: 0,
         created_at: now_secs(),
     };
     if !users::create(&deps.table, &user).await? {
@@ -256,6 +284,7 @@ pub async fn change_password(
         &user.account,
         &user.password_hash,
         &hash_password(&req.new_password)?,
+        now_secs(),
     )
     .await?
     {
@@ -266,19 +295,88 @@ pub async fn change_password(
     Ok(())
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountRequest {
+    pub account: String,
+    /// For `/user/role` only.
+    pub role: Option<String>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct UserChange {
+    pub account: String,
+    pub disabled: Option<bool>,
+    pub role: Option<String>,
+    pub sessions_ended: bool,
+}
+
+/// The admin's own account cannot be disabled or demoted by themselves: a tenant must keep an admin.
+fn not_self(admin: &Claims, account: &str) -> AppResult<()> {
+    if admin.sub == account {
+        return Err(AppError::Conflict(
+            "admins cannot disable or change the role of their own account".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /user/disable` and `/user/enable` (admin, own tenant). Disabling ends the user's sessions.
+pub async fn set_disabled(
+    deps: &Deps,
+    admin: &Claims,
+    req: AccountRequest,
+    disabled: bool,
+) -> AppResult<UserChange> {
+    validate_account(&req.account)?;
+    if req.role.is_some() {
+        return Err(AppError::BadRequest(
+            "role is not a field of this route".into(),
+        ));
+    }
+    not_self(admin, &req.account)?;
+    if !users::set_disabled(
+        &deps.table,
+        &admin.tenant,
+        &req.account,
+        disabled,
+        now_secs(),
+    )
+    .await?
+    {
+        return Err(AppError::NotFound(format!("account {}", req.account)));
+    }
+    Ok(UserChange {
+        account: req.account,
+        disabled: Some(disabled),
+        role: None,
+        sessions_ended: disabled,
+    })
+}
+
+/// `POST /user/role` (admin, own tenant): the new role applies from the user's next login.
+pub async fn set_role(deps: &Deps, admin: &Claims, req: AccountRequest) -> AppResult<UserChange> {
+    validate_account(&req.account)?;
+    let role = req
+        .role
+        .ok_or_else(|| AppError::BadRequest("role is required".into()))?;
+    parse_role(&role)?;
+    not_self(admin, &req.account)?;
+    if !users::set_role(&deps.table, &admin.tenant, &req.account, &role, now_secs()).await? {
+        return Err(AppError::NotFound(format!("account {}", req.account)));
+    }
+    Ok(UserChange {
+        account: req.account,
+        disabled: None,
+        role: Some(role),
+        sessions_ended: true,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lock_grows_after_free_attempts_and_is_capped() {
-        assert_eq!(lock_seconds(1), 0);
-        assert_eq!(lock_seconds(4), 0);
-        assert_eq!(lock_seconds(5), 30);
-        assert_eq!(lock_seconds(6), 60);
-        assert_eq!(lock_seconds(8), 240);
-        assert_eq!(lock_seconds(50), MAX_LOCK_SECS);
-    }
 
     #[test]
     fn hashes_verify_and_differ_per_salt() {
@@ -296,6 +394,8 @@ mod tests {
         assert!(validate_account("dev@shop.example").is_ok());
         assert!(validate_account("a b").is_err());
         assert!(validate_account("ab").is_err());
+        assert!(validate_account(&"a".repeat(65)).is_err());
+        assert!(validate_account("tab\there").is_err());
         assert!(validate_password("short").is_err());
         assert!(validate_password("long enough pw").is_ok());
         assert!(parse_role("operator").is_ok());

@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
+use crate::domain::identity::Claims;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
+use crate::services::quotas::{self, Kind};
 use crate::services::release::{
     owned, state_of, step, submit, try_step, Intent, Submitted, INTENT_STALE_MS,
 };
@@ -137,9 +138,13 @@ pub async fn undo(
     let state = state_of(&saved);
     match state {
         ReleaseState::Auditing | ReleaseState::Delayed => {
-            with_authorizer_token(deps, component, appid, |aat| async move {
-                deps.wechat.undo_audit(&aat).await
-            })
+            let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditUndo).await?;
+            unit.spend(with_authorizer_token(
+                deps,
+                component,
+                appid,
+                |aat| async move { deps.wechat.undo_audit(&aat).await },
+            ))
             .await?;
         }
         ReleaseState::SubmitPending => {}
@@ -197,9 +202,13 @@ pub async fn speedup(
             )))
         }
     };
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.speedup_audit(&aat, audit_id).await
-    })
+    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditSpeedup).await?;
+    unit.spend(with_authorizer_token(
+        deps,
+        component,
+        appid,
+        |aat| async move { deps.wechat.speedup_audit(&aat, audit_id).await },
+    ))
     .await?;
     Ok(AuditView {
         state: state.as_str(),
@@ -244,7 +253,9 @@ pub async fn sweep(deps: &Deps) -> AppResult<SweepSummary> {
     let mut summary = SweepSummary::default();
     for (component, appid) in store::open_releases(&deps.table).await? {
         if crate::clock::time_left_ms().is_some_and(|left| left < SWEEP_RESERVE_MS) {
-            summary.failures.push("time budget spent: the rest waits for the next run".into());
+            summary
+                .failures
+                .push("time budget spent: the rest waits for the next run".into());
             break;
         }
         summary.open += 1;
@@ -270,8 +281,15 @@ async fn sweep_one(
     };
     match state_of(&saved) {
         state @ ReleaseState::SubmitPending => {
-            let intent =
-                Intent::begin(deps, component, appid, state, ReleaseState::Submitting, vec![]).await;
+            let intent = Intent::begin(
+                deps,
+                component,
+                appid,
+                state,
+                ReleaseState::Submitting,
+                vec![],
+            )
+            .await;
             let Ok(intent) = intent else {
                 return Ok(()); // withdrawn (or taken) meanwhile
             };
@@ -393,13 +411,21 @@ async fn reconcile(
                 (ReleaseState::Auditing, sets, Some(event))
             }
             Ok(_) => (ReleaseState::SubmitPending, vec![], None),
-            Err(AppError::Upstream(e)) if e.errcode() == Some(crate::wechat::errcode::BAD_AUDIT_ID) => {
+            Err(AppError::Upstream(e))
+                if e.errcode() == Some(crate::wechat::errcode::BAD_AUDIT_ID) =>
+            {
                 (ReleaseState::SubmitPending, vec![], None) // no audit at all
             }
             Err(e) => return Err(e),
         }
     };
-    tracing::info!(component, appid, from = state.as_str(), to = to.as_str(), "stale intent reconciled");
+    tracing::info!(
+        component,
+        appid,
+        from = state.as_str(),
+        to = to.as_str(),
+        "stale intent reconciled"
+    );
     try_step(
         deps,
         Move {

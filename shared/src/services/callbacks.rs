@@ -8,6 +8,7 @@ use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::error::{AppError, AppResult};
 use crate::services::{access, events, tokens};
+use crate::store::authorizers::Recalled;
 use crate::store::{authorizers, components, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
 use crate::wechat::errcode;
@@ -27,8 +28,10 @@ pub enum UrlKind<'a> {
     Message { authorizer_appid: &'a str },
 }
 
-/// How long a delivery may hold a push before another delivery may take it over.
-const PUSH_LEASE_SECS: i64 = 30;
+/// How long a delivery may hold a push before another delivery may take it over: longer than a callback
+/// function's 10 s timeout (so a live holder is never overtaken) and shorter than WeChat's retry window of about
+/// 15 s (so the retry of a delivery whose handler died still applies it).
+pub const PUSH_LEASE_SECS: i64 = 12;
 
 fn crypto_to_app(err: CryptoError) -> AppError {
     match err {
@@ -56,12 +59,34 @@ async fn crypt_for(deps: &Deps, component: &str) -> AppResult<MsgCrypt> {
     MsgCrypt::new(&secret.token, &secret.encoding_aes_key, component).map_err(crypto_to_app)
 }
 
+/// Runs `check` with the component's cached keys; a bad signature makes this instance re-read the secret once (it
+/// may have been rotated since it was cached) and check again with the new keys.
+async fn with_crypt<T>(
+    deps: &Deps,
+    component: &str,
+    check: impl Fn(&MsgCrypt) -> Result<T, CryptoError>,
+) -> AppResult<T> {
+    let crypt = crypt_for(deps, component).await?;
+    match check(&crypt) {
+        Err(CryptoError::BadSignature) => {
+            let Some(fresh) = deps.secrets.reload_component(component).await? else {
+                return Err(crypto_to_app(CryptoError::BadSignature));
+            };
+            tracing::info!(
+                component,
+                "component secret was rotated: re-read after a bad signature"
+            );
+            let crypt = MsgCrypt::new(&fresh.token, &fresh.encoding_aes_key, component)
+                .map_err(crypto_to_app)?;
+            check(&crypt).map_err(crypto_to_app)
+        }
+        other => other.map_err(crypto_to_app),
+    }
+}
+
 /// WeChat's GET check of a callback URL.
 pub async fn verify_url(deps: &Deps, component: &str, check: &UrlCheck<'_>) -> AppResult<String> {
-    crypt_for(deps, component)
-        .await?
-        .verify_url(check)
-        .map_err(crypto_to_app)
+    with_crypt(deps, component, |crypt| crypt.verify_url(check)).await
 }
 
 fn hash(key: &str) -> String {
@@ -72,20 +97,34 @@ fn hash(key: &str) -> String {
         .collect()
 }
 
-/// Verifies and decrypts a push without side effects.
-async fn open(deps: &Deps, component: &str, query: &SignedQuery, body: &[u8]) -> AppResult<String> {
-    let crypt = crypt_for(deps, component).await?;
+/// How far a push's signed timestamp may be from now. WeChat's retries (about 15 s) resend the same timestamp, so
+/// they pass; a captured push replayed later does not.
+pub const PUSH_FRESHNESS_SECS: i64 = 300;
+
+/// Verifies and decrypts a push without side effects. Also returns whether its timestamp is fresh.
+async fn open(
+    deps: &Deps,
+    component: &str,
+    query: &SignedQuery,
+    body: &[u8],
+) -> AppResult<(String, bool)> {
     let xml = std::str::from_utf8(body)
         .map_err(|_| AppError::BadRequest("push body is not UTF-8".into()))?;
     let (_, encrypted) = Envelope::parse(xml).map_err(push_to_app)?;
-    crypt
-        .verify_and_decrypt(
+    let plaintext = with_crypt(deps, component, |crypt| {
+        crypt.verify_and_decrypt(
             &query.msg_signature,
             &query.timestamp,
             &query.nonce,
             &encrypted,
         )
-        .map_err(crypto_to_app)
+    })
+    .await?;
+    let fresh = query
+        .timestamp
+        .parse::<i64>()
+        .is_ok_and(|t| (now_secs() - t).abs() <= PUSH_FRESHNESS_SECS);
+    Ok((plaintext, fresh))
 }
 
 /// Parsed push, ready for deduplication.
@@ -96,6 +135,8 @@ struct Opened<'a> {
     authorizer_appid: Option<String>,
     url_kind: UrlKind<'a>,
     plaintext: String,
+    /// Its signed timestamp is within `PUSH_FRESHNESS_SECS` of now.
+    fresh: bool,
 }
 
 pub async fn handle_auth_event(
@@ -104,7 +145,7 @@ pub async fn handle_auth_event(
     query: &SignedQuery,
     body: &[u8],
 ) -> AppResult<()> {
-    let plaintext = open(deps, component, query, body).await?;
+    let (plaintext, fresh) = open(deps, component, query, body).await?;
     let event = AuthEvent::parse(&plaintext).map_err(push_to_app)?;
     if event.component_appid() != component {
         return Err(AppError::Unauthenticated(
@@ -118,6 +159,7 @@ pub async fn handle_auth_event(
         authorizer_appid: event.authorizer_appid().map(str::to_owned),
         url_kind: UrlKind::AuthEvent,
         plaintext,
+        fresh,
     };
     once(deps, component, &opened, || {
         apply_auth_event(deps, component, &event)
@@ -132,8 +174,17 @@ pub async fn handle_message(
     query: &SignedQuery,
     body: &[u8],
 ) -> AppResult<()> {
-    let plaintext = open(deps, component, query, body).await?;
+    let (plaintext, fresh) = open(deps, component, query, body).await?;
     let event = MessageEvent::parse(&plaintext).map_err(push_to_app)?;
+    // The URL names the mini-program; the signed content must be addressed to that same one.
+    let addressed = authorizers::get(&deps.table, component, authorizer_appid)
+        .await?
+        .is_some_and(|a| !a.user_name.is_empty() && a.user_name == event.to_user());
+    if !addressed {
+        return Err(AppError::Forbidden(format!(
+            "push is not addressed to mini-program {authorizer_appid}"
+        )));
+    }
     let opened = Opened {
         push_type: event.type_name(),
         dedup_key: format!("{authorizer_appid}|{}", event.dedup_key()),
@@ -141,6 +192,7 @@ pub async fn handle_message(
         authorizer_appid: Some(authorizer_appid.to_owned()),
         url_kind: UrlKind::Message { authorizer_appid },
         plaintext,
+        fresh,
     };
     once(deps, component, &opened, || {
         apply_message(deps, component, authorizer_appid, &event)
@@ -171,7 +223,27 @@ where
         outcome,
         body: &body,
     };
-    match pushes::begin(&deps.table, component, &key_hash, now, PUSH_LEASE_SECS, ttl).await? {
+    if !push.fresh {
+        tracing::warn!(component, push_type = %push.push_type, "stale push refused");
+        pushes::record(&deps.table, component, &record("refused_stale"), now, ttl).await?;
+        return Err(AppError::Forbidden(format!(
+            "push timestamp is more than {PUSH_FRESHNESS_SECS} s from now; refused"
+        )));
+    }
+    let mut owner = [0u8; 8];
+    rand::fill(&mut owner);
+    let owner: String = owner.iter().map(|b| format!("{b:02x}")).collect();
+    match pushes::begin(
+        &deps.table,
+        component,
+        &key_hash,
+        &owner,
+        now,
+        PUSH_LEASE_SECS,
+        ttl,
+    )
+    .await?
+    {
         pushes::Begin::AlreadyDone => {
             tracing::info!(component, push_type = %push.push_type, "duplicate delivery ignored");
             pushes::record(&deps.table, component, &record("processed"), now, ttl).await?;
@@ -188,7 +260,7 @@ where
             Ok(())
         }
         Err(e) => {
-            pushes::abandon(&deps.table, component, &key_hash).await?;
+            pushes::abandon(&deps.table, component, &key_hash, &owner).await?;
             pushes::record(&deps.table, component, &record("failed"), now, ttl).await?;
             Err(e)
         }
@@ -273,8 +345,15 @@ async fn unauthorize(deps: &Deps, component: &str, appid: &str, create_time: i64
             json!({"previousMerchant": owner}),
         );
         let now = now_secs();
-        if authorizers::mark_unauthorized(&deps.table, component, appid, owner.as_deref(), &event, now)
-            .await?
+        if authorizers::mark_unauthorized(
+            &deps.table,
+            component,
+            appid,
+            owner.as_deref(),
+            &event,
+            now,
+        )
+        .await?
         {
             events::publish(deps, &[event]).await;
             crate::store::tokens::delete(
@@ -327,28 +406,16 @@ pub async fn authorize_with_code(
         };
         Ok(Authorized { appid, claim })
     };
-    if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
-        return recalled(appid).await;
-    }
-    let exchanged = tokens::with_component_token(deps, component, |cat| async move {
-        deps.wechat.query_auth(&cat, component, code).await
-    })
-    .await;
-    let info = match exchanged {
-        Ok(info) => info,
-        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::AUTH_CODE_INVALID) => {
-            // Used by a concurrent exchange of the same authorization: wait briefly for its result.
-            for _ in 0..20 {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                if let Some(appid) = authorizers::recall_code(&deps.table, component, code).await? {
-                    return recalled(appid).await;
-                }
-            }
-            return Err(AppError::Upstream(e));
-        }
-        Err(e) => return Err(e),
-    };
-    let refresh_token_at = now_millis();
+    let (info, refresh_token_at) =
+        match authorizers::recall_code(&deps.table, component, code).await? {
+            Some(Recalled::Recorded(appid)) => return recalled(appid).await,
+            // A delivery exchanged the code and died before storing the authorizer: finish its work.
+            Some(Recalled::Exchanged { info, at_ms }) => (info, at_ms),
+            None => match exchange(deps, component, code).await? {
+                Recalled::Recorded(appid) => return recalled(appid).await,
+                Recalled::Exchanged { info, at_ms } => (info, at_ms),
+            },
+        };
     let appid = info.authorizer_appid.clone();
     let details = tokens::with_component_token(deps, component, |cat| {
         let appid = appid.clone();
@@ -393,6 +460,7 @@ pub async fn authorize_with_code(
             Some(m),
             existing.as_ref().and_then(|e| e.last_merchant.as_deref()),
             "authorized through the merchant's link",
+            authorized_event.at_ms + 1,
         )),
         _ => None,
     };
@@ -400,9 +468,15 @@ pub async fn authorize_with_code(
         (Some((m, _)), Some(event)) => Some(authorizers::Claim { merchant: m, event }),
         _ => None,
     };
-    let saved =
-        authorizers::save_authorization(&deps.table, component, &auth, &authorized_event, store_claim, now)
-            .await?;
+    let saved = authorizers::save_authorization(
+        &deps.table,
+        component,
+        &auth,
+        &authorized_event,
+        store_claim,
+        now,
+    )
+    .await?;
     let mut claim_outcome = claim.map(|(_, c)| c);
     if saved {
         let mut published = vec![authorized_event];
@@ -443,4 +517,31 @@ pub async fn authorize_with_code(
         appid: info.authorizer_appid,
         claim: claim_outcome,
     })
+}
+
+/// Exchanges the code at WeChat and keeps the result at once. A code already used (61010) by a concurrent
+/// exchange of the same authorization: wait briefly for that one's result.
+async fn exchange(deps: &Deps, component: &str, code: &str) -> AppResult<Recalled> {
+    let exchanged = tokens::with_component_token(deps, component, |cat| async move {
+        deps.wechat.query_auth(&cat, component, code).await
+    })
+    .await;
+    match exchanged {
+        Ok(info) => {
+            let at_ms = now_millis();
+            let ttl = deps.push_ttl(at_ms / 1000);
+            authorizers::remember_exchange(&deps.table, component, code, &info, at_ms, ttl).await?;
+            Ok(Recalled::Exchanged { info, at_ms })
+        }
+        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::AUTH_CODE_INVALID) => {
+            for _ in 0..20 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if let Some(found) = authorizers::recall_code(&deps.table, component, code).await? {
+                    return Ok(found);
+                }
+            }
+            Err(AppError::Upstream(e))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use crate::clock::now_secs;
 use crate::deps::Deps;
+use crate::domain::identity::Claims;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
 use crate::services::access::owned_mini_program;
 use crate::store::templates::{self as industry, IndustryTemplate};
 use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};

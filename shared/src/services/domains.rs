@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::deps::Deps;
+use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
 use crate::services::{access::owned_mini_program, tokens::with_authorizer_token};
 
 /// WeChat keeps at most 200 entries per list.

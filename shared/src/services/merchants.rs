@@ -4,8 +4,10 @@ use serde::Serialize;
 
 use crate::clock::now_secs;
 use crate::deps::Deps;
+use crate::domain::identity::{Claims, Role};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::{self, Claims, Role};
+use crate::jwt as auth;
+use crate::services::quotas::{self, Kind};
 use crate::services::{access, callbacks, tokens::with_component_token};
 use crate::store::components;
 
@@ -58,10 +60,12 @@ pub async fn auth_link(
             "AUTH_REDIRECT_URL is not configured for this deployment".into(),
         ));
     }
-    let pre = with_component_token(deps, component, |cat| async move {
-        deps.wechat.create_preauthcode(&cat, component).await
-    })
-    .await?;
+    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuthorizationLink).await?;
+    let pre = unit
+        .spend(with_component_token(deps, component, |cat| async move {
+            deps.wechat.create_preauthcode(&cat, component).await
+        }))
+        .await?;
     let now = now_secs();
     let ttl = pre.expires_in.clamp(60, LINK_TTL_SECS);
     let state_claims = Claims {
@@ -70,6 +74,7 @@ pub async fn auth_link(
         tenant: merchant.tenant.clone(),
         component: Some(component.to_owned()),
         iat: now,
+        nbf: None,
         exp: now + ttl,
     };
     let key = auth::state_key(deps.jwt_key.as_deref().expect("API function"));

@@ -9,6 +9,7 @@ pub mod domains;
 pub mod events;
 pub mod merchants;
 pub mod online;
+pub mod quotas;
 pub mod refresh_job;
 pub mod release;
 pub mod templates;

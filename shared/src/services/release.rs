@@ -8,15 +8,16 @@ use serde_json::{json, Value};
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
+use crate::domain::identity::Claims;
 use crate::domain::release::{ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
+use crate::services::quotas::{self, Kind};
 use crate::services::{access, events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
-use aws_sdk_dynamodb::types::AttributeValue;
 use crate::store::templates as industry;
 use crate::store::user_templates::{self as store, Move, UserTemplate};
 use crate::wechat::errcode;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -117,6 +118,31 @@ pub async fn release(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
+    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditSubmission).await?;
+    let asked = Asked {
+        user_version: req.user_version.as_deref(),
+        version: &user_version,
+        desc: &user_desc,
+    };
+    unit.spend(commit_and_submit(deps, component, appid, saved, asked))
+        .await
+}
+
+/// What the merchant asked to release: `user_version` as given (None: any), `version` as it will be committed.
+struct Asked<'a> {
+    user_version: Option<&'a str>,
+    version: &'a str,
+    desc: &'a str,
+}
+
+async fn commit_and_submit(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: UserTemplate,
+    asked: Asked<'_>,
+) -> AppResult<ReleaseOutcome> {
+    let (user_version, user_desc) = (asked.version.to_owned(), asked.desc.to_owned());
     let state = state_of(&saved);
     let template = industry::get(&deps.table, component, &saved.template_id)
         .await?
@@ -137,13 +163,20 @@ pub async fn release(
     let resume = state == ReleaseState::Committed
         && previous["templateId"] == json!(template_id)
         && previous["extHash"] == json!(ext_hash)
-        && req
+        && asked
             .user_version
-            .as_ref()
             .is_none_or(|v| previous["userVersion"] == json!(v));
     let (intent, commit_info) = if resume {
         tracing::info!(component, appid, "resuming a release after its commit");
-        let intent = Intent::begin(deps, component, appid, state, ReleaseState::Submitting, vec![]).await?;
+        let intent = Intent::begin(
+            deps,
+            component,
+            appid,
+            state,
+            ReleaseState::Submitting,
+            vec![],
+        )
+        .await?;
         (intent, previous.clone())
     } else {
         state.may_commit().map_err(AppError::Conflict)?;
@@ -272,7 +305,8 @@ impl<'a> Intent<'a> {
         .await?;
         if !moved {
             return Err(AppError::Conflict(
-                "another release step of this mini-program started at the same time; reload it".into(),
+                "another release step of this mini-program started at the same time; reload it"
+                    .into(),
             ));
         }
         Ok(Intent {
@@ -408,7 +442,12 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
                     Some(submitted_event(&intent, audit_id, commit_info)),
                 )
                 .await?;
-            tracing::info!(component = intent.component, appid = intent.appid, audit_id, "submitted for audit");
+            tracing::info!(
+                component = intent.component,
+                appid = intent.appid,
+                audit_id,
+                "submitted for audit"
+            );
             Ok(Submitted::Auditing(audit_id))
         }
         Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::PRIVACY_SCAN_RUNNING) => {
@@ -435,7 +474,12 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
                             Some(submitted_event(&intent, l.auditid, commit_info)),
                         )
                         .await?;
-                    tracing::info!(component, appid, audit_id = l.auditid, "adopted the audit WeChat runs");
+                    tracing::info!(
+                        component,
+                        appid,
+                        audit_id = l.auditid,
+                        "adopted the audit WeChat runs"
+                    );
                     Ok(Submitted::Auditing(l.auditid))
                 }
                 _ => {

@@ -4,9 +4,9 @@ use serde_json::Value;
 
 use crate::clock::now_secs;
 use crate::deps::Deps;
+use crate::domain::identity::Claims;
 use crate::domain::templates::{self as rules, Changes, PageSpec, Refusal, Status, Transition};
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
 use crate::services::tokens::with_component_token;
 use crate::store::templates::{self as store, ContentUpdate, IndustryTemplate, PageConfig};
 use crate::wechat::{client::Draft, errcode, WechatError};
@@ -391,7 +391,7 @@ pub async fn delete(
     id: &str,
     version: i64,
 ) -> AppResult<()> {
-    claims.require_role(&[crate::http::auth::Role::Developer])?;
+    claims.require_role(&[crate::domain::identity::Role::Developer])?;
     let current = get(deps, component, id).await?;
     stale_check(current.version, version)?;
     let in_use = store::mini_programs(&deps.table, component, id).await?;

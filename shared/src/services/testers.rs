@@ -4,8 +4,8 @@ use serde_json::json;
 
 use crate::clock::now_secs;
 use crate::deps::Deps;
+use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
-use crate::http::auth::Claims;
 use crate::services::{access::owned_mini_program, tokens::with_authorizer_token};
 use crate::store::testers as store;
 

@@ -156,10 +156,25 @@ async fn fetch_component_token(deps: &Deps, component: &str) -> AppResult<Fresh>
         return Err(AppError::TicketMissing);
     }
     let secret = deps.secrets.component(component).await?;
-    let t = deps
+    let asked = deps
         .wechat
         .component_token(component, &secret.appsecret, &ticket.value)
-        .await?;
+        .await;
+    let t = match asked {
+        // WeChat refused the appsecret: it may have been rotated since this instance cached it.
+        Err(e) if e.errcode() == Some(errcode::INVALID_APPSECRET) => {
+            match deps.secrets.reload_component(component).await? {
+                Some(fresh) => {
+                    tracing::info!(component, "component secret re-read after 40125");
+                    deps.wechat
+                        .component_token(component, &fresh.appsecret, &ticket.value)
+                        .await?
+                }
+                None => return Err(e.into()),
+            }
+        }
+        other => other?,
+    };
     Ok(Fresh {
         value: t.component_access_token,
         expires_in: t.expires_in,

@@ -32,6 +32,8 @@ pub struct Authorizer {
     pub last_merchant: Option<String>,
     pub authorized_at: i64,
     pub updated_at: i64,
+    /// WeChat's time (seconds) of the last authorization event applied.
+    pub last_event_time: i64,
 }
 
 /// What an authorization (push, redirect or reconcile) learned about a mini-program.
@@ -74,6 +76,7 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
         last_merchant: get_s(item, "last_merchant"),
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
         updated_at: get_n(item, "updated_at").unwrap_or(0),
+        last_event_time: get_n(item, "last_event_time").unwrap_or(0),
     })
 }
 
@@ -319,8 +322,46 @@ fn code_sk(code: &str) -> String {
     )
 }
 
-/// Remembers which mini-program an authorization code was exchanged for (the code itself is not stored), so the
-/// push and the redirect of one authorization agree whichever arrives first.
+/// What we know of an authorization code (the code itself is not stored, only its hash).
+pub enum Recalled {
+    /// Exchanged at WeChat, not yet stored as an authorizer: a delivery died in between. `at_ms`: when.
+    Exchanged {
+        info: crate::wechat::client::AuthorizationInfo,
+        at_ms: i64,
+    },
+    /// Stored: the push and the redirect of one authorization agree on this mini-program.
+    Recorded(String),
+}
+
+/// Keeps an exchange's result the moment WeChat gave it: the code cannot be exchanged twice, so a handler that
+/// dies before storing the authorizer must not take the refresh token with it. TTL: the push records' own.
+pub async fn remember_exchange(
+    table: &Table,
+    component: &str,
+    code: &str,
+    info: &crate::wechat::client::AuthorizationInfo,
+    at_ms: i64,
+    ttl: i64,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(info).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    let res = table
+        .update(component_pk(component), code_sk(code))
+        .update_expression(
+            "SET authorizer_appid = :a, exchange = :x, exchanged_at = :at, #ttl = :ttl",
+        )
+        .condition_expression("attribute_not_exists(recorded)")
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":a", s(&info.authorizer_appid))
+        .expression_attribute_values(":x", s(json))
+        .expression_attribute_values(":at", n(at_ms))
+        .expression_attribute_values(":ttl", n(ttl))
+        .send()
+        .await;
+    // Not applied: the other path of the same authorization recorded it already.
+    applied("UpdateItem auth code exchange", res).map(|_| ())
+}
+
+/// The code's exchange is stored as an authorizer: its credentials leave the code's record.
 pub async fn remember_code(
     table: &Table,
     component: &str,
@@ -328,17 +369,18 @@ pub async fn remember_code(
     appid: &str,
     ttl: i64,
 ) -> Result<(), StoreError> {
-    let mut item = key(component_pk(component), code_sk(code));
-    item.insert("authorizer_appid".into(), s(appid));
-    item.insert("ttl".into(), n(ttl));
     table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(item))
+        .update(component_pk(component), code_sk(code))
+        .update_expression(
+            "SET authorizer_appid = :a, recorded = :yes, #ttl = :ttl REMOVE exchange",
+        )
+        .expression_attribute_names("#ttl", "ttl")
+        .expression_attribute_values(":a", s(appid))
+        .expression_attribute_values(":yes", AttributeValue::Bool(true))
+        .expression_attribute_values(":ttl", n(ttl))
         .send()
         .await
-        .map_err(|e| StoreError::dynamo("PutItem auth code", e))?;
+        .map_err(|e| StoreError::dynamo("UpdateItem auth code", e))?;
     Ok(())
 }
 
@@ -346,11 +388,24 @@ pub async fn recall_code(
     table: &Table,
     component: &str,
     code: &str,
-) -> Result<Option<String>, StoreError> {
-    let item = table
+) -> Result<Option<Recalled>, StoreError> {
+    let Some(item) = table
         .get(component_pk(component), code_sk(code), "GetItem auth code")
-        .await?;
-    Ok(item.and_then(|i| get_s(&i, "authorizer_appid")))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let appid = require_s(&item, "authorizer_appid")?;
+    // Records written before exchanges were kept carry only the appid: they were recorded.
+    match get_s(&item, "exchange") {
+        Some(json) if item.get("recorded").is_none() => {
+            let info = serde_json::from_str(&json)
+                .map_err(|_| StoreError::Malformed("auth code exchange".into()))?;
+            let at_ms = get_n(&item, "exchanged_at").unwrap_or(0);
+            Ok(Some(Recalled::Exchanged { info, at_ms }))
+        }
+        _ => Ok(Some(Recalled::Recorded(appid))),
+    }
 }
 
 /// Gives an unowned, authorized mini-program to `merchant`, with the event that announces it. False when it is
@@ -365,7 +420,9 @@ pub async fn link_merchant(
 ) -> Result<bool, StoreError> {
     let update = record_update(component, appid)
         .update_expression("SET merchant = :m, GSI1PK = :g, GSI1SK = :a, updated_at = :now")
-        .condition_expression("attribute_exists(PK) AND attribute_not_exists(merchant) AND #st = :authorized")
+        .condition_expression(
+            "attribute_exists(PK) AND attribute_not_exists(merchant) AND #st = :authorized",
+        )
         .expression_attribute_names("#st", "status")
         .expression_attribute_values(":authorized", s(STATUS_AUTHORIZED))
         .expression_attribute_values(":m", s(merchant))
@@ -388,7 +445,9 @@ pub async fn unlink_merchant(
     now: i64,
 ) -> Result<bool, StoreError> {
     let update = record_update(component, appid)
-        .update_expression("SET last_merchant = :m, updated_at = :now REMOVE merchant, GSI1PK, GSI1SK")
+        .update_expression(
+            "SET last_merchant = :m, updated_at = :now REMOVE merchant, GSI1PK, GSI1SK",
+        )
         .condition_expression("merchant = :m")
         .expression_attribute_values(":m", s(owner))
         .expression_attribute_values(":now", n(now));

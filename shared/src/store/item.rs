@@ -114,7 +114,9 @@ pub fn classify_cancellation<'a>(reasons: impl IntoIterator<Item = Option<&'a st
         match code {
             "ConditionalCheckFailed" => return Cancelled::ConditionFailed,
             "None" | "" => {}
-            "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+            "TransactionConflict"
+            | "ThrottlingError"
+            | "ProvisionedThroughputExceeded"
             | "RequestLimitExceeded" => transient = true,
             _ => other = true,
         }
@@ -156,13 +158,25 @@ mod tests {
     #[test]
     fn only_a_failed_condition_is_a_refusal() {
         let c = |codes: &[&'static str]| classify_cancellation(codes.iter().map(|c| Some(*c)));
-        assert_eq!(c(&["None", "ConditionalCheckFailed"]), Cancelled::ConditionFailed);
-        assert_eq!(c(&["TransactionConflict", "ConditionalCheckFailed"]), Cancelled::ConditionFailed);
+        assert_eq!(
+            c(&["None", "ConditionalCheckFailed"]),
+            Cancelled::ConditionFailed
+        );
+        assert_eq!(
+            c(&["TransactionConflict", "ConditionalCheckFailed"]),
+            Cancelled::ConditionFailed
+        );
         assert_eq!(c(&["None", "TransactionConflict"]), Cancelled::Transient);
         assert_eq!(c(&["ThrottlingError"]), Cancelled::Transient);
-        assert_eq!(c(&["ProvisionedThroughputExceeded", "None"]), Cancelled::Transient);
+        assert_eq!(
+            c(&["ProvisionedThroughputExceeded", "None"]),
+            Cancelled::Transient
+        );
         assert_eq!(c(&["ValidationError"]), Cancelled::Other);
-        assert_eq!(c(&["ItemCollectionSizeLimitExceeded", "TransactionConflict"]), Cancelled::Other);
+        assert_eq!(
+            c(&["ItemCollectionSizeLimitExceeded", "TransactionConflict"]),
+            Cancelled::Other
+        );
         assert_eq!(classify_cancellation([None, None]), Cancelled::Other);
     }
 }

@@ -34,8 +34,13 @@ pub async fn reserve(
 ) -> Result<Reservation, StoreError> {
     let floor = now_ms - window_ms;
     for _ in 0..3 {
-        let taken: Vec<i64> = match table.get(pk(scope), SK.into(), "GetItem login slots").await? {
-            Some(item) => (0..slots).map(|i| get_n(&item, &slot(i)).unwrap_or(0)).collect(),
+        let taken: Vec<i64> = match table
+            .get(pk(scope), SK.into(), "GetItem login slots")
+            .await?
+        {
+            Some(item) => (0..slots)
+                .map(|i| get_n(&item, &slot(i)).unwrap_or(0))
+                .collect(),
             None => vec![0; slots],
         };
         let free: Vec<usize> = (0..slots).filter(|i| taken[*i] <= floor).collect();
@@ -58,17 +63,27 @@ pub async fn reserve(
                 .send()
                 .await;
             if applied("UpdateItem login slot", res)? {
-                return Ok(Reservation::Granted { slot: i, at_ms: now_ms });
+                return Ok(Reservation::Granted {
+                    slot: i,
+                    at_ms: now_ms,
+                });
             }
             // Taken by a concurrent attempt: try the next free one.
         }
     }
     // Every free slot we saw was taken meanwhile: this is a burst, refuse like a full window.
-    Ok(Reservation::Refused { retry_after_secs: 1 })
+    Ok(Reservation::Refused {
+        retry_after_secs: 1,
+    })
 }
 
 /// Gives a slot back after a successful login (only if it still holds this attempt's reservation).
-pub async fn release(table: &Table, scope: &str, slot_index: usize, at_ms: i64) -> Result<(), StoreError> {
+pub async fn release(
+    table: &Table,
+    scope: &str,
+    slot_index: usize,
+    at_ms: i64,
+) -> Result<(), StoreError> {
     let res = table
         .update(pk(scope), SK.into())
         .update_expression("SET #slot = :zero")

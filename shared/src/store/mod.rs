@@ -3,7 +3,9 @@ pub mod authorizers;
 pub mod components;
 pub mod history;
 pub mod item;
+pub mod login_attempts;
 pub mod pushes;
+pub mod quotas;
 pub mod templates;
 pub mod testers;
 pub mod tokens;
@@ -120,9 +122,9 @@ impl Table {
                 Err(err) => err,
             };
             let cancelled = match err.as_service_error() {
-                Some(E::TransactionCanceledException(c)) => item::classify_cancellation(
-                    c.cancellation_reasons().iter().map(|r| r.code()),
-                ),
+                Some(E::TransactionCanceledException(c)) => {
+                    item::classify_cancellation(c.cancellation_reasons().iter().map(|r| r.code()))
+                }
                 Some(E::TransactionInProgressException(_)) => item::Cancelled::Transient,
                 _ => return Err(StoreError::dynamo(operation, err)),
             };
@@ -139,7 +141,10 @@ impl Table {
                 }
             }
         }
-        tracing::warn!(operation, "transaction conflicts or throttling outlasted the retries");
+        tracing::warn!(
+            operation,
+            "transaction conflicts or throttling outlasted the retries"
+        );
         Err(StoreError::Busy(operation))
     }
 

@@ -19,16 +19,20 @@ pub enum Begin {
 const STATE_IN_PROGRESS: &str = "in_progress";
 const STATE_COMPLETED: &str = "completed";
 
+/// Claims a push for one delivery (`owner`) for `lease_secs`; an expired claim of a delivery that died is
+/// taken over.
 pub async fn begin(
     table: &Table,
     component: &str,
     hash: &str,
+    owner: &str,
     now: i64,
     lease_secs: i64,
     ttl: i64,
 ) -> Result<Begin, StoreError> {
     let mut item = key(component_pk(component), format!("DEDUP#{hash}"));
     item.insert("state".into(), s(STATE_IN_PROGRESS));
+    item.insert("owner".into(), s(owner));
     item.insert("lease_until".into(), n(now + lease_secs));
     item.insert("ttl".into(), n(ttl));
     let res = table
@@ -66,11 +70,14 @@ pub async fn begin(
     }
 }
 
+/// Marks the push done. Any delivery that applied it may (its effect is idempotent); only the claim's owner
+/// may release it (`abandon`).
 pub async fn complete(table: &Table, component: &str, hash: &str) -> Result<(), StoreError> {
     table
         .update(component_pk(component), format!("DEDUP#{hash}"))
-        .update_expression("SET #s = :c REMOVE lease_until")
+        .update_expression("SET #s = :c REMOVE lease_until, #owner")
         .expression_attribute_names("#s", "state")
+        .expression_attribute_names("#owner", "owner")
         .expression_attribute_values(":c", s(STATE_COMPLETED))
         .send()
         .await
@@ -78,16 +85,24 @@ pub async fn complete(table: &Table, component: &str, hash: &str) -> Result<(), 
     Ok(())
 }
 
-/// Releases the claim so WeChat's next delivery can run the handler again.
-pub async fn abandon(table: &Table, component: &str, hash: &str) -> Result<(), StoreError> {
+/// Releases `owner`'s claim so WeChat's next delivery can run the handler again; a claim another delivery took
+/// over meanwhile is theirs and stays.
+pub async fn abandon(
+    table: &Table,
+    component: &str,
+    hash: &str,
+    owner: &str,
+) -> Result<(), StoreError> {
     let res = table
         .client
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), format!("DEDUP#{hash}"))))
-        .condition_expression("#s = :p")
+        .condition_expression("#s = :p AND #owner = :o")
         .expression_attribute_names("#s", "state")
+        .expression_attribute_names("#owner", "owner")
         .expression_attribute_values(":p", s(STATE_IN_PROGRESS))
+        .expression_attribute_values(":o", s(owner))
         .send()
         .await;
     match res {

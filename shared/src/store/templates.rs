@@ -422,8 +422,7 @@ pub async fn mark_deleted(
             TransactWriteItem::builder()
                 .delete(built(free_draft.build()))
                 .build(),
-        )
-;
+        );
     table.transact(tx, "TransactWriteItems template").await
 }
 

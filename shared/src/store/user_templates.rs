@@ -260,7 +260,13 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
 
 /// Records in these states wait for WeChat (a submit to retry, an audit to settle, an intent to resolve) and are
 /// listed for the sweep.
-pub const OPEN_STATES: [&str; 5] = ["committing", "submitting", "submit_pending", "auditing", "delayed"];
+pub const OPEN_STATES: [&str; 5] = [
+    "committing",
+    "submitting",
+    "submit_pending",
+    "auditing",
+    "delayed",
+];
 const OPEN_INDEX: &str = "RELEASEOPEN";
 
 /// One step of the release pipeline: from one of the states the caller saw to `to`, with extra attributes and the

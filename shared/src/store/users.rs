@@ -14,8 +14,10 @@ pub struct User {
     pub role: String,
     pub components: Vec<String>,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: i64,
+    /// A disabled user cannot log in, and their tokens stop working.
+    pub disabled: bool,
+    /// Tokens issued before this (seconds) are no longer accepted: set by a password, role or status change.
+    pub sessions_valid_after: i64,
     pub created_at: i64,
 }
 
@@ -34,8 +36,12 @@ fn from_item(item: &Item) -> Result<User, StoreError> {
             .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
             .unwrap_or_default(),
         password_hash: require_s(item, "password_hash")?,
-        failed_logins: get_n(item, "failed_logins").unwrap_or(0),
-        locked_until: get_n(item, "locked_until").unwrap_or(0),
+        disabled: item
+            .get("disabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        sessions_valid_after: get_n(item, "sessions_valid_after").unwrap_or(0),
         created_at: get_n(item, "created_at").unwrap_or(0),
     })
 }
@@ -59,7 +65,7 @@ pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
         AttributeValue::L(user.components.iter().map(s).collect()),
     );
     item.insert("password_hash".into(), s(&user.password_hash));
-    item.insert("failed_logins".into(), n(0));
+    item.insert("disabled".into(), AttributeValue::Bool(false));
     item.insert("created_at".into(), n(user.created_at));
     item.insert("GSI1PK".into(), s(format!("USERS#{}", user.tenant)));
     item.insert("GSI1SK".into(), s(&user.account));
@@ -74,51 +80,69 @@ pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
     applied("PutItem user", res)
 }
 
-/// Counts a failed login and, past the free attempts, locks the account for a doubling delay.
-pub async fn record_failed_login(
-    table: &Table,
-    account: &str,
-    locked_until: i64,
-) -> Result<(), StoreError> {
-    let res = table
-        .update(pk(account), "META".into())
-        .update_expression("SET locked_until = :l ADD failed_logins :one")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":l", n(locked_until))
-        .expression_attribute_values(":one", n(1))
-        .send()
-        .await;
-    applied("UpdateItem failed login", res).map(|_| ())
-}
-
-pub async fn reset_failed_logins(table: &Table, account: &str) -> Result<(), StoreError> {
-    let res = table
-        .update(pk(account), "META".into())
-        .update_expression("SET failed_logins = :zero, locked_until = :zero")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":zero", n(0))
-        .send()
-        .await;
-    applied("UpdateItem reset logins", res).map(|_| ())
-}
-
 /// Replaces the password hash only if it is still `expected` (no lost update between check and write).
+/// Existing sessions end with it.
 pub async fn set_password(
     table: &Table,
     account: &str,
     expected: &str,
     new_hash: &str,
+    now: i64,
 ) -> Result<bool, StoreError> {
     let res = table
         .update(pk(account), "META".into())
-        .update_expression("SET password_hash = :new, failed_logins = :zero, locked_until = :zero")
+        .update_expression("SET password_hash = :new, sessions_valid_after = :now")
         .condition_expression("password_hash = :old")
         .expression_attribute_values(":new", s(new_hash))
         .expression_attribute_values(":old", s(expected))
-        .expression_attribute_values(":zero", n(0))
+        .expression_attribute_values(":now", n(now))
         .send()
         .await;
     applied("UpdateItem password", res)
+}
+
+/// Enables or disables a user of `tenant`; disabling ends their sessions. False when no such user.
+pub async fn set_disabled(
+    table: &Table,
+    tenant: &str,
+    account: &str,
+    disabled: bool,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut update = table
+        .update(pk(account), "META".into())
+        .update_expression("SET disabled = :d")
+        .condition_expression("tenant = :t")
+        .expression_attribute_values(":d", AttributeValue::Bool(disabled))
+        .expression_attribute_values(":t", s(tenant));
+    if disabled {
+        update = update
+            .update_expression("SET disabled = :d, sessions_valid_after = :now")
+            .expression_attribute_values(":now", n(now));
+    }
+    let res = update.send().await;
+    applied("UpdateItem user status", res)
+}
+
+/// Gives a user of `tenant` another role; their sessions (which carry the old role) end. False when no such user.
+pub async fn set_role(
+    table: &Table,
+    tenant: &str,
+    account: &str,
+    role: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(pk(account), "META".into())
+        .update_expression("SET #role = :r, sessions_valid_after = :now")
+        .condition_expression("tenant = :t")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_values(":r", s(role))
+        .expression_attribute_values(":t", s(tenant))
+        .expression_attribute_values(":now", n(now))
+        .send()
+        .await;
+    applied("UpdateItem user role", res)
 }
 
 pub async fn list(

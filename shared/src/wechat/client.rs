@@ -72,17 +72,18 @@ pub struct PreAuthCode {
     pub expires_in: i64,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct FuncScope {
     pub funcscope_category: FuncScopeCategory,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct FuncScopeCategory {
     pub id: i64,
 }
 
-#[derive(Debug, Deserialize)]
+/// What an authorization code is exchanged for; kept (with the code's record) until it is stored for good.
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct AuthorizationInfo {
     pub authorizer_appid: String,
     pub authorizer_access_token: String,

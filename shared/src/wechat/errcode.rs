@@ -3,6 +3,7 @@ pub const BUSY: i64 = -1;
 pub const INVALID_CREDENTIAL: i64 = 40001;
 pub const INVALID_TOKEN: i64 = 40014;
 pub const TOKEN_EXPIRED: i64 = 42001;
+pub const INVALID_APPSECRET: i64 = 40125;
 pub const DAILY_QUOTA: i64 = 45009;
 pub const TOO_FREQUENT: i64 = 45011;
 pub const TICKET_EXPIRED: i64 = 61005;

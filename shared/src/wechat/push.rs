@@ -356,6 +356,16 @@ impl MessageEvent {
         }
     }
 
+    /// The mini-program's original id (gh_…) the push is addressed to.
+    pub fn to_user(&self) -> &str {
+        match self {
+            MessageEvent::AuditSuccess { to_user, .. }
+            | MessageEvent::AuditFail { to_user, .. }
+            | MessageEvent::AuditDelay { to_user, .. }
+            | MessageEvent::Other { to_user, .. } => to_user,
+        }
+    }
+
     pub fn create_time(&self) -> i64 {
         match self {
             MessageEvent::AuditSuccess { create_time, .. }
