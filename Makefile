@@ -35,6 +35,7 @@ events:
 
 lint: setup
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) infra/check_permissions.py
 
 # Every test: unit tests, template lint, then the black-box tests against a freshly started local stack.
 test: setup lint build

@@ -408,7 +408,8 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
     assert_eq!(decide("pass", "").await["delivered"], true);
     assert_eq!(state().await.0, "passed");
     // A stray result with no open audit changes nothing.
-    let stray = "<xml><ToUserName>gh_x</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>weapp_audit_fail</Event><Reason>late</Reason></xml>";
+    let gh = stack.user_name(&appid).await;
+    let stray = format!("<xml><ToUserName>{gh}</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>weapp_audit_fail</Event><Reason>late</Reason></xml>");
     let out = stack
         .sandbox(
             "/control/push",

@@ -447,7 +447,8 @@ async fn audit_events_on_the_message_url_are_recorded_once() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let appid = stack.authorize_new().await;
-    let xml = "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1800000001</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[page incomplete]]></Reason><FailTime>1800000001</FailTime></xml>";
+    let gh = stack.user_name(&appid).await;
+    let xml = format!("<xml><ToUserName><![CDATA[{gh}]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName><CreateTime>1800000001</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[weapp_audit_fail]]></Event><Reason><![CDATA[page incomplete]]></Reason><FailTime>1800000001</FailTime></xml>");
     for _ in 0..2 {
         let out = stack
             .sandbox(

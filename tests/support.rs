@@ -190,6 +190,20 @@ impl Stack {
         resp.json().await.unwrap()
     }
 
+    /// The mini-program's original id (gh_…) as the sandbox issued it: pushes to its message URL are addressed to it.
+    pub async fn user_name(&self, appid: &str) -> String {
+        let state = self.sandbox_get("/control/state").await;
+        state["authorizers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["appid"] == appid)
+            .expect("a sandbox mini-program")["userName"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn sandbox(&self, path: &str, body: Value) -> Value {
         let resp = self
             .http

@@ -770,25 +770,12 @@ fn text_message(to_user: &str, msg_id: i64) -> String {
     )
 }
 
-async fn user_name(stack: &Stack, appid: &str) -> String {
-    let state = stack.sandbox_get("/control/state").await;
-    state["authorizers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["appid"] == appid)
-        .unwrap()["userName"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn a_stale_push_is_refused_and_recorded_while_wechats_retries_pass() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let appid = stack.authorize_new().await;
-    let gh = user_name(&stack, &appid).await;
+    let gh = stack.user_name(&appid).await;
     let path = format!("/wechat/{}/{appid}/callback", stack.component_appid());
     let now = wxtpl::clock::now_secs();
     let msg_id = now * 10;
@@ -819,7 +806,7 @@ async fn a_message_push_must_be_addressed_to_the_mini_program_its_url_names() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let (a, b) = (stack.authorize_new().await, stack.authorize_new().await);
-    let gh_b = user_name(&stack, &b).await;
+    let gh_b = stack.user_name(&b).await;
     let comp = stack.component_appid();
     let msg_id = wxtpl::clock::now_millis();
     for path in [
@@ -843,12 +830,11 @@ async fn a_rotated_component_secret_reaches_warm_functions() {
     let stack = Stack::connect().await;
     let original = stack.component.clone();
     let admin = stack.token(Role::Admin);
-    let ticket = |stack: &Stack| {
-        let sandbox = stack.sandbox("/control/ticket/push", json!({}));
-        async move { sandbox.await }
-    };
     // Warm: the instances have the current keys cached.
-    assert_eq!(ticket(&stack).await["delivered"], true);
+    assert_eq!(
+        stack.sandbox("/control/ticket/push", json!({})).await["delivered"],
+        true
+    );
     let rotate = |token: String, aes: String| {
         let body = json!({"appid": original["appid"], "appsecret": original["appsecret"],
                           "token": token, "encodingAesKey": aes});
@@ -871,7 +857,7 @@ async fn a_rotated_component_secret_reaches_warm_functions() {
         let (code, out) = stack.post("/component/register", &admin, &register).await;
         assert!(code == 200 || code == 201, "{out}");
         stack.sandbox("/control/component/keys", keys).await;
-        let delivery = ticket(&stack).await;
+        let delivery = stack.sandbox("/control/ticket/push", json!({})).await;
         let attempts = delivery["attempts"].as_array().unwrap();
         assert_eq!(delivery["delivered"], true, "{delivery}");
         assert_eq!(
@@ -880,4 +866,70 @@ async fn a_rotated_component_secret_reaches_warm_functions() {
             "accepted at once by a warm instance: {delivery}"
         );
     }
+}
+
+async fn counted(stack: &Stack, pk: &str, sk: &str) -> i64 {
+    let item = stack.item(pk, sk).await.unwrap_or_default();
+    item.get("count")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn one_merchant_cannot_use_up_the_wechat_quotas_all_merchants_share() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = unique("hungry");
+    let (token, appid) = stack.decorated(&merchant).await;
+    let pk = format!("COMP#{}", stack.component_appid());
+    let day = wxtpl::services::quotas::day_of(wxtpl::clock::now_secs());
+    let used = |kind: &str| format!("QUOTA#{merchant}#{kind}#{day}");
+    let limited = |(code, body): (u16, Value)| {
+        assert_eq!(code, 429, "{body}");
+        assert_eq!(body["error"]["code"], "MERCHANT_DAILY_LIMIT", "{body}");
+    };
+
+    // Authorization links: today's 20 are used; another merchant still gets one.
+    stack.set_number(&pk, &used("authlink"), "count", 20).await;
+    let preauth = stack.counter("api_create_preauthcode").await;
+    limited(stack.get("/auth/link?kind=pc", &token).await);
+    assert_eq!(
+        stack.counter("api_create_preauthcode").await,
+        preauth,
+        "WeChat was not asked"
+    );
+    let other = stack.token_for_user(Role::Merchant, &unique("modest"));
+    assert_eq!(stack.get("/auth/link?kind=pc", &other).await.0, 200);
+
+    // Audit submissions: at the limit nothing is committed; a release that fails gives its unit back.
+    stack.set_number(&pk, &used("audit"), "count", 10).await;
+    let commits = stack.counter("commit").await;
+    let body = json!({"maAppId": appid});
+    limited(stack.post("/code/release", &token, &body).await);
+    assert_eq!(stack.counter("commit").await, commits);
+    assert_eq!(stack.release_state(&token, &appid).await, "saved");
+    stack.set_number(&pk, &used("audit"), "count", 9).await;
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "commit", "errcode": 85013, "appid": appid}),
+        )
+        .await;
+    assert_eq!(stack.post("/code/release", &token, &body).await.0, 502);
+    assert_eq!(counted(&stack, &pk, &used("audit")).await, 9, "given back");
+    let (code, out) = stack.post("/code/release", &token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(counted(&stack, &pk, &used("audit")).await, 10);
+
+    // Undo and speed-up of the open audit.
+    stack.set_number(&pk, &used("speedup"), "count", 2).await;
+    limited(stack.post("/code/audit/speedup", &token, &body).await);
+    stack.set_number(&pk, &used("undo"), "count", 10).await;
+    let undos = stack.counter("undocodeaudit").await;
+    limited(stack.post("/code/audit/undo", &token, &body).await);
+    assert_eq!(stack.counter("undocodeaudit").await, undos);
+    assert_eq!(stack.release_state(&token, &appid).await, "auditing");
+    stack.set_number(&pk, &used("undo"), "count", 9).await;
+    assert_eq!(stack.post("/code/audit/undo", &token, &body).await.0, 200);
 }

@@ -113,6 +113,7 @@ def functions(template, resolver):
             "name": res["Metadata"]["BuildProperties"]["Binary"],
             "env": {k: str(resolver.resolve(v)) for k, v in env.items()},
             "timeout": int(props.get("Timeout", glob.get("Timeout", 3))),
+            "reserved": props.get("ReservedConcurrentExecutions"),
             "routes": routes,
             "schedules": schedules,
         })
@@ -124,3 +125,15 @@ def rate_seconds(expression):
     if not m:
         raise ValueError(f"unsupported schedule {expression}")
     return int(m.group(1)) * (60 if m.group(2).startswith("minute") else 3600)
+
+
+def route_throttles(template):
+    """The HTTP API's throttling: (default (burst, rate), {"METHOD /path": (burst, rate)})."""
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::Serverless::HttpApi":
+            continue
+        props = res.get("Properties") or {}
+        pair = lambda s: (int(s.get("ThrottlingBurstLimit", 5000)), float(s.get("ThrottlingRateLimit", 10000)))
+        default = pair(props.get("DefaultRouteSettings") or {})
+        return default, {route: pair(v) for route, v in (props.get("RouteSettings") or {}).items()}
+    return (5000, 10000.0), {}

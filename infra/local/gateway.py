@@ -49,7 +49,8 @@ class Function:
         self.log_path = os.path.join(log_dir, f"{self.name}.log")
         self.env = dict(base_env)
         self.env.update(spec["env"])
-        self.max_instances = max_instances
+        # Reserved concurrency caps the instances, as in Lambda.
+        self.max_instances = min(max_instances, int(spec["reserved"])) if spec.get("reserved") else max_instances
         self.pending = queue.Queue()
         self.inflight = {}
         self.lock = threading.Lock()
@@ -184,6 +185,25 @@ def compile_route(path):
     return re.compile(f"^{pattern}$")
 
 
+class TokenBucket:
+    """API Gateway's throttling of one route: `burst` requests at once, refilled at `rate` a second."""
+
+    def __init__(self, burst, rate):
+        self.capacity, self.rate = float(burst), rate
+        self.tokens, self.at = float(burst), time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self):
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+            self.at = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
 class Gateway:
     def __init__(self, functions):
         self.functions = {f.name: f for f in functions}
@@ -191,6 +211,15 @@ class Gateway:
         for f in functions:
             for method, path in f.spec["routes"]:
                 self.routes.append((method, path, compile_route(path), f))
+
+    def set_throttles(self, default, per_route):
+        self.default_throttle = default
+        self.buckets = {f"{m} {p}": TokenBucket(*per_route.get(f"{m} {p}", default)) for m, p, _, _ in self.routes}
+
+    def throttle(self, method, route):
+        """False when the route's throttling refuses the request (API Gateway's 429)."""
+        bucket = getattr(self, "buckets", {}).get(f"{method} {route}")
+        return bucket is None or bucket.take()
 
     def match(self, method, path):
         allowed = False
@@ -277,6 +306,8 @@ def make_api_handler(gw):
             fn, route, params = gw.match(method, url.path)
             if fn is None:
                 return self._json(int(route), {"message": "Not Found" if route == "404" else "Method Not Allowed"})
+            if not gw.throttle(method, route):
+                return self._json(429, {"message": "Too Many Requests"})
             headers = {k.lower(): v for k, v in self.headers.items()}
             event = gw.event(method, route, url.path, url.query, headers, body, params, self.client_address[0])
             result, error = fn.invoke(event)
@@ -335,6 +366,7 @@ def main():
                  for spec in cfn.functions(template, resolver)]
     gw = Gateway(functions)
     gw.event_log_group = eventlog.log_group(template, resolver)
+    gw.set_throttles(*cfn.route_throttles(template))
     for fn in functions:
         for expr in fn.spec["schedules"]:
             every = args.schedule_seconds or cfn.rate_seconds(expr)

@@ -88,7 +88,7 @@ impl Config {
                 .ok_or(ConfigError("LOGIN_ATTEMPTS_PER_SOURCE"))?,
             merchant_daily: MerchantDailyLimits {
                 audits: positive("MERCHANT_DAILY_AUDITS", "10")?,
-                undos: positive("MERCHANT_DAILY_UNDOS", "3")?,
+                undos: positive("MERCHANT_DAILY_UNDOS", "10")?,
                 speedups: positive("MERCHANT_DAILY_SPEEDUPS", "2")?,
                 auth_links: positive("MERCHANT_DAILY_AUTH_LINKS", "20")?,
             },

@@ -7,6 +7,9 @@ use crate::wechat::WechatError;
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    /// An id, appid or cursor from the client that cannot be one of ours.
+    #[error("{0}")]
+    InvalidId(String),
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{0}")]

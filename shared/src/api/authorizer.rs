@@ -6,7 +6,7 @@ use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{limit_param, query};
+use crate::http::request::{cursor_param, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::tokens;
 use crate::store::authorizers::{self, Authorizer};
@@ -58,7 +58,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                 &deps.table,
                 &component.appid,
                 limit,
-                query(&req, "cursor").as_deref(),
+                cursor_param(&req)?.as_deref(),
             )
             .await?;
             let items: Vec<AuthorizerView> = page.items.into_iter().map(Into::into).collect();

@@ -43,6 +43,7 @@ pub async fn owned_component(deps: &Deps, claims: &Claims, req: &Request) -> App
     let appid = query(req, "componentAppid")
         .or_else(|| claims.component.clone())
         .ok_or_else(|| AppError::BadRequest("componentAppid is required".into()))?;
+    crate::domain::ids::check("componentAppid", &appid)?;
     let not_found = || AppError::NotFound(format!("component {appid}"));
     let component = components::get(&deps.table, &appid)
         .await?

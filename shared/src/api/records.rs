@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
-use crate::http::request::{limit_param, query};
+use crate::http::request::{cursor_param, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::store::pushes::{self, RecordFilter};
 
@@ -24,7 +24,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                 &component.appid,
                 &filter,
                 limit,
-                query(&req, "cursor").as_deref(),
+                cursor_param(&req)?.as_deref(),
             )
             .await?;
             Ok(json(

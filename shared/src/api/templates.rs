@@ -9,7 +9,7 @@ use crate::deps::Deps;
 use crate::domain::templates::{Status, Transition};
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{json_body, limit_param, query};
+use crate::http::request::{cursor_param, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::templates as service;
 use crate::store::templates::{self as store, IndustryTemplate, ListFilter};
@@ -69,7 +69,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                 &component.appid,
                 &filter,
                 limit,
-                query(&req, "cursor").as_deref(),
+                cursor_param(&req)?.as_deref(),
             )
             .await?;
             Ok(json(
@@ -195,7 +195,7 @@ pub async fn market(deps: &Deps, req: Request) -> Response<Body> {
             let industry = query(&req, "industryId");
             let limit = limit_param(&req, 20, 100)?;
             let page =
-                store::market(&deps.table, &component.appid, industry.as_deref(), limit, query(&req, "cursor").as_deref()).await?;
+                store::market(&deps.table, &component.appid, industry.as_deref(), limit, cursor_param(&req)?.as_deref()).await?;
             let mut items = Vec::with_capacity(page.items.len());
             for t in page.items {
                 let pages = store::pages(&deps.table, &component.appid, &t.id).await?;

@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::deps::Deps;
 use crate::http::auth::{Claims, Role};
-use crate::http::request::{json_body, limit_param, query, source_ip};
+use crate::http::request::{cursor_param, json_body, limit_param, source_ip};
 use crate::http::response::{json, respond};
 use crate::services::accounts::{self, UserView};
 use crate::store::users;
@@ -46,7 +46,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                 &deps.table,
                 &claims.tenant,
                 limit,
-                query(&req, "cursor").as_deref(),
+                cursor_param(&req)?.as_deref(),
             )
             .await?;
             let items: Vec<UserView> = page.items.into_iter().map(Into::into).collect();

@@ -1,5 +1,6 @@
 //! Pure rules: no I/O. Services call these before touching any store.
 pub mod events;
 pub mod identity;
+pub mod ids;
 pub mod release;
 pub mod templates;

@@ -47,11 +47,24 @@ pub fn query(req: &Request, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A path parameter; they name ids, so they are checked as ids.
 pub fn path_param(req: &Request, name: &str) -> Result<String, AppError> {
-    req.path_parameters_ref()
+    let value = req
+        .path_parameters_ref()
         .and_then(|p| p.first(name))
         .map(str::to_owned)
-        .ok_or_else(|| AppError::BadRequest(format!("path parameter {name} is missing")))
+        .ok_or_else(|| AppError::BadRequest(format!("path parameter {name} is missing")))?;
+    crate::domain::ids::check(name, &value)?;
+    Ok(value)
+}
+
+/// The `cursor` query parameter, checked: a cursor is always one this API handed out.
+pub fn cursor_param(req: &Request) -> Result<Option<String>, AppError> {
+    let cursor = query(req, "cursor");
+    if let Some(c) = &cursor {
+        crate::domain::ids::check_cursor(c)?;
+    }
+    Ok(cursor)
 }
 
 pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {

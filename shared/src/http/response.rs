@@ -9,6 +9,7 @@ use crate::wechat::errcode;
 fn status_and_code(err: &AppError) -> (u16, &'static str) {
     match err {
         AppError::BadRequest(_) => (400, "BAD_REQUEST"),
+        AppError::InvalidId(_) => (400, "INVALID_ID"),
         AppError::Unauthenticated(_) => (401, "UNAUTHENTICATED"),
         AppError::Forbidden(_) => (403, "FORBIDDEN"),
         AppError::NotFound(_) => (404, "NOT_FOUND"),

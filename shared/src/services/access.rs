@@ -7,6 +7,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
+use crate::domain::ids;
 use crate::error::{AppError, AppResult};
 use crate::services::events;
 use crate::store::authorizers::{self, Authorizer, STATUS_AUTHORIZED, STATUS_REAUTH_REQUIRED};
@@ -19,6 +20,7 @@ pub async fn owned_mini_program(
     component: &str,
     appid: &str,
 ) -> AppResult<Authorizer> {
+    ids::check("maAppId", appid)?;
     let record = authorizers::get(&deps.table, component, appid)
         .await?
         .filter(|a| a.merchant.as_deref() == Some(merchant.sub.as_str()))
@@ -118,6 +120,7 @@ pub struct Unlinked {
 /// `POST /miniprogram/unlink`: an admin takes a mini-program away from its merchant; its next authorization through
 /// a merchant's link decides the new owner.
 pub async fn unlink(deps: &Deps, component: &str, appid: &str) -> AppResult<Unlinked> {
+    ids::check("maAppId", appid)?;
     let record = authorizers::get(&deps.table, component, appid)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;

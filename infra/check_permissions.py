@@ -1,0 +1,139 @@
+"""Least privilege, checked: every function's IAM policy in template.yaml grants only what infra/permissions.yaml
+declares for it. Fails on an undeclared action, a wildcard, a SAM policy template, a resource beyond the table, the
+bucket prefixes, the secrets or the bus it declares, and on a function missing from either file.
+
+    python infra/check_permissions.py           # check (make lint)
+    python infra/check_permissions.py --write   # rewrite each function's Policies from permissions.yaml
+"""
+import os
+import re
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "local"))
+import cfn  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATE = os.path.join(ROOT, "template.yaml")
+DECLARED = os.path.join(ROOT, "infra", "permissions.yaml")
+
+TABLE = ["!GetAtt StateTable.Arn", '!Sub "${StateTable.Arn}/index/*"']
+COMPONENT_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/component/*"'
+JWT = "!Ref JwtSigningKey"
+BUS = "!GetAtt EventBus.Arn"
+BUCKET = "!GetAtt AssetBucket.Arn"
+
+
+def objects(prefix):
+    return f'!Sub "${{AssetBucket.Arn}}/{prefix}*"'
+
+
+def statements(spec):
+    """The statements a declaration allows: (actions, resources, condition) each."""
+    out = [([f"dynamodb:{a}" for a in spec["dynamodb"]], TABLE, None)]
+    secrets = spec.get("secrets", [])
+    if "jwt" in secrets or "component-read" in secrets:
+        resources = ([JWT] if "jwt" in secrets else []) + ([COMPONENT_SECRETS] if "component-read" in secrets else [])
+        out.append((["secretsmanager:GetSecretValue"], resources, None))
+    if "component-write" in secrets:
+        out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [COMPONENT_SECRETS], None))
+    if spec.get("events"):
+        out.append((["events:PutEvents"], [BUS], None))
+    for action, prefixes in (spec.get("s3") or {}).items():
+        if action == "ListBucket":
+            out.append(([f"s3:{action}"], [BUCKET], {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}))
+        else:
+            out.append(([f"s3:{action}"], [objects(p) for p in prefixes], None))
+    return out
+
+
+def render(spec):
+    lines = ["      Policies:", "        - Statement:"]
+    for actions, resources, condition in statements(spec):
+        lines.append("            - Effect: Allow")
+        lines.append(f"              Action: [{', '.join(actions)}]")
+        lines.append(f"              Resource: [{', '.join(resources)}]")
+        if condition:
+            (op, body), = condition.items()
+            (key, values), = body.items()
+            lines.append(f"              Condition: {{ {op}: {{ \"{key}\": [{', '.join(repr(v) for v in values)}] }} }}")
+    return "\n".join(lines) + "\n"
+
+
+def text(value):
+    """A template value as written (tags included), to compare resources."""
+    if isinstance(value, cfn._Tag):
+        inner = value.value
+        if value.tag == "GetAtt" and isinstance(inner, str):
+            return f"!GetAtt {inner}"
+        if value.tag == "Ref":
+            return f"!Ref {inner}"
+        if value.tag == "Sub" and isinstance(inner, str):
+            return f'!Sub "{inner}"'
+        return f"!{value.tag} {inner!r}"
+    return str(value)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def functions(template):
+    for name, res in template["Resources"].items():
+        if res.get("Type") == "AWS::Serverless::Function":
+            yield name, res["Metadata"]["BuildProperties"]["Binary"], res["Properties"].get("Policies") or []
+
+
+def check():
+    template = cfn.load(TEMPLATE)
+    declared = yaml.safe_load(open(DECLARED))["functions"]
+    problems, seen = [], set()
+    for logical, binary, policies in functions(template):
+        seen.add(binary)
+        spec = declared.get(binary)
+        if spec is None:
+            problems.append(f"{binary}: not declared in infra/permissions.yaml")
+            continue
+        allowed = {}
+        for actions, resources, condition in statements(spec):
+            for a in actions:
+                allowed.setdefault(a, set()).update(resources)
+        for policy in policies:
+            if not isinstance(policy, dict) or "Statement" not in policy:
+                problems.append(f"{binary}: policy {policy!r} is not an explicit Statement (SAM templates hide their actions)")
+                continue
+            for st in policy["Statement"]:
+                if st.get("Effect") != "Allow":
+                    continue
+                for action in as_list(st.get("Action", [])):
+                    if "*" in action:
+                        problems.append(f"{binary}: wildcard action {action}")
+                    elif action not in allowed:
+                        problems.append(f"{binary}: {action} is not declared for it")
+                    else:
+                        for r in as_list(st.get("Resource", [])):
+                            if "*" == r or text(r) not in allowed[action]:
+                                problems.append(f"{binary}: {action} on {text(r)} is beyond what it declares")
+    for binary in set(declared) - seen:
+        problems.append(f"{binary}: declared but no such function in template.yaml")
+    return problems
+
+
+def write():
+    declared = yaml.safe_load(open(DECLARED))["functions"]
+    src = open(TEMPLATE).read()
+    pattern = re.compile(r"(BuildProperties: \{ Binary: ([a-z0-9-]+) \} \}\n    Properties:\n(?:      (?!Policies:).*\n)*)"
+                         r"      Policies:\n(?:        .*\n)+")
+    out = pattern.sub(lambda m: m.group(1) + render(declared[m.group(2)]), src)
+    open(TEMPLATE, "w").write(out)
+
+
+if __name__ == "__main__":
+    if "--write" in sys.argv:
+        write()
+    problems = check()
+    for p in problems:
+        print("permissions:", p)
+    print(f"permissions: {len(problems)} problem(s) in {TEMPLATE}")
+    sys.exit(1 if problems else 0)
