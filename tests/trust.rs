@@ -933,3 +933,118 @@ async fn one_merchant_cannot_use_up_the_wechat_quotas_all_merchants_share() {
     stack.set_number(&pk, &used("undo"), "count", 9).await;
     assert_eq!(stack.post("/code/audit/undo", &token, &body).await.0, 200);
 }
+
+#[tokio::test]
+async fn malformed_ids_are_400_invalid_id_never_500() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("typo"));
+    let admin = stack.token(Role::Admin);
+    let long = "w".repeat(3000);
+    let invalid = |(code, body): (u16, Value)| {
+        assert_eq!(code, 400, "{body}");
+        assert_eq!(body["error"]["code"], "INVALID_ID", "{body}");
+    };
+    invalid(
+        stack
+            .get(&format!("/config/query?maAppId={long}"), &merchant)
+            .await,
+    );
+    invalid(stack.get("/config/query?maAppId=wx1%23SK", &merchant).await);
+    invalid(
+        stack
+            .get(
+                &format!("/page/query?maAppId=wx1&pageKey={long}"),
+                &merchant,
+            )
+            .await,
+    );
+    invalid(
+        stack
+            .get(&format!("/code/versions?maAppId={long}"), &merchant)
+            .await,
+    );
+    invalid(
+        stack
+            .post("/code/release", &merchant, &json!({"maAppId": long}))
+            .await,
+    );
+    invalid(
+        stack
+            .post("/miniprogram/unlink", &admin, &json!({"maAppId": "a b"}))
+            .await,
+    );
+    invalid(
+        stack
+            .get(&format!("/authorizer/info?authorizerAppid={long}"), &admin)
+            .await,
+    );
+    invalid(
+        stack
+            .get("/authorizer/list?cursor=not%20a%20cursor", &admin)
+            .await,
+    );
+    invalid(
+        stack
+            .get(
+                &format!("/authorizer/list?cursor={}", "A".repeat(2000)),
+                &admin,
+            )
+            .await,
+    );
+    invalid(
+        stack
+            .get(&format!("/template/detail?id={long}"), &admin)
+            .await,
+    );
+    invalid(
+        stack
+            .get(&format!("/callback/records?type={long}"), &admin)
+            .await,
+    );
+    invalid(
+        stack
+            .get("/component/status?componentAppid=a%2Fb", &admin)
+            .await,
+    );
+    let save = json!({"maAppId": "wx1", "templateId": long, "config": {}, "pages": []});
+    let (code, body) = stack.post("/config/save", &merchant, &save).await;
+    assert!(code == 400 || code == 404, "{body}");
+    let (code, reply) = stack
+        .push_raw(
+            &format!("/wechat/{long}/auth-event"),
+            "timestamp=1&nonce=1&msg_signature=x",
+            "<xml/>".into(),
+        )
+        .await;
+    assert_eq!(code, 400, "{reply}");
+}
+
+#[tokio::test]
+async fn a_login_flood_is_throttled_at_the_edge_before_any_function_runs() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let malformed = json!({"account": "x"});
+    let flood =
+        futures::future::join_all((0..120).map(|_| stack.post("/auth/login", "", &malformed)))
+            .await;
+    let throttled = flood
+        .iter()
+        .filter(|(c, b)| *c == 429 && b["message"] == "Too Many Requests")
+        .count();
+    assert!(throttled > 0, "the route's burst limit held nothing back");
+    assert!(
+        flood.iter().all(|(c, _)| *c == 400 || *c == 429),
+        "{flood:?}"
+    );
+    // Other routes have their own limits.
+    assert_eq!(
+        stack
+            .get("/component/status", &stack.token(Role::Admin))
+            .await
+            .0,
+        200
+    );
+    // The bucket refills (20 a second) before the next test logs in.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+}

@@ -23,10 +23,22 @@ pub fn image_extension(content_type: &str) -> Option<&'static str> {
     }
 }
 
-fn s3_error(operation: &'static str, e: impl std::fmt::Display) -> AppError {
-    AppError::Store(crate::store::StoreError::Dynamo {
+/// What can go wrong with the bucket; the SDK's error is kept as the cause, for the logs.
+#[derive(Debug, thiserror::Error)]
+#[error("S3 {operation} failed")]
+pub struct BlobError {
+    pub operation: &'static str,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+fn s3_error(
+    operation: &'static str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> AppError {
+    AppError::Blob(BlobError {
         operation,
-        message: format!("S3: {e}"),
+        source: Box::new(e),
     })
 }
 
@@ -75,7 +87,7 @@ impl Blobs {
             .body(bytes.into())
             .send()
             .await
-            .map_err(|e| s3_error("PutObject", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+            .map_err(|e| s3_error("PutObject", e))?;
         Ok(())
     }
 
@@ -94,10 +106,7 @@ impl Blobs {
                 out.content_length.unwrap_or(0),
             ))),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
-            Err(e) => Err(s3_error(
-                "HeadObject",
-                aws_sdk_s3::error::DisplayErrorContext(e),
-            )),
+            Err(e) => Err(s3_error("HeadObject", e)),
         }
     }
 }

@@ -45,6 +45,38 @@ pub enum AppError {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
+    #[error(transparent)]
+    Blob(#[from] crate::blobs::BlobError),
+}
+
+/// An error and its causes, outermost first (`a: b: c`), for logs: adapters keep the SDK's error as the source.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_line_keeps_every_cause() {
+        let io = std::io::Error::other("connection reset by peer");
+        let err = AppError::Blob(crate::blobs::BlobError {
+            operation: "PutObject",
+            source: Box::new(io),
+        });
+        assert_eq!(chain(&err), "S3 PutObject failed: connection reset by peer");
+    }
+}

@@ -47,7 +47,7 @@ where
             let fut = crate::clock::with_deadline(event.context.deadline as i64, job(deps));
             async move {
                 fut.await.map_err(|e| {
-                    tracing::error!(error = %e, "job failed");
+                    tracing::error!(error = %crate::error::chain(&e), "job failed");
                     BoxError::from(e.to_string())
                 })
             }

@@ -6,7 +6,7 @@ use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{cursor_param, limit_param, query};
+use crate::http::request::{cursor_param, id_query, limit_param};
 use crate::http::response::{json, respond};
 use crate::services::tokens;
 use crate::store::authorizers::{self, Authorizer};
@@ -75,7 +75,7 @@ pub async fn info(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (_, component) = caller(deps, &req, &STAFF).await?;
-            let appid = query(&req, "authorizerAppid")
+            let appid = id_query(&req, "authorizerAppid")?
                 .ok_or_else(|| AppError::BadRequest("authorizerAppid is required".into()))?;
             let record = authorizers::get(&deps.table, &component.appid, &appid)
                 .await?

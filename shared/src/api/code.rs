@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::merchant_route;
 use crate::deps::Deps;
-use crate::http::request::{json_body, required_query};
+use crate::http::request::{json_body, required_id};
 use crate::services::{audit, online, release};
 
 pub async fn release(deps: &Deps, req: Request) -> Response<Body> {
@@ -30,7 +30,7 @@ pub async fn audit_speedup(deps: &Deps, req: Request) -> Response<Body> {
 
 pub async fn audit_quota(deps: &Deps, req: Request) -> Response<Body> {
     merchant_route(deps, req, |c, comp, req| async move {
-        audit::quota(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+        audit::quota(deps, &c, &comp, &required_id(&req, "maAppId")?).await
     })
     .await
 }
@@ -58,14 +58,14 @@ pub async fn visit_status(deps: &Deps, req: Request) -> Response<Body> {
 
 pub async fn versions(deps: &Deps, req: Request) -> Response<Body> {
     merchant_route(deps, req, |c, comp, req| async move {
-        online::versions(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+        online::versions(deps, &c, &comp, &required_id(&req, "maAppId")?).await
     })
     .await
 }
 
 pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
     merchant_route(deps, req, |c, comp, req| async move {
-        online::qrcode(deps, &c, &comp, &required_query(&req, "maAppId")?).await
+        online::qrcode(deps, &c, &comp, &required_id(&req, "maAppId")?).await
     })
     .await
 }

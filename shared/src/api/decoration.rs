@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
-use crate::http::request::{json_body, query, required_query};
+use crate::http::request::{id_query, json_body, required_id};
 use crate::http::response::{json, respond};
 use crate::services::decoration;
 
@@ -12,8 +12,8 @@ pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
-            let appid = required_query(&req, "maAppId")?;
-            let template = query(&req, "templateId");
+            let appid = required_id(&req, "maAppId")?;
+            let template = id_query(&req, "templateId")?;
             Ok(json(
                 200,
                 &decoration::query(deps, &claims, &component.appid, &appid, template.as_deref())
@@ -41,10 +41,7 @@ pub async fn page_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
-            let (appid, key) = (
-                required_query(&req, "maAppId")?,
-                required_query(&req, "pageKey")?,
-            );
+            let (appid, key) = (required_id(&req, "maAppId")?, required_id(&req, "pageKey")?);
             Ok(json(
                 200,
                 &decoration::page(deps, &claims, &component.appid, &appid, &key).await?,

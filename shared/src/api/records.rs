@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use super::caller;
 use crate::deps::Deps;
 use crate::http::auth::Role;
-use crate::http::request::{cursor_param, limit_param, query};
+use crate::http::request::{cursor_param, id_query, limit_param};
 use crate::http::response::{json, respond};
 use crate::store::pushes::{self, RecordFilter};
 
@@ -14,7 +14,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
             let (_, component) =
                 caller(deps, &req, &[Role::Admin, Role::Developer, Role::Operator]).await?;
             let limit = limit_param(&req, 20, 100)?;
-            let (push_type, appid) = (query(&req, "type"), query(&req, "appid"));
+            let (push_type, appid) = (id_query(&req, "type")?, id_query(&req, "appid")?);
             let filter = RecordFilter {
                 push_type: push_type.as_deref(),
                 authorizer_appid: appid.as_deref(),

@@ -9,7 +9,7 @@ use crate::deps::Deps;
 use crate::domain::templates::{Status, Transition};
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{cursor_param, json_body, limit_param, query};
+use crate::http::request::{cursor_param, id_query, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::templates as service;
 use crate::store::templates::{self as store, IndustryTemplate, ListFilter};
@@ -58,7 +58,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                         .ok_or_else(|| AppError::BadRequest("status must be 0, 1 or 2".into()))?,
                 ),
             };
-            let industry = query(&req, "industryId");
+            let industry = id_query(&req, "industryId")?;
             let filter = ListFilter {
                 status,
                 industry_id: industry.as_deref(),
@@ -121,8 +121,8 @@ pub async fn detail(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (_, component) = caller(deps, &req, &STAFF).await?;
-            let id =
-                query(&req, "id").ok_or_else(|| AppError::BadRequest("id is required".into()))?;
+            let id = id_query(&req, "id")?
+                .ok_or_else(|| AppError::BadRequest("id is required".into()))?;
             let template = service::get(deps, &component.appid, &id).await?;
             let pages = store::pages(&deps.table, &component.appid, &id).await?;
             Ok(json(
@@ -192,7 +192,7 @@ pub async fn market(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (_, component) = caller(deps, &req, &[Role::Merchant, Role::Operator, Role::Admin]).await?;
-            let industry = query(&req, "industryId");
+            let industry = id_query(&req, "industryId")?;
             let limit = limit_param(&req, 20, 100)?;
             let page =
                 store::market(&deps.table, &component.appid, industry.as_deref(), limit, cursor_param(&req)?.as_deref()).await?;

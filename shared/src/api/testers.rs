@@ -3,7 +3,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::merchant_route;
 use crate::deps::Deps;
-use crate::http::request::{json_body, required_query};
+use crate::http::request::{json_body, required_id};
 use crate::services::testers;
 
 pub async fn bind(deps: &Deps, req: Request) -> Response<Body> {
@@ -22,7 +22,7 @@ pub async fn unbind(deps: &Deps, req: Request) -> Response<Body> {
 
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     merchant_route(deps, req, |c, comp, req| async move {
-        let testers = testers::list(deps, &c, &comp, &required_query(&req, "maAppId")?).await?;
+        let testers = testers::list(deps, &c, &comp, &required_id(&req, "maAppId")?).await?;
         Ok(serde_json::json!({ "testers": testers }))
     })
     .await

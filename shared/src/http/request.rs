@@ -34,10 +34,18 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
-/// A query parameter the route cannot do without: 400 when it is missing.
-pub fn required_query(req: &Request, name: &str) -> Result<String, crate::error::AppError> {
-    query(req, name)
-        .ok_or_else(|| crate::error::AppError::BadRequest(format!("{name} is required")))
+/// A query parameter that names an id (appid, template id, page key, type): checked as one.
+pub fn id_query(req: &Request, name: &str) -> Result<Option<String>, AppError> {
+    let value = query(req, name);
+    if let Some(v) = &value {
+        crate::domain::ids::check(name, v)?;
+    }
+    Ok(value)
+}
+
+/// `id_query` for an id the route cannot do without: 400 when it is missing.
+pub fn required_id(req: &Request, name: &str) -> Result<String, AppError> {
+    id_query(req, name)?.ok_or_else(|| AppError::BadRequest(format!("{name} is required")))
 }
 
 pub fn query(req: &Request, name: &str) -> Option<String> {

@@ -46,7 +46,9 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
             None => (502, "WECHAT_UNAVAILABLE"),
         },
         AppError::Store(StoreError::Busy(_)) => (503, "STORE_BUSY"),
-        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => (500, "INTERNAL"),
+        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) | AppError::Blob(_) => {
+            (500, "INTERNAL")
+        }
     }
 }
 
@@ -54,7 +56,9 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
 fn public_message(err: &AppError) -> String {
     match err {
         AppError::Store(StoreError::Busy(_)) => "the database is busy; try again shortly".into(),
-        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) => "internal error".into(),
+        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) | AppError::Blob(_) => {
+            "internal error".into()
+        }
         AppError::Upstream(e) => match e.errcode() {
             Some(code) => match wechat_explanation(code) {
                 Some(why) => format!("WeChat refused the call with errcode {code}: {why}"),
@@ -88,10 +92,11 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
 
 pub fn error_response(err: &AppError) -> Response<Body> {
     let (status, code) = status_and_code(err);
+    let cause = crate::error::chain(err);
     if status >= 500 {
-        tracing::error!(error = %err, code, "request failed");
+        tracing::error!(error = %cause, code, "request failed");
     } else {
-        tracing::info!(error = %err, code, "request refused");
+        tracing::info!(error = %cause, code, "request refused");
     }
     let mut body = serde_json::json!({"error": {"code": code, "message": public_message(err)}});
     if let AppError::Upstream(e) = err {
@@ -135,6 +140,7 @@ mod tests {
         let err = AppError::Store(StoreError::Dynamo {
             operation: "PutItem",
             message: "secret detail".into(),
+            source: None,
         });
         let resp = error_response(&err);
         assert_eq!(resp.status(), 500);

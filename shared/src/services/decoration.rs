@@ -13,6 +13,7 @@ use crate::store::templates::{self as industry, IndustryTemplate};
 use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};
 
 async fn published(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
+    crate::domain::ids::check("templateId", id)?;
     match industry::get(&deps.table, component, id).await? {
         Some(t) if t.status == Status::Published => Ok(t),
         _ => Err(AppError::NotFound(format!("published template {id}"))),

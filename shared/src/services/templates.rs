@@ -172,6 +172,7 @@ pub async fn release_draft(
 }
 
 pub async fn get(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
+    crate::domain::ids::check("id", id)?;
     store::get(&deps.table, component, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("template {id}")))

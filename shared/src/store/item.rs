@@ -89,8 +89,8 @@ pub fn applied<T, E, R>(
     res: Result<T, SdkError<E, R>>,
 ) -> Result<bool, StoreError>
 where
-    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     refused_when(operation, res, "ConditionalCheckFailedException")
 }
@@ -136,8 +136,8 @@ fn refused_when<T, E, R>(
     code: &str,
 ) -> Result<bool, StoreError>
 where
-    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + std::fmt::Debug + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match res {
         Ok(_) => Ok(true),

@@ -21,6 +21,9 @@ pub enum StoreError {
     Dynamo {
         operation: &'static str,
         message: String,
+        /// The SDK's error, kept for the logs' cause chain.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     #[error("stored item {0} is malformed")]
     Malformed(String),
@@ -32,14 +35,18 @@ pub enum StoreError {
 impl StoreError {
     pub fn dynamo<E: std::fmt::Debug, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug,
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let message = match &err {
             SdkError::ServiceError(service) => format!("{}", service.err()),
             other => format!("{other}"),
         };
-        StoreError::Dynamo { operation, message }
+        StoreError::Dynamo {
+            operation,
+            message,
+            source: Some(Box::new(err)),
+        }
     }
 }
 
