@@ -1048,3 +1048,180 @@ async fn a_login_flood_is_throttled_at_the_edge_before_any_function_runs() {
     // The bucket refills (20 a second) before the next test logs in.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 }
+
+/// The sandbox's view of one mini-program: (audit status, online version).
+async fn at_wechat(stack: &Stack, appid: &str) -> (Value, Value) {
+    let state = stack.sandbox_get("/control/state").await;
+    let a = state["authorizers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appid"] == appid)
+        .cloned()
+        .unwrap();
+    (a["auditStatus"].clone(), a["releaseVersion"].clone())
+}
+
+/// Makes the intent the record holds look a minute old, as when its holder died.
+async fn age_intent(stack: &Stack, appid: &str) {
+    let (pk, sk) = (
+        format!("COMP#{}", stack.component_appid()),
+        format!("UT#{appid}"),
+    );
+    stack
+        .set_number(
+            &pk,
+            &sk,
+            "intent_started_ms",
+            wxtpl::clock::now_millis() - 120_000,
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the_sweep() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("lost-steps")).await;
+    let body = json!({"maAppId": appid});
+    let lose = |endpoint: &str| json!({"endpoint": endpoint, "appid": appid, "applied": true, "times": -1});
+    let sweep_reconciles = |n: i64| {
+        let stack = &stack;
+        async move {
+            let summary = stack.invoke("release-sweep").await;
+            assert_eq!(summary["intentsReconciled"], n, "{summary}");
+        }
+    };
+
+    // Release 1.0.0 and pass it; the publish is done at WeChat but its answer is lost.
+    let out = stack
+        .post(
+            "/code/release",
+            &token,
+            &json!({"maAppId": appid, "userVersion": "1.0.0"}),
+        )
+        .await;
+    assert_eq!(out.0, 200, "{}", out.1);
+    stack
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "pass"}),
+        )
+        .await;
+    stack.sandbox("/control/faults", lose("release")).await;
+    assert_eq!(stack.post("/code/publish", &token, &body).await.0, 502);
+    stack.clear_faults().await;
+    assert_eq!(stack.release_state(&token, &appid).await, "releasing");
+    assert_eq!(at_wechat(&stack, &appid).await.1, "1.0.0");
+    assert_eq!(
+        stack.post("/code/publish", &token, &body).await.0,
+        409,
+        "one step at a time"
+    );
+    age_intent(&stack, &appid).await;
+    sweep_reconciles(1).await;
+    assert_eq!(stack.release_state(&token, &appid).await, "released");
+    assert_eq!(events_of(&stack, &appid, "CodeReleased", 1).await.len(), 1);
+
+    // Version 2.0.0: its audit is withdrawn at WeChat, the answer lost.
+    let out = stack
+        .post(
+            "/code/release",
+            &token,
+            &json!({"maAppId": appid, "userVersion": "2.0.0"}),
+        )
+        .await;
+    assert_eq!(out.0, 200, "{}", out.1);
+    stack
+        .sandbox("/control/faults", lose("undocodeaudit"))
+        .await;
+    assert_eq!(stack.post("/code/audit/undo", &token, &body).await.0, 502);
+    stack.clear_faults().await;
+    assert_eq!(stack.release_state(&token, &appid).await, "withdrawing");
+    age_intent(&stack, &appid).await;
+    sweep_reconciles(1).await;
+    assert_eq!(stack.release_state(&token, &appid).await, "withdrawn");
+    assert_eq!(
+        events_of(&stack, &appid, "AuditWithdrawn", 1).await.len(),
+        1
+    );
+
+    // Version 3.0.0 goes online; rolled back at WeChat (to 1.0.0), the answer lost.
+    let out = stack
+        .post(
+            "/code/release",
+            &token,
+            &json!({"maAppId": appid, "userVersion": "3.0.0"}),
+        )
+        .await;
+    assert_eq!(out.0, 200, "{}", out.1);
+    stack
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "pass"}),
+        )
+        .await;
+    assert_eq!(stack.post("/code/publish", &token, &body).await.0, 200);
+    stack
+        .sandbox("/control/faults", lose("revertcoderelease"))
+        .await;
+    assert_eq!(stack.post("/code/rollback", &token, &body).await.0, 502);
+    stack.clear_faults().await;
+    assert_eq!(stack.release_state(&token, &appid).await, "rolling_back");
+    assert_eq!(at_wechat(&stack, &appid).await.1, "1.0.0");
+    age_intent(&stack, &appid).await;
+    sweep_reconciles(1).await;
+    assert_eq!(stack.release_state(&token, &appid).await, "released");
+    let (_, versions) = stack
+        .get(&format!("/code/versions?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(versions["online"]["release_version"], "1.0.0", "{versions}");
+    let rolled = events_of(&stack, &appid, "CodeRolledBack", 1).await;
+    assert_eq!(
+        rolled[0]["detail"]["data"]["to"]["release_version"],
+        "1.0.0"
+    );
+}
+
+#[tokio::test]
+async fn an_undo_racing_the_sweeps_submit_ends_in_one_state_wechat_agrees_with() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    for round in 0..3 {
+        let (token, appid) = stack
+            .decorated(&unique(&format!("racing-undo-{round}")))
+            .await;
+        // WeChat's privacy scan runs: the release waits as submit_pending for the sweep.
+        stack
+            .sandbox(
+                "/control/faults",
+                json!({"endpoint": "submit_audit", "errcode": 61039, "appid": appid}),
+            )
+            .await;
+        let (code, out) = stack
+            .post("/code/release", &token, &json!({"maAppId": appid}))
+            .await;
+        assert_eq!(
+            (code, out["state"].as_str()),
+            (200, Some("submit_pending")),
+            "{out}"
+        );
+        let body = json!({"maAppId": appid});
+        let (undo, _) = futures::join!(
+            stack.post("/code/audit/undo", &token, &body),
+            stack.invoke("release-sweep")
+        );
+        let state = stack.release_state(&token, &appid).await;
+        let (audit, _) = at_wechat(&stack, &appid).await;
+        match (undo.0, state.as_str()) {
+            // Undone first (the sweep then found nothing to submit), or undone at WeChat after the submit.
+            (200, "withdrawn") => assert!(audit.is_null() || audit == 3, "{audit}"),
+            // The sweep's submission was under way: the undo was refused and the audit runs.
+            (409, "auditing") => assert_eq!(audit, 2),
+            other => panic!(
+                "inconsistent: {other:?} with WeChat's audit {audit}: {}",
+                undo.1
+            ),
+        }
+    }
+}

@@ -779,7 +779,9 @@ class Sandbox:
             return 200, {"pushes": self.pushes}
         if method == "GET" and path == "/control/state":
             return 200, {"componentAppid": self.component["appid"], "now": int(self.now()),
-                         "authorizers": [{"appid": a["appid"], "authorized": a["authorized"], "userName": a["user_name"]}
+                         "authorizers": [{"appid": a["appid"], "authorized": a["authorized"], "userName": a["user_name"],
+                                          "auditStatus": (a.get("audit") or {}).get("status"),
+                                          "releaseVersion": (a.get("release") or {}).get("version")}
                                          for a in self.authorizers.values()],
                          "tickets": len(self.tickets), "faults": self.faults}
         if method == "POST" and path == "/control/reset":

@@ -20,6 +20,12 @@ pub enum ReleaseState {
     Rejected,
     Withdrawn,
     Released,
+    /// Intent: WeChat is asked to publish the audited version.
+    Releasing,
+    /// Intent: WeChat is asked to withdraw the open audit.
+    Withdrawing,
+    /// Intent: WeChat is asked to put the previous online version back (from whatever state the code was in).
+    RollingBack,
 }
 
 impl ReleaseState {
@@ -36,6 +42,9 @@ impl ReleaseState {
             ReleaseState::Rejected => "rejected",
             ReleaseState::Withdrawn => "withdrawn",
             ReleaseState::Released => "released",
+            ReleaseState::Releasing => "releasing",
+            ReleaseState::Withdrawing => "withdrawing",
+            ReleaseState::RollingBack => "rolling_back",
         }
     }
 
@@ -45,15 +54,22 @@ impl ReleaseState {
 
     /// Intent states: written before WeChat is asked, resolved by the step's caller or, if it died, the sweep.
     pub fn is_intent(self) -> bool {
-        matches!(self, ReleaseState::Committing | ReleaseState::Submitting)
+        matches!(
+            self,
+            ReleaseState::Committing
+                | ReleaseState::Submitting
+                | ReleaseState::Releasing
+                | ReleaseState::Withdrawing
+                | ReleaseState::RollingBack
+        )
     }
 
     /// A new commit (and audit) may start unless a commit or an audit is under way or waiting to be submitted.
     pub fn may_commit(self) -> Result<(), String> {
         match self {
-            ReleaseState::Committing | ReleaseState::Submitting => Err(format!(
-                "another release of this mini-program is {} right now",
-                self.as_str()
+            s if s.is_intent() => Err(format!(
+                "another release step of this mini-program is {} right now",
+                s.as_str()
             )),
             ReleaseState::Auditing | ReleaseState::Delayed | ReleaseState::SubmitPending => {
                 Err(format!(
@@ -112,6 +128,9 @@ mod tests {
         for open in [
             ReleaseState::Committing,
             ReleaseState::Submitting,
+            ReleaseState::Releasing,
+            ReleaseState::Withdrawing,
+            ReleaseState::RollingBack,
             ReleaseState::Auditing,
             ReleaseState::Delayed,
             ReleaseState::SubmitPending,

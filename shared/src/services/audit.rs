@@ -18,6 +18,8 @@ use crate::services::{events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
 use crate::wechat::client::AuditQuota;
+use crate::wechat::errcode;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditOutcome {
@@ -72,11 +74,13 @@ pub async fn settle(
         return Ok(false);
     };
     let from = state_of(&saved);
-    if from == ReleaseState::Submitting {
-        // The submission's own write has not landed yet: fail, so WeChat delivers the result again shortly.
-        return Err(AppError::Conflict(
-            "the audit's submission is still being recorded; deliver the result again".into(),
-        ));
+    if from.is_intent() {
+        // A step is under way (the submission's own write has not landed, an undo is at WeChat): fail, so WeChat
+        // delivers the result again shortly, when the step is recorded; the sweep's poll settles it otherwise.
+        return Err(AppError::Conflict(format!(
+            "the mini-program is {}; deliver the result again",
+            from.as_str()
+        )));
     }
     if !matches!(from, ReleaseState::Auditing | ReleaseState::Delayed) {
         return Ok(false);
@@ -136,18 +140,59 @@ pub async fn undo(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let state = state_of(&saved);
+    let withdrawn = ReleaseState::Withdrawn.as_str();
+    let event = Event::new(
+        EventKind::AuditWithdrawn,
+        component,
+        appid,
+        now_millis(),
+        json!({"auditId": saved.audit_id, "reason": "withdrawn by the merchant"}),
+    );
     match state {
         ReleaseState::Auditing | ReleaseState::Delayed => {
             let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditUndo).await?;
-            unit.spend(with_authorizer_token(
+            let intent = Intent::begin(
                 deps,
                 component,
                 appid,
-                |aat| async move { deps.wechat.undo_audit(&aat).await },
+                state,
+                ReleaseState::Withdrawing,
+                vec![],
+            )
+            .await?;
+            unit.spend(intent.at_wechat(
+                deps,
+                with_authorizer_token(deps, component, appid, |aat| async move {
+                    deps.wechat.undo_audit(&aat).await
+                }),
             ))
             .await?;
+            intent
+                .finish(
+                    deps,
+                    ReleaseState::Withdrawn,
+                    vec![("audit_status", s(withdrawn))],
+                    Some(event),
+                )
+                .await?;
         }
-        ReleaseState::SubmitPending => {}
+        // Not yet at WeChat: withdrawn here alone, if the sweep has not started submitting it meanwhile.
+        ReleaseState::SubmitPending => {
+            step(
+                deps,
+                Move {
+                    component,
+                    appid,
+                    from: &[state.as_str()],
+                    to: withdrawn,
+                    sets: vec![("audit_status", s(withdrawn))],
+                    guard: None,
+                    event: Some(event),
+                    now: now_secs(),
+                },
+            )
+            .await?
+        }
         other => {
             return Err(AppError::Conflict(format!(
                 "no audit to withdraw: the code is {}",
@@ -155,27 +200,6 @@ pub async fn undo(
             )))
         }
     }
-    let withdrawn = ReleaseState::Withdrawn.as_str();
-    step(
-        deps,
-        Move {
-            component,
-            appid,
-            from: &[state.as_str()],
-            to: withdrawn,
-            sets: vec![("audit_status", s(withdrawn))],
-            guard: None,
-            event: Some(Event::new(
-                EventKind::AuditWithdrawn,
-                component,
-                appid,
-                now_millis(),
-                json!({"auditId": saved.audit_id, "reason": "withdrawn by the merchant"}),
-            )),
-            now: now_secs(),
-        },
-    )
-    .await?;
     Ok(AuditView {
         state: withdrawn,
         audit_id: saved.audit_id,
@@ -298,7 +322,7 @@ async fn sweep_one(
                 Submitted::Pending => summary.still_pending += 1,
             }
         }
-        state @ (ReleaseState::Committing | ReleaseState::Submitting) => {
+        state if state.is_intent() => {
             let started = saved.raw_n("intent_started_ms").unwrap_or(0);
             if now_millis() - started >= INTENT_STALE_MS
                 && reconcile(deps, component, appid, state, &saved, started).await?
@@ -337,10 +361,15 @@ async fn sweep_one(
     Ok(())
 }
 
-/// An intent whose holder died: WeChat's state decides what happened. A commit WeChat holds (its trial version
-/// is the one we meant, made after the intent began) is recorded; an audit WeChat runs is adopted; otherwise the
-/// record goes back (a commit) or waits for the sweep's next submit (a submission). False when the record
-/// changed meanwhile.
+/// An intent whose holder died: WeChat's state decides what happened.
+/// - committing: a commit WeChat holds (its trial version is the one meant, made after the intent began) is
+///   recorded; otherwise the record goes back.
+/// - submitting: an audit WeChat runs, submitted after the intent began, is adopted; otherwise `submit_pending`,
+///   which the sweep submits.
+/// - releasing: the online version is the audited one, released after the intent began: recorded as released.
+/// - withdrawing: WeChat reports the audit withdrawn: recorded; otherwise it is still open.
+/// - rolling_back: the online version changed: the rollback is recorded.
+/// Otherwise the record goes back to where the intent started. False when the record changed meanwhile.
 async fn reconcile(
     deps: &Deps,
     component: &str,
@@ -350,50 +379,55 @@ async fn reconcile(
     started_ms: i64,
 ) -> AppResult<bool> {
     // WeChat's times have second resolution.
-    let after_start = |wechat_secs: i64| wechat_secs * 1000 >= started_ms - 1000;
-    let token = saved.raw.get("intent_token").cloned();
-    let guard = token.map(|t| ("intent_token", t));
-    let (to, sets, event) = if state == ReleaseState::Committing {
-        let meant: Value = saved
-            .raw
-            .get("intent_commit_info")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or(Value::Null);
-        let info = with_authorizer_token(deps, component, appid, |aat| async move {
+    let after_start =
+        |wechat_secs: Option<i64>| wechat_secs.is_some_and(|t| t * 1000 >= started_ms - 1000);
+    let raw_s = |name: &str| saved.raw.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let back = raw_s("intent_back_to")
+        .and_then(|v| ReleaseState::parse(&v))
+        .unwrap_or(ReleaseState::Saved);
+    let guard = saved
+        .raw
+        .get("intent_token")
+        .cloned()
+        .map(|t| ("intent_token", t));
+    let version_info = || async {
+        with_authorizer_token(deps, component, appid, |aat| async move {
             deps.wechat.version_info(&aat).await
         })
-        .await?;
-        let trial = info.exp_info.unwrap_or(Value::Null);
-        let held = trial["exp_version"] == meant["userVersion"]
-            && trial["exp_time"].as_i64().is_some_and(after_start);
-        if held {
-            let event = Event::new(
-                EventKind::CodeCommitted,
-                component,
-                appid,
-                now_millis(),
-                json!({"userVersion": meant["userVersion"], "userDesc": meant["userDesc"],
-                       "templateId": meant["templateId"], "industryTemplateId": meant["industryTemplateId"]}),
-            );
-            let sets = vec![("code_commit_info", s(meant.to_string()))];
-            (ReleaseState::Committed, sets, Some(event))
-        } else {
-            let back = saved
-                .raw
-                .get("intent_back_to")
-                .and_then(|v| v.as_s().ok())
-                .and_then(|v| ReleaseState::parse(v))
-                .unwrap_or(ReleaseState::Saved);
-            (back, vec![], None)
-        }
-    } else {
-        let latest = with_authorizer_token(deps, component, appid, |aat| async move {
+        .await
+    };
+    let latest_audit = || async {
+        with_authorizer_token(deps, component, appid, |aat| async move {
             deps.wechat.latest_audit_status(&aat).await
         })
-        .await;
-        match latest {
-            Ok(l) if after_start(l.submit_audit_time) && l.status != 3 => {
+        .await
+    };
+    let (to, sets, event): (ReleaseState, Vec<(&str, AttributeValue)>, Option<Event>) = match state
+    {
+        ReleaseState::Committing => {
+            let meant: Value = raw_s("intent_commit_info")
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .unwrap_or(Value::Null);
+            let trial = version_info().await?.exp_info.unwrap_or(Value::Null);
+            if trial["exp_version"] == meant["userVersion"]
+                && after_start(trial["exp_time"].as_i64())
+            {
+                let event = Event::new(
+                    EventKind::CodeCommitted,
+                    component,
+                    appid,
+                    now_millis(),
+                    json!({"userVersion": meant["userVersion"], "userDesc": meant["userDesc"],
+                           "templateId": meant["templateId"], "industryTemplateId": meant["industryTemplateId"]}),
+                );
+                let sets = vec![("code_commit_info", s(meant.to_string()))];
+                (ReleaseState::Committed, sets, Some(event))
+            } else {
+                (back, vec![], None)
+            }
+        }
+        ReleaseState::Submitting => match latest_audit().await {
+            Ok(l) if after_start(Some(l.submit_audit_time)) && l.status != 3 => {
                 let event = Event::new(
                     EventKind::AuditSubmitted,
                     component,
@@ -411,12 +445,66 @@ async fn reconcile(
                 (ReleaseState::Auditing, sets, Some(event))
             }
             Ok(_) => (ReleaseState::SubmitPending, vec![], None),
-            Err(AppError::Upstream(e))
-                if e.errcode() == Some(crate::wechat::errcode::BAD_AUDIT_ID) =>
-            {
+            Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::BAD_AUDIT_ID) => {
                 (ReleaseState::SubmitPending, vec![], None) // no audit at all
             }
             Err(e) => return Err(e),
+        },
+        ReleaseState::Releasing => {
+            let online = version_info().await?.release_info.unwrap_or(Value::Null);
+            let ours = online["release_version"] == saved.code_commit_info["userVersion"]
+                && after_start(online["release_time"].as_i64());
+            if ours {
+                let event = crate::services::online::released_event(component, appid, saved);
+                let sets = vec![("release_info", s(online.to_string()))];
+                (ReleaseState::Released, sets, Some(event))
+            } else {
+                (back, vec![], None)
+            }
+        }
+        ReleaseState::Withdrawing => {
+            let latest = latest_audit().await?;
+            if Some(latest.auditid) == saved.audit_id && latest.status == 3 {
+                let event = Event::new(
+                    EventKind::AuditWithdrawn,
+                    component,
+                    appid,
+                    now_millis(),
+                    json!({"auditId": saved.audit_id, "reason": "withdrawn by the merchant"}),
+                );
+                (
+                    ReleaseState::Withdrawn,
+                    vec![("audit_status", s("withdrawn"))],
+                    Some(event),
+                )
+            } else {
+                (back, vec![], None)
+            }
+        }
+        ReleaseState::RollingBack => {
+            let online = version_info().await?.release_info.unwrap_or(Value::Null);
+            // Our record keeps WeChat's version name; the time we stored is ours, so only the name is compared.
+            if online["release_version"] != saved.release_info["release_version"] {
+                let event = crate::services::online::rolled_back_event(
+                    component,
+                    appid,
+                    &saved.release_info,
+                    &online,
+                );
+                (
+                    back,
+                    vec![("release_info", s(online.to_string()))],
+                    Some(event),
+                )
+            } else {
+                (back, vec![], None)
+            }
+        }
+        other => {
+            return Err(AppError::Conflict(format!(
+                "{} is not an intent",
+                other.as_str()
+            )))
         }
     };
     tracing::info!(

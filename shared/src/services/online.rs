@@ -10,13 +10,33 @@ use crate::domain::identity::Claims;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::MiniProgramRequest;
-use crate::services::release::{owned, set_fields, state_of, step};
+use crate::services::release::{owned, set_fields, state_of, Intent};
 use crate::services::tokens::with_authorizer_token;
 use crate::store::history;
 use crate::store::item::s;
-use crate::store::user_templates::{self as store, Move};
+use crate::store::user_templates as store;
 
 const HISTORY_LIMIT: i32 = 100;
+
+pub fn released_event(component: &str, appid: &str, saved: &store::UserTemplate) -> Event {
+    Event::new(
+        EventKind::CodeReleased,
+        component,
+        appid,
+        now_millis(),
+        json!({"auditId": saved.audit_id, "userVersion": saved.code_commit_info["userVersion"]}),
+    )
+}
+
+pub fn rolled_back_event(component: &str, appid: &str, from: &Value, to: &Value) -> Event {
+    Event::new(
+        EventKind::CodeRolledBack,
+        component,
+        appid,
+        now_millis(),
+        json!({"from": from, "to": to}),
+    )
+}
 
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -51,32 +71,33 @@ pub async fn publish(
             state.as_str()
         )));
     }
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.release(&aat).await
-    })
-    .await?;
-    let release_info = json!({"release_version": saved.code_commit_info["userVersion"],
-                              "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
-    step(
+    let intent = Intent::begin(
         deps,
-        Move {
-            component,
-            appid,
-            from: &[state.as_str()],
-            to: ReleaseState::Released.as_str(),
-            sets: vec![("release_info", s(release_info.to_string()))],
-            guard: None,
-            event: Some(Event::new(
-                EventKind::CodeReleased,
-                component,
-                appid,
-                now_millis(),
-                json!({"auditId": saved.audit_id, "userVersion": saved.code_commit_info["userVersion"]}),
-            )),
-            now: now_secs(),
-        },
+        component,
+        appid,
+        state,
+        ReleaseState::Releasing,
+        vec![],
     )
     .await?;
+    intent
+        .at_wechat(
+            deps,
+            with_authorizer_token(deps, component, appid, |aat| async move {
+                deps.wechat.release(&aat).await
+            }),
+        )
+        .await?;
+    let release_info = json!({"release_version": saved.code_commit_info["userVersion"],
+                              "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
+    intent
+        .finish(
+            deps,
+            ReleaseState::Released,
+            vec![("release_info", s(release_info.to_string()))],
+            Some(released_event(component, appid, &saved)),
+        )
+        .await?;
     Ok(OnlineView {
         state: ReleaseState::Released.as_str(),
         release_info,
@@ -100,26 +121,44 @@ pub async fn rollback(
             "nothing has been published yet, so there is nothing to roll back".into(),
         ));
     }
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.revert_release(&aat).await
-    })
-    .await?;
-    let release_info = online_version(deps, component, appid).await?;
-    let event = Event::new(
-        EventKind::CodeRolledBack,
-        component,
-        appid,
-        now_millis(),
-        json!({"from": saved.release_info, "to": release_info}),
-    );
-    set_fields(
+    let state = state_of(&saved);
+    let intent = Intent::begin(
         deps,
         component,
         appid,
-        vec![("release_info", s(release_info.to_string()))],
-        event,
+        state,
+        ReleaseState::RollingBack,
+        vec![],
     )
     .await?;
+    intent
+        .at_wechat(
+            deps,
+            with_authorizer_token(deps, component, appid, |aat| async move {
+                deps.wechat.revert_release(&aat).await
+            }),
+        )
+        .await?;
+    let release_info = match online_version(deps, component, appid).await {
+        Ok(info) => info,
+        Err(e) => {
+            // Rolled back at WeChat, but we could not read what is online now: the sweep reads it.
+            tracing::warn!(component, appid, error = %e, "online version unread after a rollback");
+            return Err(e);
+        }
+    };
+    intent
+        .finish_back(
+            deps,
+            vec![("release_info", s(release_info.to_string()))],
+            Some(rolled_back_event(
+                component,
+                appid,
+                &saved.release_info,
+                &release_info,
+            )),
+        )
+        .await?;
     Ok(OnlineView {
         state: state_of(&saved).as_str(),
         release_info,

@@ -355,6 +355,36 @@ impl<'a> Intent<'a> {
         .await
     }
 
+    /// Ends the intent where it started (a step that does not move the pipeline, such as a rollback), recording
+    /// what WeChat did.
+    pub async fn finish_back(
+        &self,
+        deps: &Deps,
+        sets: Vec<(&'a str, AttributeValue)>,
+        event: Option<Event>,
+    ) -> AppResult<()> {
+        self.finish(deps, self.back_to, sets, event).await
+    }
+
+    /// Runs WeChat's side of the step. A refusal (WeChat answered) puts the record back; no answer at all leaves
+    /// the intent for the sweep to reconcile, since WeChat may have done it.
+    pub async fn at_wechat<T>(
+        &self,
+        deps: &Deps,
+        call: impl std::future::Future<Output = AppResult<T>>,
+    ) -> AppResult<T> {
+        let out = call.await;
+        match &out {
+            Err(AppError::Upstream(e)) if e.is_ambiguous() => tracing::warn!(
+                component = self.component, appid = self.appid, state = self.state.as_str(), error = %e,
+                "WeChat did not answer: the intent is left for the sweep to reconcile"
+            ),
+            Err(_) => self.abandon(deps).await,
+            Ok(_) => {}
+        }
+        out
+    }
+
     /// `finish` into the next intent state, which this holder keeps.
     async fn advance(
         self,
