@@ -192,7 +192,7 @@ def up(foreground=False):
         raise SystemExit(f"function binaries missing in {bin_dir}: {', '.join(missing)} (run `cargo build --bins`)")
 
     py = sys.executable
-    start("aws", [os.path.join(os.path.dirname(py), "moto_server"), "-H", "127.0.0.1", "-p", str(AWS_PORT)])
+    start("aws", [py, "infra/local/aws_emulator.py", "-H", "127.0.0.1", "-p", str(AWS_PORT)])
     wait_http(f"{AWS_ENV['AWS_ENDPOINT_URL']}/moto-api/", "AWS emulator")
     bootstrap(resolver, template)
 

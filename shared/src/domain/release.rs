@@ -64,6 +64,16 @@ impl ReleaseState {
         )
     }
 
+    /// States that wait for WeChat (a submit to retry, an audit to settle, an intent to resolve): the sweep
+    /// looks at every record in one of them.
+    pub fn is_open(self) -> bool {
+        self.is_intent()
+            || matches!(
+                self,
+                ReleaseState::SubmitPending | ReleaseState::Auditing | ReleaseState::Delayed
+            )
+    }
+
     /// A new commit (and audit) may start unless a commit or an audit is under way or waiting to be submitted.
     pub fn may_commit(self) -> Result<(), String> {
         match self {
@@ -146,6 +156,31 @@ mod tests {
             ReleaseState::Committed,
         ] {
             assert!(closed.may_commit().is_ok());
+        }
+        for waiting in [
+            "committing",
+            "submitting",
+            "releasing",
+            "withdrawing",
+            "rolling_back",
+            "submit_pending",
+            "auditing",
+            "delayed",
+        ] {
+            assert!(
+                ReleaseState::parse(waiting).is_some_and(ReleaseState::is_open),
+                "{waiting}"
+            );
+        }
+        for done in [
+            "saved",
+            "committed",
+            "passed",
+            "rejected",
+            "withdrawn",
+            "released",
+        ] {
+            assert!(!ReleaseState::parse(done).unwrap().is_open(), "{done}");
         }
         assert_eq!(
             ReleaseState::parse("submit_pending"),

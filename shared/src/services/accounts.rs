@@ -157,7 +157,8 @@ pub async fn login(deps: &Deps, req: LoginRequest, source: &str) -> AppResult<Lo
         role,
         tenant: user.tenant.clone(),
         component: component.clone(),
-        iat: now,
+        // A login in the same second as a password, role or status change still opens a valid session.
+        iat: now.max(user.sessions_valid_after),
         nbf: None,
         exp: now + SESSION_SECS,
     };

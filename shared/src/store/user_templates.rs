@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, history, StoreError, Table};
 use crate::domain::events::Event;
+use crate::domain::release::ReleaseState;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,15 +259,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     table.transact(tx, "TransactWriteItems user template").await
 }
 
-/// Records in these states wait for WeChat (a submit to retry, an audit to settle, an intent to resolve) and are
-/// listed for the sweep.
-pub const OPEN_STATES: [&str; 5] = [
-    "committing",
-    "submitting",
-    "submit_pending",
-    "auditing",
-    "delayed",
-];
+/// Records whose state waits for WeChat (`ReleaseState::is_open`) are listed for the sweep.
 const OPEN_INDEX: &str = "RELEASEOPEN";
 
 /// One step of the release pipeline: from one of the states the caller saw to `to`, with extra attributes and the
@@ -294,7 +287,7 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
         condition.push(format!(":f{i}"));
         update = update.expression_attribute_values(format!(":f{i}"), s(*from));
     }
-    let remove = if OPEN_STATES.contains(&mv.to) {
+    let remove = if ReleaseState::parse(mv.to).is_some_and(ReleaseState::is_open) {
         set.push_str(", GSI1PK = :open, GSI1SK = :ref");
         update = update
             .expression_attribute_values(":open", s(OPEN_INDEX))

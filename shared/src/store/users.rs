@@ -81,6 +81,11 @@ pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
 }
 
 /// Replaces the password hash only if it is still `expected` (no lost update between check and write).
+/// Tokens carry whole seconds: a change at second `now` ends every token issued up to and including it.
+fn sessions_end(now: i64) -> i64 {
+    now + 1
+}
+
 /// Existing sessions end with it.
 pub async fn set_password(
     table: &Table,
@@ -95,7 +100,7 @@ pub async fn set_password(
         .condition_expression("password_hash = :old")
         .expression_attribute_values(":new", s(new_hash))
         .expression_attribute_values(":old", s(expected))
-        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":now", n(sessions_end(now)))
         .send()
         .await;
     applied("UpdateItem password", res)
@@ -118,7 +123,7 @@ pub async fn set_disabled(
     if disabled {
         update = update
             .update_expression("SET disabled = :d, sessions_valid_after = :now")
-            .expression_attribute_values(":now", n(now));
+            .expression_attribute_values(":now", n(sessions_end(now)));
     }
     let res = update.send().await;
     applied("UpdateItem user status", res)
@@ -139,7 +144,7 @@ pub async fn set_role(
         .expression_attribute_names("#role", "role")
         .expression_attribute_values(":r", s(role))
         .expression_attribute_values(":t", s(tenant))
-        .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":now", n(sessions_end(now)))
         .send()
         .await;
     applied("UpdateItem user role", res)
