@@ -1075,6 +1075,22 @@ async fn age_intent(stack: &Stack, appid: &str) {
         .await;
 }
 
+/// Releases `version`; the sandbox's reviewers then decide its audit, if `decision` says how.
+async fn released(stack: &Stack, token: &str, appid: &str, version: &str, decision: Option<&str>) {
+    let body = json!({"maAppId": appid, "userVersion": version});
+    let (code, out) = stack.post("/code/release", token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    if let Some(result) = decision {
+        let decided = stack
+            .sandbox(
+                "/control/audit/decide",
+                json!({"appid": appid, "result": result}),
+            )
+            .await;
+        assert_eq!(decided["delivered"], true, "{decided}");
+    }
+}
+
 #[tokio::test]
 async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the_sweep() {
     let _g = serial().await;
@@ -1091,20 +1107,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
     };
 
     // Release 1.0.0 and pass it; the publish is done at WeChat but its answer is lost.
-    let out = stack
-        .post(
-            "/code/release",
-            &token,
-            &json!({"maAppId": appid, "userVersion": "1.0.0"}),
-        )
-        .await;
-    assert_eq!(out.0, 200, "{}", out.1);
-    stack
-        .sandbox(
-            "/control/audit/decide",
-            json!({"appid": appid, "result": "pass"}),
-        )
-        .await;
+    released(&stack, &token, &appid, "1.0.0", Some("pass")).await;
     stack.sandbox("/control/faults", lose("release")).await;
     assert_eq!(stack.post("/code/publish", &token, &body).await.0, 502);
     stack.clear_faults().await;
@@ -1121,14 +1124,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
     assert_eq!(events_of(&stack, &appid, "CodeReleased", 1).await.len(), 1);
 
     // Version 2.0.0: its audit is withdrawn at WeChat, the answer lost.
-    let out = stack
-        .post(
-            "/code/release",
-            &token,
-            &json!({"maAppId": appid, "userVersion": "2.0.0"}),
-        )
-        .await;
-    assert_eq!(out.0, 200, "{}", out.1);
+    released(&stack, &token, &appid, "2.0.0", None).await;
     stack
         .sandbox("/control/faults", lose("undocodeaudit"))
         .await;
@@ -1144,20 +1140,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
     );
 
     // Version 3.0.0 goes online; rolled back at WeChat (to 1.0.0), the answer lost.
-    let out = stack
-        .post(
-            "/code/release",
-            &token,
-            &json!({"maAppId": appid, "userVersion": "3.0.0"}),
-        )
-        .await;
-    assert_eq!(out.0, 200, "{}", out.1);
-    stack
-        .sandbox(
-            "/control/audit/decide",
-            json!({"appid": appid, "result": "pass"}),
-        )
-        .await;
+    released(&stack, &token, &appid, "3.0.0", Some("pass")).await;
     assert_eq!(stack.post("/code/publish", &token, &body).await.0, 200);
     stack
         .sandbox("/control/faults", lose("revertcoderelease"))
@@ -1221,4 +1204,35 @@ async fn an_undo_racing_the_sweeps_submit_ends_in_one_state_wechat_agrees_with()
             ),
         }
     }
+}
+
+#[tokio::test]
+async fn transient_wechat_failures_are_retried_within_the_request_and_commit_once() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("flaky")).await;
+    // Every step of the release meets WeChat busy (-1) or a 5xx once.
+    for (endpoint, fault) in [
+        ("commit", json!({"errcode": -1})),
+        ("get_qrcode", json!({"httpStatus": 503})),
+        ("get_page", json!({"errcode": -1})),
+        ("get_category", json!({"httpStatus": 500})),
+        ("submit_audit", json!({"errcode": -1})),
+    ] {
+        let mut f = fault;
+        f["endpoint"] = json!(endpoint);
+        f["appid"] = json!(appid);
+        stack.sandbox("/control/faults", f).await;
+    }
+    let (code, out) = stack
+        .post("/code/release", &token, &json!({"maAppId": appid}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "auditing");
+    assert_eq!(events_of(&stack, &appid, "CodeCommitted", 1).await.len(), 1);
+    assert_eq!(
+        at_wechat(&stack, &appid).await.0,
+        2,
+        "the audit runs at WeChat"
+    );
 }

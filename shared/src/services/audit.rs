@@ -129,6 +129,16 @@ pub struct AuditView {
     pub message: String,
 }
 
+fn withdrawn_event(component: &str, appid: &str, audit_id: Option<i64>) -> Event {
+    Event::new(
+        EventKind::AuditWithdrawn,
+        component,
+        appid,
+        now_millis(),
+        json!({"auditId": audit_id, "reason": "withdrawn by the merchant"}),
+    )
+}
+
 /// `POST /code/audit/undo`: withdraws the open audit (WeChat allows 5 a day, 10 a month: 87013 → 429). A submit
 /// still waiting for the privacy scan is withdrawn here without asking WeChat.
 pub async fn undo(
@@ -141,13 +151,7 @@ pub async fn undo(
     let saved = owned(deps, merchant, component, appid).await?;
     let state = state_of(&saved);
     let withdrawn = ReleaseState::Withdrawn.as_str();
-    let event = Event::new(
-        EventKind::AuditWithdrawn,
-        component,
-        appid,
-        now_millis(),
-        json!({"auditId": saved.audit_id, "reason": "withdrawn by the merchant"}),
-    );
+    let event = withdrawn_event(component, appid, saved.audit_id);
     match state {
         ReleaseState::Auditing | ReleaseState::Delayed => {
             let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditUndo).await?;
@@ -465,13 +469,7 @@ async fn reconcile(
         ReleaseState::Withdrawing => {
             let latest = latest_audit().await?;
             if Some(latest.auditid) == saved.audit_id && latest.status == 3 {
-                let event = Event::new(
-                    EventKind::AuditWithdrawn,
-                    component,
-                    appid,
-                    now_millis(),
-                    json!({"auditId": saved.audit_id, "reason": "withdrawn by the merchant"}),
-                );
+                let event = withdrawn_event(component, appid, saved.audit_id);
                 (
                     ReleaseState::Withdrawn,
                     vec![("audit_status", s("withdrawn"))],
