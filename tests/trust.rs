@@ -1236,3 +1236,35 @@ async fn transient_wechat_failures_are_retried_within_the_request_and_commit_onc
         "the audit runs at WeChat"
     );
 }
+
+#[tokio::test]
+async fn a_rotated_appsecret_is_re_read_when_wechat_refuses_the_cached_one_with_40125() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let original = stack.component.clone();
+    let (admin, dev) = (stack.token(Role::Admin), stack.token(Role::Developer));
+    let revoke = || stack.sandbox("/control/tokens/revoke", json!({"kind": "component"}));
+    // A warm instance fetches a component token with the appsecret it caches.
+    revoke().await;
+    assert_eq!(stack.get("/draft/list", &dev).await.0, 200);
+    for secret in [
+        "arotatedappsecret0123456789".to_owned(),
+        original["appsecret"].as_str().unwrap().to_owned(),
+    ] {
+        // Past the re-read brake, the secret changes at WeChat and here; the token must be fetched again.
+        tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+        let register = json!({"appid": original["appid"], "appsecret": secret,
+                              "token": original["token"], "encodingAesKey": original["encodingAesKey"]});
+        let (code, out) = stack.post("/component/register", &admin, &register).await;
+        assert!(code == 200 || code == 201, "{out}");
+        stack
+            .sandbox("/control/component/keys", json!({"appsecret": secret}))
+            .await;
+        revoke().await;
+        let (code, out) = stack.get("/draft/list", &dev).await;
+        assert_eq!(
+            code, 200,
+            "the warm instance re-read the secret after 40125: {out}"
+        );
+    }
+}
