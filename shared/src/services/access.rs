@@ -71,17 +71,16 @@ pub enum Claim {
 }
 
 /// Gives an authorized, unowned mini-program to `merchant` (after the code was exchanged by the other path of
-/// the same authorization). Refused, with nothing written, when another merchant owns it.
-pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) -> AppResult<()> {
+/// the same authorization). `OwnedByOther`, with nothing written, when another merchant owns it.
+pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) -> AppResult<Claim> {
     for _ in 0..3 {
         let record = authorizers::get(&deps.table, component, appid).await?;
         let Some(current) = record.as_ref() else {
             return Err(AppError::NotFound(format!("mini-program {appid}")));
         };
-        match may_claim(record.as_ref(), merchant) {
-            Claim::AlreadyOwner => return Ok(()),
-            Claim::OwnedByOther => return Err(owned_by_other(appid)),
-            Claim::Take => {}
+        let decided = may_claim(record.as_ref(), merchant);
+        if decided != Claim::Take {
+            return Ok(decided);
         }
         let event = owner_changed(
             component,
@@ -95,7 +94,7 @@ pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) ->
             .await?
         {
             events::publish(deps, &[event]).await;
-            return Ok(());
+            return Ok(Claim::Take);
         }
         // Someone linked it, or its authorization changed, between our read and write: decide again.
     }

@@ -397,11 +397,7 @@ pub async fn authorize_with_code(
     let recalled = |appid: String| async move {
         // The other path of the same authorization recorded it: only the claim is left to decide.
         let claim = match claimant {
-            Some(m) => match access::claim(deps, component, &appid, m).await {
-                Ok(()) => Some(access::Claim::Take),
-                Err(AppError::Conflict(_)) => Some(access::Claim::OwnedByOther),
-                Err(e) => return Err(e),
-            },
+            Some(m) => Some(access::claim(deps, component, &appid, m).await?),
             None => None,
         };
         Ok(Authorized { appid, claim })
@@ -499,11 +495,7 @@ pub async fn authorize_with_code(
         }
     } else if let Some(m) = claimant {
         // A newer authorization was recorded meanwhile, or the owner changed: decide the claim on what is stored.
-        claim_outcome = Some(match access::claim(deps, component, &appid, m).await {
-            Ok(()) => access::Claim::Take,
-            Err(AppError::Conflict(_)) => access::Claim::OwnedByOther,
-            Err(e) => return Err(e),
-        });
+        claim_outcome = Some(access::claim(deps, component, &appid, m).await?);
     }
     authorizers::remember_code(
         &deps.table,
