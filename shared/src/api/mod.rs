@@ -57,9 +57,10 @@ pub async fn owned_component(deps: &Deps, claims: &Claims, req: &Request) -> App
     Ok(component)
 }
 
-/// A merchant's route over their own mini-programs: verify the caller, then answer 200 with what `run` returns
-/// (given the claims, the component and the request), or the mapped error.
-pub async fn merchant_route<'a, T, Fut>(
+/// A code-management route over one mini-program (release, audit, online version, testers, domains): merchants act
+/// on their own, the component's operators on any of it (`access::owned_mini_program`). Verifies the caller, then
+/// answers 200 with what `run` returns (given the claims, the component and the request), or the mapped error.
+pub async fn code_route<'a, T, Fut>(
     deps: &'a Deps,
     req: Request,
     run: impl FnOnce(Claims, String, Request) -> Fut,
@@ -70,7 +71,7 @@ where
 {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
             Ok(json(200, &run(claims, component.appid, req).await?))
         }
         .await,

@@ -6,24 +6,25 @@ use serde_json::json;
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
-use crate::domain::identity::Claims;
+use crate::domain::identity::{Claims, Role};
 use crate::domain::ids;
 use crate::error::{AppError, AppResult};
 use crate::services::events;
 use crate::store::authorizers::{self, Authorizer, STATUS_AUTHORIZED, STATUS_REAUTH_REQUIRED};
 
-/// The caller's own mini-program, ready to be acted on: another merchant's (or a missing) one is a 404; one whose
-/// authorization is not in force is a 409 that says what to do.
+/// A mini-program the caller may act on, ready to be acted on: a merchant's own, or any of the component for its
+/// operators (the component was already checked against the caller). Another merchant's (or a missing) one is a
+/// 404; one whose authorization is not in force is a 409 that says what to do.
 pub async fn owned_mini_program(
     deps: &Deps,
-    merchant: &Claims,
+    caller: &Claims,
     component: &str,
     appid: &str,
 ) -> AppResult<Authorizer> {
     ids::check("maAppId", appid)?;
     let record = authorizers::get(&deps.table, component, appid)
         .await?
-        .filter(|a| a.merchant.as_deref() == Some(merchant.sub.as_str()))
+        .filter(|a| may_act_on(caller, a))
         .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
     match record.status.as_str() {
         STATUS_AUTHORIZED => Ok(record),
@@ -31,6 +32,16 @@ pub async fn owned_mini_program(
         other => Err(AppError::NotAuthorized(format!(
             "mini-program {appid} is {other}: authorize it again through /auth/link"
         ))),
+    }
+}
+
+/// The role matrix of mini-program routes: merchants act on their own; operators on every mini-program of the
+/// component their token names; nobody else.
+pub fn may_act_on(caller: &Claims, record: &Authorizer) -> bool {
+    match caller.role {
+        Role::Merchant => record.merchant.as_deref() == Some(caller.sub.as_str()),
+        Role::Operator => true,
+        Role::Developer | Role::Admin => false,
     }
 }
 
@@ -213,6 +224,27 @@ mod tests {
             merchant: merchant.map(str::to_owned),
             ..Authorizer::default()
         }
+    }
+
+    #[test]
+    fn merchants_act_on_their_own_and_operators_on_the_component() {
+        let caller = |role, sub: &str| Claims {
+            sub: sub.into(),
+            role,
+            tenant: "t".into(),
+            component: Some("c".into()),
+            iat: 0,
+            nbf: None,
+            exp: 1,
+        };
+        let mine = owned_by(Some("m1"));
+        assert!(may_act_on(&caller(Role::Merchant, "m1"), &mine));
+        assert!(!may_act_on(&caller(Role::Merchant, "m2"), &mine));
+        assert!(!may_act_on(&caller(Role::Merchant, "m1"), &owned_by(None)));
+        assert!(may_act_on(&caller(Role::Operator, "ops"), &mine));
+        assert!(may_act_on(&caller(Role::Operator, "ops"), &owned_by(None)));
+        assert!(!may_act_on(&caller(Role::Developer, "dev"), &mine));
+        assert!(!may_act_on(&caller(Role::Admin, "admin"), &mine));
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub async fn undo(
     let event = withdrawn_event(component, appid, saved.audit_id);
     match state {
         ReleaseState::Auditing | ReleaseState::Delayed => {
-            let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditUndo).await?;
+            let unit = quotas::take(deps, component, merchant, Kind::AuditUndo).await?;
             let intent = Intent::begin(
                 deps,
                 component,
@@ -230,7 +230,7 @@ pub async fn speedup(
             )))
         }
     };
-    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditSpeedup).await?;
+    let unit = quotas::take(deps, component, merchant, Kind::AuditSpeedup).await?;
     unit.spend(with_authorizer_token(
         deps,
         component,

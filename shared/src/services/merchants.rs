@@ -60,7 +60,7 @@ pub async fn auth_link(
             "AUTH_REDIRECT_URL is not configured for this deployment".into(),
         ));
     }
-    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuthorizationLink).await?;
+    let unit = quotas::take(deps, component, merchant, Kind::AuthorizationLink).await?;
     let pre = unit
         .spend(with_component_token(deps, component, |cat| async move {
             deps.wechat.create_preauthcode(&cat, component).await

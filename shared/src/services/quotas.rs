@@ -3,6 +3,7 @@
 use crate::clock::now_secs;
 use crate::config::MerchantDailyLimits;
 use crate::deps::Deps;
+use crate::domain::identity::{Claims, Role};
 use crate::error::{AppError, AppResult};
 use crate::store::quotas;
 
@@ -48,23 +49,36 @@ pub fn day_of(now_secs: i64) -> i64 {
     (now_secs + 8 * 3600) / 86_400
 }
 
-/// One unit of a merchant's daily limit, taken before WeChat is asked.
+/// One unit of a merchant's daily limit, taken before WeChat is asked (`counted` false for the provider's own
+/// operators, whom the limits do not concern).
 pub struct Unit<'a> {
     deps: &'a Deps,
     component: &'a str,
     merchant: &'a str,
     kind: Kind,
     day: i64,
+    counted: bool,
 }
 
-/// Takes a unit, or refuses with 429 `MERCHANT_DAILY_LIMIT` when the merchant used today's.
+/// Takes a unit of the calling merchant's limit, or refuses with 429 `MERCHANT_DAILY_LIMIT` when the merchant used
+/// today's. Other callers (operators) are not limited here.
 pub async fn take<'a>(
     deps: &'a Deps,
     component: &'a str,
-    merchant: &'a str,
+    caller: &'a Claims,
     kind: Kind,
 ) -> AppResult<Unit<'a>> {
-    let day = day_of(now_secs());
+    let (merchant, day) = (caller.sub.as_str(), day_of(now_secs()));
+    if caller.role != Role::Merchant {
+        return Ok(Unit {
+            deps,
+            component,
+            merchant,
+            kind,
+            day,
+            counted: false,
+        });
+    }
     let limit = kind.limit(&deps.config.merchant_daily);
     if !quotas::take(&deps.table, component, merchant, kind.key(), day, limit).await? {
         return Err(AppError::MerchantDailyLimit(format!(
@@ -78,6 +92,7 @@ pub async fn take<'a>(
         merchant,
         kind,
         day,
+        counted: true,
     })
 }
 
@@ -88,7 +103,7 @@ impl Unit<'_> {
         op: impl std::future::Future<Output = AppResult<T>>,
     ) -> AppResult<T> {
         let out = op.await;
-        if out.is_err() {
+        if out.is_err() && self.counted {
             let given = quotas::give_back(
                 &self.deps.table,
                 self.component,

@@ -118,7 +118,7 @@ pub async fn release(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    let unit = quotas::take(deps, component, &merchant.sub, Kind::AuditSubmission).await?;
+    let unit = quotas::take(deps, component, merchant, Kind::AuditSubmission).await?;
     let asked = Asked {
         user_version: req.user_version.as_deref(),
         version: &user_version,

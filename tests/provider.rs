@@ -1,0 +1,114 @@
+//! Provider-side operations, black-box: the component's operators run the code routes for any of its
+//! mini-programs; merchants keep to their own.
+use serde_json::json;
+use stack_tests::{serial, Stack};
+use wxtpl::http::auth::Role;
+
+fn unique(name: &str) -> String {
+    static RUN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
+}
+
+#[tokio::test]
+async fn an_operator_releases_and_publishes_a_merchants_mini_program() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = unique("served");
+    let (token, appid) = stack.decorated(&merchant).await;
+    let ops = stack.token(Role::Operator);
+    let body = json!({"maAppId": appid});
+    // The merchant used today's audit submissions; the provider's operator is not held to them.
+    let day = wxtpl::services::quotas::day_of(wxtpl::clock::now_secs());
+    let pk = format!("COMP#{}", stack.component_appid());
+    stack
+        .set_number(&pk, &format!("QUOTA#{merchant}#audit#{day}"), "count", 10)
+        .await;
+    assert_eq!(stack.post("/code/release", &token, &body).await.0, 429);
+    let (code, out) = stack.post("/code/release", &ops, &body).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "auditing");
+    stack
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "pass"}),
+        )
+        .await;
+    let (code, out) = stack.post("/code/publish", &ops, &body).await;
+    assert_eq!(code, 200, "{out}");
+    for path in [
+        format!("/code/versions?maAppId={appid}"),
+        format!("/code/qrcode?maAppId={appid}"),
+        format!("/tester/list?maAppId={appid}"),
+        format!("/code/audit/quota?maAppId={appid}"),
+    ] {
+        let (code, out) = stack.get(&path, &ops).await;
+        assert_eq!(code, 200, "{path}: {out}");
+    }
+    let (code, out) = stack
+        .post(
+            "/domain/server",
+            &ops,
+            &json!({"maAppId": appid, "action": "get"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    // The merchant sees what the operator did.
+    assert_eq!(stack.release_state(&token, &appid).await, "released");
+}
+
+#[tokio::test]
+async fn operators_act_only_within_their_component_and_other_roles_not_at_all() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (_, appid) = stack.decorated(&unique("guarded")).await;
+    let body = json!({"maAppId": appid});
+    let commits = stack.counter("commit").await;
+    // An operator of another tenant, or of no component of this one, reaches nothing.
+    let stranger = stack.token_for(
+        Role::Operator,
+        "another-tenant",
+        Some(&stack.component_appid()),
+    );
+    assert_eq!(stack.post("/code/release", &stranger, &body).await.0, 404);
+    let elsewhere = stack.token_for(
+        Role::Operator,
+        &stack.env["TENANT"],
+        Some("wxothercomponent0"),
+    );
+    assert_eq!(stack.post("/code/release", &elsewhere, &body).await.0, 404);
+    // Developers and admins do not run code routes; another merchant gets 404 as before.
+    for role in [Role::Developer, Role::Admin] {
+        assert_eq!(
+            stack
+                .post("/code/release", &stack.token(role), &body)
+                .await
+                .0,
+            403,
+            "{role:?}"
+        );
+    }
+    let other = stack.token_for_user(Role::Merchant, &unique("neighbour"));
+    assert_eq!(stack.post("/code/release", &other, &body).await.0, 404);
+    assert_eq!(
+        stack.counter("commit").await,
+        commits,
+        "WeChat was not asked"
+    );
+    // A mini-program whose authorization is not in force: 409 for the operator too.
+    stack
+        .sandbox("/control/unauthorize", json!({"appid": appid}))
+        .await;
+    let (code, out) = stack
+        .post("/code/release", &stack.token(Role::Operator), &body)
+        .await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "MINI_PROGRAM_NOT_AUTHORIZED");
+    // Decoration stays the merchant's.
+    let (code, _) = stack
+        .get(
+            &format!("/config/query?maAppId={appid}"),
+            &stack.token(Role::Operator),
+        )
+        .await;
+    assert_eq!(code, 403);
+}
