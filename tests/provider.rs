@@ -112,3 +112,134 @@ async fn operators_act_only_within_their_component_and_other_roles_not_at_all() 
         .await;
     assert_eq!(code, 403);
 }
+
+#[tokio::test]
+async fn gray_release_grows_then_publishes_fully_and_rollback_waits_for_it() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("gradual")).await;
+    let body = json!({"maAppId": appid});
+    let release = |version: &'static str| {
+        let (stack, token, appid) = (&stack, token.clone(), appid.clone());
+        async move {
+            let body = json!({"maAppId": appid, "userVersion": version});
+            let (code, out) = stack.post("/code/release", &token, &body).await;
+            assert_eq!(code, 200, "{out}");
+            stack
+                .sandbox(
+                    "/control/audit/decide",
+                    json!({"appid": appid, "result": "pass"}),
+                )
+                .await;
+        }
+    };
+    let gray = |pct: i64| json!({"maAppId": appid, "percentage": pct});
+
+    // WeChat needs a version online first.
+    release("1.0.0").await;
+    let (code, out) = stack.post("/code/gray", &token, &gray(10)).await;
+    assert_eq!(
+        (code, out["error"]["wechatErrcode"].as_i64()),
+        (409, Some(85079)),
+        "{out}"
+    );
+    assert_eq!(stack.release_state(&token, &appid).await, "passed");
+    assert_eq!(stack.post("/code/publish", &token, &body).await.0, 200);
+
+    // 2.0.0 goes to 10 %, then 50 %; it can only grow.
+    release("2.0.0").await;
+    let (code, out) = stack.post("/code/gray", &token, &gray(10)).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(
+        (out["state"].as_str(), out["percentage"].as_i64()),
+        (Some("gray"), Some(10))
+    );
+    assert_eq!(out["plan"]["gray_percentage"], 10);
+    let (code, out) = stack.post("/code/gray", &token, &gray(10)).await;
+    assert_eq!(code, 409, "{out}");
+    let (code, out) = stack
+        .post("/code/gray", &stack.token(Role::Operator), &gray(50))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, plan) = stack
+        .get(&format!("/code/gray?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(
+        (code, plan["percentage"].as_i64()),
+        (200, Some(50)),
+        "{plan}"
+    );
+    // No rollback and no new code while it runs.
+    let (code, out) = stack.post("/code/rollback", &token, &body).await;
+    assert_eq!(
+        (code, out["error"]["wechatErrcode"].as_i64()),
+        (409, Some(87011)),
+        "{out}"
+    );
+    assert_eq!(stack.release_state(&token, &appid).await, "gray");
+    assert_eq!(stack.post("/code/release", &token, &body).await.0, 409);
+
+    // Reverted, then gray again, then published to everyone.
+    let (code, out) = stack.post("/code/gray/revert", &token, &body).await;
+    assert_eq!(
+        (code, out["state"].as_str()),
+        (200, Some("passed")),
+        "{out}"
+    );
+    assert_eq!(stack.post("/code/gray/revert", &token, &body).await.0, 409);
+    assert_eq!(stack.post("/code/gray", &token, &gray(20)).await.0, 200);
+    let (code, out) = stack.post("/code/publish", &token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    let (_, versions) = stack
+        .get(&format!("/code/versions?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(versions["online"]["release_version"], "2.0.0", "{versions}");
+    let (_, plan) = stack
+        .get(&format!("/code/gray?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(plan["percentage"], 0);
+    let mut kinds: Vec<String> = Vec::new();
+    for _ in 0..40 {
+        kinds = stack.event_types(&appid).await;
+        if kinds.iter().filter(|k| *k == "CodeReleased").count() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "CodeGrayReleased").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "CodeGrayReverted").count(),
+        1,
+        "{kinds:?}"
+    );
+
+    // Refusals: bad percentage, wrong role, someone else's mini-program.
+    for bad in [
+        json!({"maAppId": appid, "percentage": 0}),
+        json!({"maAppId": appid, "percentage": 101}),
+        json!({"maAppId": appid}),
+    ] {
+        assert_eq!(stack.post("/code/gray", &token, &bad).await.0, 400, "{bad}");
+    }
+    assert_eq!(
+        stack
+            .post("/code/gray", &stack.token(Role::Developer), &gray(30))
+            .await
+            .0,
+        403
+    );
+    let other = stack.token_for_user(Role::Merchant, &unique("not-theirs"));
+    assert_eq!(stack.post("/code/gray", &other, &gray(30)).await.0, 404);
+    assert_eq!(
+        stack
+            .get(&format!("/code/gray?maAppId={appid}"), &other)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(stack.post("/code/gray/revert", &other, &body).await.0, 404);
+}

@@ -433,6 +433,7 @@ class Sandbox:
         c = audit["commit"]
         a["release"] = {"version": c["user_version"], "desc": c["user_desc"], "time": int(self.now()), "reverted": False}
         audit["released"] = True
+        a.pop("gray", None)  # released to everyone: the gray release is done
         return wx_error(0, "ok")
 
     def revertcoderelease(self, q, body):
@@ -451,6 +452,40 @@ class Sandbox:
             return wx_error(87012, "no previous online version to roll back to")
         previous = history.pop()
         a["release"] = {**previous, "time": int(self.now()), "reverted": True}
+        return wx_error(0, "ok")
+
+    def grayrelease(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not a.get("release"):
+            return wx_error(85079, "no version online: a gray release needs one")
+        audit = a.get("audit")
+        if audit is None or audit["status"] != 0 or audit.get("released"):
+            return wx_error(85080, "no audited version to release gradually")
+        pct = body.get("gray_percentage")
+        if not isinstance(pct, int) or not 1 <= pct <= 100:
+            return wx_error(85081, "gray_percentage must be 1 to 100")
+        gray = a.get("gray")
+        if gray and pct <= gray["gray_percentage"]:
+            return wx_error(85082, "the gray percentage must grow")
+        a["gray"] = {"status": 1, "create_timestamp": int(self.now()), "gray_percentage": pct,
+                     "support_debuger_first": False, "support_experiencer_first": False}
+        return wx_error(0, "ok")
+
+    def getgrayreleaseplan(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        plan = a.get("gray") or {"status": 0, "create_timestamp": 0, "gray_percentage": 0,
+                                 "support_debuger_first": False, "support_experiencer_first": False}
+        return {"errcode": 0, "errmsg": "ok", "gray_release_plan": plan}
+
+    def revertgrayrelease(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        a.pop("gray", None)
         return wx_error(0, "ok")
 
     def change_visitstatus(self, q, body):
@@ -553,6 +588,9 @@ class Sandbox:
         "/wxa/queryquota": "queryquota",
         "/wxa/release": "release",
         "/wxa/revertcoderelease": "revertcoderelease",
+        "/wxa/grayrelease": "grayrelease",
+        "/wxa/getgrayreleaseplan": "getgrayreleaseplan",
+        "/wxa/revertgrayrelease": "revertgrayrelease",
         "/wxa/change_visitstatus": "change_visitstatus",
         "/wxa/getversioninfo": "getversioninfo",
         "/wxa/bind_tester": "bind_tester",

@@ -69,3 +69,24 @@ pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
     })
     .await
 }
+
+pub async fn gray(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        online::gray(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn gray_plan(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        online::gray_plan(deps, &c, &comp, &required_id(&req, "maAppId")?).await
+    })
+    .await
+}
+
+pub async fn gray_revert(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        online::gray_revert(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}

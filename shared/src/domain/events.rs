@@ -19,9 +19,11 @@ pub enum EventKind {
     MiniProgramAuthorized,
     MiniProgramUnauthorized,
     MiniProgramOwnerChanged,
+    CodeGrayReleased,
+    CodeGrayReverted,
 }
 
-const ALL: [EventKind; 12] = [
+const ALL: [EventKind; 14] = [
     EventKind::CodeCommitted,
     EventKind::AuditSubmitted,
     EventKind::AuditPassed,
@@ -34,6 +36,8 @@ const ALL: [EventKind; 12] = [
     EventKind::MiniProgramAuthorized,
     EventKind::MiniProgramUnauthorized,
     EventKind::MiniProgramOwnerChanged,
+    EventKind::CodeGrayReleased,
+    EventKind::CodeGrayReverted,
 ];
 
 impl EventKind {
@@ -51,6 +55,8 @@ impl EventKind {
             EventKind::MiniProgramAuthorized => "MiniProgramAuthorized",
             EventKind::MiniProgramUnauthorized => "MiniProgramUnauthorized",
             EventKind::MiniProgramOwnerChanged => "MiniProgramOwnerChanged",
+            EventKind::CodeGrayReleased => "CodeGrayReleased",
+            EventKind::CodeGrayReverted => "CodeGrayReverted",
         }
     }
 

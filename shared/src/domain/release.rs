@@ -19,6 +19,8 @@ pub enum ReleaseState {
     Passed,
     Rejected,
     Withdrawn,
+    /// The audited version is online for part of the users (gray release).
+    Gray,
     Released,
     /// Intent: WeChat is asked to publish the audited version.
     Releasing,
@@ -41,6 +43,7 @@ impl ReleaseState {
             ReleaseState::Passed => "passed",
             ReleaseState::Rejected => "rejected",
             ReleaseState::Withdrawn => "withdrawn",
+            ReleaseState::Gray => "gray",
             ReleaseState::Released => "released",
             ReleaseState::Releasing => "releasing",
             ReleaseState::Withdrawing => "withdrawing",
@@ -74,6 +77,11 @@ impl ReleaseState {
             )
     }
 
+    /// The audited version may be published fully: after its audit passed, or during its gray release.
+    pub fn may_publish(self) -> bool {
+        matches!(self, ReleaseState::Passed | ReleaseState::Gray)
+    }
+
     /// A new commit (and audit) may start unless a commit or an audit is under way or waiting to be submitted.
     pub fn may_commit(self) -> Result<(), String> {
         match self {
@@ -87,6 +95,9 @@ impl ReleaseState {
                     self.as_str()
                 ))
             }
+            ReleaseState::Gray => Err(
+                "a gray release is running: publish it fully or revert it before releasing new code".into(),
+            ),
             _ => Ok(()),
         }
     }
@@ -136,6 +147,7 @@ mod tests {
     #[test]
     fn no_commit_while_an_audit_is_open() {
         for open in [
+            ReleaseState::Gray,
             ReleaseState::Committing,
             ReleaseState::Submitting,
             ReleaseState::Releasing,

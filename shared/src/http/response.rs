@@ -31,6 +31,9 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
                 | errcode::NOTHING_TO_RELEASE
                 | errcode::NOT_RELEASABLE
                 | errcode::GRAY_RELEASE_RUNNING
+                | errcode::GRAY_NO_ONLINE_VERSION
+                | errcode::GRAY_AUDIT_NOT_PASSED
+                | errcode::GRAY_MUST_GROW
                 | errcode::NOT_REVERTIBLE
                 | errcode::BAD_AUDIT_ID
                 | errcode::TESTER_LIMIT
@@ -80,7 +83,12 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::ALREADY_AUDITING => "a version is already under audit",
         errcode::NOTHING_TO_RELEASE => "there is no audited version to publish",
         errcode::NOT_RELEASABLE => "the audit has not passed",
-        errcode::GRAY_RELEASE_RUNNING => "a gray release is running",
+        errcode::GRAY_RELEASE_RUNNING => {
+            "a gray release is running; publish fully or revert the gray release first"
+        }
+        errcode::GRAY_NO_ONLINE_VERSION => "a gray release needs a version already online",
+        errcode::GRAY_AUDIT_NOT_PASSED => "the audit has not passed",
+        errcode::GRAY_MUST_GROW => "a gray release can only grow: ask for a higher percentage",
         errcode::NOT_REVERTIBLE => "there is no previous online version to roll back to",
         errcode::TESTER_LIMIT => "the mini-program has reached its tester limit",
         errcode::TESTER_ALREADY_BOUND => "this WeChat id is already a tester",

@@ -10,11 +10,11 @@ use crate::domain::identity::Claims;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::services::audit::MiniProgramRequest;
-use crate::services::release::{owned, set_fields, state_of, Intent};
+use crate::services::release::{owned, set_fields, state_of, step, Intent};
 use crate::services::tokens::with_authorizer_token;
 use crate::store::history;
-use crate::store::item::s;
-use crate::store::user_templates as store;
+use crate::store::item::{n, s};
+use crate::store::user_templates::{self as store, Move};
 
 const HISTORY_LIMIT: i32 = 100;
 
@@ -55,7 +55,8 @@ async fn online_version(deps: &Deps, component: &str, appid: &str) -> AppResult<
     Ok(info.release_info.unwrap_or(Value::Null))
 }
 
-/// `POST /code/publish`: releases the version that passed its audit (only from `passed`).
+/// `POST /code/publish`: releases the version that passed its audit to everyone (from `passed`, or during its gray
+/// release).
 pub async fn publish(
     deps: &Deps,
     merchant: &Claims,
@@ -65,7 +66,7 @@ pub async fn publish(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let state = state_of(&saved);
-    if state != ReleaseState::Passed {
+    if !state.may_publish() {
         return Err(AppError::Conflict(format!(
             "only a version that passed its audit can be published: the code is {}",
             state.as_str()
@@ -165,6 +166,149 @@ pub async fn rollback(
         access_status: saved.access_status,
         message: "rolled back to the previous online version".into(),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrayRequest {
+    pub ma_app_id: String,
+    pub percentage: i64,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct GrayView {
+    pub state: &'static str,
+    /// The percentage we asked for last (0 when no gray release runs).
+    pub percentage: i64,
+    /// WeChat's plan (`status` 0 init, 1 running, 2 paused, 3 done, 4 deleted; `gray_percentage`, ...).
+    pub plan: Value,
+}
+
+/// `POST /code/gray`: the audited version goes online for `percentage` percent of users (1–100, growing only);
+/// WeChat needs a version already online (85079). `POST /code/publish` then releases it to everyone.
+pub async fn gray(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: GrayRequest,
+) -> AppResult<GrayView> {
+    if !(1..=100).contains(&req.percentage) {
+        return Err(AppError::BadRequest("percentage must be 1 to 100".into()));
+    }
+    let appid = req.ma_app_id.as_str();
+    let saved = owned(deps, caller, component, appid).await?;
+    let state = state_of(&saved);
+    let current = saved.raw_n("gray_percentage").unwrap_or(0);
+    match state {
+        ReleaseState::Passed => {}
+        ReleaseState::Gray if req.percentage > current => {}
+        ReleaseState::Gray => {
+            return Err(AppError::Conflict(format!(
+                "the gray release is at {current}%: it can only grow"
+            )))
+        }
+        other => {
+            return Err(AppError::Conflict(format!(
+                "only a version that passed its audit can be released gradually: the code is {}",
+                other.as_str()
+            )))
+        }
+    }
+    let percentage = req.percentage;
+    with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.gray_release(&aat, percentage).await
+    })
+    .await?;
+    step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: &[state.as_str()],
+            to: ReleaseState::Gray.as_str(),
+            sets: vec![("gray_percentage", n(percentage))],
+            guard: None,
+            event: Some(Event::new(
+                EventKind::CodeGrayReleased,
+                component,
+                appid,
+                now_millis(),
+                json!({"percentage": percentage, "previous": current,
+                       "userVersion": saved.code_commit_info["userVersion"]}),
+            )),
+            now: now_secs(),
+        },
+    )
+    .await?;
+    gray_plan(deps, caller, component, appid).await
+}
+
+/// `GET /code/gray`: WeChat's gray release plan and ours.
+pub async fn gray_plan(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<GrayView> {
+    let saved = owned(deps, caller, component, appid).await?;
+    let plan = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.gray_release_plan(&aat).await
+    })
+    .await?;
+    let state = state_of(&saved);
+    Ok(GrayView {
+        state: state.as_str(),
+        percentage: if state == ReleaseState::Gray {
+            saved.raw_n("gray_percentage").unwrap_or(0)
+        } else {
+            0
+        },
+        plan,
+    })
+}
+
+/// `POST /code/gray/revert`: stops the gray release; the audited version stays ready to publish (`passed`).
+pub async fn gray_revert(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: MiniProgramRequest,
+) -> AppResult<GrayView> {
+    let appid = req.ma_app_id.as_str();
+    let saved = owned(deps, caller, component, appid).await?;
+    let state = state_of(&saved);
+    if state != ReleaseState::Gray {
+        return Err(AppError::Conflict(format!(
+            "no gray release to revert: the code is {}",
+            state.as_str()
+        )));
+    }
+    with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.revert_gray_release(&aat).await
+    })
+    .await?;
+    step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: &[state.as_str()],
+            to: ReleaseState::Passed.as_str(),
+            sets: vec![("gray_percentage", n(0))],
+            guard: None,
+            event: Some(Event::new(
+                EventKind::CodeGrayReverted,
+                component,
+                appid,
+                now_millis(),
+                json!({"previous": saved.raw_n("gray_percentage").unwrap_or(0)}),
+            )),
+            now: now_secs(),
+        },
+    )
+    .await?;
+    gray_plan(deps, caller, component, appid).await
 }
 
 #[derive(Deserialize)]

@@ -466,6 +466,32 @@ impl WechatClient {
             .map(|_| ())
     }
 
+    /// Releases the audited version to `percentage` percent of users (it must grow between calls).
+    pub async fn gray_release(&self, aat: &str, percentage: i64) -> Result<(), WechatError> {
+        self.post::<Value>(
+            "/wxa/grayrelease",
+            &[("access_token", aat)],
+            &json!({"gray_percentage": percentage}),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The gray release plan: `status` (0 init, 1 running, 2 paused, 3 done, 4 deleted), `gray_percentage`, ...
+    pub async fn gray_release_plan(&self, aat: &str) -> Result<Value, WechatError> {
+        let resp: Value = self
+            .get("/wxa/getgrayreleaseplan", &[("access_token", aat)])
+            .await?;
+        Ok(resp["gray_release_plan"].clone())
+    }
+
+    /// Stops the gray release: only the previous online version is served.
+    pub async fn revert_gray_release(&self, aat: &str) -> Result<(), WechatError> {
+        self.get::<Value>("/wxa/revertgrayrelease", &[("access_token", aat)])
+            .await
+            .map(|_| ())
+    }
+
     /// Puts the previous online version back.
     pub async fn revert_release(&self, aat: &str) -> Result<(), WechatError> {
         self.get::<Value>("/wxa/revertcoderelease", &[("access_token", aat)])
