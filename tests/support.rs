@@ -323,7 +323,8 @@ impl Stack {
         }
     }
 
-    pub async fn set_number(&self, pk: &str, sk: &str, attr: &str, value: i64) {
+    /// Sets one attribute of a stored record, to put it in a state a test needs.
+    pub async fn set_attribute(&self, pk: &str, sk: &str, attr: &str, value: AttributeValue) {
         self.dynamo
             .update_item()
             .table_name(&self.env["TABLE_NAME"])
@@ -331,24 +332,20 @@ impl Stack {
             .key("SK", AttributeValue::S(sk.into()))
             .update_expression("SET #a = :v")
             .expression_attribute_names("#a", attr)
-            .expression_attribute_values(":v", AttributeValue::N(value.to_string()))
+            .expression_attribute_values(":v", value)
             .send()
             .await
             .unwrap();
     }
 
-    pub async fn set_string(&self, pk: &str, sk: &str, attr: &str, value: &str) {
-        self.dynamo
-            .update_item()
-            .table_name(&self.env["TABLE_NAME"])
-            .key("PK", AttributeValue::S(pk.into()))
-            .key("SK", AttributeValue::S(sk.into()))
-            .update_expression("SET #a = :v")
-            .expression_attribute_names("#a", attr)
-            .expression_attribute_values(":v", AttributeValue::S(value.into()))
-            .send()
+    pub async fn set_number(&self, pk: &str, sk: &str, attr: &str, value: i64) {
+        self.set_attribute(pk, sk, attr, AttributeValue::N(value.to_string()))
             .await
-            .unwrap();
+    }
+
+    pub async fn set_string(&self, pk: &str, sk: &str, attr: &str, value: &str) {
+        self.set_attribute(pk, sk, attr, AttributeValue::S(value.into()))
+            .await
     }
 
     pub async fn remove_attribute(&self, pk: &str, sk: &str, attr: &str) {
