@@ -243,3 +243,43 @@ async fn gray_release_grows_then_publishes_fully_and_rollback_waits_for_it() {
     );
     assert_eq!(stack.post("/code/gray/revert", &other, &body).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_mini_program_without_a_category_is_refused_before_anything_is_committed() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("uncategorized")).await;
+    let body = json!({"maAppId": appid});
+    stack
+        .sandbox(
+            "/control/categories",
+            json!({"appid": appid, "categories": []}),
+        )
+        .await;
+    let commits = stack.counter("commit").await;
+    let (code, out) = stack.post("/code/release", &token, &body).await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "CATEGORY_REQUIRED");
+    assert_eq!(
+        stack.counter("commit").await,
+        commits,
+        "nothing was committed"
+    );
+    assert_eq!(stack.release_state(&token, &appid).await, "saved");
+
+    // With two categories of its own, each page of the code is submitted under one of them; the sandbox checks
+    // that every page is in the committed code and every category is the mini-program's.
+    let categories = json!([
+        {"first_class": "Food", "second_class": "Tea", "first_id": 300, "second_id": 301},
+        {"first_class": "Shop", "second_class": "Gifts", "first_id": 400, "second_id": 401}
+    ]);
+    stack
+        .sandbox(
+            "/control/categories",
+            json!({"appid": appid, "categories": categories}),
+        )
+        .await;
+    let (code, out) = stack.post("/code/release", &token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "auditing");
+}

@@ -45,6 +45,9 @@ def tiny_png(seed):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+DEFAULT_CATEGORIES = [{"first_class": "Food", "second_class": "Restaurants", "first_id": 220, "second_id": 221}]
+
+
 def wx_error(code, msg):
     return {"errcode": code, "errmsg": msg}
 
@@ -333,8 +336,7 @@ class Sandbox:
         a, err = self._authorizer_by_token(q)
         if err:
             return err
-        return {"errcode": 0, "errmsg": "ok", "category_list": [
-            {"first_class": "Food", "second_class": "Restaurants", "first_id": 220, "second_id": 221}]}
+        return {"errcode": 0, "errmsg": "ok", "category_list": a.get("categories", DEFAULT_CATEGORIES)}
 
     def submit_audit(self, q, body):
         a, err = self._authorizer_by_token(q)
@@ -342,6 +344,15 @@ class Sandbox:
             return err
         if not a.get("commit"):
             return wx_error(85086, "commit code first")
+        own = a.get("categories", DEFAULT_CATEGORIES)
+        if not own:
+            return wx_error(85008, "the mini-program has no approved category")
+        pages = self.get_page(q, body)["page_list"]
+        for item in body.get("item_list") or []:
+            if item.get("address") not in pages:
+                return wx_error(85007, "page path not in the committed code")
+            if not any(c["first_id"] == item.get("first_id") and c["second_id"] == item.get("second_id") for c in own):
+                return wx_error(85077, "category is not one of the mini-program's")
         if a.get("audit") and a["audit"]["status"] in (2, 4):
             return wx_error(85009, "a version is already under audit")
         items = body.get("item_list") or []
@@ -828,6 +839,12 @@ class Sandbox:
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
             return 200, {"reset": True}
+        if method == "POST" and path == "/control/categories":
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            a["categories"] = body.get("categories", [])
+            return 200, {"appid": a["appid"], "categories": a["categories"]}
         if method == "POST" and path == "/control/component/keys":
             # The platform's keys are changed on WeChat's side (a rotation): pushes are sealed with the new ones.
             with self.lock:

@@ -18,6 +18,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The mini-program has no category WeChat lets it submit under.
+    #[error("{0}")]
+    CategoryRequired(String),
     /// The mini-program's authorization is not in force (unauthorized at WeChat).
     #[error("{0}")]
     NotAuthorized(String),

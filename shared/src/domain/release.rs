@@ -103,6 +103,34 @@ impl ReleaseState {
     }
 }
 
+/// WeChat takes at most this many items in an audit submission.
+pub const MAX_AUDIT_ITEMS: usize = 5;
+
+/// `item_list` of `submit_audit`: the committed pages (up to 5), each with one of the mini-program's own
+/// categories in turn. Every item needs a category, so a mini-program without one cannot be submitted.
+pub fn audit_items(pages: &[String], categories: &[Value], title: &str) -> Result<Value, String> {
+    if categories.is_empty() {
+        return Err("the mini-program has no category: add one on WeChat before releasing".into());
+    }
+    let fallback = ["pages/index/index".to_owned()];
+    let pages = if pages.is_empty() {
+        &fallback[..]
+    } else {
+        pages
+    };
+    let items: Vec<Value> = pages
+        .iter()
+        .take(MAX_AUDIT_ITEMS)
+        .zip(categories.iter().cycle())
+        .map(|(page, c)| {
+            json!({"address": page, "title": title,
+                   "first_class": c["first_class"], "second_class": c["second_class"],
+                   "first_id": c["first_id"], "second_id": c["second_id"]})
+        })
+        .collect();
+    Ok(Value::Array(items))
+}
+
 /// `ext_json` for `/wxa/commit`: the saved config becomes `ext`, each saved page an entry of `extPages`.
 pub fn ext_json(ma_app_id: &str, config: &Value, pages: &[(String, String, Value)]) -> String {
     let mut ext_pages = Map::new();
@@ -142,6 +170,26 @@ mod tests {
         assert_eq!(v["ext"]["theme"], "red");
         assert_eq!(v["extPages"]["pages/home/index"]["banner"], true);
         assert_eq!(v["extPages"]["pages/home/index"]["pageValue"], "up_1");
+    }
+
+    #[test]
+    fn audit_items_pair_pages_with_the_mini_programs_categories() {
+        let food =
+            json!({"first_class": "Food", "second_class": "Tea", "first_id": 1, "second_id": 2});
+        let shop =
+            json!({"first_class": "Shop", "second_class": "Gifts", "first_id": 3, "second_id": 4});
+        let pages: Vec<String> = (0..7).map(|i| format!("pages/p{i}/index")).collect();
+        let items = audit_items(&pages, &[food, shop], "Tea House").unwrap();
+        let items = items.as_array().unwrap();
+        assert_eq!(items.len(), MAX_AUDIT_ITEMS);
+        assert_eq!(items[0]["address"], "pages/p0/index");
+        assert_eq!(items[0]["second_id"], 2);
+        assert_eq!(items[1]["second_id"], 4);
+        assert_eq!(items[2]["second_id"], 2);
+        assert_eq!(items[4]["title"], "Tea House");
+        assert!(audit_items(&pages, &[], "x").is_err());
+        let one = audit_items(&[], &[json!({"first_id": 1})], "x").unwrap();
+        assert_eq!(one[0]["address"], "pages/index/index");
     }
 
     #[test]

@@ -15,6 +15,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::NotFound(_) => (404, "NOT_FOUND"),
         AppError::Conflict(_) => (409, "CONFLICT"),
         AppError::NotAuthorized(_) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
+        AppError::CategoryRequired(_) => (409, "CATEGORY_REQUIRED"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::MerchantDailyLimit(_) => (429, "MERCHANT_DAILY_LIMIT"),
@@ -42,6 +43,8 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
                 | errcode::NO_CODE,
             ) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::NO_SUCH_WECHAT_USER) => (400, "WECHAT_USER_NOT_FOUND"),
+            Some(errcode::NO_CATEGORY | errcode::CATEGORY_INVALID) => (409, "CATEGORY_REQUIRED"),
+            Some(errcode::BAD_PAGE_PATH) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => {
                 (503, "VERIFY_TICKET_REJECTED")
             }
@@ -92,6 +95,11 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::NOT_REVERTIBLE => "there is no previous online version to roll back to",
         errcode::TESTER_LIMIT => "the mini-program has reached its tester limit",
         errcode::TESTER_ALREADY_BOUND => "this WeChat id is already a tester",
+        errcode::NO_CATEGORY => "the mini-program has no approved category",
+        errcode::CATEGORY_INVALID => {
+            "a category of the submission is not valid for this mini-program"
+        }
+        errcode::BAD_PAGE_PATH => "a page of the submission is not in the committed code",
         errcode::NO_SUCH_WECHAT_USER => "no WeChat user has that id, or it cannot be searched",
         errcode::DAILY_QUOTA => "the daily quota of this WeChat API is used up",
         _ => return None,

@@ -9,7 +9,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::release::{ext_json, ReleaseState};
+use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::services::quotas::{self, Kind};
 use crate::services::{access, events, tokens::with_authorizer_token};
@@ -180,6 +180,16 @@ async fn commit_and_submit(
         (intent, previous.clone())
     } else {
         state.may_commit().map_err(AppError::Conflict)?;
+        // Without a category nothing can be submitted: find out before anything is committed.
+        let categories = with_authorizer_token(deps, component, appid, |aat| async move {
+            deps.wechat.categories(&aat).await
+        })
+        .await?;
+        if categories.is_empty() {
+            return Err(AppError::CategoryRequired(
+                "the mini-program has no category: add one on WeChat before releasing".into(),
+            ));
+        }
         let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
                                  "userVersion": user_version, "userDesc": user_desc,
                                  "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash});
@@ -561,15 +571,8 @@ async fn submit_at_wechat(deps: &Deps, intent: &Intent<'_>, commit_info: &Value)
     })
     .await?;
     let title = commit_info["title"].as_str().unwrap_or_default();
-    let mut item =
-        json!({"address": page_list.first().cloned().unwrap_or_default(), "title": title});
-    if let Some(c) = categories.first() {
-        item["first_class"] = json!(c.first_class);
-        item["second_class"] = json!(c.second_class);
-        item["first_id"] = json!(c.first_id);
-        item["second_id"] = json!(c.second_id);
-    }
-    let items = json!([item]);
+    let categories: Vec<Value> = categories.iter().map(|c| json!(c)).collect();
+    let items = audit_items(&page_list, &categories, title).map_err(AppError::CategoryRequired)?;
     let desc = commit_info["userDesc"]
         .as_str()
         .unwrap_or_default()

@@ -566,7 +566,7 @@ impl WechatClient {
     }
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct Category {
     #[serde(default)]
     pub first_class: String,
