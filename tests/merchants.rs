@@ -1,17 +1,11 @@
 //! Merchants authorize mini-programs through our link, black-box: link → consent (sandbox) → redirect → linked,
 //! idempotent with the `authorized` push whichever arrives first; and the refusals.
 use serde_json::Value;
-use stack_tests::{serial, Stack};
+use stack_tests::{serial, unique, Stack};
 use wxtpl::http::auth::{sign, state_key, Claims, Role};
 
-/// Merchant names are made unique per run, so the tests can run again against the same stack.
 fn merchant(stack: &Stack, name: &str) -> String {
     stack.token_for_user(Role::Merchant, &unique(name))
-}
-
-fn unique(name: &str) -> String {
-    static RUN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
 }
 
 /// Follows the link like a browser: consent page → our redirect → the front end, which shows the outcome.
@@ -25,17 +19,6 @@ async fn link(stack: &Stack, token: &str, kind: &str) -> String {
     let (code, body) = stack.get(&format!("/auth/link?kind={kind}"), token).await;
     assert_eq!(code, 200, "{body}");
     body["url"].as_str().unwrap().to_owned()
-}
-
-async fn mini_programs(stack: &Stack, token: &str) -> Vec<String> {
-    let (code, body) = stack.get("/miniprogram/list", token).await;
-    assert_eq!(code, 200, "{body}");
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["maAppId"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -58,11 +41,13 @@ async fn a_merchant_authorizes_through_the_link_and_sees_only_their_mini_program
         exchanges + 1,
         "push and redirect share one exchange"
     );
-    assert_eq!(mini_programs(&stack, &alice).await, vec![appid.clone()]);
-    assert!(mini_programs(&stack, &merchant(&stack, "bob"))
+    assert_eq!(stack.mini_programs(&alice).await, vec![appid.clone()]);
+    assert!(stack
+        .mini_programs(&merchant(&stack, "bob"))
         .await
         .is_empty());
-    assert!(mini_programs(&stack, &stack.token(Role::Admin))
+    assert!(stack
+        .mini_programs(&stack.token(Role::Admin))
         .await
         .contains(&appid));
     assert_eq!(
@@ -80,7 +65,7 @@ async fn a_merchant_authorizes_through_the_link_and_sees_only_their_mini_program
             && h5.ends_with("#wechat_redirect")
     );
     assert_eq!(follow(&stack, &h5).await["outcome"], "authorized");
-    assert_eq!(mini_programs(&stack, &alice).await.len(), 2);
+    assert_eq!(stack.mini_programs(&alice).await.len(), 2);
 }
 
 #[tokio::test]
@@ -106,7 +91,7 @@ async fn the_push_arriving_after_the_redirect_changes_nothing() {
     assert!(delivered, "the late authorized push was accepted");
     assert_eq!(stack.counter("api_query_auth").await, exchanges + 1);
     let appid = outcome["maAppId"].as_str().unwrap();
-    assert_eq!(mini_programs(&stack, &carol).await, vec![appid.to_owned()]);
+    assert_eq!(stack.mini_programs(&carol).await, vec![appid.to_owned()]);
 }
 
 #[tokio::test]
@@ -180,6 +165,6 @@ async fn bad_links_and_foreign_mini_programs_are_refused() {
         (outcome["outcome"].as_str(), outcome["status"].as_str()),
         (Some("error"), Some("409"))
     );
-    assert!(mini_programs(&stack, &frank).await.is_empty());
-    assert_eq!(mini_programs(&stack, &erin).await, vec![appid]);
+    assert!(stack.mini_programs(&frank).await.is_empty());
+    assert_eq!(stack.mini_programs(&erin).await, vec![appid]);
 }

@@ -1,13 +1,8 @@
 //! Provider-side operations, black-box: the component's operators run the code routes for any of its
 //! mini-programs; merchants keep to their own.
 use serde_json::json;
-use stack_tests::{serial, Stack};
+use stack_tests::{serial, unique, Stack};
 use wxtpl::http::auth::Role;
-
-fn unique(name: &str) -> String {
-    static RUN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
-}
 
 #[tokio::test]
 async fn an_operator_releases_and_publishes_a_merchants_mini_program() {

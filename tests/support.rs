@@ -403,6 +403,36 @@ impl Stack {
         body["events"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The delivered events of one kind for a mini-program, waiting briefly (up to 4 s) for `at_least` of them.
+    pub async fn events_of(&self, appid: &str, kind: &str, at_least: usize) -> Vec<Value> {
+        let mut found = Vec::new();
+        for _ in 0..40 {
+            found = self
+                .events(appid)
+                .await
+                .into_iter()
+                .filter(|e| e["detail-type"] == kind)
+                .collect();
+            if found.len() >= at_least {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        found
+    }
+
+    /// The maAppIds `/miniprogram/list` shows the caller.
+    pub async fn mini_programs(&self, token: &str) -> Vec<String> {
+        let (code, body) = self.get("/miniprogram/list", token).await;
+        assert_eq!(code, 200, "{body}");
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["maAppId"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// The `detail-type`s of those events, in order.
     pub async fn event_types(&self, ma_app_id: &str) -> Vec<String> {
         self.events(ma_app_id)
@@ -524,6 +554,12 @@ impl Stack {
         }
         all
     }
+}
+
+/// Names made unique per test run, so the tests can run again against the same stack.
+pub fn unique(name: &str) -> String {
+    static RUN: OnceLock<i64> = OnceLock::new();
+    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
 }
 
 pub fn s(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {

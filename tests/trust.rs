@@ -1,13 +1,8 @@
 //! Trust, black-box: ownership follows WeChat's consent, logins resist guessing, release steps hold under races
 //! and crashes, and a save never undoes a pipeline step.
 use serde_json::{json, Value};
-use stack_tests::{serial, Stack};
+use stack_tests::{serial, unique, Stack};
 use wxtpl::http::auth::Role;
-
-fn unique(name: &str) -> String {
-    static RUN: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
-    format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))
-}
 
 /// Opens a merchant's consent link like a browser; `appid` makes the sandbox's consent name an existing
 /// mini-program (its WeChat admin authorizing it again).
@@ -22,39 +17,6 @@ async fn consent(stack: &Stack, token: &str, appid: Option<&str>) -> Value {
     resp.json::<Value>().await.unwrap()["frontend"].clone()
 }
 
-async fn listed(stack: &Stack, token: &str) -> Vec<String> {
-    let (code, body) = stack.get("/miniprogram/list", token).await;
-    assert_eq!(code, 200, "{body}");
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["maAppId"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The delivered events of one kind for a mini-program, waiting briefly for the bus's log.
-async fn events_of(stack: &Stack, appid: &str, kind: &str, at_least: usize) -> Vec<Value> {
-    for _ in 0..40 {
-        let found: Vec<Value> = stack
-            .events(appid)
-            .await
-            .into_iter()
-            .filter(|e| e["detail-type"] == kind)
-            .collect();
-        if found.len() >= at_least {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    stack
-        .events(appid)
-        .await
-        .into_iter()
-        .filter(|e| e["detail-type"] == kind)
-        .collect()
-}
-
 #[tokio::test]
 async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     let _g = serial().await;
@@ -67,8 +29,8 @@ async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     let first = consent(&stack, &t1, None).await;
     assert_eq!(first["outcome"], "authorized", "{first}");
     let appid = first["maAppId"].as_str().unwrap().to_owned();
-    assert_eq!(listed(&stack, &t1).await, vec![appid.clone()]);
-    let owner_events = events_of(&stack, &appid, "MiniProgramOwnerChanged", 1).await;
+    assert_eq!(stack.mini_programs(&t1).await, vec![appid.clone()]);
+    let owner_events = stack.events_of(&appid, "MiniProgramOwnerChanged", 1).await;
     assert_eq!(owner_events.len(), 1);
     assert_eq!(owner_events[0]["detail"]["data"]["merchant"], m1.as_str());
 
@@ -76,29 +38,29 @@ async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     let refused = consent(&stack, &t2, Some(&appid)).await;
     assert_eq!(refused["outcome"], "error", "{refused}");
     assert_eq!(refused["status"], "409");
-    assert_eq!(listed(&stack, &t1).await, vec![appid.clone()]);
-    assert!(listed(&stack, &t2).await.is_empty());
+    assert_eq!(stack.mini_programs(&t1).await, vec![appid.clone()]);
+    assert!(stack.mini_programs(&t2).await.is_empty());
 
     // Its WeChat admin revokes it: M1 loses it in the same write, and every M1 route forgets it.
     let out = stack
         .sandbox("/control/unauthorize", json!({"appid": appid}))
         .await;
     assert_eq!(out["delivery"]["delivered"], true, "{out}");
-    assert!(listed(&stack, &t1).await.is_empty());
+    assert!(stack.mini_programs(&t1).await.is_empty());
     let (code, body) = stack
         .get(&format!("/config/query?maAppId={appid}&templateId=x"), &t1)
         .await;
     assert_eq!(code, 404, "{body}");
-    let gone = events_of(&stack, &appid, "MiniProgramUnauthorized", 1).await;
+    let gone = stack.events_of(&appid, "MiniProgramUnauthorized", 1).await;
     assert_eq!(gone[0]["detail"]["data"]["previousMerchant"], m1.as_str());
 
     // It is authorized again through M2's link: now M2 owns it, and the change is announced.
     let second = consent(&stack, &t2, Some(&appid)).await;
     assert_eq!(second["outcome"], "authorized", "{second}");
     assert_eq!(second["maAppId"], appid.as_str());
-    assert_eq!(listed(&stack, &t2).await, vec![appid.clone()]);
-    assert!(listed(&stack, &t1).await.is_empty());
-    let owner_events = events_of(&stack, &appid, "MiniProgramOwnerChanged", 2).await;
+    assert_eq!(stack.mini_programs(&t2).await, vec![appid.clone()]);
+    assert!(stack.mini_programs(&t1).await.is_empty());
+    let owner_events = stack.events_of(&appid, "MiniProgramOwnerChanged", 2).await;
     assert_eq!(owner_events.len(), 2, "{owner_events:?}");
     let last = &owner_events[1]["detail"]["data"];
     assert_eq!(last["merchant"], m2.as_str());
@@ -159,7 +121,7 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
         .await;
     assert_eq!(code, 404, "{out}");
     assert_eq!(
-        listed(&stack, &token).await,
+        stack.mini_programs(&token).await,
         vec![appid.clone()],
         "refusals changed nothing"
     );
@@ -167,17 +129,17 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
     let (code, out) = stack.post("/miniprogram/unlink", &admin, &body).await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["previousMerchant"], m.as_str());
-    assert!(listed(&stack, &token).await.is_empty());
+    assert!(stack.mini_programs(&token).await.is_empty());
     let (code, out) = stack.post("/miniprogram/unlink", &admin, &body).await;
     assert_eq!(code, 409, "{out}");
-    let owner_events = events_of(&stack, &appid, "MiniProgramOwnerChanged", 2).await;
+    let owner_events = stack.events_of(&appid, "MiniProgramOwnerChanged", 2).await;
     assert_eq!(owner_events[1]["detail"]["data"]["merchant"], Value::Null);
     // The owner's own link gives it back: it is authorized and nobody owns it.
     assert_eq!(
         consent(&stack, &token, Some(&appid)).await["outcome"],
         "authorized"
     );
-    assert_eq!(listed(&stack, &token).await, vec![appid]);
+    assert_eq!(stack.mini_programs(&token).await, vec![appid]);
 }
 
 #[tokio::test]
@@ -367,7 +329,7 @@ async fn a_submit_whose_answer_was_lost_is_adopted_not_left_stuck() {
         .await;
     assert_eq!(decided["delivered"], true, "{decided}");
     assert_eq!(stack.release_state(&token, &appid).await, "passed");
-    let submitted = events_of(&stack, &appid, "AuditSubmitted", 1).await;
+    let submitted = stack.events_of(&appid, "AuditSubmitted", 1).await;
     assert_eq!(submitted.len(), 1);
     assert_eq!(submitted[0]["detail"]["data"]["auditId"], audit_id);
 }
@@ -750,7 +712,8 @@ async fn a_push_whose_handler_died_after_the_exchange_is_completed_by_wechats_re
     assert_eq!(code, 200, "{info}");
     assert_eq!(info["authorizer"]["status"], "authorized", "{info}");
     assert_eq!(
-        events_of(&stack, appid, "MiniProgramAuthorized", 1)
+        stack
+            .events_of(appid, "MiniProgramAuthorized", 1)
             .await
             .len(),
         1
@@ -1121,7 +1084,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
     age_intent(&stack, &appid).await;
     sweep_reconciles(1).await;
     assert_eq!(stack.release_state(&token, &appid).await, "released");
-    assert_eq!(events_of(&stack, &appid, "CodeReleased", 1).await.len(), 1);
+    assert_eq!(stack.events_of(&appid, "CodeReleased", 1).await.len(), 1);
 
     // Version 2.0.0: its audit is withdrawn at WeChat, the answer lost.
     released(&stack, &token, &appid, "2.0.0", None).await;
@@ -1134,10 +1097,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
     age_intent(&stack, &appid).await;
     sweep_reconciles(1).await;
     assert_eq!(stack.release_state(&token, &appid).await, "withdrawn");
-    assert_eq!(
-        events_of(&stack, &appid, "AuditWithdrawn", 1).await.len(),
-        1
-    );
+    assert_eq!(stack.events_of(&appid, "AuditWithdrawn", 1).await.len(), 1);
 
     // Version 3.0.0 goes online; rolled back at WeChat (to 1.0.0), the answer lost.
     released(&stack, &token, &appid, "3.0.0", Some("pass")).await;
@@ -1156,7 +1116,7 @@ async fn publish_undo_and_rollback_whose_answers_were_lost_are_reconciled_by_the
         .get(&format!("/code/versions?maAppId={appid}"), &token)
         .await;
     assert_eq!(versions["online"]["release_version"], "1.0.0", "{versions}");
-    let rolled = events_of(&stack, &appid, "CodeRolledBack", 1).await;
+    let rolled = stack.events_of(&appid, "CodeRolledBack", 1).await;
     assert_eq!(
         rolled[0]["detail"]["data"]["to"]["release_version"],
         "1.0.0"
@@ -1229,7 +1189,7 @@ async fn transient_wechat_failures_are_retried_within_the_request_and_commit_onc
         .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["state"], "auditing");
-    assert_eq!(events_of(&stack, &appid, "CodeCommitted", 1).await.len(), 1);
+    assert_eq!(stack.events_of(&appid, "CodeCommitted", 1).await.len(), 1);
     assert_eq!(
         at_wechat(&stack, &appid).await.0,
         2,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod jwt;
 pub mod lambda;
+pub mod random;
 pub mod secrets;
 pub mod services;
 pub mod store;

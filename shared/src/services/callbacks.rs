@@ -230,9 +230,7 @@ where
             "push timestamp is more than {PUSH_FRESHNESS_SECS} s from now; refused"
         )));
     }
-    let mut owner = [0u8; 8];
-    rand::fill(&mut owner);
-    let owner: String = owner.iter().map(|b| format!("{b:02x}")).collect();
+    let owner = crate::random::hex(8);
     match pushes::begin(
         &deps.table,
         component,

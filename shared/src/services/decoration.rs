@@ -97,12 +97,7 @@ pub struct SaveRequest {
 }
 
 fn random_value() -> String {
-    let mut b = [0u8; 8];
-    rand::fill(&mut b);
-    format!(
-        "up_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
+    format!("up_{}", crate::random::hex(8))
 }
 
 pub async fn save(

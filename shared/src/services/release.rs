@@ -216,6 +216,7 @@ async fn commit_and_submit(
             .advance(
                 deps,
                 ReleaseState::Submitting,
+                ReleaseState::Committed,
                 vec![("code_commit_info", s(commit_info.to_string()))],
                 Some(Event::new(
                     EventKind::CodeCommitted,
@@ -291,9 +292,7 @@ impl<'a> Intent<'a> {
                 from.as_str()
             )));
         }
-        let mut token = [0u8; 12];
-        rand::fill(&mut token);
-        let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+        let token = crate::random::hex(12);
         sets.extend([
             ("intent_token", s(&token)),
             ("intent_started_ms", n(now_millis())),
@@ -337,18 +336,9 @@ impl<'a> Intent<'a> {
         &self,
         deps: &Deps,
         to: ReleaseState,
-        mut sets: Vec<(&'a str, AttributeValue)>,
+        sets: Vec<(&'a str, AttributeValue)>,
         event: Option<Event>,
     ) -> AppResult<()> {
-        if to.is_intent() {
-            // The next intent's way back is to what this one achieved.
-            let achieved = match to {
-                ReleaseState::Submitting => ReleaseState::Committed,
-                other => other,
-            };
-            sets.push(("intent_back_to", s(achieved.as_str())));
-            sets.push(("intent_started_ms", n(now_millis())));
-        }
         step(
             deps,
             Move {
@@ -395,18 +385,22 @@ impl<'a> Intent<'a> {
         out
     }
 
-    /// `finish` into the next intent state, which this holder keeps.
+    /// `finish` into the next intent state `to`, which this holder keeps; its way back is to `achieved`, what this
+    /// intent got done (a commit achieved is `committed`, whatever the submission does next).
     async fn advance(
         self,
         deps: &Deps,
         to: ReleaseState,
-        sets: Vec<(&'a str, AttributeValue)>,
+        achieved: ReleaseState,
+        mut sets: Vec<(&'a str, AttributeValue)>,
         event: Option<Event>,
     ) -> AppResult<Intent<'a>> {
+        sets.push(("intent_back_to", s(achieved.as_str())));
+        sets.push(("intent_started_ms", n(now_millis())));
         self.finish(deps, to, sets, event).await?;
         Ok(Intent {
             state: to,
-            back_to: ReleaseState::Committed,
+            back_to: achieved,
             ..self
         })
     }

@@ -22,12 +22,7 @@ impl From<Refusal> for AppError {
 }
 
 fn random_id(prefix: &str) -> String {
-    let mut b = [0u8; 8];
-    rand::fill(&mut b);
-    format!(
-        "{prefix}{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
+    format!("{prefix}{}", crate::random::hex(8))
 }
 
 pub async fn list_drafts(deps: &Deps, component: &str) -> AppResult<Vec<Draft>> {

@@ -18,9 +18,7 @@ const LEASE_SECS: i64 = 15;
 const WAIT_FOR_OTHER_WRITER: Duration = Duration::from_secs(8);
 
 fn new_owner() -> String {
-    let mut b = [0u8; 8];
-    rand::fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::random::hex(8)
 }
 
 struct Fresh {
@@ -288,9 +286,7 @@ where
     loop {
         match call(token.clone()).await {
             Err(e) if e.is_transient() && attempt < TRANSIENT_ATTEMPTS => {
-                let mut jitter = [0u8; 1];
-                rand::fill(&mut jitter);
-                let pause = (100u64 << attempt) + u64::from(jitter[0] % 100);
+                let pause = (100u64 << attempt) + crate::random::jitter_ms(100);
                 let left = crate::clock::time_left_ms().unwrap_or(i64::MAX);
                 if left < RETRY_RESERVE_MS + pause as i64 {
                     return Err(e);

@@ -140,9 +140,7 @@ impl Table {
                 item::Cancelled::Other => return Err(StoreError::dynamo(operation, err)),
                 item::Cancelled::Transient if attempt == ATTEMPTS => break,
                 item::Cancelled::Transient => {
-                    let mut jitter = [0u8; 1];
-                    rand::fill(&mut jitter);
-                    let jitter = u64::from(jitter[0] % 50);
+                    let jitter = crate::random::jitter_ms(50);
                     let backoff = 50u64 << attempt;
                     tokio::time::sleep(std::time::Duration::from_millis(backoff + jitter)).await;
                 }
