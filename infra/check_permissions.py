@@ -23,6 +23,7 @@ COMPONENT_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:$
 JWT = "!Ref JwtSigningKey"
 BUS = "!GetAtt EventBus.Arn"
 BUCKET = "!GetAtt AssetBucket.Arn"
+QUEUE = "!GetAtt BatchQueue.Arn"
 
 
 def objects(prefix):
@@ -40,6 +41,8 @@ def statements(spec):
         out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [COMPONENT_SECRETS], None))
     if spec.get("events"):
         out.append((["events:PutEvents"], [BUS], None))
+    if spec.get("sqs"):
+        out.append(([f"sqs:{a}" for a in spec["sqs"]], [QUEUE], None))
     for action, prefixes in (spec.get("s3") or {}).items():
         if action == "ListBucket":
             out.append(([f"s3:{action}"], [BUCKET], {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}))

@@ -1,5 +1,6 @@
 """Reads template.yaml for the local stack, so the table, routes, schedules and environment come from the same
 definitions that SAM deploys (no second copy to drift)."""
+import os
 import re
 
 import yaml
@@ -48,7 +49,7 @@ class Resolver:
     def physical_name(self, logical_id):
         res = self.template["Resources"][logical_id]
         props = res.get("Properties") or {}
-        for field in ("TableName", "BucketName", "Name", "LogGroupName"):
+        for field in ("TableName", "BucketName", "Name", "LogGroupName", "QueueName"):
             if field in props:
                 return self.resolve(props[field])
         return f"{STACK_NAME}-{logical_id}"
@@ -60,6 +61,8 @@ class Resolver:
             return self.pseudo[name]
         if name in self.template.get("Parameters", {}):
             return str(self.template["Parameters"][name].get("Default", ""))
+        if self.template["Resources"].get(name, {}).get("Type") == "AWS::SQS::Queue":
+            return queue_url(self.physical_name(name))
         return self.physical_name(name)
 
     def _sub_var(self, name):
@@ -71,6 +74,8 @@ class Resolver:
         name = self.physical_name(logical)
         if attr == "Arn" and kind == "AWS::Logs::LogGroup":
             return f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}"
+        if attr == "Arn" and kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
         if attr == "Arn" and kind == "AWS::Events::EventBus":
             return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{name}"
         return f"arn:aws:local:::{logical}.{attr}"
@@ -91,6 +96,12 @@ class Resolver:
         return value
 
 
+def queue_url(name):
+    """A queue's URL as the SDK uses it: on the emulator locally (AWS_ENDPOINT_URL), on SQS otherwise."""
+    base = os.environ.get("AWS_ENDPOINT_URL") or f"https://sqs.{REGION}.amazonaws.com"
+    return f"{base}/{ACCOUNT_ID}/{name}"
+
+
 def functions(template, resolver):
     """Every AWS::Serverless::Function: binary, environment, timeout, HTTP routes and schedules."""
     glob = (template.get("Globals") or {}).get("Function") or {}
@@ -102,13 +113,18 @@ def functions(template, resolver):
         props = res.get("Properties") or {}
         env = dict(global_env)
         env.update(((props.get("Environment") or {}).get("Variables")) or {})
-        routes, schedules = [], []
+        routes, schedules, queues = [], [], []
         for event in (props.get("Events") or {}).values():
             ep = event.get("Properties") or {}
             if event["Type"] == "HttpApi":
                 routes.append((ep["Method"].upper(), ep["Path"]))
             elif event["Type"] in ("Schedule", "ScheduleV2"):
                 schedules.append(ep["ScheduleExpression"])
+            elif event["Type"] == "SQS":
+                arn = resolver.resolve(ep["Queue"])
+                queues.append({"url": queue_url(arn.rsplit(":", 1)[1]), "batch": int(ep.get("BatchSize", 10)),
+                               "concurrency": int((ep.get("ScalingConfig") or {}).get("MaximumConcurrency", 5)),
+                               "partial": "ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or [])})
         out.append({
             "name": res["Metadata"]["BuildProperties"]["Binary"],
             "env": {k: str(resolver.resolve(v)) for k, v in env.items()},
@@ -116,6 +132,7 @@ def functions(template, resolver):
             "reserved": props.get("ReservedConcurrentExecutions"),
             "routes": routes,
             "schedules": schedules,
+            "queues": queues,
         })
     return out
 

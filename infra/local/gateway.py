@@ -2,8 +2,11 @@
 
 Each function named in template.yaml runs as its own process(es) against a Lambda Runtime API served here, exactly
 as in AWS: the binary long-polls /runtime/invocation/next and posts its response. Like Lambda, a function scales out
-to more instances (up to --max-instances) while all of its instances are busy. Routes and schedules come from
-template.yaml. Function logs go to <log-dir>/<function>.log.
+to more instances (up to --max-instances) while all of its instances are busy. Routes, schedules and SQS event
+sources come from template.yaml: an SQS source polls its queue in the emulator, invokes the function with a batch of
+records and deletes what succeeded (all of it, or all but the reported batchItemFailures); a failed or crashed
+invocation leaves its messages to come back after the queue's visibility timeout, as Lambda's poller does.
+Function logs go to <log-dir>/<function>.log.
 
 Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API), GET /_local/health and
 GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator),
@@ -347,6 +350,42 @@ def scheduler(fn, every_s):
         print(f"[schedule] {fn.name}: {'failed: ' + error if error else 'ok'}", flush=True)
 
 
+def queue_poller(fn, source):
+    """Lambda's SQS event source mapping for one function: receive, invoke, delete what succeeded."""
+    import boto3
+    sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=cfn.REGION,
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    arn = f"arn:aws:sqs:{cfn.REGION}:{cfn.ACCOUNT_ID}:{source['url'].rsplit('/', 1)[1]}"
+    while True:
+        try:
+            got = sqs.receive_message(QueueUrl=source["url"], MaxNumberOfMessages=source["batch"], WaitTimeSeconds=1,
+                                      AttributeNames=["All"])
+        except Exception as e:  # the emulator restarting: try again shortly
+            print(f"[sqs] {fn.name}: receive failed: {e}", flush=True)
+            time.sleep(1)
+            continue
+        messages = got.get("Messages") or []
+        if not messages:
+            continue
+        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
+                    "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": cfn.REGION} for m in messages]
+        result, error = fn.invoke({"Records": records})
+        if error:
+            print(f"[sqs] {fn.name}: invocation failed ({str(error)[:200]}): {len(messages)} message(s) come back", flush=True)
+            continue
+        failed = set()
+        if source["partial"]:
+            try:
+                failed = {f["itemIdentifier"] for f in (json.loads(result or b"{}") or {}).get("batchItemFailures", [])}
+            except (ValueError, TypeError, KeyError):
+                failed = {m["MessageId"] for m in messages}  # an unreadable response fails the whole batch
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(QueueUrl=source["url"], Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--template", required=True)
@@ -371,6 +410,9 @@ def main():
         for expr in fn.spec["schedules"]:
             every = args.schedule_seconds or cfn.rate_seconds(expr)
             threading.Thread(target=scheduler, args=(fn, every), daemon=True).start()
+        for source in fn.spec["queues"]:
+            for _ in range(max(1, min(source["concurrency"], fn.max_instances))):
+                threading.Thread(target=queue_poller, args=(fn, source), daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_api_handler(gw))
     server.daemon_threads = True
     print(f"local API on http://127.0.0.1:{args.port}: {len(gw.routes)} routes, {len(functions)} functions", flush=True)

@@ -74,7 +74,17 @@ def bootstrap(resolver, template):
     sm = session.client("secretsmanager", endpoint_url=endpoint)
     events = session.client("events", endpoint_url=endpoint)
     logs = session.client("logs", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
     rules = []
+    # Dead-letter queues first: a queue's redrive policy names its dead-letter queue.
+    queues = sorted((resolver.resolve(res.get("Properties") or {}) for res in template["Resources"].values()
+                     if res["Type"] == "AWS::SQS::Queue"), key=lambda p: "RedrivePolicy" in p)
+    for props in queues:
+        attrs = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+        if "RedrivePolicy" in props:
+            attrs["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+        sqs.create_queue(QueueName=props["QueueName"], Attributes=attrs)
+        log(f"queue {props['QueueName']}")
     for logical_id, res in template["Resources"].items():
         props = resolver.resolve(res.get("Properties") or {})
         if res["Type"] == "AWS::DynamoDB::Table":
@@ -185,7 +195,10 @@ def up(foreground=False):
     params = {"WechatApiBase": sandbox_url, "WechatMpBase": sandbox_url, "WechatOpenBase": sandbox_url,
               "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend",
               # Locally every sweep polls open audits at once (AWS default: after 10 minutes).
-              "AuditPollAfterSeconds": os.environ.get("LOCAL_AUDIT_POLL_AFTER_SECONDS", "0")}
+              "AuditPollAfterSeconds": os.environ.get("LOCAL_AUDIT_POLL_AFTER_SECONDS", "0"),
+              # Batch targets look again within seconds locally (AWS default: a minute; retries from 15 s).
+              "BatchPollSeconds": os.environ.get("LOCAL_BATCH_POLL_SECONDS", "2"),
+              "BatchRetrySeconds": os.environ.get("LOCAL_BATCH_RETRY_SECONDS", "1")}
     resolver = cfn.Resolver(template, params)
     missing = [f["name"] for f in cfn.functions(template, resolver) if not os.path.exists(os.path.join(bin_dir, f["name"]))]
     if missing:

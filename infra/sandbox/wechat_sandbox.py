@@ -313,6 +313,7 @@ class Sandbox:
             return wx_error(40097, "user_version is too long")
         a["commit"] = {"template_id": body["template_id"], "ext": ext, "user_version": body.get("user_version", ""),
                        "user_desc": body.get("user_desc", ""), "time": int(self.now())}
+        a.setdefault("commit_log", []).append(body.get("user_version", ""))
         return wx_error(0, "ok")
 
     def get_qrcode(self, q, body):
@@ -365,6 +366,7 @@ class Sandbox:
         if a.get("audit"):
             a.setdefault("audits", []).append(a["audit"])
         a["audit"] = {"auditid": self.next_id, "status": 2, "reason": "", "commit": a["commit"], "time": int(self.now())}
+        a.setdefault("submit_log", []).append(a["commit"]["user_version"])
         return {"errcode": 0, "errmsg": "ok", "auditid": self.next_id}
 
     # --- audit, release and the online version ------------------------------------------------------------
@@ -830,7 +832,10 @@ class Sandbox:
             return 200, {"componentAppid": self.component["appid"], "now": int(self.now()),
                          "authorizers": [{"appid": a["appid"], "authorized": a["authorized"], "userName": a["user_name"],
                                           "auditStatus": (a.get("audit") or {}).get("status"),
-                                          "releaseVersion": (a.get("release") or {}).get("version")}
+                                          "releaseVersion": (a.get("release") or {}).get("version"),
+                                          "grayPercentage": (a.get("gray") or {}).get("gray_percentage"),
+                                          # Every commit and accepted audit submission, by user_version.
+                                          "commits": a.get("commit_log", []), "submits": a.get("submit_log", [])}
                                          for a in self.authorizers.values()],
                          "tickets": len(self.tickets), "faults": self.faults}
         if method == "POST" and path == "/control/reset":

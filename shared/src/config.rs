@@ -29,6 +29,12 @@ pub struct Config {
     pub login_attempts_per_source: usize,
     /// What one merchant may use per day of the WeChat quotas all merchants of a component share.
     pub merchant_daily: MerchantDailyLimits,
+    /// The SQS queue batch work travels on; only the batch functions have it.
+    pub batch_queue_url: Option<String>,
+    /// A batch target waiting for WeChat (an audit, the privacy scan, quota, an ICP filing) looks again after this.
+    pub batch_poll_secs: i64,
+    /// A batch step that failed for a passing reason is retried after this, doubling each attempt.
+    pub batch_retry_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +98,11 @@ impl Config {
                 speedups: positive("MERCHANT_DAILY_SPEEDUPS", "2")?,
                 auth_links: positive("MERCHANT_DAILY_AUTH_LINKS", "20")?,
             },
+            batch_queue_url: std::env::var("BATCH_QUEUE_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            batch_poll_secs: positive("BATCH_POLL_SECONDS", "60")?,
+            batch_retry_secs: positive("BATCH_RETRY_SECONDS", "15")?,
         })
     }
 }

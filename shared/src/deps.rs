@@ -2,6 +2,7 @@
 use crate::blobs::Blobs;
 use crate::bus::EventBus;
 use crate::config::Config;
+use crate::queue::WorkQueue;
 use crate::secrets::Secrets;
 use crate::store::Table;
 use crate::wechat::WechatClient;
@@ -13,6 +14,7 @@ pub struct Deps {
     pub wechat: WechatClient,
     pub blobs: Blobs,
     pub bus: EventBus,
+    pub queue: WorkQueue,
     /// HS256 key for API JWTs; `None` for functions that only serve WeChat or schedules.
     pub jwt_key: Option<Vec<u8>>,
 }
@@ -64,6 +66,10 @@ impl Deps {
             aws_sdk_eventbridge::Client::new(&aws),
             &config.event_bus_name,
         );
+        let queue = WorkQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            config.batch_queue_url.clone(),
+        );
         Ok(Self {
             config,
             table,
@@ -71,6 +77,7 @@ impl Deps {
             wechat,
             blobs,
             bus,
+            queue,
             jwt_key,
         })
     }

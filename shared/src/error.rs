@@ -21,6 +21,9 @@ pub enum AppError {
     /// The mini-program has no category WeChat lets it submit under.
     #[error("{0}")]
     CategoryRequired(String),
+    /// Another batch is releasing the same template.
+    #[error("{0}")]
+    BatchRunning(String),
     /// The mini-program's authorization is not in force (unauthorized at WeChat).
     #[error("{0}")]
     NotAuthorized(String),
@@ -50,6 +53,8 @@ pub enum AppError {
     Bus(#[from] crate::bus::BusError),
     #[error(transparent)]
     Blob(#[from] crate::blobs::BlobError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
 }
 
 /// An error and its causes, outermost first (`a: b: c`), for logs: adapters keep the SDK's error as the source.

@@ -55,3 +55,45 @@ where
     ))
     .await
 }
+
+/// One SQS record as Lambda delivers it (only what the handlers read).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueRecord {
+    pub message_id: String,
+    pub body: String,
+}
+
+#[derive(serde::Deserialize)]
+struct QueueEvent {
+    #[serde(rename = "Records", default)]
+    records: Vec<QueueRecord>,
+}
+
+/// Serves an SQS event source with partial batch responses: `handler` returns the ids of the messages that
+/// failed, which SQS delivers again; the others are deleted.
+pub async fn serve_queue<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static Deps, Vec<QueueRecord>) -> Fut,
+    Fut: Future<Output = Vec<String>> + Send,
+{
+    let deps = init(Needs::Backend).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let records = serde_json::from_value::<QueueEvent>(event.payload)
+                .map(|e| e.records)
+                .unwrap_or_default();
+            let fut =
+                crate::clock::with_deadline(event.context.deadline as i64, handler(deps, records));
+            async move {
+                let failed = fut.await;
+                let failures: Vec<_> = failed
+                    .into_iter()
+                    .map(|id| serde_json::json!({"itemIdentifier": id}))
+                    .collect();
+                Ok::<_, BoxError>(serde_json::json!({"batchItemFailures": failures}))
+            }
+        },
+    ))
+    .await
+}

@@ -21,9 +21,11 @@ pub enum EventKind {
     MiniProgramOwnerChanged,
     CodeGrayReleased,
     CodeGrayReverted,
+    BatchStarted,
+    BatchCompleted,
 }
 
-const ALL: [EventKind; 14] = [
+const ALL: [EventKind; 16] = [
     EventKind::CodeCommitted,
     EventKind::AuditSubmitted,
     EventKind::AuditPassed,
@@ -38,6 +40,8 @@ const ALL: [EventKind; 14] = [
     EventKind::MiniProgramOwnerChanged,
     EventKind::CodeGrayReleased,
     EventKind::CodeGrayReverted,
+    EventKind::BatchStarted,
+    EventKind::BatchCompleted,
 ];
 
 impl EventKind {
@@ -57,6 +61,8 @@ impl EventKind {
             EventKind::MiniProgramOwnerChanged => "MiniProgramOwnerChanged",
             EventKind::CodeGrayReleased => "CodeGrayReleased",
             EventKind::CodeGrayReverted => "CodeGrayReverted",
+            EventKind::BatchStarted => "BatchStarted",
+            EventKind::BatchCompleted => "BatchCompleted",
         }
     }
 
@@ -70,6 +76,7 @@ impl EventKind {
 pub struct Event {
     pub kind: EventKind,
     pub component: String,
+    /// Empty for events of the whole component (a batch's).
     pub ma_app_id: String,
     /// When it happened, in milliseconds (WeChat's CreateTime for pushed events, so a retried push maps to the
     /// same event).
@@ -106,7 +113,7 @@ impl Event {
             "schemaVersion": 1,
             "eventId": self.id(),
             "componentAppid": self.component,
-            "maAppId": self.ma_app_id,
+            "maAppId": (!self.ma_app_id.is_empty()).then_some(&self.ma_app_id),
             "occurredAt": self.at_ms,
             "data": self.data,
         })

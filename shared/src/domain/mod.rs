@@ -1,4 +1,5 @@
 //! Pure rules: no I/O. Services call these before touching any store.
+pub mod batch;
 pub mod events;
 pub mod identity;
 pub mod ids;

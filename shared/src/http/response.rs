@@ -16,6 +16,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::Conflict(_) => (409, "CONFLICT"),
         AppError::NotAuthorized(_) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
         AppError::CategoryRequired(_) => (409, "CATEGORY_REQUIRED"),
+        AppError::BatchRunning(_) => (409, "BATCH_RUNNING"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::MerchantDailyLimit(_) => (429, "MERCHANT_DAILY_LIMIT"),
@@ -52,9 +53,11 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
             None => (502, "WECHAT_UNAVAILABLE"),
         },
         AppError::Store(StoreError::Busy(_)) => (503, "STORE_BUSY"),
-        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) | AppError::Blob(_) => {
-            (500, "INTERNAL")
-        }
+        AppError::Store(_)
+        | AppError::Secrets(_)
+        | AppError::Bus(_)
+        | AppError::Blob(_)
+        | AppError::Queue(_) => (500, "INTERNAL"),
     }
 }
 
@@ -62,9 +65,11 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
 fn public_message(err: &AppError) -> String {
     match err {
         AppError::Store(StoreError::Busy(_)) => "the database is busy; try again shortly".into(),
-        AppError::Store(_) | AppError::Secrets(_) | AppError::Bus(_) | AppError::Blob(_) => {
-            "internal error".into()
-        }
+        AppError::Store(_)
+        | AppError::Secrets(_)
+        | AppError::Bus(_)
+        | AppError::Blob(_)
+        | AppError::Queue(_) => "internal error".into(),
         AppError::Upstream(e) => match e.errcode() {
             Some(code) => match wechat_explanation(code) {
                 Some(why) => format!("WeChat refused the call with errcode {code}: {why}"),

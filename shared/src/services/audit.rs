@@ -334,35 +334,50 @@ async fn sweep_one(
                 summary.intents_reconciled += 1;
             }
         }
-        state @ (ReleaseState::Auditing | ReleaseState::Delayed) => {
-            let submitted_at = saved.raw_n("audit_submit_ms").unwrap_or(0) / 1000;
-            let (Some(audit_id), true) = (
-                saved.audit_id,
-                now_secs() - submitted_at >= deps.config.audit_poll_after_secs,
-            ) else {
-                return Ok(());
-            };
-            let status = with_authorizer_token(deps, component, appid, |aat| async move {
-                deps.wechat.audit_status(&aat, audit_id).await
-            })
-            .await?;
-            let outcome = AuditOutcome::from_status(status.status);
-            // A delay already recorded is not news.
-            let news = match outcome {
-                Some(AuditOutcome::Delayed) => state == ReleaseState::Auditing,
-                Some(_) => true,
-                None => false,
-            };
-            if let (Some(outcome), true) = (outcome, news) {
-                let reason = (!status.reason.is_empty()).then_some(status.reason.as_str());
-                if settle(deps, component, appid, outcome, reason, now_millis()).await? {
-                    summary.settled += 1;
-                }
+        ReleaseState::Auditing | ReleaseState::Delayed => {
+            if poll_audit(deps, component, appid, &saved).await? {
+                summary.settled += 1;
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// Asks WeChat about an open audit that has waited `audit_poll_after_secs` without a result and settles it.
+/// True when a result was recorded.
+pub async fn poll_audit(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<bool> {
+    let state = state_of(saved);
+    let submitted_at = saved.raw_n("audit_submit_ms").unwrap_or(0) / 1000;
+    let (Some(audit_id), true) = (
+        saved.audit_id,
+        now_secs() - submitted_at >= deps.config.audit_poll_after_secs,
+    ) else {
+        return Ok(false);
+    };
+    let status = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.audit_status(&aat, audit_id).await
+    })
+    .await?;
+    let outcome = AuditOutcome::from_status(status.status);
+    // A delay already recorded is not news.
+    let news = match outcome {
+        Some(AuditOutcome::Delayed) => state == ReleaseState::Auditing,
+        Some(_) => true,
+        None => false,
+    };
+    match (outcome, news) {
+        (Some(outcome), true) => {
+            let reason = (!status.reason.is_empty()).then_some(status.reason.as_str());
+            settle(deps, component, appid, outcome, reason, now_millis()).await
+        }
+        _ => Ok(false),
+    }
 }
 
 /// An intent whose holder died: WeChat's state decides what happened.
@@ -374,7 +389,7 @@ async fn sweep_one(
 /// - withdrawing: WeChat reports the audit withdrawn: recorded; otherwise it is still open.
 /// - rolling_back: the online version changed: the rollback is recorded.
 /// Otherwise the record goes back to where the intent started. False when the record changed meanwhile.
-async fn reconcile(
+pub async fn reconcile(
     deps: &Deps,
     component: &str,
     appid: &str,

@@ -210,3 +210,37 @@ pub async fn page(
         .find(|p| p.page_key == page_key)
         .ok_or_else(not_found)
 }
+
+/// A mini-program nobody decorated gets the template's defaults as its saved config (a batch release needs one
+/// to commit); false when someone saved a config meanwhile, which is kept.
+pub async fn save_defaults(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    seller_id: &str,
+    template: &IndustryTemplate,
+) -> AppResult<bool> {
+    let pages: Vec<UserPage> = industry::pages(&deps.table, component, &template.id)
+        .await?
+        .into_iter()
+        .map(|p| UserPage {
+            url: page_url(&p.page_key),
+            page_key: p.page_key,
+            page_value: random_value(),
+            name: p.name,
+            config: p.config,
+        })
+        .collect();
+    let plan = Save {
+        component,
+        seller_id,
+        ma_app_id: appid,
+        template_id: &template.id,
+        config: &template.config,
+        pages: &pages,
+        removed_pages: &[],
+        previous: None,
+        now: now_secs(),
+    };
+    Ok(store::save(&deps.table, &plan).await?)
+}

@@ -2,6 +2,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub mod batches;
 pub mod callbacks;
 pub mod components;
 pub mod decoration;

@@ -65,7 +65,17 @@ pub async fn publish(
 ) -> AppResult<OnlineView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    let state = state_of(&saved);
+    publish_saved(deps, component, appid, &saved).await
+}
+
+/// Publishes the audited version of `saved` (a request, or a batch target whose audit passed).
+pub async fn publish_saved(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<OnlineView> {
+    let state = state_of(saved);
     if !state.may_publish() {
         return Err(AppError::Conflict(format!(
             "only a version that passed its audit can be published: the code is {}",
@@ -96,13 +106,13 @@ pub async fn publish(
             deps,
             ReleaseState::Released,
             vec![("release_info", s(release_info.to_string()))],
-            Some(released_event(component, appid, &saved)),
+            Some(released_event(component, appid, saved)),
         )
         .await?;
     Ok(OnlineView {
         state: ReleaseState::Released.as_str(),
         release_info,
-        access_status: saved.access_status,
+        access_status: saved.access_status.clone(),
         message: "published".into(),
     })
 }
@@ -198,11 +208,23 @@ pub async fn gray(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, caller, component, appid).await?;
-    let state = state_of(&saved);
+    gray_saved(deps, component, appid, &saved, req.percentage).await?;
+    gray_plan(deps, caller, component, appid).await
+}
+
+/// Releases the audited version of `saved` to `percentage` percent of users (a request, or a batch target).
+pub async fn gray_saved(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+    percentage: i64,
+) -> AppResult<()> {
+    let state = state_of(saved);
     let current = saved.raw_n("gray_percentage").unwrap_or(0);
     match state {
         ReleaseState::Passed => {}
-        ReleaseState::Gray if req.percentage > current => {}
+        ReleaseState::Gray if percentage > current => {}
         ReleaseState::Gray => {
             return Err(AppError::Conflict(format!(
                 "the gray release is at {current}%: it can only grow"
@@ -215,7 +237,6 @@ pub async fn gray(
             )))
         }
     }
-    let percentage = req.percentage;
     with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.gray_release(&aat, percentage).await
     })
@@ -241,7 +262,7 @@ pub async fn gray(
         },
     )
     .await?;
-    gray_plan(deps, caller, component, appid).await
+    Ok(())
 }
 
 /// `GET /code/gray`: WeChat's gray release plan and ours.

@@ -149,13 +149,7 @@ async fn commit_and_submit(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
-    let pages: Vec<(String, String, Value)> = store::pages(&deps.table, component, appid)
-        .await?
-        .into_iter()
-        .map(|p| (p.page_key, p.page_value, p.config))
-        .collect();
-    let ext = ext_json(appid, &saved.config, &pages);
-    let ext_hash = sha1_hex(&ext);
+    let (ext, ext_hash) = ext_of(deps, component, appid, &saved).await?;
     let template_id = template.template_id;
 
     // 1. commit, unless WeChat already holds exactly this code (a release that failed after its commit resumes)
@@ -180,16 +174,7 @@ async fn commit_and_submit(
         (intent, previous.clone())
     } else {
         state.may_commit().map_err(AppError::Conflict)?;
-        // Without a category nothing can be submitted: find out before anything is committed.
-        let categories = with_authorizer_token(deps, component, appid, |aat| async move {
-            deps.wechat.categories(&aat).await
-        })
-        .await?;
-        if categories.is_empty() {
-            return Err(AppError::CategoryRequired(
-                "the mini-program has no category: add one on WeChat before releasing".into(),
-            ));
-        }
+        require_category(deps, component, appid).await?;
         let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
                                  "userVersion": user_version, "userDesc": user_desc,
                                  "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash});
@@ -257,6 +242,117 @@ async fn commit_and_submit(
         qr_code_url,
         message: message.into(),
     })
+}
+
+/// The `ext_json` of a saved config with its pages, and its hash (what a commit is compared by).
+async fn ext_of(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<(String, String)> {
+    let pages: Vec<(String, String, Value)> = store::pages(&deps.table, component, appid)
+        .await?
+        .into_iter()
+        .map(|p| (p.page_key, p.page_value, p.config))
+        .collect();
+    let ext = ext_json(appid, &saved.config, &pages);
+    let hash = sha1_hex(&ext);
+    Ok((ext, hash))
+}
+
+/// Refuses before anything is committed when the mini-program has no category to submit under.
+async fn require_category(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
+    let categories = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.categories(&aat).await
+    })
+    .await?;
+    if categories.is_empty() {
+        return Err(AppError::CategoryRequired(
+            "the mini-program has no category: add one on WeChat before releasing".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A batch's commit of one target: the saved config goes to WeChat under a `committing` intent and the record
+/// ends `committed`, its commit info naming the batch (so a redelivered step sees its commit done).
+pub async fn commit_for_batch(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+    template: &industry::IndustryTemplate,
+    batch: &crate::domain::batch::BatchSpec,
+    batch_id: &str,
+) -> AppResult<Value> {
+    let state = state_of(saved);
+    state.may_commit().map_err(AppError::Conflict)?;
+    require_category(deps, component, appid).await?;
+    let (ext, ext_hash) = ext_of(deps, component, appid, saved).await?;
+    let template_id = template.template_id;
+    let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
+                             "userVersion": batch.user_version, "userDesc": batch.user_desc,
+                             "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash,
+                             "batchId": batch_id});
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::Committing,
+        vec![("intent_commit_info", s(commit_info.to_string()))],
+    )
+    .await?;
+    let committed = with_authorizer_token(deps, component, appid, |aat| {
+        let (ext, v, d) = (
+            ext.clone(),
+            batch.user_version.clone(),
+            batch.user_desc.clone(),
+        );
+        async move { deps.wechat.commit(&aat, template_id, &ext, &v, &d).await }
+    })
+    .await;
+    if let Err(e) = committed {
+        // Safe even if the commit reached WeChat unanswered: the next commit replaces the trial version.
+        intent.abandon(deps).await;
+        return Err(e);
+    }
+    intent
+        .finish(
+            deps,
+            ReleaseState::Committed,
+            vec![("code_commit_info", s(commit_info.to_string()))],
+            Some(Event::new(
+                EventKind::CodeCommitted,
+                component,
+                appid,
+                now_millis(),
+                json!({"userVersion": batch.user_version, "userDesc": batch.user_desc,
+                       "templateId": template_id, "industryTemplateId": template.id, "batchId": batch_id}),
+            )),
+        )
+        .await?;
+    Ok(commit_info)
+}
+
+/// Submits committed code (from `committed` or `submit_pending`) for audit under a `submitting` intent.
+pub async fn submit_saved(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<Submitted> {
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state_of(saved),
+        ReleaseState::Submitting,
+        vec![],
+    )
+    .await?;
+    submit(deps, intent, &saved.code_commit_info).await
 }
 
 /// An intent state (`committing`, `submitting`) held by one request or sweep: written before WeChat is asked to

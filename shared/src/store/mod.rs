@@ -1,5 +1,6 @@
 //! DynamoDB repositories over the single table (key schema: docs/data-model.md), one module per aggregate.
 pub mod authorizers;
+pub mod batches;
 pub mod components;
 pub mod history;
 pub mod item;

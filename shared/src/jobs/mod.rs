@@ -1,0 +1,2 @@
+//! Queue-driven work: the batch release worker.
+pub mod batch;
