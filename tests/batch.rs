@@ -466,3 +466,67 @@ async fn batch_routes_refuse_wrong_roles_other_components_bad_input_and_a_second
     let next = out["batchId"].as_str().unwrap().to_owned();
     wait_for(&stack, &next, 60, |v, _| v["state"] == "completed").await;
 }
+
+#[tokio::test]
+async fn an_unfiled_mini_program_is_not_published_and_waits_in_a_batch_until_it_is_filed() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let template = stack.published_template().await;
+    let targets = fleet(&stack, 2).await;
+    stack.clear_faults().await;
+    stack.sandbox("/control/quota", json!({"rest": 100})).await;
+    forget_quota_account(&stack).await;
+    let unfiled = &targets[1];
+    stack
+        .sandbox("/control/icp", json!({"appid": unfiled, "status": 1024}))
+        .await;
+    let version = unique("v");
+    let batch = start(
+        &stack,
+        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "released"}),
+    )
+    .await;
+    wait_for(&stack, &batch, 60, |v, _| count(v, "auditing") == 2).await;
+    for appid in &targets {
+        stack
+            .sandbox(
+                "/control/audit/decide",
+                json!({"appid": appid, "result": "pass"}),
+            )
+            .await;
+    }
+    let (view, seen) = wait_for(&stack, &batch, 60, |v, _| {
+        count(v, "released") == 1 && count(v, "waiting_icp") == 1
+    })
+    .await;
+    assert_eq!(view["state"], "running");
+    assert!(
+        seen[unfiled]["reason"].as_str().unwrap().contains("1024"),
+        "{}",
+        seen[unfiled]
+    );
+    // The operator's own publish is refused the same way, before WeChat is asked to release.
+    let (code, out) = stack
+        .post(
+            "/code/publish",
+            &stack.token(Role::Operator),
+            &json!({"maAppId": unfiled}),
+        )
+        .await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "ICP_FILING_REQUIRED");
+    assert_eq!(
+        wechat_side(&stack).await[unfiled]["releaseVersion"],
+        Value::Null
+    );
+    // Filed: the batch publishes it by itself.
+    stack
+        .sandbox("/control/icp", json!({"appid": unfiled, "status": 6}))
+        .await;
+    let (view, _) = wait_for(&stack, &batch, 60, |v, _| v["state"] == "completed").await;
+    assert_eq!(count(&view, "released"), 2, "{view}");
+    assert_eq!(
+        wechat_side(&stack).await[unfiled]["releaseVersion"],
+        version.as_str()
+    );
+}

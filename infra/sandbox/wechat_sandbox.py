@@ -512,6 +512,13 @@ class Sandbox:
         a["visit"] = body["action"]
         return wx_error(0, "ok")
 
+    def get_icp_entrance_info(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        return {"errcode": 0, "errmsg": "ok", "info": {"status": a.get("icp_status", 6), "is_canceling": False,
+                                                       "available": 1, "audit_data": []}}
+
     def getversioninfo(self, q, body):
         a, err = self._authorizer_by_token(q)
         if err:
@@ -599,6 +606,7 @@ class Sandbox:
         "/wxa/undocodeaudit": "undocodeaudit",
         "/wxa/speedupaudit": "speedupaudit",
         "/wxa/queryquota": "queryquota",
+        "/wxa/icp/get_icp_entrance_info": "get_icp_entrance_info",
         "/wxa/release": "release",
         "/wxa/revertcoderelease": "revertcoderelease",
         "/wxa/grayrelease": "grayrelease",
@@ -850,6 +858,13 @@ class Sandbox:
                 return 404, {"error": "unknown authorizer"}
             a["categories"] = body.get("categories", [])
             return 200, {"appid": a["appid"], "categories": a["categories"]}
+        if method == "POST" and path == "/control/icp":
+            # The mini-program's ICP filing status as get_icp_entrance_info reports it (6 filed, 1024 not filed).
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            a["icp_status"] = int(body.get("status", 6))
+            return 200, {"appid": a["appid"], "status": a["icp_status"]}
         if method == "POST" and path == "/control/component/keys":
             # The platform's keys are changed on WeChat's side (a rotation): pushes are sealed with the new ones.
             with self.lock:

@@ -21,6 +21,9 @@ pub enum AppError {
     /// The mini-program has no category WeChat lets it submit under.
     #[error("{0}")]
     CategoryRequired(String),
+    /// WeChat reports no completed ICP filing for the mini-program: it cannot go online.
+    #[error("{0}")]
+    IcpFilingRequired(String),
     /// Another batch is releasing the same template.
     #[error("{0}")]
     BatchRunning(String),

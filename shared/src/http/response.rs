@@ -17,6 +17,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::NotAuthorized(_) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
         AppError::CategoryRequired(_) => (409, "CATEGORY_REQUIRED"),
         AppError::BatchRunning(_) => (409, "BATCH_RUNNING"),
+        AppError::IcpFilingRequired(_) => (409, "ICP_FILING_REQUIRED"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::MerchantDailyLimit(_) => (429, "MERCHANT_DAILY_LIMIT"),

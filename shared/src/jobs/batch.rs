@@ -637,6 +637,13 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                             },
                         ))
                     }
+                    Err(AppError::IcpFilingRequired(why)) => {
+                        let note = Note {
+                            audit_id: saved.audit_id,
+                            ..Note::reason(why)
+                        };
+                        return Ok(later(TargetState::WaitingIcp, poll, note));
+                    }
                     Err(e) => return failure(e, TargetState::Auditing, target.attempts, deps),
                 }
             }

@@ -82,6 +82,7 @@ pub async fn publish_saved(
             state.as_str()
         )));
     }
+    require_icp_filing(deps, component, appid).await?;
     let intent = Intent::begin(
         deps,
         component,
@@ -115,6 +116,22 @@ pub async fn publish_saved(
         access_status: saved.access_status.clone(),
         message: "published".into(),
     })
+}
+
+/// A mini-program goes online only with a completed ICP filing (WeChat's rule since 2023-09-01): asked before
+/// publishing, so an unfiled one is refused with WeChat's status instead of failing at WeChat.
+async fn require_icp_filing(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
+    let icp = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.icp_entrance(&aat).await
+    })
+    .await?;
+    if icp.is_filed() {
+        return Ok(());
+    }
+    Err(AppError::IcpFilingRequired(format!(
+        "the mini-program has no completed ICP filing (WeChat's status {}): file it before publishing",
+        icp.status
+    )))
 }
 
 /// `POST /code/rollback`: WeChat puts the previous online version back (87012 when there is none). The pipeline

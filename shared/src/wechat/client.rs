@@ -509,6 +509,14 @@ impl WechatClient {
         .map(|_| ())
     }
 
+    /// The mini-program's ICP filing (`info.status` 6: filed; 1024 and up: not filed).
+    pub async fn icp_entrance(&self, aat: &str) -> Result<IcpEntrance, WechatError> {
+        let resp: IcpEntranceResponse = self
+            .get("/wxa/icp/get_icp_entrance_info", &[("access_token", aat)])
+            .await?;
+        Ok(resp.info)
+    }
+
     /// The trial (`exp_info`) and online (`release_info`) versions as WeChat knows them.
     pub async fn version_info(&self, aat: &str) -> Result<VersionInfo, WechatError> {
         self.post("/wxa/getversioninfo", &[("access_token", aat)], &json!({}))
@@ -617,6 +625,27 @@ pub struct AuditQuota {
     pub speedup_rest: i64,
     #[serde(default)]
     pub speedup_limit: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct IcpEntranceResponse {
+    info: IcpEntrance,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
+pub struct IcpEntrance {
+    pub status: i64,
+    /// 1 while the filing entrance is open.
+    #[serde(default)]
+    pub available: i64,
+}
+
+impl IcpEntrance {
+    pub const FILED: i64 = 6;
+
+    pub fn is_filed(&self) -> bool {
+        self.status == Self::FILED
+    }
 }
 
 #[derive(Debug, Deserialize, serde::Serialize, Default)]
