@@ -268,6 +268,13 @@ struct Note {
 }
 
 impl Note {
+    fn audit(audit_id: Option<i64>) -> Self {
+        Note {
+            audit_id,
+            ..Note::default()
+        }
+    }
+
     fn reason(reason: impl Into<String>) -> Self {
         Note {
             reason: Some(reason.into()),
@@ -547,17 +554,11 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 }
                 match release::submit_saved(deps, component, appid, &saved).await {
                     Ok(Submitted::Auditing(id)) if spec.until == Until::Submitted => {
-                        let note = Note {
-                            audit_id: Some(id),
-                            ..Note::default()
-                        };
+                        let note = Note::audit(Some(id));
                         return Ok(Outcome::Finished(TargetState::Submitted, note));
                     }
                     Ok(Submitted::Auditing(id)) => {
-                        let note = Note {
-                            audit_id: Some(id),
-                            ..Note::default()
-                        };
+                        let note = Note::audit(Some(id));
                         return Ok(later(TargetState::Auditing, poll, note));
                     }
                     Ok(Submitted::Pending) => {
@@ -579,10 +580,7 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 }
             }
             ReleaseState::Auditing | ReleaseState::Delayed => {
-                let note = Note {
-                    audit_id: saved.audit_id,
-                    ..Note::default()
-                };
+                let note = Note::audit(saved.audit_id);
                 if spec.until == Until::Submitted {
                     return Ok(Outcome::Finished(TargetState::Submitted, note));
                 }
@@ -595,17 +593,11 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
             ReleaseState::Passed | ReleaseState::Gray | ReleaseState::Released
                 if spec.until != Until::Released =>
             {
-                let note = Note {
-                    audit_id: saved.audit_id,
-                    ..Note::default()
-                };
+                let note = Note::audit(saved.audit_id);
                 return Ok(Outcome::Finished(TargetState::Submitted, note));
             }
             ReleaseState::Passed => {
-                let note = Note {
-                    audit_id: saved.audit_id,
-                    ..Note::default()
-                };
+                let note = Note::audit(saved.audit_id);
                 let published = match spec.gray_percentage {
                     Some(p) => match online::gray_saved(deps, component, appid, &saved, p).await {
                         Ok(()) => return Ok(Outcome::Finished(TargetState::Gray, note)),
@@ -648,17 +640,11 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 }
             }
             ReleaseState::Gray => {
-                let note = Note {
-                    audit_id: saved.audit_id,
-                    ..Note::default()
-                };
+                let note = Note::audit(saved.audit_id);
                 return Ok(Outcome::Finished(TargetState::Gray, note));
             }
             ReleaseState::Released => {
-                let note = Note {
-                    audit_id: saved.audit_id,
-                    ..Note::default()
-                };
+                let note = Note::audit(saved.audit_id);
                 return Ok(Outcome::Finished(TargetState::Released, note));
             }
             ReleaseState::Rejected => {

@@ -114,14 +114,8 @@ pub async fn start(
                 .is_none_or(|b| matches!(b.state, BatchState::Completed | BatchState::Cancelled)),
             None => true,
         };
-        let taken_over = finished
-            && store::create(
-                &deps.table,
-                &batch,
-                &started,
-                holder.as_deref().filter(|_| finished),
-            )
-            .await?;
+        let taken_over =
+            finished && store::create(&deps.table, &batch, &started, holder.as_deref()).await?;
         if !taken_over {
             return Err(AppError::BatchRunning(format!(
                 "batch {} is releasing template {} now: wait for it, or pause and cancel it first",

@@ -175,42 +175,15 @@ async fn commit_and_submit(
     } else {
         state.may_commit().map_err(AppError::Conflict)?;
         require_category(deps, component, appid).await?;
-        let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
-                                 "userVersion": user_version, "userDesc": user_desc,
-                                 "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash});
-        let intent = Intent::begin(
-            deps,
-            component,
-            appid,
-            state,
-            ReleaseState::Committing,
-            vec![("intent_commit_info", s(commit_info.to_string()))],
-        )
-        .await?;
-        let committed = with_authorizer_token(deps, component, appid, |aat| {
-            let (ext, v, d) = (ext.clone(), user_version.clone(), user_desc.clone());
-            async move { deps.wechat.commit(&aat, template_id, &ext, &v, &d).await }
-        })
-        .await;
-        if let Err(e) = committed {
-            // Safe even if the commit reached WeChat unanswered: the next commit replaces the trial version.
-            intent.abandon(deps).await;
-            return Err(e);
-        }
+        let commit_info = commit_info(&template, &user_version, &user_desc, &ext_hash, None);
+        let intent = commit_at_wechat(deps, component, appid, state, &ext, &commit_info).await?;
         let intent = intent
             .advance(
                 deps,
                 ReleaseState::Submitting,
                 ReleaseState::Committed,
                 vec![("code_commit_info", s(commit_info.to_string()))],
-                Some(Event::new(
-                    EventKind::CodeCommitted,
-                    component,
-                    appid,
-                    now_millis(),
-                    json!({"userVersion": user_version, "userDesc": user_desc, "templateId": template_id,
-                           "industryTemplateId": template.id}),
-                )),
+                Some(committed_event(component, appid, &commit_info)),
             )
             .await?;
         (intent, commit_info)
@@ -290,50 +263,95 @@ pub async fn commit_for_batch(
     state.may_commit().map_err(AppError::Conflict)?;
     require_category(deps, component, appid).await?;
     let (ext, ext_hash) = ext_of(deps, component, appid, saved).await?;
-    let template_id = template.template_id;
-    let commit_info = json!({"templateId": template_id, "industryTemplateId": template.id,
-                             "userVersion": batch.user_version, "userDesc": batch.user_desc,
-                             "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash,
-                             "batchId": batch_id});
+    let info = commit_info(
+        template,
+        &batch.user_version,
+        &batch.user_desc,
+        &ext_hash,
+        Some(batch_id),
+    );
+    let intent = commit_at_wechat(deps, component, appid, state, &ext, &info).await?;
+    intent
+        .finish(
+            deps,
+            ReleaseState::Committed,
+            vec![("code_commit_info", s(info.to_string()))],
+            Some(committed_event(component, appid, &info)),
+        )
+        .await?;
+    Ok(info)
+}
+
+/// What a commit is, kept as `codeCommitInfo` (and in its intent, for the sweep): the WeChat template, the version,
+/// the title the audit is submitted under, the hash of its `ext_json` and the batch that made it, if any.
+fn commit_info(
+    template: &industry::IndustryTemplate,
+    user_version: &str,
+    user_desc: &str,
+    ext_hash: &str,
+    batch_id: Option<&str>,
+) -> Value {
+    let mut info = json!({"templateId": template.template_id, "industryTemplateId": template.id,
+                          "userVersion": user_version, "userDesc": user_desc,
+                          "title": template.industry_name, "commitTime": now_secs(), "extHash": ext_hash});
+    if let Some(batch_id) = batch_id {
+        info["batchId"] = json!(batch_id);
+    }
+    info
+}
+
+/// The `CodeCommitted` event of a commit described by `info`.
+fn committed_event(component: &str, appid: &str, info: &Value) -> Event {
+    let mut data = json!({"userVersion": info["userVersion"], "userDesc": info["userDesc"],
+                          "templateId": info["templateId"], "industryTemplateId": info["industryTemplateId"]});
+    if !info["batchId"].is_null() {
+        data["batchId"] = info["batchId"].clone();
+    }
+    Event::new(
+        EventKind::CodeCommitted,
+        component,
+        appid,
+        now_millis(),
+        data,
+    )
+}
+
+/// Takes a `committing` intent from `state` and sends the commit `info` describes to WeChat. A failure abandons the
+/// intent — safe even if the commit reached WeChat unanswered: the next commit replaces the trial version. The
+/// intent is returned still held, for the caller to record the commit.
+async fn commit_at_wechat<'a>(
+    deps: &Deps,
+    component: &'a str,
+    appid: &'a str,
+    state: ReleaseState,
+    ext: &str,
+    info: &Value,
+) -> AppResult<Intent<'a>> {
     let intent = Intent::begin(
         deps,
         component,
         appid,
         state,
         ReleaseState::Committing,
-        vec![("intent_commit_info", s(commit_info.to_string()))],
+        vec![("intent_commit_info", s(info.to_string()))],
     )
     .await?;
-    let committed = with_authorizer_token(deps, component, appid, |aat| {
-        let (ext, v, d) = (
-            ext.clone(),
-            batch.user_version.clone(),
-            batch.user_desc.clone(),
-        );
-        async move { deps.wechat.commit(&aat, template_id, &ext, &v, &d).await }
+    let template_id = info["templateId"].as_i64().unwrap_or_default();
+    let (version, desc) = (
+        info["userVersion"].as_str().unwrap_or_default(),
+        info["userDesc"].as_str().unwrap_or_default(),
+    );
+    let committed = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat
+            .commit(&aat, template_id, ext, version, desc)
+            .await
     })
     .await;
     if let Err(e) = committed {
-        // Safe even if the commit reached WeChat unanswered: the next commit replaces the trial version.
         intent.abandon(deps).await;
         return Err(e);
     }
-    intent
-        .finish(
-            deps,
-            ReleaseState::Committed,
-            vec![("code_commit_info", s(commit_info.to_string()))],
-            Some(Event::new(
-                EventKind::CodeCommitted,
-                component,
-                appid,
-                now_millis(),
-                json!({"userVersion": batch.user_version, "userDesc": batch.user_desc,
-                       "templateId": template_id, "industryTemplateId": template.id, "batchId": batch_id}),
-            )),
-        )
-        .await?;
-    Ok(commit_info)
+    Ok(intent)
 }
 
 /// Submits committed code (from `committed` or `submit_pending`) for audit under a `submitting` intent.

@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use std::collections::BTreeMap;
 
+use super::authorizers::Page;
 use super::item::{
     applied, built, decode_cursor, encode_cursor, get_n, get_s, key, n, require_s, s, Item,
 };
@@ -170,11 +171,6 @@ pub async fn get(table: &Table, component: &str, id: &str) -> Result<Option<Batc
         .await?
         .map(|item| batch_from(&item))
         .transpose()
-}
-
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
 }
 
 /// A component's batches, newest first.
