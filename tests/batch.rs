@@ -10,7 +10,9 @@ use wxtpl::http::auth::Role;
 async fn fleet(stack: &Stack, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(stack.authorize_new().await);
+        let appid = stack.authorize_new().await;
+        stack.existing_privacy_guide(&appid).await;
+        out.push(appid);
     }
     out
 }
@@ -23,6 +25,7 @@ async fn decorated_on(stack: &Stack, template: &str, theme: &str) -> String {
         "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": false}}]});
     let (code, out) = stack.post("/config/save", &token, &save).await;
     assert_eq!(code, 200, "{out}");
+    stack.privacy_contact(&token, &appid).await;
     appid
 }
 

@@ -235,6 +235,21 @@ async fn a_merchant_releases_the_saved_config_for_audit() {
     let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "jade"},
         "pages": [{"pageKey": "home", "name": "Home", "config": {"hero": "tea"}}]});
     assert_eq!(stack.post("/config/save", &judy, &save).await.0, 200);
+    // A real account needs a privacy guide, and the guide an owner contact: refused before anything is committed.
+    let (code, out) = stack
+        .post("/code/release", &judy, &json!({"maAppId": appid}))
+        .await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/miniprogram/privacy"),
+        "{out}"
+    );
+    assert_eq!(stack.counter("commit").await, commits);
+    stack.privacy_contact(&judy, &appid).await;
     let (code, out) = stack
         .post(
             "/code/release",
@@ -325,6 +340,7 @@ async fn a_privacy_scan_in_progress_61039_leaves_the_release_pending_not_failed(
     let appid = stack.own_mini_program(&kim).await;
     let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
     assert_eq!(stack.post("/config/save", &kim, &save).await.0, 200);
+    stack.privacy_contact(&kim, &appid).await;
     stack
         .sandbox(
             "/control/faults",
@@ -359,6 +375,7 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
     let appid = stack.own_mini_program(&lee).await;
     let save = json!({"maAppId": appid, "templateId": template, "config": {}, "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
     assert_eq!(stack.post("/config/save", &lee, &save).await.0, 200);
+    stack.privacy_contact(&lee, &appid).await;
     let state = || async {
         let (_, now) = stack
             .get(&format!("/config/query?maAppId={appid}"), &lee)

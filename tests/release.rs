@@ -63,6 +63,7 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
     let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "ivy-green", "shopName": "Ivy"},
         "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
     assert_eq!(stack.post("/config/save", &ivy, &save).await.0, 200);
+    stack.privacy_contact(&ivy, &appid).await;
 
     // Release 1.0.0, the sandbox passes it, the merchant publishes it.
     let out = release(&stack, &ivy, &appid, "1.0.0").await;
@@ -505,14 +506,33 @@ async fn testers_and_domains() {
         .await;
     assert_eq!(list["testers"], json!([]));
 
-    let (code, domains) = stack
-        .post(
-            "/domain/server",
-            &nina,
-            &json!({"maAppId": appid, "action": "add", "requestdomain": ["https://api.shop.example"],
-                    "wsrequestdomain": ["wss://ws.shop.example"]}),
-        )
-        .await;
+    let add = json!({"maAppId": appid, "action": "add", "requestdomain": ["https://api.shop.example"],
+                     "wsrequestdomain": ["wss://ws.shop.example"]});
+    // WeChat sets only domains the platform registered first: a clear 409 until the operator does.
+    let (code, refused) = stack.post("/domain/server", &nina, &add).await;
+    assert_eq!(code, 409, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "DOMAIN_NOT_REGISTERED",
+        "{refused}"
+    );
+    let ops = stack.token(Role::Operator);
+    let platform = json!({"action": "add", "domains": ["api.shop.example", "ws.shop.example"]});
+    assert_eq!(
+        stack.post("/component/domains", &nina, &platform).await.0,
+        403
+    );
+    let bad = json!({"action": "add", "domains": ["https://api.shop.example/path"]});
+    assert_eq!(stack.post("/component/domains", &ops, &bad).await.0, 400);
+    let (code, registered) = stack.post("/component/domains", &ops, &platform).await;
+    assert_eq!(code, 200, "{registered}");
+    assert!(
+        registered["testing"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("api.shop.example")),
+        "{registered}"
+    );
+    let (code, domains) = stack.post("/domain/server", &nina, &add).await;
     assert_eq!(code, 200, "{domains}");
     assert_eq!(
         domains["requestdomain"],

@@ -490,7 +490,26 @@ impl Stack {
             "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
         let (code, out) = self.post("/config/save", &token, &save).await;
         assert_eq!(code, 200, "{out}");
+        self.privacy_contact(&token, &appid).await;
         (token, appid)
+    }
+
+    /// The merchant (or an operator) gives the privacy guide's owner contact: a real account cannot be audited
+    /// without it.
+    pub async fn privacy_contact(&self, token: &str, appid: &str) {
+        let body = json!({"maAppId": appid, "ownerSetting": {"contactEmail": "owner@shop.example.com",
+                                                             "noticeMethod": "弹窗"}});
+        let (code, out) = self.post("/miniprogram/privacy", token, &body).await;
+        assert_eq!(code, 200, "{out}");
+    }
+
+    /// A guide the mini-program already has at WeChat (set before it came to the platform).
+    pub async fn existing_privacy_guide(&self, appid: &str) {
+        self.sandbox(
+            "/control/privacy",
+            json!({"appid": appid, "ownerSetting": {"contact_phone": "13800000000", "notice_method": "公告"}}),
+        )
+        .await;
     }
 
     /// Where the mini-program's code stands in the release pipeline, as its merchant sees it.

@@ -33,6 +33,13 @@ TESTER_CAP = 15
 DOMAIN_CAP = 200
 AUDIT_QUOTA = 500
 SPEEDUP_QUOTA = 5
+PLATFORM_DOMAIN_CHARS = 1000
+PRIVACY_KEYS = {"UserInfo", "Location", "Address", "Invoice", "RunData", "Record", "Album", "Camera", "PhoneNumber",
+                "Contact", "DeviceInfo", "EXIDNumber", "EXOrderInfo", "EXUserPublishContent", "EXUserFollowAcct",
+                "EXUserOpLog", "AlbumWriteOnly", "LicensePlate", "BlueTooth", "CalendarWriteOnly", "Email",
+                "MessageFile", "ChooseLocation"}
+OWNER_FIELDS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin", "ext_file_media_id",
+                "notice_method", "store_expire_timestamp")
 
 
 def tiny_png(seed):
@@ -109,6 +116,8 @@ class Sandbox:
             self.drafts = []  # uploaded from the developer tool: draft box
             self.templates = []  # the platform's template library
             self.next_id = 1
+            self.platform_domains = {"testing": [], "published": []}  # modify_wxa_server_domain
+            self.scan_seconds = 0.0  # how long the privacy scan of a new commit runs
             self.audit_quota = {"rest": AUDIT_QUOTA, "limit": AUDIT_QUOTA, "speedup_rest": SPEEDUP_QUOTA,
                                 "speedup_limit": SPEEDUP_QUOTA}
 
@@ -285,7 +294,11 @@ class Sandbox:
                      "user_desc": body.get("userDesc") or "uploaded from the developer tool",
                      "source_miniprogram_appid": body.get("sourceMiniprogramAppid") or "wx" + secrets.token_hex(8),
                      "source_miniprogram": body.get("sourceMiniprogram") or "Template source",
-                     "developer": body.get("developer") or "sandbox-dev"}
+                     "developer": body.get("developer") or "sandbox-dev",
+                     # What WeChat's scan finds in this code: privacy keys for the guide, location APIs for
+                     # requiredPrivateInfos.
+                     "privacy_keys": list(body.get("privacyKeys") or []),
+                     "privacy_apis": list(body.get("privacyApis") or [])}
             self.next_id += 1
             self.drafts.append(draft)
         return draft
@@ -311,8 +324,11 @@ class Sandbox:
             return wx_error(85013, "invalid ext_json config")
         if len(body.get("user_version", "")) > 64:
             return wx_error(40097, "user_version is too long")
+        template = next(t for t in self.templates if t["template_id"] == body["template_id"])
         a["commit"] = {"template_id": body["template_id"], "ext": ext, "user_version": body.get("user_version", ""),
-                       "user_desc": body.get("user_desc", ""), "time": int(self.now())}
+                       "user_desc": body.get("user_desc", ""), "time": int(self.now()),
+                       "committed_at": self.now(),
+                       "privacy_keys": template.get("privacy_keys", []), "privacy_apis": template.get("privacy_apis", [])}
         a.setdefault("commit_log", []).append(body.get("user_version", ""))
         return wx_error(0, "ok")
 
@@ -356,6 +372,11 @@ class Sandbox:
                 return wx_error(85077, "category is not one of the mini-program's")
         if a.get("audit") and a["audit"]["status"] in (2, 4):
             return wx_error(85009, "a version is already under audit")
+        if self._scanning(a):
+            return wx_error(61039, "the privacy scan of the code is not finished")
+        refusal = self._privacy_refusal(a, bool(body.get("privacy_api_not_use")))
+        if refusal:
+            return refusal
         items = body.get("item_list") or []
         if len(items) > 5:
             return wx_error(85006, "item_list holds at most 5 items")
@@ -368,6 +389,124 @@ class Sandbox:
         a["audit"] = {"auditid": self.next_id, "status": 2, "reason": "", "commit": a["commit"], "time": int(self.now())}
         a.setdefault("submit_log", []).append(a["commit"]["user_version"])
         return {"errcode": 0, "errmsg": "ok", "auditid": self.next_id}
+
+    # --- privacy (authorizer token) ----------------------------------------------------------------------
+    def _scanning(self, a):
+        # The scan length is read now, so that /control/scan can also finish the scans under way.
+        return self.now() < a["commit"]["committed_at"] + self.scan_seconds
+
+    def _undeclared_apis(self, a):
+        declared = a["commit"]["ext"].get("requiredPrivateInfos") or []
+        return [api for api in a["commit"]["privacy_apis"] if api not in declared]
+
+    def _privacy_refusal(self, a, api_not_use):
+        """WeChat's rule since 2023-09-15: no audit without a guide that explains every privacy key of the code.
+        WeChat itself rejects such code at audit (some report 85086 at submit); the sandbox refuses the submission
+        with 61040 so that the refusal is immediate and unambiguous."""
+        guide = a.get("privacy_dev")
+        owner = (guide or {}).get("owner_setting") or {}
+        if not guide or not owner.get("notice_method") or not any(owner.get(k) for k in OWNER_FIELDS[:4]):
+            return wx_error(61040, "no user privacy guide: set it with setprivacysetting before submitting")
+        explained = {s["privacy_key"] for s in guide.get("setting_list", [])}
+        missing = [k for k in a["commit"]["privacy_keys"] if k not in explained]
+        if missing:
+            return wx_error(61040, "the privacy guide does not explain " + ",".join(missing))
+        if self._undeclared_apis(a) and not api_not_use:
+            return wx_error(61040, "privacy APIs used but not declared in requiredPrivateInfos")
+        return None
+
+    def get_code_privacy_info(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if not a.get("commit"):
+            return wx_error(86001, "no code committed")
+        if self._scanning(a):
+            return wx_error(61039, "the privacy scan of the code is not finished")
+        unauthorized = [api for api in a["commit"]["privacy_apis"] if api in a.get("unauthorized_apis", [])]
+        return {"errcode": 0, "errmsg": "ok", "without_auth_list": unauthorized,
+                "without_conf_list": self._undeclared_apis(a)}
+
+    def getprivacysetting(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        ver = int(body.get("privacy_ver", 2))
+        if ver not in (1, 2):
+            return wx_error(86071, "invalid privacy_ver")
+        guide = a.get("privacy_dev" if ver == 2 else "privacy_online") or {}
+        owner = {k: "" for k in OWNER_FIELDS}
+        owner.update(guide.get("owner_setting") or {})
+        commit = a.get("commit")
+        return {"errcode": 0, "errmsg": "ok", "code_exist": 1 if commit else 0,
+                "privacy_list": list(commit["privacy_keys"]) if commit else [],
+                "setting_list": [dict(s, privacy_label="") for s in guide.get("setting_list", [])],
+                "update_time": guide.get("update_time", 0), "owner_setting": owner,
+                "privacy_desc": {"privacy_desc_list": [{"privacy_key": k, "privacy_desc": k} for k in sorted(PRIVACY_KEYS)]}}
+
+    def setprivacysetting(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        ver = int(body.get("privacy_ver", 2))
+        if ver not in (1, 2):
+            return wx_error(86071, "invalid privacy_ver")
+        owner = body.get("owner_setting") or {}
+        if not owner.get("notice_method") or not any(owner.get(k) for k in OWNER_FIELDS[:4]):
+            return wx_error(86069, "owner_setting: a contact and notice_method are required")
+        expire = owner.get("store_expire_timestamp")
+        if expire not in (None, "") and not str(expire).isdigit():
+            return wx_error(86072, "invalid store_expire_timestamp")
+        if ver == 1:
+            if "setting_list" in body:
+                return wx_error(40097, "setting_list must not be sent with privacy_ver 1")
+            if not a.get("privacy_online"):
+                return wx_error(86074, "the mini-program has no online privacy guide yet")
+            a["privacy_online"]["owner_setting"] = {k: v for k, v in owner.items() if k != "ext_file_media_id"}
+            return wx_error(0, "ok")
+        settings = body.get("setting_list") or []
+        for s in settings:
+            if s.get("privacy_key") not in PRIVACY_KEYS or not s.get("privacy_text"):
+                return wx_error(40097, "invalid setting_list entry")
+        a["privacy_dev"] = {"owner_setting": {k: owner[k] for k in OWNER_FIELDS if owner.get(k)},
+                            "setting_list": [{"privacy_key": s["privacy_key"], "privacy_text": s["privacy_text"]}
+                                             for s in settings],
+                            "update_time": int(self.now())}
+        a["privacy_sets"] = a.get("privacy_sets", 0) + 1
+        return wx_error(0, "ok")
+
+    # --- the platform's server domains (component token) -----------------------------------------------------
+    @staticmethod
+    def _bare_host(host):
+        name = host.split(":")[0]
+        return (bool(name) and "." in name and "/" not in host and "://" not in host
+                and not all(p.isdigit() for p in name.split(".")) and name.lower() != "api.weixin.qq.com")
+
+    def modify_wxa_server_domain(self, q, body):
+        if (err := self._cat(q)):
+            return err
+        action = body.get("action")
+        if action not in ("add", "delete", "set", "get"):
+            return wx_error(40097, "action must be add, delete, set or get")
+        given = [d for d in (body.get("wxa_server_domain") or "").split(";") if d]
+        if len(body.get("wxa_server_domain") or "") > PLATFORM_DOMAIN_CHARS:
+            return wx_error(85016, "too many domains")
+        valid = [d for d in given if self._bare_host(d)]
+        invalid = [d for d in given if not self._bare_host(d)]
+        kinds = ("testing", "published") if body.get("is_modify_published_together") else ("testing",)
+        if action != "get":
+            for kind in kinds:
+                current = self.platform_domains[kind]
+                if action == "add":
+                    current.extend(d for d in valid if d not in current)
+                elif action == "delete":
+                    self.platform_domains[kind] = [d for d in current if d not in valid]
+                else:
+                    self.platform_domains[kind] = list(dict.fromkeys(valid))
+        return {"errcode": 0, "errmsg": "ok",
+                "testing_wxa_server_domain": ";".join(self.platform_domains["testing"]),
+                "published_wxa_server_domain": ";".join(self.platform_domains["published"]),
+                "invalid_wxa_server_domain": ";".join(invalid)}
 
     # --- audit, release and the online version ------------------------------------------------------------
     def _open_audit(self, a):
@@ -446,6 +585,8 @@ class Sandbox:
         c = audit["commit"]
         a["release"] = {"version": c["user_version"], "desc": c["user_desc"], "time": int(self.now()), "reverted": False}
         audit["released"] = True
+        if a.get("privacy_dev"):
+            a["privacy_online"] = json.loads(json.dumps(a["privacy_dev"]))
         a.pop("gray", None)  # released to everyone: the gray release is done
         return wx_error(0, "ok")
 
@@ -587,6 +728,13 @@ class Sandbox:
         if err:
             return err
         kinds = ("requestdomain", "wsrequestdomain", "uploaddomain", "downloaddomain")
+        if body.get("action") in ("add", "set"):
+            registered = set(self.platform_domains["testing"]) | set(self.platform_domains["published"])
+            for kind in kinds:
+                for entry in body.get(kind) or []:
+                    host = entry.split("://", 1)[-1]
+                    if host not in registered:
+                        return wx_error(85018, f"{host} is not a server domain of the third-party platform")
         return self._edit_lists(a.setdefault("domains", {}), body.get("action"), body, kinds)
 
     def setwebviewdomain(self, q, body):
@@ -607,6 +755,10 @@ class Sandbox:
         "/wxa/speedupaudit": "speedupaudit",
         "/wxa/queryquota": "queryquota",
         "/wxa/icp/get_icp_entrance_info": "get_icp_entrance_info",
+        "/wxa/security/get_code_privacy_info": "get_code_privacy_info",
+        "/cgi-bin/component/getprivacysetting": "getprivacysetting",
+        "/cgi-bin/component/setprivacysetting": "setprivacysetting",
+        "/cgi-bin/component/modify_wxa_server_domain": "modify_wxa_server_domain",
         "/wxa/release": "release",
         "/wxa/revertcoderelease": "revertcoderelease",
         "/wxa/grayrelease": "grayrelease",
@@ -843,8 +995,11 @@ class Sandbox:
                                           "releaseVersion": (a.get("release") or {}).get("version"),
                                           "grayPercentage": (a.get("gray") or {}).get("gray_percentage"),
                                           # Every commit and accepted audit submission, by user_version.
-                                          "commits": a.get("commit_log", []), "submits": a.get("submit_log", [])}
+                                          "commits": a.get("commit_log", []), "submits": a.get("submit_log", []),
+                                          "privacyGuide": a.get("privacy_dev"), "privacySets": a.get("privacy_sets", 0),
+                                          "domains": a.get("domains", {})}
                                          for a in self.authorizers.values()],
+                         "platformDomains": self.platform_domains,
                          "tickets": len(self.tickets), "faults": self.faults}
         if method == "POST" and path == "/control/reset":
             self.reset()
@@ -865,6 +1020,23 @@ class Sandbox:
                 return 404, {"error": "unknown authorizer"}
             a["icp_status"] = int(body.get("status", 6))
             return 200, {"appid": a["appid"], "status": a["icp_status"]}
+        if method == "POST" and path == "/control/privacy":
+            # A guide the mini-program already has (set on WeChat before it came to us), and privacy APIs it may
+            # not use (without_auth_list).
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            if "ownerSetting" in body:
+                a["privacy_dev"] = {"owner_setting": body["ownerSetting"], "setting_list": body.get("settingList", []),
+                                    "update_time": int(self.now())}
+            if "unauthorizedApis" in body:
+                a["unauthorized_apis"] = list(body["unauthorizedApis"])
+            return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/scan":
+            # How long WeChat's privacy scan of each commit runs (get_code_privacy_info / submit_audit: 61039),
+            # counted from the commit, for the scans under way too.
+            self.scan_seconds = float(body.get("seconds", 0))
+            return 200, {"seconds": self.scan_seconds}
         if method == "POST" and path == "/control/component/keys":
             # The platform's keys are changed on WeChat's side (a rotation): pushes are sealed with the new ones.
             with self.lock:

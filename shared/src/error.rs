@@ -24,6 +24,12 @@ pub enum AppError {
     /// WeChat reports no completed ICP filing for the mini-program: it cannot go online.
     #[error("{0}")]
     IcpFilingRequired(String),
+    /// The privacy guide cannot be applied or does not cover what the code uses.
+    #[error("{0}")]
+    PrivacyRequired(String),
+    /// A server domain the code needs is not registered on the platform.
+    #[error("{0}")]
+    DomainNotRegistered(String),
     /// Another batch is releasing the same template.
     #[error("{0}")]
     BatchRunning(String),

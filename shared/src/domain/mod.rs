@@ -3,5 +3,6 @@ pub mod batch;
 pub mod events;
 pub mod identity;
 pub mod ids;
+pub mod readiness;
 pub mod release;
 pub mod templates;

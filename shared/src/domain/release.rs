@@ -132,7 +132,12 @@ pub fn audit_items(pages: &[String], categories: &[Value], title: &str) -> Resul
 }
 
 /// `ext_json` for `/wxa/commit`: the saved config becomes `ext`, each saved page an entry of `extPages`.
-pub fn ext_json(ma_app_id: &str, config: &Value, pages: &[(String, String, Value)]) -> String {
+pub fn ext_json(
+    ma_app_id: &str,
+    config: &Value,
+    pages: &[(String, String, Value)],
+    required_private_infos: &[String],
+) -> String {
     let mut ext_pages = Map::new();
     for (page_key, page_value, page_config) in pages {
         let mut entry = match page_config {
@@ -142,14 +147,17 @@ pub fn ext_json(ma_app_id: &str, config: &Value, pages: &[(String, String, Value
         entry.insert("pageValue".into(), Value::String(page_value.clone()));
         ext_pages.insert(format!("pages/{page_key}/index"), Value::Object(entry));
     }
-    json!({
+    let mut ext = json!({
         "extEnable": true,
         "extAppid": ma_app_id,
         "directCommit": false,
         "ext": config,
         "extPages": ext_pages,
-    })
-    .to_string()
+    });
+    if !required_private_infos.is_empty() {
+        ext["requiredPrivateInfos"] = json!(required_private_infos);
+    }
+    ext.to_string()
 }
 
 #[cfg(test)]
@@ -164,12 +172,17 @@ mod tests {
             json!({"banner": true}),
         )];
         let v: Value =
-            serde_json::from_str(&ext_json("wxabc", &json!({"theme": "red"}), &pages)).unwrap();
+            serde_json::from_str(&ext_json("wxabc", &json!({"theme": "red"}), &pages, &[]))
+                .unwrap();
         assert_eq!(v["extEnable"], true);
         assert_eq!(v["extAppid"], "wxabc");
         assert_eq!(v["ext"]["theme"], "red");
         assert_eq!(v["extPages"]["pages/home/index"]["banner"], true);
         assert_eq!(v["extPages"]["pages/home/index"]["pageValue"], "up_1");
+        assert!(v.get("requiredPrivateInfos").is_none());
+        let located = ext_json("wxabc", &json!({}), &pages, &["getLocation".to_owned()]);
+        let v: Value = serde_json::from_str(&located).unwrap();
+        assert_eq!(v["requiredPrivateInfos"], json!(["getLocation"]));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::store::StoreError;
 use crate::wechat::errcode;
 
-fn status_and_code(err: &AppError) -> (u16, &'static str) {
+pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
     match err {
         AppError::BadRequest(_) => (400, "BAD_REQUEST"),
         AppError::InvalidId(_) => (400, "INVALID_ID"),
@@ -18,6 +18,8 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::CategoryRequired(_) => (409, "CATEGORY_REQUIRED"),
         AppError::BatchRunning(_) => (409, "BATCH_RUNNING"),
         AppError::IcpFilingRequired(_) => (409, "ICP_FILING_REQUIRED"),
+        AppError::PrivacyRequired(_) => (409, "PRIVACY_REQUIRED"),
+        AppError::DomainNotRegistered(_) => (409, "DOMAIN_NOT_REGISTERED"),
         AppError::PayloadTooLarge(_) => (413, "PAYLOAD_TOO_LARGE"),
         AppError::TooManyAttempts(_) => (429, "TOO_MANY_ATTEMPTS"),
         AppError::MerchantDailyLimit(_) => (429, "MERCHANT_DAILY_LIMIT"),
@@ -46,6 +48,10 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
             ) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::NO_SUCH_WECHAT_USER) => (400, "WECHAT_USER_NOT_FOUND"),
             Some(errcode::NO_CATEGORY | errcode::CATEGORY_INVALID) => (409, "CATEGORY_REQUIRED"),
+            Some(errcode::PRIVACY_API_UNDECLARED | errcode::PRIVACY_OWNER_INCOMPLETE) => {
+                (409, "PRIVACY_REQUIRED")
+            }
+            Some(errcode::DOMAIN_NOT_ON_PLATFORM) => (409, "DOMAIN_NOT_REGISTERED"),
             Some(errcode::BAD_PAGE_PATH) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::TICKET_EXPIRED | errcode::TICKET_INVALID) => {
                 (503, "VERIFY_TICKET_REJECTED")
@@ -63,7 +69,7 @@ fn status_and_code(err: &AppError) -> (u16, &'static str) {
 }
 
 /// The client-facing message: internal failures say nothing about their cause.
-fn public_message(err: &AppError) -> String {
+pub fn public_message(err: &AppError) -> String {
     match err {
         AppError::Store(StoreError::Busy(_)) => "the database is busy; try again shortly".into(),
         AppError::Store(_)
@@ -108,6 +114,13 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::BAD_PAGE_PATH => "a page of the submission is not in the committed code",
         errcode::NO_SUCH_WECHAT_USER => "no WeChat user has that id, or it cannot be searched",
         errcode::DAILY_QUOTA => "the daily quota of this WeChat API is used up",
+        errcode::PRIVACY_API_UNDECLARED => {
+            "the code uses privacy APIs its privacy guide or requiredPrivateInfos do not declare"
+        }
+        errcode::PRIVACY_OWNER_INCOMPLETE => "the privacy guide's owner contact is incomplete",
+        errcode::DOMAIN_NOT_ON_PLATFORM => {
+            "a domain is not registered on the platform: add it with POST /component/domains"
+        }
         _ => return None,
     })
 }

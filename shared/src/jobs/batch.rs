@@ -703,10 +703,12 @@ fn failure(err: AppError, state: TargetState, attempts: i64, deps: &Deps) -> App
         AppError::Upstream(e) => e.errcode(),
         _ => None,
     };
-    let reason = match &err {
-        AppError::CategoryRequired(m) => format!("CATEGORY_REQUIRED: {m}"),
-        other => other.to_string(),
-    };
+    // The same code and message the single release's caller would get, e.g. `PRIVACY_REQUIRED: ...`.
+    let reason = format!(
+        "{}: {}",
+        crate::http::response::status_and_code(&err).1,
+        crate::http::response::public_message(&err)
+    );
     let note = Note {
         errcode,
         reason: Some(reason),

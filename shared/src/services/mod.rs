@@ -11,6 +11,7 @@ pub mod events;
 pub mod merchants;
 pub mod online;
 pub mod quotas;
+pub mod readiness;
 pub mod refresh_job;
 pub mod release;
 pub mod templates;

@@ -12,6 +12,7 @@ use crate::domain::identity::Claims;
 use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::services::quotas::{self, Kind};
+use crate::services::readiness::{self, Prepared};
 use crate::services::{access, events, tokens::with_authorizer_token};
 use crate::store::item::{n, s};
 use crate::store::templates as industry;
@@ -149,7 +150,7 @@ async fn commit_and_submit(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
-    let (ext, ext_hash) = ext_of(deps, component, appid, &saved).await?;
+    let (ext, ext_hash) = ext_of(deps, component, appid, &saved, &template).await?;
     let template_id = template.template_id;
 
     // 1. commit, unless WeChat already holds exactly this code (a release that failed after its commit resumes)
@@ -174,7 +175,7 @@ async fn commit_and_submit(
         (intent, previous.clone())
     } else {
         state.may_commit().map_err(AppError::Conflict)?;
-        require_category(deps, component, appid).await?;
+        readiness::before_commit(deps, component, appid, &template).await?;
         let commit_info = commit_info(&template, &user_version, &user_desc, &ext_hash, None);
         let intent = commit_at_wechat(deps, component, appid, state, &ext, &commit_info).await?;
         let intent = intent
@@ -217,35 +218,28 @@ async fn commit_and_submit(
     })
 }
 
-/// The `ext_json` of a saved config with its pages, and its hash (what a commit is compared by).
+/// The `ext_json` of a saved config with its pages and the template's `requiredPrivateInfos`, and its hash (what a
+/// commit is compared by).
 async fn ext_of(
     deps: &Deps,
     component: &str,
     appid: &str,
     saved: &UserTemplate,
+    template: &industry::IndustryTemplate,
 ) -> AppResult<(String, String)> {
     let pages: Vec<(String, String, Value)> = store::pages(&deps.table, component, appid)
         .await?
         .into_iter()
         .map(|p| (p.page_key, p.page_value, p.config))
         .collect();
-    let ext = ext_json(appid, &saved.config, &pages);
+    let ext = ext_json(
+        appid,
+        &saved.config,
+        &pages,
+        &template.privacy.required_private_infos,
+    );
     let hash = sha1_hex(&ext);
     Ok((ext, hash))
-}
-
-/// Refuses before anything is committed when the mini-program has no category to submit under.
-async fn require_category(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
-    let categories = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.categories(&aat).await
-    })
-    .await?;
-    if categories.is_empty() {
-        return Err(AppError::CategoryRequired(
-            "the mini-program has no category: add one on WeChat before releasing".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// A batch's commit of one target: the saved config goes to WeChat under a `committing` intent and the record
@@ -261,8 +255,8 @@ pub async fn commit_for_batch(
 ) -> AppResult<Value> {
     let state = state_of(saved);
     state.may_commit().map_err(AppError::Conflict)?;
-    require_category(deps, component, appid).await?;
-    let (ext, ext_hash) = ext_of(deps, component, appid, saved).await?;
+    readiness::before_commit(deps, component, appid, template).await?;
+    let (ext, ext_hash) = ext_of(deps, component, appid, saved, template).await?;
     let info = commit_info(
         template,
         &batch.user_version,
@@ -580,7 +574,24 @@ pub enum Submitted {
 /// the intent started; an answer that never came (timeout, 5xx) leaves the intent for the sweep to reconcile,
 /// because the audit may be running at WeChat.
 pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> AppResult<Submitted> {
-    match submit_at_wechat(deps, &intent, commit_info).await {
+    let (component, appid) = (intent.component, intent.appid);
+    let privacy_api_not_use = match readiness::prepare(deps, component, appid, commit_info).await {
+        Ok(Prepared::Ready {
+            privacy_api_not_use,
+        }) => privacy_api_not_use,
+        Ok(Prepared::ScanRunning) => {
+            intent
+                .finish(deps, ReleaseState::SubmitPending, vec![], None)
+                .await?;
+            return Ok(Submitted::Pending);
+        }
+        Err(e) => {
+            // Nothing was submitted: whatever failed, the record goes back to where it was.
+            intent.abandon(deps).await;
+            return Err(e);
+        }
+    };
+    match submit_at_wechat(deps, &intent, commit_info, privacy_api_not_use).await {
         Ok(audit_id) => {
             intent
                 .finish(
@@ -668,7 +679,12 @@ fn submitted_event(intent: &Intent<'_>, audit_id: i64, commit_info: &Value) -> E
 }
 
 /// Pages and categories, then `submit_audit`: the first page and the first category describe the submission.
-async fn submit_at_wechat(deps: &Deps, intent: &Intent<'_>, commit_info: &Value) -> AppResult<i64> {
+async fn submit_at_wechat(
+    deps: &Deps,
+    intent: &Intent<'_>,
+    commit_info: &Value,
+    privacy_api_not_use: bool,
+) -> AppResult<i64> {
     let (component, appid) = (intent.component, intent.appid);
     let page_list = with_authorizer_token(deps, component, appid, |aat| async move {
         deps.wechat.pages(&aat).await
@@ -687,7 +703,11 @@ async fn submit_at_wechat(deps: &Deps, intent: &Intent<'_>, commit_info: &Value)
         .to_owned();
     with_authorizer_token(deps, component, appid, |aat| {
         let (items, desc) = (items.clone(), desc.clone());
-        async move { deps.wechat.submit_audit(&aat, &items, &desc).await }
+        async move {
+            deps.wechat
+                .submit_audit(&aat, &items, &desc, privacy_api_not_use)
+                .await
+        }
     })
     .await
 }

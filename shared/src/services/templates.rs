@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
+use crate::domain::readiness::{self, PrivacySpec, ServerDomains};
 use crate::domain::templates::{self as rules, Changes, PageSpec, Refusal, Status, Transition};
 use crate::error::{AppError, AppResult};
 use crate::services::tokens::with_component_token;
@@ -48,6 +49,10 @@ pub struct ReleaseDraftRequest {
     pub pages: Vec<PageSpec>,
     #[serde(default)]
     pub desc: Option<String>,
+    #[serde(default)]
+    pub privacy: PrivacySpec,
+    #[serde(default)]
+    pub domains: ServerDomains,
 }
 
 fn validate_release(req: &ReleaseDraftRequest) -> AppResult<()> {
@@ -78,6 +83,8 @@ fn validate_release(req: &ReleaseDraftRequest) -> AppResult<()> {
     }
     rules::validate_config(&req.config)?;
     rules::validate_pages(&req.pages)?;
+    readiness::validate_privacy(&req.privacy)?;
+    readiness::validate_domains(&req.domains)?;
     Ok(())
 }
 
@@ -151,6 +158,8 @@ pub async fn release_draft(
         desc: req.desc.unwrap_or_default(),
         img: None,
         ext: Value::Object(Default::default()),
+        privacy: req.privacy,
+        domains: req.domains,
         version: 1,
         create_time: now,
         update_time: now,
@@ -182,6 +191,8 @@ pub struct UpdateRequest {
     pub pages: Option<Vec<PageSpec>>,
     pub desc: Option<String>,
     pub img: Option<String>,
+    pub privacy: Option<PrivacySpec>,
+    pub domains: Option<ServerDomains>,
 }
 
 pub async fn update(
@@ -192,7 +203,10 @@ pub async fn update(
 ) -> AppResult<IndustryTemplate> {
     let current = get(deps, component, &req.id).await?;
     let changes = Changes {
-        config_or_pages: req.config.is_some() || req.pages.is_some(),
+        config_or_pages: req.config.is_some()
+            || req.pages.is_some()
+            || req.privacy.is_some()
+            || req.domains.is_some(),
         desc_or_img: req.desc.is_some() || req.img.is_some(),
     };
     rules::check_edit(claims.role, current.status, &changes)?;
@@ -201,6 +215,12 @@ pub async fn update(
     }
     if let Some(p) = &req.pages {
         rules::validate_pages(p)?;
+    }
+    if let Some(p) = &req.privacy {
+        readiness::validate_privacy(p)?;
+    }
+    if let Some(d) = &req.domains {
+        readiness::validate_domains(d)?;
     }
     if req
         .desc
@@ -231,6 +251,8 @@ pub async fn update(
         desc: req.desc.as_deref(),
         img: req.img.as_deref(),
         ext: None,
+        privacy: req.privacy.as_ref(),
+        domains: req.domains.as_ref(),
     };
     if !store::update_content(
         &deps.table,

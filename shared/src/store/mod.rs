@@ -5,6 +5,7 @@ pub mod components;
 pub mod history;
 pub mod item;
 pub mod login_attempts;
+pub mod privacy;
 pub mod pushes;
 pub mod quotas;
 pub mod templates;

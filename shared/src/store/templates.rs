@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{authorizers::Page, component_pk, StoreError, Table};
+use crate::domain::readiness::{PrivacySpec, ServerDomains};
 use crate::domain::templates::{PageSpec, Status};
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,10 @@ pub struct IndustryTemplate {
     /// S3 key of the cover image; reads turn it into a presigned URL.
     pub img: Option<String>,
     pub ext: Value,
+    /// The privacy guide the code calls for, applied to each mini-program before its audit.
+    pub privacy: PrivacySpec,
+    /// The server domains the code talks to, added to each mini-program before its audit.
+    pub domains: ServerDomains,
     pub version: i64,
     pub create_time: i64,
     pub update_time: i64,
@@ -73,6 +78,8 @@ fn from_item(item: &Item) -> Result<IndustryTemplate, StoreError> {
         desc: get_s(item, "desc").unwrap_or_default(),
         img: get_s(item, "img"),
         ext: json_field(item, "ext").unwrap_or(Value::Object(Default::default())),
+        privacy: json_field(item, "privacy").unwrap_or_default(),
+        domains: json_field(item, "domains").unwrap_or_default(),
         version: get_n(item, "version").unwrap_or(0),
         create_time: get_n(item, "create_time").unwrap_or(0),
         update_time: get_n(item, "update_time").unwrap_or(0),
@@ -94,6 +101,8 @@ fn to_item(t: &IndustryTemplate) -> Item {
     item.insert("status".into(), n(t.status as i64));
     item.insert("desc".into(), s(&t.desc));
     item.insert("ext".into(), json_attr(&t.ext));
+    item.insert("privacy".into(), json_attr(&t.privacy));
+    item.insert("domains".into(), json_attr(&t.domains));
     item.insert("version".into(), n(t.version));
     item.insert("create_time".into(), n(t.create_time));
     item.insert("update_time".into(), n(t.update_time));
@@ -164,6 +173,8 @@ pub struct ContentUpdate<'a> {
     pub desc: Option<&'a str>,
     pub img: Option<&'a str>,
     pub ext: Option<&'a Value>,
+    pub privacy: Option<&'a PrivacySpec>,
+    pub domains: Option<&'a ServerDomains>,
 }
 
 /// Applies an update only if the template is still at `version` and in `status`. False when stale.
@@ -206,6 +217,16 @@ pub async fn update_content(
     if let Some(e) = change.ext {
         sets.push("ext = :ext");
         req = req.expression_attribute_values(":ext", json_attr(e));
+    }
+    if let Some(p) = change.privacy {
+        sets.push("privacy = :privacy");
+        req = req.expression_attribute_values(":privacy", json_attr(p));
+    }
+    if let Some(d) = change.domains {
+        sets.push("#domains = :domains");
+        req = req
+            .expression_attribute_names("#domains", "domains")
+            .expression_attribute_values(":domains", json_attr(d));
     }
     let res = req
         .update_expression(format!("SET {}", sets.join(", ")))

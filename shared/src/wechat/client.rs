@@ -410,8 +410,12 @@ impl WechatClient {
         aat: &str,
         item_list: &Value,
         version_desc: &str,
+        privacy_api_not_use: bool,
     ) -> Result<i64, WechatError> {
-        let body = json!({"item_list": item_list, "version_desc": version_desc});
+        let mut body = json!({"item_list": item_list, "version_desc": version_desc});
+        if privacy_api_not_use {
+            body["privacy_api_not_use"] = json!(true);
+        }
         let resp: AuditId = self
             .post("/wxa/submit_audit", &[("access_token", aat)], &body)
             .await?;
@@ -566,6 +570,52 @@ impl WechatClient {
             .await
     }
 
+    /// The privacy guide (`privacy_ver` 2: the one that goes out with the next release): the keys WeChat detected
+    /// in the committed code (`privacy_list`), the `setting_list` and the `owner_setting`.
+    pub async fn privacy_setting(&self, aat: &str) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/component/getprivacysetting",
+            &[("access_token", aat)],
+            &json!({"privacy_ver": 2}),
+        )
+        .await
+    }
+
+    /// Sets the privacy guide; the body is built by `readiness::privacy_setting_body`.
+    pub async fn set_privacy_setting(&self, aat: &str, body: &Value) -> Result<(), WechatError> {
+        self.post::<Value>(
+            "/cgi-bin/component/setprivacysetting",
+            &[("access_token", aat)],
+            body,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// What WeChat's privacy scan of the committed code found: 61039 while it still runs.
+    pub async fn code_privacy_info(&self, aat: &str) -> Result<CodePrivacyInfo, WechatError> {
+        self.get(
+            "/wxa/security/get_code_privacy_info",
+            &[("access_token", aat)],
+        )
+        .await
+    }
+
+    /// The platform's own server domains (`action` add/delete/set/get, `wxa_server_domain` "a.com;b.com"): every
+    /// mini-program domain must be registered here first.
+    pub async fn modify_platform_domains(
+        &self,
+        cat: &str,
+        body: &Value,
+    ) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/component/modify_wxa_server_domain",
+            &[("access_token", cat)],
+            body,
+        )
+        .await
+    }
+
     pub async fn delete_template(&self, cat: &str, template_id: i64) -> Result<(), WechatError> {
         let body = json!({"template_id": template_id});
         self.post::<Value>("/wxa/deletetemplate", &[("access_token", cat)], &body)
@@ -625,6 +675,16 @@ pub struct AuditQuota {
     pub speedup_rest: i64,
     #[serde(default)]
     pub speedup_limit: i64,
+}
+
+/// Privacy APIs the code uses without permission (`without_auth_list`) or without declaring them in
+/// `requiredPrivateInfos` (`without_conf_list`).
+#[derive(Debug, Deserialize, Default)]
+pub struct CodePrivacyInfo {
+    #[serde(default)]
+    pub without_auth_list: Vec<String>,
+    #[serde(default)]
+    pub without_conf_list: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

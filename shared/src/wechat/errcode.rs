@@ -33,3 +33,9 @@ pub const TESTER_LIMIT: i64 = 85002;
 pub const TESTER_ALREADY_BOUND: i64 = 85004;
 pub const NOTHING_COMMITTED: i64 = 85086;
 pub const NO_CODE: i64 = 86001;
+/// The code uses privacy APIs it did not declare or has no permission for.
+pub const PRIVACY_API_UNDECLARED: i64 = 61040;
+/// A mini-program domain that is not one of the platform's registered server domains.
+pub const DOMAIN_NOT_ON_PLATFORM: i64 = 85018;
+/// `owner_setting` lacks a required field.
+pub const PRIVACY_OWNER_INCOMPLETE: i64 = 86069;

@@ -1,0 +1,324 @@
+//! Ready for a real account, black-box: the privacy guide, the privacy-API scan and the platform's server domains,
+//! each enforced by the sandbox as WeChat does, each refusal a clear error with nothing half-done.
+use serde_json::{json, Value};
+use stack_tests::{serial, unique, Stack};
+use wxtpl::http::auth::Role;
+
+/// A published template over a sandbox draft whose code uses `Location` and `getLocation`, with the privacy guide
+/// and domains given; returns its id.
+async fn located_template(stack: &Stack, privacy: Value, domains: Value) -> String {
+    let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
+    let draft = stack
+        .sandbox(
+            "/control/drafts",
+            json!({"privacyKeys": ["Location"], "privacyApis": ["getLocation"]}),
+        )
+        .await["draft_id"]
+        .as_i64()
+        .unwrap();
+    let body = json!({"draftId": draft, "industryId": "stores", "industryName": "Stores", "config": {},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {}}], "privacy": privacy, "domains": domains});
+    let (code, out) = stack.post("/draft/release", &dev, &body).await;
+    assert_eq!(code, 201, "{out}");
+    let id = out["template"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        out["template"]["privacy"]["settings"], body["privacy"]["settings"],
+        "{out}"
+    );
+    stack
+        .post("/template/handover", &dev, &json!({"id": id, "version": 1}))
+        .await;
+    let (code, out) = stack
+        .post("/template/release", &ops, &json!({"id": id, "version": 2}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    id
+}
+
+async fn save_on(stack: &Stack, token: &str, appid: &str, template: &str) {
+    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "sea"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+    let (code, out) = stack.post("/config/save", token, &save).await;
+    assert_eq!(code, 200, "{out}");
+}
+
+async fn side(stack: &Stack, appid: &str) -> Value {
+    let state = stack.sandbox_get("/control/state").await;
+    state["authorizers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appid"] == appid)
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_release_applies_domains_and_the_privacy_guide_and_refuses_what_would_fail_the_audit() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let host = format!("{}.shop.example", unique("api").replace('_', "-"));
+    let domains = json!({"requestdomain": [format!("https://{host}")]});
+    let settings = json!([{"privacyKey": "Location", "privacyText": "to show the nearest shop"}]);
+    // The developer forgot to declare getLocation in requiredPrivateInfos.
+    let undeclared = located_template(&stack, json!({"settings": settings}), domains.clone()).await;
+    let declared = located_template(
+        &stack,
+        json!({"settings": settings, "requiredPrivateInfos": ["getLocation"]}),
+        domains.clone(),
+    )
+    .await;
+
+    let merchant = stack.token_for_user(Role::Merchant, &unique("real"));
+    let appid = stack.own_mini_program(&merchant).await;
+    save_on(&stack, &merchant, &appid, &undeclared).await;
+    stack.privacy_contact(&merchant, &appid).await;
+    let release = json!({"maAppId": appid, "userVersion": "1.0.0"});
+
+    // 1. The template's domain is not registered on the platform: refused before anything is committed.
+    let commits = stack.counter("commit").await;
+    let (code, out) = stack.post("/code/release", &merchant, &release).await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "DOMAIN_NOT_REGISTERED", "{out}");
+    assert!(
+        out["error"]["message"].as_str().unwrap().contains(&host),
+        "{out}"
+    );
+    assert_eq!(stack.counter("commit").await, commits);
+    let ops = stack.token(Role::Operator);
+    let (code, out) = stack
+        .post(
+            "/component/domains",
+            &ops,
+            &json!({"action": "add", "domains": [host]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+
+    // 2. WeChat's scan finds getLocation undeclared: a clear 409 after the commit, nothing submitted, the commit kept.
+    let submits = stack.counter("submit_audit").await;
+    let (code, out) = stack.post("/code/release", &merchant, &release).await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("getLocation"),
+        "{out}"
+    );
+    assert_eq!(stack.counter("submit_audit").await, submits);
+    assert_eq!(stack.release_state(&merchant, &appid).await, "committed");
+    let wechat = side(&stack, &appid).await;
+    assert_eq!(
+        wechat["domains"]["requestdomain"],
+        json!([format!("https://{host}")])
+    );
+    assert_eq!(wechat["submits"], json!([]));
+
+    // 3. On the template that declares it, with WeChat still scanning: pending, then submitted by the sweep with the
+    //    guide set from the template's settings and the merchant's contact.
+    let appid = stack.own_mini_program(&merchant).await;
+    save_on(&stack, &merchant, &appid, &declared).await;
+    stack.privacy_contact(&merchant, &appid).await;
+    stack
+        .sandbox("/control/scan", json!({"seconds": 3600}))
+        .await;
+    let (code, out) = stack
+        .post(
+            "/code/release",
+            &merchant,
+            &json!({"maAppId": appid, "userVersion": "1.0.1"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "submit_pending", "{out}");
+    stack.sandbox("/control/scan", json!({"seconds": 0})).await;
+    stack.invoke("release-sweep").await;
+    assert_eq!(stack.release_state(&merchant, &appid).await, "auditing");
+    let wechat = side(&stack, &appid).await;
+    assert_eq!(wechat["submits"], json!(["1.0.1"]));
+    assert_eq!(
+        wechat["privacyGuide"]["owner_setting"]["contact_email"],
+        "owner@shop.example.com"
+    );
+    assert_eq!(
+        wechat["privacyGuide"]["setting_list"],
+        json!([{"privacy_key": "Location", "privacy_text": "to show the nearest shop"}])
+    );
+
+    // The merchant sees its contact, the template's guide and WeChat's.
+    let (code, view) = stack
+        .get(&format!("/miniprogram/privacy?maAppId={appid}"), &merchant)
+        .await;
+    assert_eq!(code, 200, "{view}");
+    assert_eq!(
+        view["ownerSetting"]["contactEmail"],
+        "owner@shop.example.com"
+    );
+    assert_eq!(
+        view["template"]["privacy"]["requiredPrivateInfos"],
+        json!(["getLocation"])
+    );
+    assert_eq!(view["wechat"]["privacy_list"], json!(["Location"]));
+    assert_eq!(view["wechat"]["setting_list"][0]["privacy_key"], "Location");
+
+    // A guide WeChat already holds is not set again on the next submission.
+    let sets = side(&stack, &appid).await["privacySets"].as_i64().unwrap();
+    stack
+        .sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "fail", "reason": "menu text"}),
+        )
+        .await;
+    stack.invoke("release-sweep").await;
+    let (code, out) = stack
+        .post(
+            "/code/release",
+            &merchant,
+            &json!({"maAppId": appid, "userVersion": "1.0.2"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(
+        side(&stack, &appid).await["privacySets"].as_i64().unwrap(),
+        sets
+    );
+}
+
+#[tokio::test]
+async fn privacy_contacts_and_template_requirements_refuse_bad_input_and_strangers() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("careful"));
+    let appid = stack.own_mini_program(&merchant).await;
+    let stranger = stack.token_for_user(Role::Merchant, &unique("stranger"));
+    let good = json!({"maAppId": appid, "ownerSetting": {"contactPhone": "13800000000", "noticeMethod": "弹窗"}});
+
+    let bad_bodies = [
+        json!({"maAppId": appid, "ownerSetting": {"noticeMethod": "弹窗"}}),
+        json!({"maAppId": appid, "ownerSetting": {"contactEmail": "nobody", "noticeMethod": "弹窗"}}),
+        json!({"maAppId": appid, "ownerSetting": {"contactPhone": "13800000000", "noticeMethod": ""}}),
+        json!({"maAppId": appid, "ownerSetting": {"contactPhone": "13800000000", "noticeMethod": "弹窗", "x": 1}}),
+        json!({"maAppId": appid, "ownerSetting": {"contactWeixin": "w".repeat(65), "noticeMethod": "弹窗"}}),
+    ];
+    for body in &bad_bodies {
+        let (code, out) = stack.post("/miniprogram/privacy", &merchant, body).await;
+        assert_eq!(code, 400, "{body}: {out}");
+    }
+    let (code, _) = stack.post("/miniprogram/privacy", &stranger, &good).await;
+    assert_eq!(code, 404);
+    let (code, _) = stack
+        .get(&format!("/miniprogram/privacy?maAppId={appid}"), &stranger)
+        .await;
+    assert_eq!(code, 404);
+    let (code, _) = stack
+        .post("/miniprogram/privacy", &stack.token(Role::Developer), &good)
+        .await;
+    assert_eq!(code, 403);
+    let (_, view) = stack
+        .get(&format!("/miniprogram/privacy?maAppId={appid}"), &merchant)
+        .await;
+    assert!(view["ownerSetting"].is_null(), "{view}");
+
+    // The component's operator may set it for the merchant; the same request twice leaves one contact.
+    let ops = stack.token(Role::Operator);
+    let (a, b) = tokio::join!(
+        stack.post("/miniprogram/privacy", &ops, &good),
+        stack.post("/miniprogram/privacy", &ops, &good)
+    );
+    assert_eq!((a.0, b.0), (200, 200), "{} {}", a.1, b.1);
+    let (_, view) = stack
+        .get(&format!("/miniprogram/privacy?maAppId={appid}"), &merchant)
+        .await;
+    assert_eq!(view["ownerSetting"]["contactPhone"], "13800000000");
+
+    // A template's privacy guide and domains are checked when the developer gives them.
+    let dev = stack.token(Role::Developer);
+    let draft = stack.sandbox("/control/drafts", json!({})).await["draft_id"]
+        .as_i64()
+        .unwrap();
+    let base = json!({"draftId": draft, "industryId": "stores", "industryName": "Stores", "config": {},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+    let refusals = [
+        json!({"privacy": {"settings": [{"privacyKey": "Telepathy", "privacyText": "reading minds"}]}}),
+        json!({"privacy": {"settings": [{"privacyKey": "Location", "privacyText": "不清楚"}]}}),
+        json!({"privacy": {"requiredPrivateInfos": ["getEverything"]}}),
+        json!({"domains": {"requestdomain": ["http://plain.example.com"]}}),
+        json!({"domains": {"requestdomain": ["https://10.0.0.1"]}}),
+        json!({"domains": {"mailserver": ["smtp.example.com"]}}),
+    ];
+    let templates_before = stack.counter("addtotemplate").await;
+    for extra in &refusals {
+        let mut body = base.clone();
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (code, out) = stack.post("/draft/release", &dev, &body).await;
+        assert_eq!(code, 400, "{extra}: {out}");
+    }
+    assert_eq!(stack.counter("addtotemplate").await, templates_before);
+    // Platform domains: operators and admins only, bare hosts only.
+    let (code, _) = stack
+        .post("/component/domains", &merchant, &json!({"action": "get"}))
+        .await;
+    assert_eq!(code, 403);
+    let (code, out) = stack
+        .post("/component/domains", &ops, &json!({"action": "get"}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert!(out["testing"].is_array(), "{out}");
+}
+
+#[tokio::test]
+async fn a_batch_target_without_a_privacy_contact_fails_with_the_reason_and_the_rest_go_on() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let template = stack.published_template().await;
+    let ready = stack.authorize_new().await;
+    stack.existing_privacy_guide(&ready).await;
+    let bare = stack.authorize_new().await;
+    let ops = stack.token(Role::Operator);
+    let version = "7.0.0";
+    let (code, out) = stack
+        .post(
+            "/batch/release",
+            &ops,
+            &json!({"templateId": template, "maAppIds": [ready, bare], "userVersion": version,
+                    "until": "submitted"}),
+        )
+        .await;
+    assert_eq!(code, 202, "{out}");
+    let batch = out["batchId"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        let (_, status) = stack
+            .get(&format!("/batch/status?batchId={batch}"), &ops)
+            .await;
+        if status["state"] == "completed" || std::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(status["state"], "completed", "{status}");
+    let target = |appid: &str| {
+        status["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["maAppId"] == appid)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(target(&ready)["state"], "submitted", "{status}");
+    let failed = target(&bare);
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("PRIVACY_REQUIRED"),
+        "{failed}"
+    );
+    assert_eq!(side(&stack, &bare).await["commits"], json!([]));
+}
