@@ -308,9 +308,11 @@ async fn scheduled_refresh_renews_tokens_near_expiry_and_restores_lost_refresh_t
     stack
         .set_number(&comp, "TOKEN#COMPONENT", "expires_at", soon)
         .await;
-    stack
-        .set_number(&comp, &format!("TOKEN#AUTHZ#{appid}"), "expires_at", soon)
-        .await;
+    let token_sk = format!("TOKEN#AUTHZ#{appid}");
+    stack.set_number(&comp, &token_sk, "expires_at", soon).await;
+    // As time passing would: the expiry index the refresh reads says the same.
+    let due = format!("{soon:010}#{}#{appid}", stack.component_appid());
+    stack.set_string(&comp, &token_sk, "GSI1SK", &due).await;
     stack
         .remove_attribute(&comp, &format!("AUTHZ#{appid}"), "refresh_token")
         .await;
@@ -336,6 +338,18 @@ async fn scheduled_refresh_renews_tokens_near_expiry_and_restores_lost_refresh_t
     assert_eq!(
         listed(&stack, &appid).await.unwrap()["hasRefreshToken"],
         true
+    );
+
+    // A token written before the expiry index existed is indexed by the rolling pass, and then left to the index.
+    stack.remove_attribute(&comp, &token_sk, "GSI1PK").await;
+    let summary = stack.invoke_token_refresh().await;
+    assert!(summary["tokensIndexed"].as_i64().unwrap() >= 1, "{summary}");
+    let token = stack.item(&comp, &token_sk).await.unwrap();
+    assert!(token.contains_key("GSI1PK"), "indexed again");
+    assert_eq!(
+        token["expires_at"].as_n().unwrap().parse::<i64>().unwrap(),
+        expires,
+        "a token far from expiry is not refreshed"
     );
 }
 

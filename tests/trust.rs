@@ -293,9 +293,8 @@ async fn a_save_from_a_stale_read_never_undoes_a_pipeline_step() {
         .item(&format!("COMP#{component}"), &format!("UT#{appid}"))
         .await
         .unwrap();
-    assert_eq!(
-        stack_tests::s(&open, "GSI1PK").as_deref(),
-        Some("RELEASEOPEN"),
+    assert!(
+        stack_tests::s(&open, "GSI1PK").is_some_and(|p| p.starts_with("RELEASEOPEN#")),
         "still in the sweep's index"
     );
 }
@@ -384,7 +383,8 @@ async fn an_intent_left_by_a_dead_request_is_reconciled_by_the_sweep_against_wec
     assert_eq!(decided["delivered"], true, "{decided}");
     assert_eq!(stack.release_state(&token, &appid).await, "rejected");
 
-    // A commit intent whose holder died before WeChat got the commit goes back to where it started.
+    // A commit intent whose holder died before WeChat got the commit goes back to where it started (written as
+    // records were before the index was sharded: the sweep still reads that partition).
     let item = stack.item(&pk, &sk).await.unwrap();
     let before = stack_tests::s(&item, "release_state").unwrap();
     stack

@@ -196,6 +196,8 @@ def up(foreground=False):
               "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend",
               # Locally every sweep polls open audits at once (AWS default: after 10 minutes).
               "AuditPollAfterSeconds": os.environ.get("LOCAL_AUDIT_POLL_AFTER_SECONDS", "0"),
+              # ... and retries submissions waiting for the privacy scan at every run (AWS default: after a minute).
+              "SweepRetrySeconds": os.environ.get("LOCAL_SWEEP_RETRY_SECONDS", "0"),
               # Batch targets look again within seconds locally (AWS default: a minute; retries from 15 s).
               "BatchPollSeconds": os.environ.get("LOCAL_BATCH_POLL_SECONDS", "2"),
               "BatchRetrySeconds": os.environ.get("LOCAL_BATCH_RETRY_SECONDS", "1")}

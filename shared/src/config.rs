@@ -23,6 +23,8 @@ pub struct Config {
     pub event_bus_name: String,
     /// Audits are polled with `get_auditstatus` once they are this old without a result.
     pub audit_poll_after_secs: i64,
+    /// The sweep retries a submission waiting for WeChat's privacy scan (or a failed look) after this, doubling.
+    pub sweep_retry_secs: i64,
     /// Pushes and their idempotency records expire after this many days.
     pub push_record_ttl_days: i64,
     /// Password checks from one source address in any 15 minutes (spraying across accounts).
@@ -84,6 +86,9 @@ impl Config {
             audit_poll_after_secs: optional("AUDIT_POLL_AFTER_SECONDS", "600")
                 .parse()
                 .map_err(|_| ConfigError("AUDIT_POLL_AFTER_SECONDS"))?,
+            sweep_retry_secs: optional("SWEEP_RETRY_SECONDS", "60")
+                .parse()
+                .map_err(|_| ConfigError("SWEEP_RETRY_SECONDS"))?,
             push_record_ttl_days: optional("PUSH_RECORD_TTL_DAYS", "7")
                 .parse()
                 .map_err(|_| ConfigError("PUSH_RECORD_TTL_DAYS"))?,

@@ -160,9 +160,31 @@ pub fn ext_json(
     ext.to_string()
 }
 
+/// The longest the sweep leaves an open release alone.
+pub const MAX_SWEEP_DELAY_MS: i64 = 3_600_000;
+
+/// How long the sweep waits before it looks at an open release again, after `misses` looks that found nothing to
+/// do: `base_ms` doubled per miss, at most an hour.
+pub fn sweep_delay_ms(base_ms: i64, misses: i64) -> i64 {
+    base_ms
+        .max(0)
+        .saturating_mul(1 << misses.clamp(0, 8))
+        .min(MAX_SWEEP_DELAY_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweep_backs_off_doubling_up_to_an_hour() {
+        assert_eq!(sweep_delay_ms(60_000, 0), 60_000);
+        assert_eq!(sweep_delay_ms(60_000, 1), 120_000);
+        assert_eq!(sweep_delay_ms(60_000, 3), 480_000);
+        assert_eq!(sweep_delay_ms(60_000, 50), MAX_SWEEP_DELAY_MS);
+        assert_eq!(sweep_delay_ms(0, 5), 0);
+        assert_eq!(sweep_delay_ms(600_000, -1), 600_000);
+    }
 
     #[test]
     fn ext_json_carries_config_and_pages() {

@@ -8,7 +8,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::release::ReleaseState;
+use crate::domain::release::{sweep_delay_ms, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::services::quotas::{self, Kind};
 use crate::services::release::{
@@ -20,6 +20,7 @@ use crate::store::user_templates::{self as store, Move};
 use crate::wechat::client::AuditQuota;
 use crate::wechat::errcode;
 use aws_sdk_dynamodb::types::AttributeValue;
+use futures::stream::{self, StreamExt};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditOutcome {
@@ -274,40 +275,141 @@ pub struct SweepSummary {
 
 /// The sweep stops taking new mini-programs when less than this is left of its invocation.
 const SWEEP_RESERVE_MS: i64 = 15_000;
+/// Open releases looked at together, and read per index partition at a time.
+const SWEEP_CONCURRENCY: usize = 16;
+const SWEEP_PAGE: i32 = 50;
+/// At most this many failures are listed in the summary (all are logged).
+const SWEEP_FAILURES_LISTED: usize = 20;
 
-/// The scheduled sweep: submits pending audits, polls audits that got no result event for a while, and
-/// republishes events left in the outbox. One mini-program's failure does not stop the others.
+/// What one look at an open release came to.
+enum Swept {
+    Submitted,
+    StillPending,
+    Reconciled,
+    Settled,
+    /// Nothing to do before this time (ms).
+    WaitUntil(i64),
+    /// Asked WeChat, no news yet: look again after the back-off.
+    NoNews,
+    Nothing,
+}
+
+/// The scheduled sweep: submits pending audits, polls audits that got no result event for a while, reconciles
+/// intents whose holder died, and — independently — republishes events left in the outbox. It reads only the open
+/// releases that are due (each carries its next-check time), pages through the index shards, looks at
+/// `SWEEP_CONCURRENCY` at a time and stops starting new ones near its deadline; one failure does not stop the rest.
 pub async fn sweep(deps: &Deps) -> AppResult<SweepSummary> {
-    let mut summary = SweepSummary::default();
-    for (component, appid) in store::open_releases(&deps.table).await? {
-        if crate::clock::time_left_ms().is_some_and(|left| left < SWEEP_RESERVE_MS) {
-            summary
-                .failures
-                .push("time budget spent: the rest waits for the next run".into());
-            break;
-        }
-        summary.open += 1;
-        if let Err(e) = sweep_one(deps, &component, &appid, &mut summary).await {
-            summary.failures.push(format!("{component}/{appid}: {e}"));
-        }
-    }
-    match events::flush_outbox(deps).await {
+    let (mut summary, outbox) = tokio::join!(sweep_releases(deps), events::flush_outbox(deps));
+    match outbox {
         Ok(n) => summary.events_published = n,
         Err(e) => summary.failures.push(format!("outbox: {e}")),
     }
     Ok(summary)
 }
 
+async fn sweep_releases(deps: &Deps) -> SweepSummary {
+    let mut summary = SweepSummary::default();
+    let now = now_millis();
+    let mut seen = std::collections::HashSet::new();
+    let mut partitions: Vec<(String, Option<crate::store::item::Item>)> = store::open_partitions()
+        .into_iter()
+        .map(|p| (p, None))
+        .collect();
+    while !partitions.is_empty() {
+        if crate::clock::time_left_ms().is_some_and(|left| left < SWEEP_RESERVE_MS) {
+            summary
+                .failures
+                .push("time budget spent: the rest waits for the next run".into());
+            break;
+        }
+        let mut work = Vec::new();
+        let mut next_round = Vec::new();
+        for (partition, start) in partitions {
+            match store::due_releases(&deps.table, &partition, now, SWEEP_PAGE, start).await {
+                Ok((due, next)) => {
+                    // A record that moved during this run may show up again further on: once is enough.
+                    work.extend(
+                        due.into_iter()
+                            .filter(|d| seen.insert((d.component.clone(), d.appid.clone()))),
+                    );
+                    if next.is_some() {
+                        next_round.push((partition, next));
+                    }
+                }
+                Err(e) => summary.failures.push(format!("{partition}: {e}")),
+            }
+        }
+        partitions = next_round;
+        let looks: Vec<(store::DueRelease, AppResult<Swept>)> = stream::iter(work)
+            .map(|d| async move {
+                let r = look_at(deps, &d.component, &d.appid).await;
+                (d, r)
+            })
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        for (due, result) in looks {
+            summary.open += 1;
+            match result {
+                Ok(Swept::Submitted) => summary.submitted += 1,
+                Ok(Swept::StillPending) => summary.still_pending += 1,
+                Ok(Swept::Reconciled) => summary.intents_reconciled += 1,
+                Ok(Swept::Settled) => summary.settled += 1,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(component = %due.component, appid = %due.appid, error = %crate::error::chain(&e),
+                        "sweep of an open release failed");
+                    if summary.failures.len() < SWEEP_FAILURES_LISTED {
+                        summary
+                            .failures
+                            .push(format!("{}/{}: {e}", due.component, due.appid));
+                    }
+                }
+            }
+        }
+    }
+    summary
+}
+
+/// Looks at one open release, then sets when the sweep looks at it next (unless it moved meanwhile: a move makes it
+/// due again by itself).
+async fn look_at(deps: &Deps, component: &str, appid: &str) -> AppResult<Swept> {
+    let Some(saved) = store::get(&deps.table, component, appid).await? else {
+        return Ok(Swept::Nothing);
+    };
+    let state = state_of(&saved);
+    let misses = saved.raw_n("sweep_misses").unwrap_or(0);
+    let result = sweep_one(deps, component, appid, &saved).await;
+    let now = now_millis();
+    let retry_ms = deps.config.sweep_retry_secs * 1000;
+    let next = match &result {
+        Ok(Swept::WaitUntil(due)) => Some((*due, misses)),
+        Ok(Swept::StillPending) => Some((now + sweep_delay_ms(retry_ms, misses), misses + 1)),
+        Ok(Swept::NoNews) => {
+            let base = deps.config.audit_poll_after_secs * 1000;
+            Some((now + sweep_delay_ms(base, misses), misses + 1))
+        }
+        Err(_) => Some((now + sweep_delay_ms(retry_ms, misses), misses + 1)),
+        Ok(_) => None,
+    };
+    if let Some((due, misses)) = next {
+        // Still pending after a submit attempt: the attempt moved the record back into `submit_pending`.
+        let seen = match &result {
+            Ok(Swept::StillPending) => ReleaseState::SubmitPending,
+            _ => state,
+        };
+        store::defer(&deps.table, component, appid, seen.as_str(), due, misses).await?;
+    }
+    result
+}
+
 async fn sweep_one(
     deps: &Deps,
     component: &str,
     appid: &str,
-    summary: &mut SweepSummary,
-) -> AppResult<()> {
-    let Some(saved) = store::get(&deps.table, component, appid).await? else {
-        return Ok(());
-    };
-    match state_of(&saved) {
+    saved: &store::UserTemplate,
+) -> AppResult<Swept> {
+    match state_of(saved) {
         state @ ReleaseState::SubmitPending => {
             let intent = Intent::begin(
                 deps,
@@ -319,29 +421,40 @@ async fn sweep_one(
             )
             .await;
             let Ok(intent) = intent else {
-                return Ok(()); // withdrawn (or taken) meanwhile
+                return Ok(Swept::Nothing); // withdrawn (or taken) meanwhile
             };
-            match submit(deps, intent, &saved.code_commit_info).await? {
-                Submitted::Auditing(_) => summary.submitted += 1,
-                Submitted::Pending => summary.still_pending += 1,
-            }
+            Ok(match submit(deps, intent, &saved.code_commit_info).await? {
+                Submitted::Auditing(_) => Swept::Submitted,
+                Submitted::Pending => Swept::StillPending,
+            })
         }
         state if state.is_intent() => {
             let started = saved.raw_n("intent_started_ms").unwrap_or(0);
-            if now_millis() - started >= INTENT_STALE_MS
-                && reconcile(deps, component, appid, state, &saved, started).await?
-            {
-                summary.intents_reconciled += 1;
+            if now_millis() - started < INTENT_STALE_MS {
+                return Ok(Swept::WaitUntil(started + INTENT_STALE_MS));
             }
+            Ok(
+                if reconcile(deps, component, appid, state, saved, started).await? {
+                    Swept::Reconciled
+                } else {
+                    Swept::Nothing
+                },
+            )
         }
         ReleaseState::Auditing | ReleaseState::Delayed => {
-            if poll_audit(deps, component, appid, &saved).await? {
-                summary.settled += 1;
+            let submitted_ms = saved.raw_n("audit_submit_ms").unwrap_or(0);
+            let pollable_at = submitted_ms + deps.config.audit_poll_after_secs * 1000;
+            if saved.audit_id.is_some() && now_millis() < pollable_at {
+                return Ok(Swept::WaitUntil(pollable_at));
             }
+            Ok(if poll_audit(deps, component, appid, saved).await? {
+                Swept::Settled
+            } else {
+                Swept::NoNews
+            })
         }
-        _ => {}
+        _ => Ok(Swept::Nothing),
     }
-    Ok(())
 }
 
 /// Asks WeChat about an open audit that has waited `audit_poll_after_secs` without a result and settles it.

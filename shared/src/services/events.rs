@@ -6,10 +6,13 @@ use crate::deps::Deps;
 use crate::domain::events::Event;
 use crate::error::AppResult;
 use crate::store::history;
+use futures::stream::{self, StreamExt};
 
 /// Outbox records younger than this are left to the request that wrote them.
 const SWEEP_GRACE_MS: i64 = 30_000;
 const SWEEP_BATCH: i32 = 100;
+/// The flush stops when less than this is left of its invocation.
+const FLUSH_RESERVE_MS: i64 = 5_000;
 
 /// Records an event that has no state change of its own to share a transaction with, then publishes it.
 /// A second record of the same event (a retried push) is neither recorded nor published again.
@@ -44,12 +47,29 @@ async fn try_publish(deps: &Deps, events: &[Event]) -> AppResult<usize> {
     Ok(published)
 }
 
-/// Republishes what earlier requests could not: returns how many events were published.
+/// Republishes what earlier requests could not, every outbox shard at once: returns how many events were published.
+/// Stops near the invocation's deadline; what is left waits for the next run.
 pub async fn flush_outbox(deps: &Deps) -> AppResult<usize> {
     let before = now_millis() - SWEEP_GRACE_MS;
+    let flushed: Vec<AppResult<usize>> = stream::iter(history::outbox_partitions())
+        .map(|partition| async move { flush_partition(deps, &partition, before).await })
+        .buffer_unordered(history::OUTBOX_SHARDS as usize)
+        .collect()
+        .await;
+    let mut total = 0;
+    for result in flushed {
+        total += result?;
+    }
+    Ok(total)
+}
+
+async fn flush_partition(deps: &Deps, partition: &str, before: i64) -> AppResult<usize> {
     let mut total = 0;
     loop {
-        let pending = history::unpublished(&deps.table, before, SWEEP_BATCH).await?;
+        if crate::clock::time_left_ms().is_some_and(|left| left < FLUSH_RESERVE_MS) {
+            return Ok(total);
+        }
+        let pending = history::unpublished(&deps.table, partition, before, SWEEP_BATCH).await?;
         if pending.is_empty() {
             return Ok(total);
         }

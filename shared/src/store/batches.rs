@@ -25,11 +25,7 @@ fn target_sk(id: &str, appid: &str) -> String {
 }
 
 fn shard_sk(id: &str, appid: &str) -> String {
-    let shard = appid
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
-        % SHARDS;
-    format!("BATCHCNT#{id}#{shard}")
+    format!("BATCHCNT#{id}#{}", super::shard_of(appid, SHARDS))
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! A mini-program's history (`SK=HIST#{maAppId}#{millis}#{kind}`): every commit, audit, release, rollback and visit
 //! change, written in the same transaction as the state change it describes. It doubles as the outbox of the event
-//! bus: a record carries `GSI1PK=OUTBOX` until EventBridge has accepted it.
+//! bus: a record carries `GSI1PK=OUTBOX#{n}` (one of `OUTBOX_SHARDS`, by mini-program) until EventBridge has accepted
+//! it. Records written before sharding carry `OUTBOX`.
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
@@ -8,6 +9,16 @@ use super::{component_pk, StoreError, Table};
 use crate::domain::events::{Event, EventKind};
 
 const OUTBOX: &str = "OUTBOX";
+pub const OUTBOX_SHARDS: u32 = 4;
+
+/// The outbox partitions to flush: the shards, then the one from before sharding.
+pub fn outbox_partitions() -> Vec<String> {
+    let mut out: Vec<String> = (0..OUTBOX_SHARDS)
+        .map(|n| format!("{OUTBOX}#{n}"))
+        .collect();
+    out.push(OUTBOX.to_owned());
+    out
+}
 
 fn sk(event: &Event) -> String {
     format!(
@@ -24,7 +35,11 @@ fn to_item(event: &Event) -> Item {
     item.insert("ma_app_id".into(), s(&event.ma_app_id));
     item.insert("at".into(), n(event.at_ms));
     item.insert("data".into(), s(event.data.to_string()));
-    item.insert("GSI1PK".into(), s(OUTBOX));
+    let shard = super::shard_of(
+        &format!("{}#{}", event.component, event.ma_app_id),
+        OUTBOX_SHARDS,
+    );
+    item.insert("GSI1PK".into(), s(format!("{OUTBOX}#{shard}")));
     item.insert(
         "GSI1SK".into(),
         s(format!("{:013}#{}", event.at_ms, event.component)),
@@ -86,25 +101,23 @@ pub async fn list(
     out.items().iter().map(from_item).collect()
 }
 
-/// Events not yet accepted by the bus and older than `before_ms`, oldest first.
+/// Events of one outbox partition not yet accepted by the bus and older than `before_ms`, oldest first.
 pub async fn unpublished(
     table: &Table,
+    partition: &str,
     before_ms: i64,
     limit: i32,
 ) -> Result<Vec<Event>, StoreError> {
-    let out = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :o AND GSI1SK < :before")
-        .expression_attribute_values(":o", s(OUTBOX))
-        .expression_attribute_values(":before", s(format!("{before_ms:013}")))
-        .limit(limit)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query outbox", e))?;
-    out.items().iter().map(from_item).collect()
+    let (items, _) = table
+        .query_due(
+            partition,
+            &format!("{before_ms:013}"),
+            limit,
+            None,
+            "Query outbox",
+        )
+        .await?;
+    items.iter().map(from_item).collect()
 }
 
 /// Takes a published event out of the outbox; its history record stays.

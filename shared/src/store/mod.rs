@@ -115,6 +115,32 @@ impl Table {
         }
     }
 
+    /// One page of a GSI1 partition whose sort keys start with a due time: the records due before `before` (a sort
+    /// key prefix), earliest first, and where the next page starts.
+    pub async fn query_due(
+        &self,
+        gsi1pk: &str,
+        before: &str,
+        limit: i32,
+        start: Option<item::Item>,
+        operation: &'static str,
+    ) -> Result<(Vec<item::Item>, Option<item::Item>), StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :g AND GSI1SK < :before")
+            .expression_attribute_values(":g", item::s(gsi1pk))
+            .expression_attribute_values(":before", item::s(before))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo(operation, e))?;
+        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
+    }
+
     /// Runs a transaction. `Ok(true)` committed; `Ok(false)` one of its conditions failed and nothing was written.
     /// Cancellations for conflicts or throttling are retried with back-off (DynamoDB's own retries do not cover
     /// them), then reported as `Busy`: never mistaken for a failed condition.
@@ -193,6 +219,13 @@ impl Table {
             .map_err(|e| StoreError::dynamo(operation, e))?;
         Ok(out.item)
     }
+}
+
+/// A stable shard in `0..shards` for a key: spreads a single-value index partition over `shards` partitions.
+pub fn shard_of(key: &str, shards: u32) -> u32 {
+    key.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % shards
 }
 
 pub fn component_pk(component_appid: &str) -> String {

@@ -321,7 +321,8 @@ pub struct ListFilter<'a> {
     pub industry_id: Option<&'a str>,
 }
 
-/// A component's templates, oldest first, filtered by status and industry (filter expression on one partition).
+/// A component's templates in id order, filtered by status and industry (filter expression on one partition). The
+/// filter runs after DynamoDB's limit, so a page is filled by reading on, for a bounded number of reads.
 pub async fn list(
     table: &Table,
     component: &str,
@@ -329,35 +330,46 @@ pub async fn list(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<IndustryTemplate>, StoreError> {
+    const MAX_READS: usize = 8;
     let pk = component_pk(component);
     let mut filters = vec!["attribute_not_exists(deleted)"];
-    let mut q = table
-        .query_prefix(pk.clone(), "TPL#".into())
-        .limit(limit)
-        .set_exclusive_start_key(cursor.and_then(|c| super::item::decode_cursor(&pk, c, "TPL#")));
-    if let Some(st) = filter.status {
+    if filter.status.is_some() {
         filters.push("#st = :status");
-        q = q
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":status", n(st as i64));
     }
-    if let Some(ind) = filter.industry_id {
+    if filter.industry_id.is_some() {
         filters.push("industry_id = :ind");
-        q = q.expression_attribute_values(":ind", s(ind));
     }
-    let out = q
-        .filter_expression(filters.join(" AND "))
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query templates", e))?;
-    let items = out
-        .items()
-        .iter()
-        .map(from_item)
-        .collect::<Result<_, _>>()?;
+    let mut start = cursor.and_then(|c| super::item::decode_cursor(&pk, c, "TPL#"));
+    let mut items: Vec<IndustryTemplate> = Vec::new();
+    for _ in 0..MAX_READS {
+        let mut q = table
+            .query_prefix(pk.clone(), "TPL#".into())
+            .limit(limit - items.len() as i32)
+            .set_exclusive_start_key(start.take())
+            .filter_expression(filters.join(" AND "));
+        if let Some(st) = filter.status {
+            q = q
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":status", n(st as i64));
+        }
+        if let Some(ind) = filter.industry_id {
+            q = q.expression_attribute_values(":ind", s(ind));
+        }
+        let out = q
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo("Query templates", e))?;
+        for item in out.items() {
+            items.push(from_item(item)?);
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() || items.len() as i32 >= limit {
+            break;
+        }
+    }
     Ok(Page {
         items,
-        next_cursor: super::item::encode_cursor(out.last_evaluated_key()),
+        next_cursor: super::item::encode_cursor(start.as_ref()),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Access tokens with expiry, a version and a refresh lease, so exactly one writer refreshes at a time.
-//! `PK=COMP#{appid}`, `SK=TOKEN#COMPONENT` or `SK=TOKEN#AUTHZ#{authorizerAppid}`.
+//! `PK=COMP#{appid}`, `SK=TOKEN#COMPONENT` or `SK=TOKEN#AUTHZ#{authorizerAppid}`. Authorizer tokens are indexed by
+//! expiry for the scheduled refresh: `GSI1PK=TOKENDUE#{n}` (one of `DUE_SHARDS`), `GSI1SK={expiresAt:010}#{component}#{authorizer}`.
 use super::item::{applied, get_n, get_s, key, n, s};
 use super::{component_pk, StoreError, Table};
 
@@ -24,6 +25,143 @@ pub struct StoredToken {
     pub expires_at: i64,
     pub refreshed_at: i64,
     pub version: i64,
+    /// In the expiry index the scheduled refresh reads (authorizer tokens written before it existed are not).
+    pub indexed: bool,
+}
+
+const DUE_INDEX: &str = "TOKENDUE";
+pub const DUE_SHARDS: u32 = 8;
+
+fn due_pk(component: &str, authorizer: &str) -> String {
+    format!(
+        "{DUE_INDEX}#{}",
+        super::shard_of(&format!("{component}#{authorizer}"), DUE_SHARDS)
+    )
+}
+
+fn due_sk(expires_at: i64, component: &str, authorizer: &str) -> String {
+    format!("{:010}#{component}#{authorizer}", expires_at.max(0))
+}
+
+pub fn due_partitions() -> Vec<String> {
+    (0..DUE_SHARDS)
+        .map(|n| format!("{DUE_INDEX}#{n}"))
+        .collect()
+}
+
+/// One page of the authorizer tokens of one index partition expiring before `before` (seconds): (component,
+/// authorizer) pairs, and where the next page starts.
+pub async fn due_authorizer_tokens(
+    table: &Table,
+    partition: &str,
+    before: i64,
+    limit: i32,
+    start: Option<super::item::Item>,
+) -> Result<(Vec<(String, String)>, Option<super::item::Item>), StoreError> {
+    let (items, next) = table
+        .query_due(
+            partition,
+            &format!("{before:010}"),
+            limit,
+            start,
+            "Query due tokens",
+        )
+        .await?;
+    let due = items
+        .iter()
+        .filter_map(|i| {
+            let sk = get_s(i, "GSI1SK")?;
+            let mut parts = sk.splitn(3, '#');
+            let (_, c, a) = (parts.next()?, parts.next()?, parts.next()?);
+            Some((c.to_owned(), a.to_owned()))
+        })
+        .collect();
+    Ok((due, next))
+}
+
+/// Takes a token out of the expiry index: its mini-program must be authorized again before it can be refreshed.
+pub async fn unindex_authorizer_token(
+    table: &Table,
+    component: &str,
+    authorizer: &str,
+) -> Result<(), StoreError> {
+    let res = table
+        .update(
+            component_pk(component),
+            Subject::Authorizer(authorizer).sk(),
+        )
+        .update_expression("REMOVE GSI1PK, GSI1SK")
+        .condition_expression("attribute_exists(PK)")
+        .send()
+        .await;
+    applied("UpdateItem token unindex", res).map(|_| ())
+}
+
+/// Where the scheduled refresh's rolling passes over a component stand: the last authorizer record looked at, and
+/// the offset in WeChat's authorizer list (`SK=REFRESHPASS`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RefreshPass {
+    pub cursor: Option<String>,
+    pub offset: i64,
+}
+
+pub async fn refresh_pass(table: &Table, component: &str) -> Result<RefreshPass, StoreError> {
+    let item = table
+        .get(
+            component_pk(component),
+            "REFRESHPASS".into(),
+            "GetItem refresh pass",
+        )
+        .await?;
+    Ok(item
+        .map(|i| RefreshPass {
+            cursor: get_s(&i, "cursor"),
+            offset: get_n(&i, "offset").unwrap_or(0),
+        })
+        .unwrap_or_default())
+}
+
+pub async fn save_refresh_pass(
+    table: &Table,
+    component: &str,
+    pass: &RefreshPass,
+) -> Result<(), StoreError> {
+    let mut item = key(component_pk(component), "REFRESHPASS".into());
+    if let Some(c) = &pass.cursor {
+        item.insert("cursor".into(), s(c));
+    }
+    item.insert("offset".into(), n(pass.offset));
+    table
+        .client
+        .put_item()
+        .table_name(&table.name)
+        .set_item(Some(item))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::dynamo("PutItem refresh pass", e))
+}
+
+/// Puts an authorizer token written before the expiry index existed into it (unless it changed meanwhile).
+pub async fn index_authorizer_token(
+    table: &Table,
+    component: &str,
+    authorizer: &str,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(
+            component_pk(component),
+            Subject::Authorizer(authorizer).sk(),
+        )
+        .update_expression("SET GSI1PK = :p, GSI1SK = :s")
+        .condition_expression("expires_at = :e AND attribute_not_exists(GSI1PK)")
+        .expression_attribute_values(":p", s(due_pk(component, authorizer)))
+        .expression_attribute_values(":s", s(due_sk(expires_at, component, authorizer)))
+        .expression_attribute_values(":e", n(expires_at))
+        .send()
+        .await;
+    applied("UpdateItem token index", res)
 }
 
 pub async fn get(
@@ -39,6 +177,7 @@ pub async fn get(
         expires_at: get_n(&i, "expires_at").unwrap_or(0),
         refreshed_at: get_n(&i, "refreshed_at").unwrap_or(0),
         version: get_n(&i, "version").unwrap_or(0),
+        indexed: i.contains_key("GSI1PK"),
     }))
 }
 
@@ -75,21 +214,31 @@ pub async fn store_refreshed(
     expires_at: i64,
     now: i64,
 ) -> Result<bool, StoreError> {
-    applied("UpdateItem token", table.update(component_pk(component), subject.sk())
-        .update_expression(
-            "SET #t = :t, expires_at = :e, refreshed_at = :now, version = if_not_exists(version, :zero) + :one \
-             REMOVE lease_owner, lease_until",
-        )
-        .condition_expression("lease_owner = :o")
-        .expression_attribute_names("#t", "token")
-        .expression_attribute_values(":t", s(value))
-        .expression_attribute_values(":e", n(expires_at))
-        .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":o", s(owner))
-        .send()
-        .await)
+    let mut update = table.update(component_pk(component), subject.sk());
+    let mut set = String::from(
+        "SET #t = :t, expires_at = :e, refreshed_at = :now, version = if_not_exists(version, :zero) + :one",
+    );
+    if let Subject::Authorizer(authorizer) = subject {
+        set.push_str(", GSI1PK = :due_p, GSI1SK = :due_s");
+        update = update
+            .expression_attribute_values(":due_p", s(due_pk(component, authorizer)))
+            .expression_attribute_values(":due_s", s(due_sk(expires_at, component, authorizer)));
+    }
+    applied(
+        "UpdateItem token",
+        update
+            .update_expression(format!("{set} REMOVE lease_owner, lease_until"))
+            .condition_expression("lease_owner = :o")
+            .expression_attribute_names("#t", "token")
+            .expression_attribute_values(":t", s(value))
+            .expression_attribute_values(":e", n(expires_at))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":o", s(owner))
+            .send()
+            .await,
+    )
 }
 
 pub async fn release_lease(
@@ -116,9 +265,15 @@ pub async fn expire_if_current(
     subject: Subject<'_>,
     rejected: &str,
 ) -> Result<bool, StoreError> {
-    let res = table
-        .update(component_pk(component), subject.sk())
-        .update_expression("SET expires_at = :zero")
+    let mut update = table.update(component_pk(component), subject.sk());
+    let mut set = "SET expires_at = :zero";
+    if let Subject::Authorizer(authorizer) = subject {
+        // Due at once for the scheduled refresh too (when the token is indexed).
+        set = "SET expires_at = :zero, GSI1SK = :due_s";
+        update = update.expression_attribute_values(":due_s", s(due_sk(0, component, authorizer)));
+    }
+    let res = update
+        .update_expression(set)
         .condition_expression("#t = :rejected")
         .expression_attribute_names("#t", "token")
         .expression_attribute_values(":rejected", s(rejected))

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use serde::Serialize;
 use serde_json::Value;
 
-use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, history, StoreError, Table};
 use crate::domain::events::Event;
 use crate::domain::release::ReleaseState;
@@ -259,8 +259,31 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     table.transact(tx, "TransactWriteItems user template").await
 }
 
-/// Records whose state waits for WeChat (`ReleaseState::is_open`) are listed for the sweep.
+/// Records whose state waits for WeChat (`ReleaseState::is_open`) are indexed for the sweep in `OPEN_SHARDS`
+/// partitions `RELEASEOPEN#{n}`, sorted by when the sweep should look next (`{dueMs:013}#{component}#{maAppId}`).
+/// Records written before sharding sit in the one partition `RELEASEOPEN` (`{component}#{maAppId}`).
 const OPEN_INDEX: &str = "RELEASEOPEN";
+pub const OPEN_SHARDS: u32 = 8;
+
+fn open_pk(component: &str, appid: &str) -> String {
+    format!(
+        "{OPEN_INDEX}#{}",
+        super::shard_of(&format!("{component}#{appid}"), OPEN_SHARDS)
+    )
+}
+
+fn open_sk(due_ms: i64, component: &str, appid: &str) -> String {
+    format!("{due_ms:013}#{component}#{appid}")
+}
+
+/// The index partitions the sweep reads: the shards, then the one from before sharding.
+pub fn open_partitions() -> Vec<String> {
+    let mut out: Vec<String> = (0..OPEN_SHARDS)
+        .map(|n| format!("{OPEN_INDEX}#{n}"))
+        .collect();
+    out.push(OPEN_INDEX.to_owned());
+    out
+}
 
 /// One step of the release pipeline: from one of the states the caller saw to `to`, with extra attributes and the
 /// history event that describes it, all in one transaction.
@@ -287,14 +310,16 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
         condition.push(format!(":f{i}"));
         update = update.expression_attribute_values(format!(":f{i}"), s(*from));
     }
+    // A record entering an open state is due for the sweep at once; the sweep defers it when there is nothing to do.
     let remove = if ReleaseState::parse(mv.to).is_some_and(ReleaseState::is_open) {
-        set.push_str(", GSI1PK = :open, GSI1SK = :ref");
+        set.push_str(", GSI1PK = :open, GSI1SK = :ref, sweep_misses = :zero");
         update = update
-            .expression_attribute_values(":open", s(OPEN_INDEX))
-            .expression_attribute_values(":ref", s(format!("{}#{}", mv.component, mv.appid)));
+            .expression_attribute_values(":open", s(open_pk(mv.component, mv.appid)))
+            .expression_attribute_values(":ref", s(open_sk(mv.now * 1000, mv.component, mv.appid)))
+            .expression_attribute_values(":zero", n(0));
         ""
     } else {
-        " REMOVE GSI1PK, GSI1SK"
+        " REMOVE GSI1PK, GSI1SK, sweep_misses"
     };
     let mut guard = String::new();
     if let Some((name, value)) = mv.guard {
@@ -381,17 +406,68 @@ impl Write<'_> {
     }
 }
 
-/// The mini-programs whose release waits for WeChat, across all components: (component, maAppId).
-pub async fn open_releases(table: &Table) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(table
-        .query_gsi1_all(OPEN_INDEX.into(), "Query open releases")
-        .await?
+/// An open release the sweep should look at now.
+pub struct DueRelease {
+    pub component: String,
+    pub appid: String,
+}
+
+/// One page of the open releases of one index partition that are due before `now_ms`, and where the next starts.
+pub async fn due_releases(
+    table: &Table,
+    partition: &str,
+    now_ms: i64,
+    limit: i32,
+    start: Option<Item>,
+) -> Result<(Vec<DueRelease>, Option<Item>), StoreError> {
+    // Before sharding the sort key held no due time: everything in that partition is due.
+    let before = if partition == OPEN_INDEX {
+        "~".to_owned()
+    } else {
+        format!("{now_ms:013}")
+    };
+    let (items, next) = table
+        .query_due(partition, &before, limit, start, "Query open releases")
+        .await?;
+    let due = items
         .iter()
         .filter_map(|item| {
-            let (c, a) = get_s(item, "GSI1SK")?
-                .split_once('#')
-                .map(|(c, a)| (c.to_owned(), a.to_owned()))?;
-            Some((c, a))
+            let sk = get_s(item, "GSI1SK")?;
+            let rest = match sk.split_once('#') {
+                Some((due, rest)) if due.len() == 13 && due.bytes().all(|b| b.is_ascii_digit()) => {
+                    rest
+                }
+                _ => sk.as_str(),
+            };
+            let (c, a) = rest.split_once('#')?;
+            Some(DueRelease {
+                component: c.to_owned(),
+                appid: a.to_owned(),
+            })
         })
-        .collect())
+        .collect();
+    Ok((due, next))
+}
+
+/// Tells the sweep to look at an open release again at `due_ms`, after `misses` looks that found nothing to do (the
+/// back-off grows with them). Only while the record is still in `state`; false otherwise.
+pub async fn defer(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    state: &str,
+    due_ms: i64,
+    misses: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(component_pk(component), ut_sk(appid))
+        .update_expression("SET GSI1PK = :open, GSI1SK = :ref, sweep_misses = :misses")
+        .condition_expression("release_state = :state AND attribute_exists(GSI1PK)")
+        .expression_attribute_values(":open", s(open_pk(component, appid)))
+        .expression_attribute_values(":ref", s(open_sk(due_ms, component, appid)))
+        .expression_attribute_values(":misses", n(misses))
+        .expression_attribute_values(":state", s(state))
+        .send()
+        .await;
+    applied("UpdateItem sweep deferral", res)
 }
