@@ -430,8 +430,9 @@ async fn sweep_one(
         }
         state if state.is_intent() => {
             let started = saved.raw_n("intent_started_ms").unwrap_or(0);
+            // Intents are few and short-lived: looked at every run, not deferred.
             if now_millis() - started < INTENT_STALE_MS {
-                return Ok(Swept::WaitUntil(started + INTENT_STALE_MS));
+                return Ok(Swept::Nothing);
             }
             Ok(
                 if reconcile(deps, component, appid, state, saved, started).await? {
