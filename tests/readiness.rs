@@ -322,3 +322,81 @@ async fn a_batch_target_without_a_privacy_contact_fails_with_the_reason_and_the_
     );
     assert_eq!(side(&stack, &bare).await["commits"], json!([]));
 }
+
+#[tokio::test]
+async fn lost_answers_and_wechat_refusals_of_the_new_calls_leave_nothing_half_done() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let ops = stack.token(Role::Operator);
+
+    // The platform's domains: WeChat adds them but the answer is lost; the same request again answers them once.
+    let host = format!("{}.cdn.example", unique("img").replace('_', "-"));
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "modify_wxa_server_domain", "applied": true, "times": -1}),
+        )
+        .await;
+    let add = json!({"action": "add", "domains": [host]});
+    let (code, out) = stack.post("/component/domains", &ops, &add).await;
+    assert_eq!(code, 502, "{out}");
+    stack.clear_faults().await;
+    let (code, out) = stack.post("/component/domains", &ops, &add).await;
+    assert_eq!(code, 200, "{out}");
+    let listed = out["testing"].as_array().unwrap();
+    assert_eq!(
+        listed.iter().filter(|d| **d == json!(host)).count(),
+        1,
+        "{out}"
+    );
+
+    // The guide is set at WeChat but the answer is lost: nothing was submitted, the commit is kept, and the same
+    // release again resumes without committing twice.
+    let (token, appid) = stack.decorated(&unique("lost-guide")).await;
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "setprivacysetting", "appid": appid, "applied": true, "times": -1}),
+        )
+        .await;
+    let release = json!({"maAppId": appid, "userVersion": "2.0.0"});
+    let (code, out) = stack.post("/code/release", &token, &release).await;
+    assert_eq!(code, 502, "{out}");
+    stack.clear_faults().await;
+    assert_eq!(stack.release_state(&token, &appid).await, "committed");
+    let (code, out) = stack.post("/code/release", &token, &release).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["state"], "auditing", "{out}");
+    let wechat = side(&stack, &appid).await;
+    assert_eq!(wechat["commits"], json!(["2.0.0"]));
+    assert_eq!(wechat["submits"], json!(["2.0.0"]));
+
+    // WeChat's own refusals are clear 409s, and the record goes back to where it was.
+    let (token, appid) = stack.decorated(&unique("refused-guide")).await;
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "setprivacysetting", "appid": appid, "errcode": 86069, "times": 1}),
+        )
+        .await;
+    let release = json!({"maAppId": appid, "userVersion": "3.0.0"});
+    let (code, out) = stack.post("/code/release", &token, &release).await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
+    assert_eq!(out["error"]["wechatErrcode"], 86069, "{out}");
+    assert_eq!(stack.release_state(&token, &appid).await, "committed");
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "submit_audit", "appid": appid, "errcode": 61040, "times": 1}),
+        )
+        .await;
+    let (code, out) = stack.post("/code/release", &token, &release).await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
+    assert_eq!(stack.release_state(&token, &appid).await, "committed");
+    assert_eq!(side(&stack, &appid).await["submits"], json!([]));
+    let (code, out) = stack.post("/code/release", &token, &release).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(side(&stack, &appid).await["commits"], json!(["3.0.0"]));
+}

@@ -901,6 +901,26 @@ class Sandbox:
         delivery = self._push_authorized(appid, code, info_type) if body.get("push", True) else None
         return {"authorizerAppid": appid, "userName": a["user_name"], "authorizationCode": code, "delivery": delivery}
 
+    def authorize_bulk(self, body):
+        """A fleet for benchmarks: `count` mini-programs authorized at once, without pushes, each with a privacy
+        guide already set (an existing account). Answers what the platform would have stored of each."""
+        count = min(int(body.get("count", 1)), 20_000)
+        out = []
+        with self.lock:
+            for _ in range(count):
+                appid = "wx" + secrets.token_hex(8)
+                self.authorizers[appid] = {
+                    "appid": appid, "tokens": {}, "refresh_revoked": False, "authorized": True,
+                    "refresh_token": "refreshtoken@@@" + secrets.token_urlsafe(24),
+                    "nick_name": f"Shop {appid[-4:]}", "user_name": "gh_" + secrets.token_hex(6),
+                    "principal_name": "Sandbox Merchant Co.", "auth_time": self.now(), "func_ids": [17, 18, 19, 25, 30],
+                    "privacy_dev": {"owner_setting": {"contact_phone": "13800000000", "notice_method": "公告"},
+                                    "setting_list": [], "update_time": int(self.now())}}
+                a = self.authorizers[appid]
+                out.append({"appid": appid, "refreshToken": a["refresh_token"], "userName": a["user_name"],
+                            "authTime": int(a["auth_time"])})
+        return {"authorizers": out}
+
     def _push_authorized(self, appid, code, info_type):
         return self.push_auth_event(
             f"<InfoType><![CDATA[{info_type}]]></InfoType><AuthorizerAppid><![CDATA[{appid}]]></AuthorizerAppid>"
@@ -1058,6 +1078,8 @@ class Sandbox:
             return 200, self.push_ticket()
         if method == "POST" and path == "/control/authorize":
             return 200, self.authorize(body)
+        if method == "POST" and path == "/control/authorize/bulk":
+            return 200, self.authorize_bulk(body)
         if method == "POST" and path == "/control/unauthorize":
             out = self.unauthorize(body)
             return (200, out) if out else (404, {"error": "unknown authorizer"})

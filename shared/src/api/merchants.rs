@@ -7,7 +7,7 @@ use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{json_body, query};
+use crate::http::request::{cursor_param, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::access;
 use crate::services::merchants::{self, LinkKind};
@@ -67,10 +67,22 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Admin]).await?;
-            let items = if claims.role == Role::Merchant {
-                authorizers::list_for_merchant(&deps.table, &component.appid, &claims.sub).await?
+            // A merchant's own are few; an admin's may be 10,000: pages of `limit` with `nextCursor`.
+            let (items, next_cursor) = if claims.role == Role::Merchant {
+                let own =
+                    authorizers::list_for_merchant(&deps.table, &component.appid, &claims.sub)
+                        .await?;
+                (own, None)
             } else {
-                authorizers::list_all(&deps.table, &component.appid).await?
+                let limit = limit_param(&req, 100, 500)?;
+                let page = authorizers::list(
+                    &deps.table,
+                    &component.appid,
+                    limit,
+                    cursor_param(&req)?.as_deref(),
+                )
+                .await?;
+                (page.items, page.next_cursor)
             };
             let view: Vec<_> = items
                 .into_iter()
@@ -79,7 +91,7 @@ pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
                            "authorizedAt": a.authorized_at, "merchant": a.merchant, "funcInfo": a.func_ids})
                 })
                 .collect();
-            Ok(json(200, &json!({"items": view})))
+            Ok(json(200, &json!({"items": view, "nextCursor": next_cursor})))
         }
         .await,
     )

@@ -336,21 +336,25 @@ where
     .await
 }
 
-/// Scheduled refresh: only when within the margin, and only if no one else holds the lease.
+/// Scheduled refresh: only when within the margin, and only if no one else holds the lease. One conditional write
+/// checks both, so a fleet of tokens costs one write each before WeChat is asked.
 pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<bool> {
     let owner = new_owner();
-    match claim(
-        deps,
+    let now = now_secs();
+    let leased = tokens::try_lease_if_due(
+        &deps.table,
         component,
         subject,
         &owner,
-        now_secs() + SCHEDULED_REFRESH_MARGIN_SECS,
+        now,
+        LEASE_SECS,
+        now + SCHEDULED_REFRESH_MARGIN_SECS,
     )
-    .await?
-    {
-        Claim::Good(_) | Claim::Busy => Ok(false),
-        Claim::Taken => refresh_under_lease(deps, component, subject, &owner)
-            .await
-            .map(|_| true),
+    .await?;
+    if !leased {
+        return Ok(false); // fresh enough, or another writer is at it
     }
+    refresh_under_lease(deps, component, subject, &owner)
+        .await
+        .map(|_| true)
 }

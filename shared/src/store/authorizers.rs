@@ -296,20 +296,6 @@ pub async fn list(
     })
 }
 
-/// Every authorizer of a component (scheduled jobs).
-pub async fn list_all(table: &Table, component: &str) -> Result<Vec<Authorizer>, StoreError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = list(table, component, 500, cursor.as_deref()).await?;
-        all.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(all),
-        }
-    }
-}
-
 fn code_sk(code: &str) -> String {
     use sha1::{Digest, Sha1};
     let digest = Sha1::digest(code.as_bytes());

@@ -164,7 +164,7 @@ pub async fn record(
         .expression_attribute_values(":o", s(rec.outcome))
         .expression_attribute_values(":now", n(now))
         .expression_attribute_values(":ttl", n(ttl))
-        .expression_attribute_values(":g", s(type_index_pk(component, rec.push_type)))
+        .expression_attribute_values(":g", s(type_index_pk(component, rec.push_type, &sk)))
         .expression_attribute_values(":sk", s(sk))
         .expression_attribute_values(":one", n(1));
     update = update.expression_attribute_values(":a", s(rec.authorizer_appid.unwrap_or("")));
@@ -175,8 +175,23 @@ pub async fn record(
     Ok(())
 }
 
-fn type_index_pk(component: &str, push_type: &str) -> String {
-    format!("PUSHTYPE#{component}#{push_type}")
+/// Push records of one type are spread over `TYPE_SHARDS` index partitions (by record), so a burst of one type never
+/// lands on one partition; records from before sharding stay in the unsuffixed one.
+const TYPE_SHARDS: u32 = 4;
+
+fn type_index_pk(component: &str, push_type: &str, sk: &str) -> String {
+    format!(
+        "PUSHTYPE#{component}#{push_type}#{}",
+        super::shard_of(sk, TYPE_SHARDS)
+    )
+}
+
+fn type_partitions(component: &str, push_type: &str) -> Vec<String> {
+    let mut out: Vec<String> = (0..TYPE_SHARDS)
+        .map(|n| format!("PUSHTYPE#{component}#{push_type}#{n}"))
+        .collect();
+    out.push(format!("PUSHTYPE#{component}#{push_type}"));
+    out
 }
 
 fn from_item(item: &Item) -> PushRecord {
@@ -198,7 +213,8 @@ pub struct RecordFilter<'a> {
     pub authorizer_appid: Option<&'a str>,
 }
 
-/// Newest first; filtered by type through GSI1, by authorizer with a filter expression.
+/// Newest first; filtered by type through GSI1 (every shard, merged by sort key), by authorizer with a filter
+/// expression.
 pub async fn list(
     table: &Table,
     component: &str,
@@ -207,34 +223,60 @@ pub async fn list(
     cursor: Option<&str>,
 ) -> Result<super::authorizers::Page<PushRecord>, StoreError> {
     let pk = component_pk(component);
+    let start = cursor.and_then(|c| decode_cursor(&pk, c, "PUSH#"));
+    if let Some(push_type) = filter.push_type {
+        // The cursor is the last record's SK, which is also its index sort key: each shard continues below it.
+        let before = start.as_ref().and_then(|k| get_s(k, "SK"));
+        let mut items: Vec<Item> = Vec::new();
+        for gpk in type_partitions(component, push_type) {
+            let mut q = table
+                .client
+                .query()
+                .table_name(&table.name)
+                .index_name("GSI1")
+                .scan_index_forward(false)
+                .limit(limit)
+                .expression_attribute_values(":g", s(gpk));
+            q = match &before {
+                Some(b) => q
+                    .key_condition_expression("GSI1PK = :g AND GSI1SK < :before")
+                    .expression_attribute_values(":before", s(b)),
+                None => q.key_condition_expression("GSI1PK = :g"),
+            };
+            if let Some(a) = filter.authorizer_appid {
+                q = q
+                    .filter_expression("authorizer_appid = :a")
+                    .expression_attribute_values(":a", s(a));
+            }
+            let out = q
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("Query push records by type", e))?;
+            items.extend(out.items.unwrap_or_default());
+        }
+        items.sort_by_key(|i| std::cmp::Reverse(get_s(i, "SK")));
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = if more || items.len() == limit as usize {
+            encode_cursor(items.last())
+        } else {
+            None
+        };
+        return Ok(super::authorizers::Page {
+            items: items.iter().map(from_item).collect(),
+            next_cursor,
+        });
+    }
     let mut q = table
         .client
         .query()
         .table_name(&table.name)
         .scan_index_forward(false)
-        .limit(limit);
-    q = match filter.push_type {
-        Some(t) => {
-            let gpk = type_index_pk(component, t);
-            let start = cursor
-                .and_then(|c| decode_cursor(&pk, c, "PUSH#"))
-                .map(|mut k| {
-                    let sk = k.get("SK").cloned().expect("cursor has SK");
-                    k.insert("GSI1PK".into(), s(gpk.clone()));
-                    k.insert("GSI1SK".into(), sk);
-                    k
-                });
-            q.index_name("GSI1")
-                .key_condition_expression("GSI1PK = :g")
-                .expression_attribute_values(":g", s(gpk))
-                .set_exclusive_start_key(start)
-        }
-        None => q
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s("PUSH#"))
-            .set_exclusive_start_key(cursor.and_then(|c| decode_cursor(&pk, c, "PUSH#"))),
-    };
+        .limit(limit)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+        .expression_attribute_values(":pk", s(&pk))
+        .expression_attribute_values(":prefix", s("PUSH#"))
+        .set_exclusive_start_key(start);
     if let Some(a) = filter.authorizer_appid {
         q = q
             .filter_expression("authorizer_appid = :a")

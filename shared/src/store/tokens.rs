@@ -204,6 +204,35 @@ pub async fn try_lease(
     )
 }
 
+/// Takes the refresh lease only if the token expires by `due_before` (or does not exist) and no live holder has
+/// it: the scheduled refresh's one write that both checks and claims.
+pub async fn try_lease_if_due(
+    table: &Table,
+    component: &str,
+    subject: Subject<'_>,
+    owner: &str,
+    now: i64,
+    lease_secs: i64,
+    due_before: i64,
+) -> Result<bool, StoreError> {
+    applied(
+        "UpdateItem token lease if due",
+        table
+            .update(component_pk(component), subject.sk())
+            .update_expression("SET lease_owner = :o, lease_until = :u")
+            .condition_expression(
+                "(attribute_not_exists(lease_until) OR lease_until < :now) \
+                 AND (attribute_not_exists(expires_at) OR expires_at <= :due)",
+            )
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":u", n(now + lease_secs))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":due", n(due_before))
+            .send()
+            .await,
+    )
+}
+
 /// Writes a refreshed token and releases the lease, only while `owner` still holds it.
 pub async fn store_refreshed(
     table: &Table,
