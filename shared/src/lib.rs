@@ -1,7 +1,8 @@
 //! Library behind every Lambda function of the mini-program template platform.
 //!
-//! Layers, depending downwards only: `api` (route handlers) and `lambda` (function runtime glue) →
-//! `services` (tokens, push handling, jobs) → adapters (`store`, `wechat`, `secrets`) → `config`, `clock`.
+//! Layers, depending downwards only: `api` (route handlers), `jobs` and `lambda` (function runtime glue) →
+//! `pipeline` (commit → readiness → submit → audit → publish, over a `CodeHost`) and `services` (tokens, push
+//! handling, templates, decoration, batches) → adapters (`store`, `wechat`, `secrets`) → `domain`, `config`, `clock`.
 pub mod api;
 pub mod blobs;
 pub mod bus;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod jwt;
 pub mod lambda;
+pub mod pipeline;
 pub mod queue;
 pub mod random;
 pub mod secrets;

@@ -2,5 +2,5 @@
 //! no result event, republish events the bus did not take.
 #[tokio::main]
 async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_job(wxtpl::services::audit::sweep).await
+    wxtpl::lambda::serve_job(wxtpl::pipeline::audit::sweep).await
 }

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use super::code_route;
 use crate::deps::Deps;
 use crate::http::request::{json_body, required_id};
-use crate::services::{audit, online, release};
+use crate::pipeline::{audit, online, release};
 
 pub async fn release(deps: &Deps, req: Request) -> Response<Body> {
     code_route(deps, req, |c, comp, req| async move {

@@ -132,7 +132,7 @@ pub fn validate_privacy(spec: &PrivacySpec) -> Result<(), Refusal> {
         }
         let text = s.privacy_text.trim();
         let chars = text.chars().count();
-        if chars < 2 || chars > MAX_PRIVACY_TEXT_CHARS {
+        if !(2..=MAX_PRIVACY_TEXT_CHARS).contains(&chars) {
             return Err(invalid(format!(
                 "the purpose of {} must be 2 to {MAX_PRIVACY_TEXT_CHARS} characters",
                 s.privacy_key

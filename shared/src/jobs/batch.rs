@@ -3,7 +3,7 @@
 //! - `requeue`: queues every unfinished target of one page again (after resume or cancel), then the next page;
 //! - `target`: moves one target on, as far as it can go now, under the target's lease.
 //!
-//! A target's steps are those of the single release (`services::release`, `services::online`), each guarded by
+//! A target's steps are those of the single release (`pipeline::release`, `pipeline::online`), each guarded by
 //! the mini-program's own release record and its intents: a commit is recognised by the batch id in its commit
 //! info, a submission by the record's audit. So a redelivered, duplicated or retried message never commits or
 //! submits twice. A target that must wait (its audit, WeChat's quota, a passing failure) hands over to its next
@@ -19,9 +19,11 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::lambda::QueueRecord;
+use crate::pipeline::release::{state_of, Submitted, INTENT_STALE_MS};
+use crate::pipeline::{self, host::CodeHost};
+use crate::pipeline::{audit, online, release};
 use crate::services::batches::{completed_data, message};
-use crate::services::release::{state_of, Submitted, INTENT_STALE_MS};
-use crate::services::{audit, decoration, events, online, release, tokens::with_authorizer_token};
+use crate::services::{decoration, events};
 use crate::store::authorizers::{self, STATUS_AUTHORIZED};
 use crate::store::batches::{self as store, Batch, Target, TargetChange};
 use crate::store::templates as industry;
@@ -745,10 +747,7 @@ async fn reserve_submission(deps: &Deps, component: &str, appid: &str) -> AppRes
     if !stale && recently {
         return Ok(false);
     }
-    let quota = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.audit_quota(&aat).await
-    })
-    .await?;
+    let quota = pipeline::host(deps, component, appid).audit_quota().await?;
     store::set_audit_quota(&deps.table, component, quota.rest, now).await?;
     Ok(store::take_audit_quota(&deps.table, component).await?)
 }

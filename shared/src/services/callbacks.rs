@@ -272,7 +272,7 @@ async fn apply_message(
     appid: &str,
     event: &MessageEvent,
 ) -> AppResult<()> {
-    use crate::services::audit::{settle, AuditOutcome};
+    use crate::pipeline::audit::{settle, AuditOutcome};
     let (outcome, reason, create_time) = match event {
         MessageEvent::AuditSuccess { create_time, .. } => (AuditOutcome::Passed, None, create_time),
         MessageEvent::AuditFail {

@@ -1,7 +1,6 @@
 //! Services that orchestrate adapters: the token store, push handling, component registration, scheduled jobs.
 pub mod access;
 pub mod accounts;
-pub mod audit;
 pub mod batches;
 pub mod callbacks;
 pub mod components;
@@ -9,11 +8,8 @@ pub mod decoration;
 pub mod domains;
 pub mod events;
 pub mod merchants;
-pub mod online;
 pub mod quotas;
-pub mod readiness;
 pub mod refresh_job;
-pub mod release;
 pub mod templates;
 pub mod testers;
 pub mod tokens;

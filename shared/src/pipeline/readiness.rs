@@ -10,8 +10,8 @@ use crate::deps::Deps;
 use crate::domain::identity::Claims;
 use crate::domain::readiness::{self as rules, OwnerSetting, PrivacySpec, ServerDomains};
 use crate::error::{AppError, AppResult};
+use crate::pipeline::{self, host::CodeHost};
 use crate::services::access::owned_mini_program;
-use crate::services::tokens::with_authorizer_token;
 use crate::store::privacy;
 use crate::store::templates as industry;
 use crate::store::user_templates as saved_configs;
@@ -41,10 +41,7 @@ pub async fn before_commit(
 
 /// Refuses when the mini-program has no category to submit under.
 async fn require_category(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
-    let categories = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.categories(&aat).await
-    })
-    .await?;
+    let categories = pipeline::host(deps, component, appid).categories().await?;
     if categories.is_empty() {
         return Err(AppError::CategoryRequired(
             "the mini-program has no category: add one on WeChat before releasing".into(),
@@ -60,10 +57,9 @@ async fn owner_contact(
     component: &str,
     appid: &str,
 ) -> AppResult<(OwnerSetting, Value)> {
-    let current = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.privacy_setting(&aat).await
-    })
-    .await?;
+    let current = pipeline::host(deps, component, appid)
+        .privacy_setting()
+        .await?;
     let owner = match privacy::get(&deps.table, component, appid).await? {
         Some(stored) => stored.owner,
         None => rules::owner_from_wechat(&current["owner_setting"]).ok_or_else(|| {
@@ -92,10 +88,9 @@ pub async fn prepare(
         .await?
         .map(|t| t.privacy)
         .unwrap_or_default();
-    let scan = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.code_privacy_info(&aat).await
-    })
-    .await;
+    let scan = pipeline::host(deps, component, appid)
+        .code_privacy_info()
+        .await;
     let scan = match scan {
         Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::PRIVACY_SCAN_RUNNING) => {
             return Ok(Prepared::ScanRunning);
@@ -127,20 +122,12 @@ async fn add_domains(
     if domains.is_empty() {
         return Ok(());
     }
-    let current = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat
-            .modify_domain(&aat, &json!({"action": "get"}))
-            .await
-    })
-    .await?;
+    let host = pipeline::host(deps, component, appid);
+    let current = host.server_domains(&json!({"action": "get"})).await?;
     let Some(add) = domains.missing_from(&current) else {
         return Ok(());
     };
-    let added = with_authorizer_token(deps, component, appid, |aat| {
-        let add = add.clone();
-        async move { deps.wechat.modify_domain(&aat, &add).await }
-    })
-    .await;
+    let added = host.server_domains(&add).await;
     match added {
         Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::DOMAIN_NOT_ON_PLATFORM) => {
             Err(AppError::DomainNotRegistered(format!(
@@ -175,11 +162,9 @@ async fn apply_guide(
     if holds_guide(&current, &body) {
         return Ok(());
     }
-    with_authorizer_token(deps, component, appid, |aat| {
-        let body = body.clone();
-        async move { deps.wechat.set_privacy_setting(&aat, &body).await }
-    })
-    .await
+    pipeline::host(deps, component, appid)
+        .set_privacy_setting(&body)
+        .await
 }
 
 /// Whether WeChat's guide (`getprivacysetting`) already says what `body` would set.
@@ -265,10 +250,9 @@ pub async fn view(
             .map(|t| json!({"id": t.id, "privacy": t.privacy, "domains": t.domains})),
         None => None,
     };
-    let wechat = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.privacy_setting(&aat).await
-    })
-    .await;
+    let wechat = pipeline::host(deps, component, appid)
+        .privacy_setting()
+        .await;
     let wechat = match wechat {
         Ok(mut v) => {
             let obj = v.as_object_mut();

@@ -11,9 +11,10 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
 use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
+use crate::pipeline::readiness::{self, Prepared};
+use crate::pipeline::{self, host::CodeHost};
 use crate::services::quotas::{self, Kind};
-use crate::services::readiness::{self, Prepared};
-use crate::services::{access, events, tokens::with_authorizer_token};
+use crate::services::{access, events};
 use crate::store::item::{n, s};
 use crate::store::templates as industry;
 use crate::store::user_templates::{self as store, Move, UserTemplate};
@@ -335,12 +336,9 @@ async fn commit_at_wechat<'a>(
         info["userVersion"].as_str().unwrap_or_default(),
         info["userDesc"].as_str().unwrap_or_default(),
     );
-    let committed = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat
-            .commit(&aat, template_id, ext, version, desc)
-            .await
-    })
-    .await;
+    let committed = pipeline::host(deps, component, appid)
+        .commit(template_id, ext, version, desc)
+        .await;
     if let Err(e) = committed {
         intent.abandon(deps).await;
         return Err(e);
@@ -547,10 +545,9 @@ fn sha1_hex(text: &str) -> String {
 /// Fetches the trial version's QR code, stores it and records its key while the submission's intent is held.
 async fn store_trial_qrcode(deps: &Deps, intent: &Intent<'_>) -> AppResult<String> {
     let (component, appid) = (intent.component, intent.appid);
-    let (png, content_type) = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.trial_qrcode(&aat).await
-    })
-    .await?;
+    let (png, content_type) = pipeline::host(deps, component, appid)
+        .trial_qrcode()
+        .await?;
     let ext = if content_type == "image/png" {
         "png"
     } else {
@@ -619,10 +616,7 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
             // WeChat is auditing this mini-program although we recorded no audit: an earlier submit whose answer
             // or record was lost. Adopt that audit rather than report a conflict nobody can resolve.
             let (component, appid) = (intent.component, intent.appid);
-            let latest = with_authorizer_token(deps, component, appid, |aat| async move {
-                deps.wechat.latest_audit_status(&aat).await
-            })
-            .await;
+            let latest = pipeline::host(deps, component, appid).latest_audit().await;
             match latest {
                 Ok(l) if matches!(l.status, 2 | 4) => {
                     intent
@@ -686,14 +680,8 @@ async fn submit_at_wechat(
     privacy_api_not_use: bool,
 ) -> AppResult<i64> {
     let (component, appid) = (intent.component, intent.appid);
-    let page_list = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.pages(&aat).await
-    })
-    .await?;
-    let categories = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.categories(&aat).await
-    })
-    .await?;
+    let page_list = pipeline::host(deps, component, appid).pages().await?;
+    let categories = pipeline::host(deps, component, appid).categories().await?;
     let title = commit_info["title"].as_str().unwrap_or_default();
     let categories: Vec<Value> = categories.iter().map(|c| json!(c)).collect();
     let items = audit_items(&page_list, &categories, title).map_err(AppError::CategoryRequired)?;
@@ -701,13 +689,7 @@ async fn submit_at_wechat(
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    with_authorizer_token(deps, component, appid, |aat| {
-        let (items, desc) = (items.clone(), desc.clone());
-        async move {
-            deps.wechat
-                .submit_audit(&aat, &items, &desc, privacy_api_not_use)
-                .await
-        }
-    })
-    .await
+    pipeline::host(deps, component, appid)
+        .submit_audit(&items, &desc, privacy_api_not_use)
+        .await
 }

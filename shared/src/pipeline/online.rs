@@ -9,9 +9,9 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
-use crate::services::audit::MiniProgramRequest;
-use crate::services::release::{owned, set_fields, state_of, step, Intent};
-use crate::services::tokens::with_authorizer_token;
+use crate::pipeline::audit::MiniProgramRequest;
+use crate::pipeline::release::{owned, set_fields, state_of, step, Intent};
+use crate::pipeline::{self, host::CodeHost};
 use crate::store::history;
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
@@ -48,10 +48,9 @@ pub struct OnlineView {
 }
 
 async fn online_version(deps: &Deps, component: &str, appid: &str) -> AppResult<Value> {
-    let info = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.version_info(&aat).await
-    })
-    .await?;
+    let info = pipeline::host(deps, component, appid)
+        .version_info()
+        .await?;
     Ok(info.release_info.unwrap_or(Value::Null))
 }
 
@@ -93,12 +92,7 @@ pub async fn publish_saved(
     )
     .await?;
     intent
-        .at_wechat(
-            deps,
-            with_authorizer_token(deps, component, appid, |aat| async move {
-                deps.wechat.release(&aat).await
-            }),
-        )
+        .at_wechat(deps, pipeline::host(deps, component, appid).release())
         .await?;
     let release_info = json!({"release_version": saved.code_commit_info["userVersion"],
                               "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
@@ -121,10 +115,7 @@ pub async fn publish_saved(
 /// A mini-program goes online only with a completed ICP filing (WeChat's rule since 2023-09-01): asked before
 /// publishing, so an unfiled one is refused with WeChat's status instead of failing at WeChat.
 async fn require_icp_filing(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
-    let icp = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.icp_entrance(&aat).await
-    })
-    .await?;
+    let icp = pipeline::host(deps, component, appid).filing().await?;
     if icp.is_filed() {
         return Ok(());
     }
@@ -162,9 +153,7 @@ pub async fn rollback(
     intent
         .at_wechat(
             deps,
-            with_authorizer_token(deps, component, appid, |aat| async move {
-                deps.wechat.revert_release(&aat).await
-            }),
+            pipeline::host(deps, component, appid).revert_release(),
         )
         .await?;
     let release_info = match online_version(deps, component, appid).await {
@@ -254,10 +243,9 @@ pub async fn gray_saved(
             )))
         }
     }
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.gray_release(&aat, percentage).await
-    })
-    .await?;
+    pipeline::host(deps, component, appid)
+        .gray_release(percentage)
+        .await?;
     step(
         deps,
         Move {
@@ -290,10 +278,9 @@ pub async fn gray_plan(
     appid: &str,
 ) -> AppResult<GrayView> {
     let saved = owned(deps, caller, component, appid).await?;
-    let plan = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.gray_release_plan(&aat).await
-    })
-    .await?;
+    let plan = pipeline::host(deps, component, appid)
+        .gray_release_plan()
+        .await?;
     let state = state_of(&saved);
     Ok(GrayView {
         state: state.as_str(),
@@ -322,10 +309,9 @@ pub async fn gray_revert(
             state.as_str()
         )));
     }
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.revert_gray_release(&aat).await
-    })
-    .await?;
+    pipeline::host(deps, component, appid)
+        .revert_gray_release()
+        .await?;
     step(
         deps,
         Move {
@@ -369,10 +355,9 @@ pub async fn visit_status(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.change_visit_status(&aat, action).await
-    })
-    .await?;
+    pipeline::host(deps, component, appid)
+        .change_visit_status(action)
+        .await?;
     let event = Event::new(
         EventKind::VisitStatusChanged,
         component,
@@ -429,10 +414,9 @@ pub async fn versions(
 ) -> AppResult<VersionsView> {
     crate::services::access::owned_mini_program(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
-    let info = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.version_info(&aat).await
-    })
-    .await?;
+    let info = pipeline::host(deps, component, appid)
+        .version_info()
+        .await?;
     let history = history::list(&deps.table, component, appid, HISTORY_LIMIT)
         .await?
         .into_iter()

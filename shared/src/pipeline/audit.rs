@@ -10,11 +10,12 @@ use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
 use crate::domain::release::{sweep_delay_ms, ReleaseState};
 use crate::error::{AppError, AppResult};
-use crate::services::quotas::{self, Kind};
-use crate::services::release::{
+use crate::pipeline::release::{
     owned, state_of, step, submit, try_step, Intent, Submitted, INTENT_STALE_MS,
 };
-use crate::services::{events, tokens::with_authorizer_token};
+use crate::pipeline::{self, host::CodeHost};
+use crate::services::events;
+use crate::services::quotas::{self, Kind};
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
 use crate::wechat::client::AuditQuota;
@@ -165,13 +166,8 @@ pub async fn undo(
                 vec![],
             )
             .await?;
-            unit.spend(intent.at_wechat(
-                deps,
-                with_authorizer_token(deps, component, appid, |aat| async move {
-                    deps.wechat.undo_audit(&aat).await
-                }),
-            ))
-            .await?;
+            unit.spend(intent.at_wechat(deps, pipeline::host(deps, component, appid).undo_audit()))
+                .await?;
             intent
                 .finish(
                     deps,
@@ -232,13 +228,8 @@ pub async fn speedup(
         }
     };
     let unit = quotas::take(deps, component, merchant, Kind::AuditSpeedup).await?;
-    unit.spend(with_authorizer_token(
-        deps,
-        component,
-        appid,
-        |aat| async move { deps.wechat.speedup_audit(&aat, audit_id).await },
-    ))
-    .await?;
+    unit.spend(pipeline::host(deps, component, appid).speedup_audit(audit_id))
+        .await?;
     Ok(AuditView {
         state: state.as_str(),
         audit_id: Some(audit_id),
@@ -255,10 +246,7 @@ pub async fn quota(
     appid: &str,
 ) -> AppResult<AuditQuota> {
     crate::services::access::owned_mini_program(deps, merchant, component, appid).await?;
-    with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.audit_quota(&aat).await
-    })
-    .await
+    pipeline::host(deps, component, appid).audit_quota().await
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -474,10 +462,9 @@ pub async fn poll_audit(
     ) else {
         return Ok(false);
     };
-    let status = with_authorizer_token(deps, component, appid, |aat| async move {
-        deps.wechat.audit_status(&aat, audit_id).await
-    })
-    .await?;
+    let status = pipeline::host(deps, component, appid)
+        .audit_status(audit_id)
+        .await?;
     let outcome = AuditOutcome::from_status(status.status);
     // A delay already recorded is not news.
     let news = match outcome {
@@ -523,18 +510,8 @@ pub async fn reconcile(
         .get("intent_token")
         .cloned()
         .map(|t| ("intent_token", t));
-    let version_info = || async {
-        with_authorizer_token(deps, component, appid, |aat| async move {
-            deps.wechat.version_info(&aat).await
-        })
-        .await
-    };
-    let latest_audit = || async {
-        with_authorizer_token(deps, component, appid, |aat| async move {
-            deps.wechat.latest_audit_status(&aat).await
-        })
-        .await
-    };
+    let version_info = || async { pipeline::host(deps, component, appid).version_info().await };
+    let latest_audit = || async { pipeline::host(deps, component, appid).latest_audit().await };
     let (to, sets, event): (ReleaseState, Vec<(&str, AttributeValue)>, Option<Event>) = match state
     {
         ReleaseState::Committing => {
@@ -588,7 +565,7 @@ pub async fn reconcile(
             let ours = online["release_version"] == saved.code_commit_info["userVersion"]
                 && after_start(online["release_time"].as_i64());
             if ours {
-                let event = crate::services::online::released_event(component, appid, saved);
+                let event = crate::pipeline::online::released_event(component, appid, saved);
                 let sets = vec![("release_info", s(online.to_string()))];
                 (ReleaseState::Released, sets, Some(event))
             } else {
@@ -612,7 +589,7 @@ pub async fn reconcile(
             let online = version_info().await?.release_info.unwrap_or(Value::Null);
             // Our record keeps WeChat's version name; the time we stored is ours, so only the name is compared.
             if online["release_version"] != saved.release_info["release_version"] {
-                let event = crate::services::online::rolled_back_event(
+                let event = crate::pipeline::online::rolled_back_event(
                     component,
                     appid,
                     &saved.release_info,
