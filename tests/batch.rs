@@ -533,3 +533,72 @@ async fn an_unfiled_mini_program_is_not_published_and_waits_in_a_batch_until_it_
         version.as_str()
     );
 }
+
+#[tokio::test]
+async fn concurrent_pause_resume_and_cancel_each_take_effect_once() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let template = stack.published_template().await;
+    let targets = fleet(&stack, 4).await;
+    stack.clear_faults().await;
+    stack.sandbox("/control/quota", json!({"rest": 0})).await;
+    forget_quota_account(&stack).await;
+    let version = unique("v");
+    let batch = start(
+        &stack,
+        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
+    )
+    .await;
+    wait_for(&stack, &batch, 60, |v, _| count(v, "waiting_quota") == 4).await;
+    let ops = stack.token(Role::Operator);
+    let body = json!({"batchId": batch});
+    let twice = |path: &'static str| {
+        let (stack, ops, body) = (&stack, &ops, &body);
+        async move {
+            let (a, b) = tokio::join!(stack.post(path, ops, body), stack.post(path, ops, body));
+            let mut codes = [a.0, b.0];
+            codes.sort();
+            codes
+        }
+    };
+
+    // The same steering request twice at once: one takes effect, the other is told why not.
+    assert_eq!(twice("/batch/pause").await, [200, 409]);
+    assert_eq!(status(&stack, &batch).await.0["state"], "paused");
+    assert_eq!(twice("/batch/resume").await, [200, 409]);
+    assert_ne!(status(&stack, &batch).await.0["state"], "paused");
+
+    // Pause and cancel at once: the cancel always wins in the end.
+    let (pause, cancel) = tokio::join!(
+        stack.post("/batch/pause", &ops, &body),
+        stack.post("/batch/cancel", &ops, &body)
+    );
+    assert_eq!(cancel.0, 200, "{}", cancel.1);
+    assert!(matches!(pause.0, 200 | 409), "{}", pause.1);
+    let (view, _) = wait_for(&stack, &batch, 60, |v, _| count(v, "cancelled") == 4).await;
+    assert_eq!(view["state"], "cancelled", "{view}");
+    // Nothing was submitted and nothing committed twice; the template is free for the next batch.
+    let side = wechat_side(&stack).await;
+    for appid in &targets {
+        assert_eq!(
+            times(&side[appid], "commits", &version),
+            1,
+            "{}",
+            side[appid]
+        );
+        assert_eq!(
+            times(&side[appid], "submits", &version),
+            0,
+            "{}",
+            side[appid]
+        );
+    }
+    let next = start(
+        &stack,
+        json!({"templateId": template, "maAppIds": targets[..1], "userVersion": unique("v"), "until": "committed"}),
+    )
+    .await;
+    wait_for(&stack, &next, 60, |v, _| v["state"] == "completed").await;
+    stack.sandbox("/control/quota", json!({"rest": 500})).await;
+    forget_quota_account(&stack).await;
+}

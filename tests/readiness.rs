@@ -116,6 +116,30 @@ async fn a_release_applies_domains_and_the_privacy_guide_and_refuses_what_would_
     );
     assert_eq!(wechat["submits"], json!([]));
 
+    // 2b. A template whose guide does not explain a privacy key WeChat finds in the code: refused before the submit.
+    let unexplained = located_template(
+        &stack,
+        json!({"requiredPrivateInfos": ["getLocation"]}),
+        domains.clone(),
+    )
+    .await;
+    let other = stack.own_mini_program(&merchant).await;
+    save_on(&stack, &merchant, &other, &unexplained).await;
+    stack.privacy_contact(&merchant, &other).await;
+    let (code, out) = stack
+        .post("/code/release", &merchant, &json!({"maAppId": other}))
+        .await;
+    assert_eq!(code, 409, "{out}");
+    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Location"),
+        "{out}"
+    );
+    assert_eq!(side(&stack, &other).await["submits"], json!([]));
+
     // 3. On the template that declares it, with WeChat still scanning: pending, then submitted by the sweep with the
     //    guide set from the template's settings and the merchant's contact.
     let appid = stack.own_mini_program(&merchant).await;

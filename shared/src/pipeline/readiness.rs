@@ -35,7 +35,7 @@ pub async fn before_commit(
     template: &industry::IndustryTemplate,
 ) -> AppResult<()> {
     require_category(deps, component, appid).await?;
-    owner_contact(deps, component, appid).await?;
+    owner_contact(deps, component, appid, None).await?;
     add_domains(deps, component, appid, &template.domains).await
 }
 
@@ -50,27 +50,34 @@ async fn require_category(deps: &Deps, component: &str, appid: &str) -> AppResul
     Ok(())
 }
 
-/// The guide's owner contact: the one given here, else the one WeChat already holds for the mini-program (with
-/// WeChat's current guide, so the caller need not ask twice).
+/// The guide's owner contact: the one given here, else the one in WeChat's current guide (`current`, asked for only
+/// when needed and not given).
 async fn owner_contact(
     deps: &Deps,
     component: &str,
     appid: &str,
-) -> AppResult<(OwnerSetting, Value)> {
-    let current = pipeline::host(deps, component, appid)
-        .privacy_setting()
-        .await?;
-    let owner = match privacy::get(&deps.table, component, appid).await? {
-        Some(stored) => stored.owner,
-        None => rules::owner_from_wechat(&current["owner_setting"]).ok_or_else(|| {
-            AppError::PrivacyRequired(
-                "the mini-program has no privacy contact: its merchant or an operator sets one with \
-                 POST /miniprogram/privacy"
-                    .into(),
-            )
-        })?,
+    current: Option<&Value>,
+) -> AppResult<OwnerSetting> {
+    if let Some(stored) = privacy::get(&deps.table, component, appid).await? {
+        return Ok(stored.owner);
+    }
+    let fetched;
+    let current = match current {
+        Some(c) => c,
+        None => {
+            fetched = pipeline::host(deps, component, appid)
+                .privacy_setting()
+                .await?;
+            &fetched
+        }
     };
-    Ok((owner, current))
+    rules::owner_from_wechat(&current["owner_setting"]).ok_or_else(|| {
+        AppError::PrivacyRequired(
+            "the mini-program has no privacy contact: its merchant or an operator sets one with \
+             POST /miniprogram/privacy"
+                .into(),
+        )
+    })
 }
 
 /// Applies what the committed code (described by `commit_info`) needs before its audit, in WeChat's order: the
@@ -148,7 +155,10 @@ async fn apply_guide(
     appid: &str,
     spec: &PrivacySpec,
 ) -> AppResult<()> {
-    let (owner, current) = owner_contact(deps, component, appid).await?;
+    let current = pipeline::host(deps, component, appid)
+        .privacy_setting()
+        .await?;
+    let owner = owner_contact(deps, component, appid, Some(&current)).await?;
     let detected: Vec<String> =
         serde_json::from_value(current["privacy_list"].clone()).unwrap_or_default();
     let unexplained = rules::unexplained_keys(spec, &detected);

@@ -72,13 +72,14 @@ pub async fn run(deps: &Deps) -> AppResult<RefreshSummary> {
     }
     refresh_due(deps, &mut summary).await;
     for (appid, mut pass) in ready {
-        if !budget_left() {
+        if budget_left() {
+            if let Err(e) = rolling_pass(deps, &appid, &mut pass, &mut summary).await {
+                summary.fail(format!("{appid} rolling pass: {e}"));
+            }
+        } else {
             summary.budget_spent = true;
-            break;
         }
-        if let Err(e) = rolling_pass(deps, &appid, &mut pass, &mut summary).await {
-            summary.fail(format!("{appid} rolling pass: {e}"));
-        }
+        // Saved either way: the reconcile above moved on.
         token_store::save_refresh_pass(&deps.table, &appid, &pass).await?;
     }
     tracing::info!(?summary, "token refresh finished");
