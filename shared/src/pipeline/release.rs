@@ -588,14 +588,21 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
             return Err(e);
         }
     };
-    match submit_at_wechat(deps, &intent, commit_info, privacy_api_not_use).await {
+    let submitted = submit_at_wechat(deps, &intent, commit_info, privacy_api_not_use).await;
+    let submitted_ms = now_millis();
+    match submitted {
         Ok(audit_id) => {
             intent
                 .finish(
                     deps,
                     ReleaseState::Auditing,
-                    audit_fields(audit_id),
-                    Some(submitted_event(&intent, audit_id, commit_info)),
+                    audit_fields(audit_id, submitted_ms),
+                    Some(submitted_event(
+                        &intent,
+                        audit_id,
+                        commit_info,
+                        submitted_ms,
+                    )),
                 )
                 .await?;
             tracing::info!(
@@ -623,8 +630,13 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
                         .finish(
                             deps,
                             ReleaseState::Auditing,
-                            audit_fields(l.auditid),
-                            Some(submitted_event(&intent, l.auditid, commit_info)),
+                            audit_fields(l.auditid, submitted_ms),
+                            Some(submitted_event(
+                                &intent,
+                                l.auditid,
+                                commit_info,
+                                submitted_ms,
+                            )),
                         )
                         .await?;
                     tracing::info!(
@@ -653,21 +665,28 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
     }
 }
 
-fn audit_fields(audit_id: i64) -> Vec<(&'static str, AttributeValue)> {
+/// The audit's fields; `submitted_ms` is also its `AuditSubmitted` event's time, so that a result (which is recorded
+/// after `audit_submit_ms`) is never ordered before it in the history.
+fn audit_fields(audit_id: i64, submitted_ms: i64) -> Vec<(&'static str, AttributeValue)> {
     vec![
         ("audit_id", n(audit_id)),
         ("audit_status", s("auditing")),
         ("audit_reason", s("")),
-        ("audit_submit_ms", n(now_millis())),
+        ("audit_submit_ms", n(submitted_ms)),
     ]
 }
 
-fn submitted_event(intent: &Intent<'_>, audit_id: i64, commit_info: &Value) -> Event {
+fn submitted_event(
+    intent: &Intent<'_>,
+    audit_id: i64,
+    commit_info: &Value,
+    submitted_ms: i64,
+) -> Event {
     Event::new(
         EventKind::AuditSubmitted,
         intent.component,
         intent.appid,
-        now_millis(),
+        submitted_ms,
         json!({"auditId": audit_id, "userVersion": commit_info["userVersion"]}),
     )
 }
