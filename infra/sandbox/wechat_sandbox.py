@@ -391,6 +391,11 @@ class Sandbox:
         return {"errcode": 0, "errmsg": "ok", "auditid": self.next_id}
 
     # --- privacy (authorizer token) ----------------------------------------------------------------------
+    @staticmethod
+    def _owner_complete(owner):
+        # At least one contact and how users are told of changes.
+        return bool(owner.get("notice_method")) and any(owner.get(k) for k in OWNER_FIELDS[:4])
+
     def _scanning(self, a):
         # The scan length is read now, so that /control/scan can also finish the scans under way.
         return self.now() < a["commit"]["committed_at"] + self.scan_seconds
@@ -405,7 +410,7 @@ class Sandbox:
         with 61040 so that the refusal is immediate and unambiguous."""
         guide = a.get("privacy_dev")
         owner = (guide or {}).get("owner_setting") or {}
-        if not guide or not owner.get("notice_method") or not any(owner.get(k) for k in OWNER_FIELDS[:4]):
+        if not guide or not self._owner_complete(owner):
             return wx_error(61040, "no user privacy guide: set it with setprivacysetting before submitting")
         explained = {s["privacy_key"] for s in guide.get("setting_list", [])}
         missing = [k for k in a["commit"]["privacy_keys"] if k not in explained]
@@ -452,7 +457,7 @@ class Sandbox:
         if ver not in (1, 2):
             return wx_error(86071, "invalid privacy_ver")
         owner = body.get("owner_setting") or {}
-        if not owner.get("notice_method") or not any(owner.get(k) for k in OWNER_FIELDS[:4]):
+        if not self._owner_complete(owner):
             return wx_error(86069, "owner_setting: a contact and notice_method are required")
         expire = owner.get("store_expire_timestamp")
         if expire not in (None, "") and not str(expire).isdigit():

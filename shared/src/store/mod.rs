@@ -219,6 +219,18 @@ impl Table {
             .map_err(|e| StoreError::dynamo(operation, e))?;
         Ok(out.item)
     }
+
+    /// Unconditional PutItem of one whole record (it replaces what was there).
+    pub async fn put(&self, item: item::Item, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::dynamo(operation, e))
+    }
 }
 
 /// A stable shard in `0..shards` for a key: spreads a single-value index partition over `shards` partitions.

@@ -28,15 +28,7 @@ pub async fn put(
     );
     item.insert("updated_by".into(), s(by));
     item.insert("updated_ms".into(), n(now_ms));
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| StoreError::dynamo("PutItem privacy owner", e))
+    table.put(item, "PutItem privacy owner").await
 }
 
 pub async fn get(

@@ -18,15 +18,7 @@ pub async fn put(
     let mut item = key(component_pk(component), sk(appid, userstr));
     item.insert("wechat_id".into(), s(wechat_id));
     item.insert("bound_at".into(), n(now));
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| StoreError::dynamo("PutItem tester", e))
+    table.put(item, "PutItem tester").await
 }
 
 /// (userstr, wechat id, bound at) of the testers bound through the platform.

@@ -131,15 +131,7 @@ pub async fn save_refresh_pass(
         item.insert("cursor".into(), s(c));
     }
     item.insert("offset".into(), n(pass.offset));
-    table
-        .client
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| StoreError::dynamo("PutItem refresh pass", e))
+    table.put(item, "PutItem refresh pass").await
 }
 
 /// Puts an authorizer token written before the expiry index existed into it (unless it changed meanwhile).
