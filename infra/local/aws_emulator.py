@@ -1,13 +1,21 @@
-"""The AWS emulator of the local stack: moto's server, with one change. moto applies a DynamoDB request in steps
-(read the item, check the condition, write) without a lock, so two concurrent conditional writes can both pass their
-condition. DynamoDB itself applies each request atomically, and the product relies on that (login slots, leases,
-intents), so DynamoDB requests are applied one at a time here. Everything else runs concurrently as before."""
+"""The AWS emulator of the local stack: moto's server, with three changes.
+1. moto applies a DynamoDB request in steps (read the item, check the condition, write) without a lock, so two
+   concurrent conditional writes can both pass their condition. DynamoDB itself applies each request atomically, and
+   the product relies on that (login slots, leases, intents), so DynamoDB requests are applied one at a time here.
+   Everything else runs concurrently.
+2. A Query reads only the queried partition and a transaction saves only the items it names (fast_dynamodb.py), so
+   neither costs more as the whole table grows.
+3. It is served by gunicorn (one process, so one state; threads; keep-alive) rather than werkzeug's development
+   server, which opens a connection and a thread per request: a request costs half as much, and fleet-sized runs
+   are bound by the product rather than by the emulator's HTTP handling."""
 import argparse
 import os
 import threading
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import run_simple
+from gunicorn.app.base import BaseApplication
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+import fast_dynamodb
 
 _dynamodb = threading.Lock()
 
@@ -23,14 +31,43 @@ def atomic_dynamodb(app):
     return wrapped
 
 
+class Emulator(BaseApplication):
+    def __init__(self, app, options):
+        self.app, self.options = app, options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.app
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("-H", "--host", default="127.0.0.1")
     p.add_argument("-p", "--port", type=int, default=4566)
     args = p.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, atomic_dynamodb(app), threaded=True, request_handler=MotoRequestHandler)
+    fast_dynamodb.install()
+    app = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
+    Emulator(app, {
+        "bind": f"{args.host}:{args.port}",
+        # One worker: moto keeps every service's state in the process's memory.
+        "workers": 1,
+        "worker_class": "gthread",
+        "threads": 64,
+        "keepalive": 75,
+        # Never restart the worker: a restart would lose every table, bucket, queue and secret.
+        "timeout": 0,
+        "graceful_timeout": 1,
+        # S3 object metadata may have underscores in its header names; moto reads them as sent.
+        "header_map": "dangerous",
+        "control_socket_disable": True,
+        "accesslog": None,
+        "loglevel": "warning",
+    }).run()
 
 
 if __name__ == "__main__":
