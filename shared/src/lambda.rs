@@ -3,6 +3,7 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use std::future::Future;
 
 use crate::deps::{Deps, Needs};
+use crate::services::tokens::remembering;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -28,7 +29,7 @@ where
             .lambda_context_ref()
             .map(|c| c.deadline as i64)
             .unwrap_or_else(|| crate::clock::now_millis() + 10_000);
-        let fut = crate::clock::with_deadline(deadline, handler(deps, req));
+        let fut = crate::clock::with_deadline(deadline, remembering(handler(deps, req)));
         async move { Ok::<_, std::convert::Infallible>(fut.await) }
     }))
     .await
@@ -44,7 +45,8 @@ where
     let deps = init(Needs::Backend).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let fut = crate::clock::with_deadline(event.context.deadline as i64, job(deps));
+            let fut =
+                crate::clock::with_deadline(event.context.deadline as i64, remembering(job(deps)));
             async move {
                 fut.await.map_err(|e| {
                     tracing::error!(error = %crate::error::chain(&e), "job failed");
@@ -83,8 +85,10 @@ where
             let records = serde_json::from_value::<QueueEvent>(event.payload)
                 .map(|e| e.records)
                 .unwrap_or_default();
-            let fut =
-                crate::clock::with_deadline(event.context.deadline as i64, handler(deps, records));
+            let fut = crate::clock::with_deadline(
+                event.context.deadline as i64,
+                remembering(handler(deps, records)),
+            );
             async move {
                 let failed = fut.await;
                 let failures: Vec<_> = failed

@@ -1,7 +1,10 @@
 //! Tokens: readers use a stored token while it is good; when it is not, one caller takes the refresh lease
 //! and calls WeChat while the others wait for its result. A token WeChat rejects (40001/42001) is expired
-//! only if it is still the stored value, refreshed, and the call retried once.
+//! only if it is still the stored value, refreshed, and the call retried once. Within one invocation a token
+//! read or written is remembered (`remembering`), so a request that makes several WeChat calls reads it once.
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::{now_millis, now_secs};
@@ -26,10 +29,56 @@ struct Fresh {
     expires_in: i64,
 }
 
+tokio::task_local! {
+    /// Tokens this invocation has read or written: (component, subject) → (value, expires_at).
+    static REMEMBERED: Mutex<HashMap<(String, Option<String>), (String, i64)>>;
+}
+
+/// Runs one invocation's work with its own memory of tokens; none is carried into the next invocation, so a
+/// token refreshed or expired elsewhere is seen by the next request.
+pub async fn remembering<F: Future>(fut: F) -> F::Output {
+    REMEMBERED.scope(Mutex::new(HashMap::new()), fut).await
+}
+
+fn memo_key(component: &str, subject: Subject<'_>) -> (String, Option<String>) {
+    let authorizer = match subject {
+        Subject::Component => None,
+        Subject::Authorizer(a) => Some(a.to_owned()),
+    };
+    (component.to_owned(), authorizer)
+}
+
+fn recalled(component: &str, subject: Subject<'_>, good_until: i64) -> Option<String> {
+    REMEMBERED
+        .try_with(|m| {
+            let m = m.lock().unwrap_or_else(|e| e.into_inner());
+            m.get(&memo_key(component, subject))
+                .filter(|(_, expires_at)| *expires_at > good_until)
+                .map(|(v, _)| v.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+fn remember(component: &str, subject: Subject<'_>, value: &str, expires_at: i64) {
+    let _ = REMEMBERED.try_with(|m| {
+        let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(memo_key(component, subject), (value.to_owned(), expires_at));
+    });
+}
+
+fn forget(component: &str, subject: Subject<'_>) {
+    let _ = REMEMBERED.try_with(|m| {
+        m.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&memo_key(component, subject));
+    });
+}
+
 /// What a caller found when it tried to become the one writer of a token.
 enum Claim {
-    /// A token that lives long enough is already stored.
-    Good(String),
+    /// A token that lives long enough is already stored: its value and expiry.
+    Good(String, i64),
     /// This caller holds the lease and must refresh (or release) it.
     Taken,
     /// Another writer holds the lease.
@@ -43,8 +92,8 @@ async fn claim(
     owner: &str,
     good_until: i64,
 ) -> AppResult<Claim> {
-    if let Some(v) = good_token(deps, component, subject, good_until).await? {
-        return Ok(Claim::Good(v));
+    if let Some((v, expires_at)) = good_token(deps, component, subject, good_until).await? {
+        return Ok(Claim::Good(v, expires_at));
     }
     if !tokens::try_lease(
         &deps.table,
@@ -59,15 +108,18 @@ async fn claim(
         return Ok(Claim::Busy);
     }
     // Another writer may have refreshed and released the lease since our read.
-    if let Some(v) = good_token(deps, component, subject, good_until).await? {
+    if let Some((v, expires_at)) = good_token(deps, component, subject, good_until).await? {
         tokens::release_lease(&deps.table, component, subject, owner).await?;
-        return Ok(Claim::Good(v));
+        return Ok(Claim::Good(v, expires_at));
     }
     Ok(Claim::Taken)
 }
 
 /// Returns a good token, refreshing it under the lease when needed.
 async fn obtain(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult<String> {
+    if let Some(v) = recalled(component, subject, now_secs() + GOOD_MARGIN_SECS) {
+        return Ok(v);
+    }
     let deadline = tokio::time::Instant::now() + WAIT_FOR_OTHER_WRITER;
     let owner = new_owner();
     loop {
@@ -80,7 +132,10 @@ async fn obtain(deps: &Deps, component: &str, subject: Subject<'_>) -> AppResult
         )
         .await?
         {
-            Claim::Good(v) => return Ok(v),
+            Claim::Good(v, expires_at) => {
+                remember(component, subject, &v, expires_at);
+                return Ok(v);
+            }
             Claim::Taken => return refresh_under_lease(deps, component, subject, &owner).await,
             Claim::Busy if tokio::time::Instant::now() >= deadline => {
                 return Err(AppError::TokenBusy)
@@ -96,9 +151,14 @@ async fn good_token(
     component: &str,
     subject: Subject<'_>,
     good_until: i64,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<(String, i64)>> {
     let stored = tokens::get(&deps.table, component, subject).await?;
-    Ok(stored.and_then(|t| t.value.filter(|_| t.expires_at > good_until)))
+    Ok(stored.and_then(|t| {
+        let expires_at = t.expires_at;
+        t.value
+            .filter(|_| expires_at > good_until)
+            .map(|v| (v, expires_at))
+    }))
 }
 
 /// Asks WeChat for a new token of the subject.
@@ -119,7 +179,7 @@ async fn refresh_under_lease(
     match fetch(deps, component, subject).await {
         Ok(fresh) => {
             let now = now_secs();
-            tokens::store_refreshed(
+            let stored = tokens::store_refreshed(
                 &deps.table,
                 component,
                 subject,
@@ -129,6 +189,9 @@ async fn refresh_under_lease(
                 now,
             )
             .await?;
+            if stored {
+                remember(component, subject, &fresh.value, now + fresh.expires_in);
+            }
             tracing::info!(component, subject = %subject_kind(subject), "token refreshed");
             Ok(fresh.value)
         }
@@ -206,14 +269,17 @@ async fn fetch_authorizer_token(
     .await;
     match result {
         Ok(t) => {
-            authorizers::save_refresh_token(
-                &deps.table,
-                component,
-                authorizer,
-                &t.authorizer_refresh_token,
-                now_millis(),
-            )
-            .await?;
+            // WeChat usually answers with the refresh token we hold: nothing to save then.
+            if t.authorizer_refresh_token != refresh_token {
+                authorizers::save_refresh_token(
+                    &deps.table,
+                    component,
+                    authorizer,
+                    &t.authorizer_refresh_token,
+                    now_millis(),
+                )
+                .await?;
+            }
             Ok(Fresh {
                 value: t.authorizer_access_token,
                 expires_in: t.expires_in,
@@ -261,6 +327,7 @@ where
     match retrying(&call, token.clone()).await {
         Err(e) if e.is_token_rejected() => {
             tracing::warn!(component, subject = %subject_kind(subject), errcode = e.errcode(), "token rejected; refreshing");
+            forget(component, subject);
             tokens::expire_if_current(&deps.table, component, subject, &token).await?;
             let fresh = get().await?;
             Ok(retrying(&call, fresh).await?)
@@ -357,4 +424,34 @@ pub async fn refresh_if_due(deps: &Deps, component: &str, subject: Subject<'_>) 
     refresh_under_lease(deps, component, subject, &owner)
         .await
         .map(|_| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_token_is_remembered_within_one_invocation_only_while_good() {
+        let a = Subject::Authorizer("wxa");
+        remembering(async {
+            assert_eq!(recalled("c", a, 100), None);
+            remember("c", a, "t1", 200);
+            assert_eq!(recalled("c", a, 100).as_deref(), Some("t1"));
+            // Not good enough for a caller that needs it beyond its expiry.
+            assert_eq!(recalled("c", a, 200), None);
+            // Another subject and another component are their own.
+            assert_eq!(recalled("c", Subject::Component, 100), None);
+            assert_eq!(recalled("other", a, 100), None);
+            forget("c", a);
+            assert_eq!(recalled("c", a, 100), None);
+        })
+        .await;
+        remembering(async {
+            assert_eq!(recalled("c", a, 100), None, "the next invocation starts empty");
+        })
+        .await;
+        // Outside an invocation nothing is remembered.
+        remember("c", a, "t1", 200);
+        assert_eq!(recalled("c", a, 100), None);
+    }
 }
