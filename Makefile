@@ -36,6 +36,7 @@ events:
 lint: setup
 	$(VENV)/bin/cfn-lint template.yaml
 	$(PY) infra/check_permissions.py
+	$(PY) infra/check_openapi.py
 	$(PY) infra/local/check_fast_dynamodb.py
 
 # Every test: unit tests, template lint, then the black-box tests against a freshly started local stack.

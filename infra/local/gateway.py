@@ -10,7 +10,8 @@ Function logs go to <log-dir>/<function>.log.
 
 Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API), GET /_local/health and
 GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator),
-POST /_local/crash/<name> (kills every instance of a function mid-invocation, as a crash would).
+POST /_local/crash/<name> (kills every instance of a function mid-invocation, as a crash would), and the API
+contract: GET /openapi.json and GET /openapi (a page to browse it).
 """
 import argparse
 import base64
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cfn
 import eventlog
+import openapi_view
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -294,6 +296,11 @@ def make_api_handler(gw):
                 if fn is None:
                     return self._json(404, {"message": "Function not found"})
                 return self._json(200, {"killed": fn.crash()})
+            if url.path == "/openapi.json" and gw.openapi:
+                return self._json(200, gw.openapi)
+            if url.path == "/openapi" and gw.openapi:
+                return self._send(200, openapi_view.as_html(gw.openapi).encode(),
+                                  {"Content-Type": "text/html; charset=utf-8"})
             if url.path == "/_local/frontend":  # stands in for the merchant front end after authorization
                 return self._json(200, {"frontend": dict(urllib.parse.parse_qsl(url.query))})
             m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)
@@ -394,6 +401,7 @@ def main():
     p.add_argument("--log-dir", required=True)
     p.add_argument("--param", action="append", default=[], help="template parameter override NAME=VALUE")
     p.add_argument("--max-instances", type=int, default=4)
+    p.add_argument("--openapi", help="the API contract to serve at /openapi.json and /openapi")
     p.add_argument("--schedule-seconds", type=int, default=0, help="override every schedule's interval (0: template)")
     args = p.parse_args()
 
@@ -405,6 +413,7 @@ def main():
                  for spec in cfn.functions(template, resolver)]
     gw = Gateway(functions)
     gw.event_log_group = eventlog.log_group(template, resolver)
+    gw.openapi = openapi_view.load(args.openapi) if args.openapi else None
     gw.set_throttles(*cfn.route_throttles(template))
     for fn in functions:
         for expr in fn.spec["schedules"]:

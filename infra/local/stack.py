@@ -220,6 +220,7 @@ def up(foreground=False):
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
                   "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
+                  "--openapi", os.path.join(ROOT, "docs", "openapi.yaml"),
                   "--schedule-seconds", os.environ.get("LOCAL_SCHEDULE_SECONDS", "0")], env=AWS_ENV)
     wait_http(f"{api_url}/_local/health", "local API")
 
