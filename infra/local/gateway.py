@@ -152,7 +152,8 @@ def make_runtime_handler(fn, holder):
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
         def do_GET(self):
             if self.path.endswith("/runtime/invocation/next"):
@@ -242,6 +243,11 @@ class Gateway:
         for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True):
             query[k] = f"{query[k]},{v}" if k in query else v
         is_text = body == b"" or headers.get("content-type", "").startswith(("application/json", "text/", "application/xml"))
+        if is_text:
+            try:
+                body.decode()
+            except UnicodeDecodeError:
+                is_text = False  # bytes that are not UTF-8 travel base64-encoded, whatever the type says
         now = time.time()
         return {
             "version": "2.0", "routeKey": f"{method} {route}", "rawPath": path, "rawQueryString": raw_query,
@@ -272,7 +278,8 @@ def make_api_handler(gw):
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
         def _json(self, status, obj):
             self._send(status, json.dumps(obj).encode(), {"Content-Type": "application/json"})
@@ -333,6 +340,13 @@ def make_api_handler(gw):
 
         def do_GET(self):
             self._handle("GET")
+
+        def __getattr__(self, name):
+            # Any other method (HEAD, TRACE, made-up ones) is answered like an unknown route, as API Gateway does,
+            # not with the HTTP server's 501.
+            if name.startswith("do_"):
+                return lambda: self._handle(name[3:])
+            raise AttributeError(name)
 
         def do_POST(self):
             self._handle("POST")

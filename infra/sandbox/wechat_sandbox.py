@@ -97,6 +97,9 @@ class Sandbox:
         self.retry_interval = retry_interval
         self.quota = quota
         self.started = time.time()
+        # Every secret handed to the platform since start (kept across resets), so a test can look for any of them
+        # in the platform's logs.
+        self.issued = {component["appsecret"], component["token"], component["encodingAesKey"]}
         self.reset()
 
     # --- state -------------------------------------------------------------------------------------------
@@ -132,6 +135,7 @@ class Sandbox:
                 rec["superseded_at"] = now
         token = secrets.token_urlsafe(48)
         store[token] = {"expires_at": now + TOKEN_LIFETIME, "superseded_at": None}
+        self.issued.add(token)
         return token
 
     def _check_token(self, store, token):
@@ -897,6 +901,7 @@ class Sandbox:
             update = a.get("authorized", False)
             # Each authorization issues a new refresh token; the previous one stops working.
             a["refresh_token"] = "refreshtoken@@@" + secrets.token_urlsafe(24)
+            self.issued.add(a["refresh_token"])
             a["refresh_revoked"] = False
             a.update({"authorized": True, "auth_time": self.now(), "func_ids": body.get("funcIds") or [17, 18, 19, 25, 30]})
             self.authorizers[appid] = a
@@ -922,6 +927,7 @@ class Sandbox:
                     "privacy_dev": {"owner_setting": {"contact_phone": "13800000000", "notice_method": "公告"},
                                     "setting_list": [], "update_time": int(self.now())}}
                 a = self.authorizers[appid]
+                self.issued.add(a["refresh_token"])
                 out.append({"appid": appid, "refreshToken": a["refresh_token"], "userName": a["user_name"],
                             "authTime": int(a["auth_time"])})
         return {"authorizers": out}
@@ -1031,6 +1037,13 @@ class Sandbox:
             return 200, {"reset": True}
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
+            return 200, {"reset": True}
+        if method == "GET" and path == "/control/issued-secrets":
+            with self.lock:
+                return 200, {"secrets": sorted(self.issued)}
+        if method == "POST" and path == "/control/day/next":  # a new day at WeChat: daily quotas start again
+            with self.lock:
+                self.daily_calls = {}
             return 200, {"reset": True}
         if method == "POST" and path == "/control/categories":
             a = self.authorizers.get(body.get("appid", ""))
