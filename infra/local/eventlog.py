@@ -8,8 +8,14 @@ import cfn
 
 
 def log_group(template, resolver):
-    for logical_id, res in template["Resources"].items():
-        if res["Type"] == "AWS::Logs::LogGroup":
+    """The log group an EventBridge rule of the template delivers to (the functions have a log group of their own)."""
+    resources = template["Resources"]
+    # `!GetAtt Group.Arn`, as the template loader keeps it
+    targets = {str(getattr(t["Arn"], "value", t["Arn"])).split(".")[0]
+               for r in resources.values() if r["Type"] == "AWS::Events::Rule"
+               for t in r["Properties"].get("Targets", [])}
+    for logical_id, res in resources.items():
+        if res["Type"] == "AWS::Logs::LogGroup" and logical_id in targets:
             return resolver.physical_name(logical_id)
     raise SystemExit("template.yaml declares no log group for events")
 

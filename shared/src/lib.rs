@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod jwt;
 pub mod lambda;
+pub mod metrics;
 pub mod pipeline;
 pub mod queue;
 pub mod random;

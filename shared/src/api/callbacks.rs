@@ -9,6 +9,16 @@ use crate::http::response::{respond, text};
 use crate::services::callbacks::{self, SignedQuery};
 use crate::wechat::crypto::UrlCheck;
 
+/// Counts a push that was not handled (bad signature, wrong app, stale, malformed...) by its error code: the
+/// `PushesRefused` metric.
+fn refused_counted(url: &str, handled: AppResult<()>) -> AppResult<()> {
+    if let Err(e) = &handled {
+        let (_, code) = crate::http::response::status_and_code(e);
+        crate::metrics::count("PushesRefused", &[("Url", url), ("Code", code)]);
+    }
+    handled
+}
+
 fn required(req: &Request, name: &str, missing: fn(String) -> AppError) -> AppResult<String> {
     query(req, name).ok_or_else(|| missing(format!("query parameter {name} is required")))
 }
@@ -49,7 +59,9 @@ pub async fn auth_event(deps: &Deps, req: Request) -> Response<Body> {
                 return url_check(deps, &component, &req).await;
             }
             let body = body_bytes(&req, MAX_PUSH_BODY)?;
-            callbacks::handle_auth_event(deps, &component, &signed_query(&req)?, body).await?;
+            let handled =
+                callbacks::handle_auth_event(deps, &component, &signed_query(&req)?, body).await;
+            refused_counted("auth-event", handled)?;
             Ok(text(200, "success"))
         }
         .await,
@@ -65,8 +77,15 @@ pub async fn message(deps: &Deps, req: Request) -> Response<Body> {
                 return url_check(deps, &component, &req).await;
             }
             let body = body_bytes(&req, MAX_PUSH_BODY)?;
-            callbacks::handle_message(deps, &component, &authorizer, &signed_query(&req)?, body)
-                .await?;
+            let handled = callbacks::handle_message(
+                deps,
+                &component,
+                &authorizer,
+                &signed_query(&req)?,
+                body,
+            )
+            .await;
+            refused_counted("message", handled)?;
             Ok(text(200, "success"))
         }
         .await,

@@ -410,6 +410,7 @@ impl Held<'_> {
     /// Records `change` and gives the lease up. A lease lost meanwhile (the invocation outlived it) records
     /// nothing: the newer holder's record stands.
     async fn record(&self, deps: &Deps, change: TargetChange) -> AppResult<()> {
+        let to = change.to.unwrap_or(self.from);
         let recorded = store::release_target(
             &deps.table,
             self.component,
@@ -421,7 +422,10 @@ impl Held<'_> {
             now_millis(),
         )
         .await?;
-        if !recorded {
+        if recorded {
+            // Batch progress: each step a target takes, by the state it reached (`BatchTargetSteps`).
+            crate::metrics::count("BatchTargetSteps", &[("State", to.as_str())]);
+        } else {
             tracing::warn!(
                 component = self.component,
                 batch_id = self.batch_id,

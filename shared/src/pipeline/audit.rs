@@ -422,13 +422,22 @@ async fn sweep_one(
             if now_millis() - started < INTENT_STALE_MS {
                 return Ok(Swept::Nothing);
             }
-            Ok(
-                if reconcile(deps, component, appid, state, saved, started).await? {
-                    Swept::Reconciled
-                } else {
-                    Swept::Nothing
-                },
-            )
+            let reconciled = reconcile(deps, component, appid, state, saved, started).await;
+            // An intent still here past a minute is a step stuck between WeChat and us: alarmed on when it stays.
+            let outcome = match &reconciled {
+                Ok(true) => "reconciled",
+                Ok(false) => "left",
+                Err(_) => "failed",
+            };
+            crate::metrics::count("StaleIntents", &[("Outcome", outcome)]);
+            if outcome != "reconciled" {
+                crate::metrics::count("StuckIntents", &[]);
+            }
+            Ok(if reconciled? {
+                Swept::Reconciled
+            } else {
+                Swept::Nothing
+            })
         }
         ReleaseState::Auditing | ReleaseState::Delayed => {
             let submitted_ms = saved.raw_n("audit_submit_ms").unwrap_or(0);

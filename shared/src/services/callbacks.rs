@@ -225,6 +225,7 @@ where
     };
     if !push.fresh {
         tracing::warn!(component, push_type = %push.push_type, "stale push refused");
+        pushed(&push.push_type, "refused_stale");
         pushes::record(&deps.table, component, &record("refused_stale"), now, ttl).await?;
         return Err(AppError::Forbidden(format!(
             "push timestamp is more than {PUSH_FRESHNESS_SECS} s from now; refused"
@@ -244,6 +245,7 @@ where
     {
         pushes::Begin::AlreadyDone => {
             tracing::info!(component, push_type = %push.push_type, "duplicate delivery ignored");
+            pushed(&push.push_type, "duplicate");
             pushes::record(&deps.table, component, &record("processed"), now, ttl).await?;
             return Ok(());
         }
@@ -255,9 +257,11 @@ where
             pushes::record(&deps.table, component, &record("processed"), now, ttl).await?;
             pushes::complete(&deps.table, component, &key_hash).await?;
             tracing::info!(component, push_type = %push.push_type, "push processed");
+            pushed(&push.push_type, "processed");
             Ok(())
         }
         Err(e) => {
+            pushed(&push.push_type, "failed");
             pushes::abandon(&deps.table, component, &key_hash, &owner).await?;
             pushes::record(&deps.table, component, &record("failed"), now, ttl).await?;
             Err(e)
@@ -534,4 +538,12 @@ async fn exchange(deps: &Deps, component: &str, code: &str) -> AppResult<Recalle
         }
         Err(e) => Err(e),
     }
+}
+
+/// Counts one authenticated push by its type and what became of it (the `PushesHandled` metric).
+fn pushed(push_type: &str, outcome: &str) {
+    crate::metrics::count(
+        "PushesHandled",
+        &[("Type", push_type), ("Outcome", outcome)],
+    );
 }

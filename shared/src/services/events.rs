@@ -25,6 +25,10 @@ pub async fn record(deps: &Deps, event: Event) -> AppResult<()> {
 
 /// Puts recorded events on the bus; never fails the caller, whose state change is already committed.
 pub async fn publish(deps: &Deps, events: &[Event]) {
+    // Every release step and batch milestone is an event: counted here once, as `ReleaseSteps` by type.
+    for event in events {
+        crate::metrics::count("ReleaseSteps", &[("Step", event.kind.detail_type())]);
+    }
     if let Err(e) = try_publish(deps, events).await {
         tracing::warn!(error = %e, count = events.len(), "events stay in the outbox for the sweep");
     }

@@ -55,6 +55,7 @@ pub async fn run(deps: &Deps) -> AppResult<RefreshSummary> {
     for component in components::list_all(&deps.table).await? {
         summary.components += 1;
         let appid = component.appid;
+        ticket_age(deps, &appid).await;
         match tokens::refresh_if_due(deps, &appid, Subject::Component).await {
             Ok(true) => summary.component_tokens_refreshed += 1,
             Ok(false) => {}
@@ -84,6 +85,22 @@ pub async fn run(deps: &Deps) -> AppResult<RefreshSummary> {
     }
     tracing::info!(?summary, "token refresh finished");
     Ok(summary)
+}
+
+/// How old the component's verify ticket is (the `VerifyTicketAge` metric, alarmed on past 30 minutes: WeChat
+/// pushes one every 10). A component without any ticket counts as 12 hours old, the ticket's whole lifetime.
+async fn ticket_age(deps: &Deps, component: &str) {
+    let age = match components::get_ticket(&deps.table, component).await {
+        Ok(Some(t)) => now_secs() - t.received_at.max(t.create_time),
+        Ok(None) => components::TICKET_LIFETIME_SECS,
+        Err(e) => {
+            tracing::warn!(component, error = %e, "verify ticket not read");
+            return;
+        }
+    };
+    crate::metrics::seconds("VerifyTicketAge", &[("Component", component)], age);
+    // Without a dimension too, so that one alarm covers every component.
+    crate::metrics::seconds("VerifyTicketAgeAny", &[], age);
 }
 
 /// Refreshes every authorizer token of every component that expires within the margin.

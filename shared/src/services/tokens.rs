@@ -193,12 +193,26 @@ async fn refresh_under_lease(
                 remember(component, subject, &fresh.value, now + fresh.expires_in);
             }
             tracing::info!(component, subject = %subject_kind(subject), "token refreshed");
+            refreshed(subject, "ok");
             Ok(fresh.value)
         }
         Err(e) => {
+            refreshed(subject, crate::http::response::status_and_code(&e).1);
             tokens::release_lease(&deps.table, component, subject, owner).await?;
             Err(e)
         }
+    }
+}
+
+/// Counts one refresh by what was refreshed and how it ended (the `TokenRefreshes` metric).
+fn refreshed(subject: Subject<'_>, outcome: &str) {
+    let kind = match subject {
+        Subject::Component => "component",
+        Subject::Authorizer(_) => "authorizer",
+    };
+    crate::metrics::count("TokenRefreshes", &[("Subject", kind), ("Outcome", outcome)]);
+    if outcome != "ok" {
+        crate::metrics::count("TokenRefreshFailures", &[]);
     }
 }
 
@@ -447,7 +461,11 @@ mod tests {
         })
         .await;
         remembering(async {
-            assert_eq!(recalled("c", a, 100), None, "the next invocation starts empty");
+            assert_eq!(
+                recalled("c", a, 100),
+                None,
+                "the next invocation starts empty"
+            );
         })
         .await;
         // Outside an invocation nothing is remembered.

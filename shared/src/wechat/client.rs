@@ -204,7 +204,8 @@ impl WechatClient {
             .post(format!("{}{path}", self.base))
             .query(query)
             .json(body);
-        Self::decode(req.send().await).await
+        let started = std::time::Instant::now();
+        observed(path, started, Self::decode(req.send().await).await)
     }
 
     async fn get<T: DeserializeOwned>(
@@ -212,14 +213,14 @@ impl WechatClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, WechatError> {
-        Self::decode(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .query(query)
-                .send()
-                .await,
-        )
-        .await
+        let started = std::time::Instant::now();
+        let sent = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await;
+        observed(path, started, Self::decode(sent).await)
     }
 
     async fn decode<T: DeserializeOwned>(
@@ -376,6 +377,11 @@ impl WechatClient {
 
     /// The trial version's QR code: image bytes and their content type.
     pub async fn trial_qrcode(&self, aat: &str) -> Result<(Vec<u8>, &'static str), WechatError> {
+        let started = std::time::Instant::now();
+        observed("/wxa/get_qrcode", started, self.fetch_qrcode(aat).await)
+    }
+
+    async fn fetch_qrcode(&self, aat: &str) -> Result<(Vec<u8>, &'static str), WechatError> {
         let resp = self
             .http
             .get(format!("{}/wxa/get_qrcode", self.base))
@@ -746,6 +752,31 @@ pub fn parse_image_response(bytes: &[u8]) -> Result<(Vec<u8>, &'static str), Wec
             "expected an image, got JSON without an errcode".into(),
         )),
     }
+}
+
+/// Every WeChat call is logged and counted: endpoint (the path's last segment), outcome (`ok`, WeChat's errcode,
+/// `http_<status>`, `no_answer` or `bad_answer`) and latency. Never its query, which carries the access token.
+fn observed<T>(
+    path: &str,
+    started: std::time::Instant,
+    result: Result<T, WechatError>,
+) -> Result<T, WechatError> {
+    let endpoint = path.rsplit('/').next().unwrap_or(path);
+    let outcome = match &result {
+        Ok(_) => "ok".to_owned(),
+        Err(WechatError::Api { errcode, .. }) => errcode.to_string(),
+        Err(WechatError::Status(status)) => format!("http_{status}"),
+        Err(WechatError::Transport(_)) => "no_answer".to_owned(),
+        Err(WechatError::Decode(_)) => "bad_answer".to_owned(),
+    };
+    let latency_ms = started.elapsed().as_millis() as i64;
+    tracing::info!(endpoint, outcome = %outcome, latency_ms, "wechat call");
+    crate::metrics::count(
+        "WechatCalls",
+        &[("Endpoint", endpoint), ("Outcome", &outcome)],
+    );
+    crate::metrics::millis("WechatLatency", &[("Endpoint", endpoint)], latency_ms);
+    result
 }
 
 /// WeChat answers errors as HTTP 200 with `{"errcode": N, "errmsg": ...}`; errcode 0 is success.
