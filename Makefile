@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACK  := $(PY) infra/local/stack.py
 ROLE   ?= developer
 
-.PHONY: setup build up down dev test test-unit test-stack bench token events lint clean
+.PHONY: setup build up down dev test test-unit test-stack bench token events lint clean package
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -45,6 +45,16 @@ test: setup lint build
 
 bench: setup build
 	bash bench/run.sh
+
+# Every function for arm64 Lambda (provided.al2023) in one cargo invocation, laid out for `sam deploy`
+# (.aws-sam/build). Installs the arm64 target and cross linker on first use.
+PKG_ENV := CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc AR_aarch64_unknown_linux_gnu=aarch64-linux-gnu-ar
+package: setup
+	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	@command -v aarch64-linux-gnu-gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu; }
+	$(PKG_ENV) cargo build --profile deploy --target aarch64-unknown-linux-gnu -p functions --bins
+	$(PY) infra/package.py
 
 clean: down
 	rm -rf .local
