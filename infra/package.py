@@ -26,6 +26,7 @@ def zipped_size(path):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         info = zipfile.ZipInfo("bootstrap")
         info.external_attr = 0o755 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
         with open(path, "rb") as f:
             z.writestr(info, f.read())
     return buf.tell()
