@@ -36,8 +36,10 @@ def main():
     with open(os.path.join(ROOT, "template.yaml")) as f:
         template = f.read()
     functions = FUNCTION.findall(template)
-    if not functions:
-        sys.exit("package: no function found in template.yaml")
+    declared = template.count("Type: AWS::Serverless::Function")
+    if len(functions) != declared:
+        # A function written another way would otherwise be left out of the package without a word.
+        sys.exit(f"package: {declared} functions in template.yaml, {len(functions)} in the expected layout")
     shutil.rmtree(OUT, ignore_errors=True)
     rows, over = [], []
     for logical_id, binary in functions:
