@@ -1,7 +1,7 @@
 //! Merchant decoration, black-box: defaults from a published template → save → query → page, versions, usage
 //! counts, and another merchant's mini-program.
 use serde_json::json;
-use stack_tests::{serial, Stack};
+use stack_tests::{assert_refused, serial, Stack};
 use wxtpl::http::auth::Role;
 
 fn usage(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> i64 {
@@ -239,15 +239,7 @@ async fn a_merchant_releases_the_saved_config_for_audit() {
     let (code, out) = stack
         .post("/code/release", &judy, &json!({"maAppId": appid}))
         .await;
-    assert_eq!(code, 409, "{out}");
-    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
-    assert!(
-        out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/miniprogram/privacy"),
-        "{out}"
-    );
+    assert_refused(code, &out, 409, "PRIVACY_REQUIRED", "/miniprogram/privacy");
     assert_eq!(stack.counter("commit").await, commits);
     stack.privacy_contact(&judy, &appid).await;
     let (code, out) = stack

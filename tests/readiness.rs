@@ -1,7 +1,7 @@
 //! Ready for a real account, black-box: the privacy guide, the privacy-API scan and the platform's server domains,
 //! each enforced by the sandbox as WeChat does, each refusal a clear error with nothing half-done.
 use serde_json::{json, Value};
-use stack_tests::{serial, unique, Stack};
+use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
 /// A published template over a sandbox draft whose code uses `Location` and `getLocation`, with the privacy guide
@@ -79,12 +79,7 @@ async fn a_release_applies_domains_and_the_privacy_guide_and_refuses_what_would_
     // 1. The template's domain is not registered on the platform: refused before anything is committed.
     let commits = stack.counter("commit").await;
     let (code, out) = stack.post("/code/release", &merchant, &release).await;
-    assert_eq!(code, 409, "{out}");
-    assert_eq!(out["error"]["code"], "DOMAIN_NOT_REGISTERED", "{out}");
-    assert!(
-        out["error"]["message"].as_str().unwrap().contains(&host),
-        "{out}"
-    );
+    assert_refused(code, &out, 409, "DOMAIN_NOT_REGISTERED", &host);
     assert_eq!(stack.counter("commit").await, commits);
     let ops = stack.token(Role::Operator);
     let (code, out) = stack
@@ -99,15 +94,7 @@ async fn a_release_applies_domains_and_the_privacy_guide_and_refuses_what_would_
     // 2. WeChat's scan finds getLocation undeclared: a clear 409 after the commit, nothing submitted, the commit kept.
     let submits = stack.counter("submit_audit").await;
     let (code, out) = stack.post("/code/release", &merchant, &release).await;
-    assert_eq!(code, 409, "{out}");
-    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
-    assert!(
-        out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("getLocation"),
-        "{out}"
-    );
+    assert_refused(code, &out, 409, "PRIVACY_REQUIRED", "getLocation");
     assert_eq!(stack.counter("submit_audit").await, submits);
     assert_eq!(stack.release_state(&merchant, &appid).await, "committed");
     let wechat = side(&stack, &appid).await;
@@ -130,15 +117,7 @@ async fn a_release_applies_domains_and_the_privacy_guide_and_refuses_what_would_
     let (code, out) = stack
         .post("/code/release", &merchant, &json!({"maAppId": other}))
         .await;
-    assert_eq!(code, 409, "{out}");
-    assert_eq!(out["error"]["code"], "PRIVACY_REQUIRED", "{out}");
-    assert!(
-        out["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Location"),
-        "{out}"
-    );
+    assert_refused(code, &out, 409, "PRIVACY_REQUIRED", "Location");
     assert_eq!(side(&stack, &other).await["submits"], json!([]));
 
     // 3. On the template that declares it, with WeChat still scanning: pending, then submitted by the sweep with the

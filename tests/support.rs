@@ -584,3 +584,13 @@ pub fn unique(name: &str) -> String {
 pub fn s(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
+
+/// Asserts a refusal: its status, its error code, and a message that names `mentions`.
+pub fn assert_refused(code: u16, out: &Value, status: u16, error: &str, mentions: &str) {
+    assert_eq!(code, status, "{out}");
+    assert_eq!(out["error"]["code"], error, "{out}");
+    assert!(
+        out["error"]["message"].as_str().unwrap().contains(mentions),
+        "{out}"
+    );
+}
