@@ -14,7 +14,7 @@ $(VENV)/.installed: infra/requirements.txt
 setup: $(VENV)/.installed
 
 build:
-	cargo build --bins
+	cargo build --bin every-function
 
 up: setup build
 	$(STACK) up
@@ -53,7 +53,7 @@ PKG_ENV := CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 package: setup
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	@command -v aarch64-linux-gnu-gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc-aarch64-linux-gnu; }
-	$(PKG_ENV) cargo build --profile deploy --target aarch64-unknown-linux-gnu -p functions --bins
+	$(PKG_ENV) cargo build --profile deploy --target aarch64-unknown-linux-gnu --bin every-function
 	$(PY) infra/package.py
 
 clean: down

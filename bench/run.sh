@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
-cargo build --release --bins --examples -p functions -p wxtpl
+cargo build --release --bin every-function --examples -p wxtpl
 PY=.venv/bin/python
 $PY bench/gen_pushes.py 2000 bench/out/pushes.json
 echo "== push handling (verify + decrypt + parse), 2000 messages x 5 rounds"

@@ -85,7 +85,7 @@ def as_list(value):
 def functions(template):
     for name, res in template["Resources"].items():
         if res.get("Type") == "AWS::Serverless::Function":
-            yield name, res["Metadata"]["BuildProperties"]["Binary"], res["Properties"].get("Policies") or []
+            yield name, res["Properties"]["Handler"], res["Properties"].get("Policies") or []
 
 
 def check():
@@ -126,7 +126,7 @@ def check():
 def write():
     declared = yaml.safe_load(open(DECLARED))["functions"]
     src = open(TEMPLATE).read()
-    pattern = re.compile(r"(BuildProperties: \{ Binary: ([a-z0-9-]+) \} \}\n    Properties:\n(?:      (?!Policies:).*\n)*)"
+    pattern = re.compile(r"(    Properties:\n      Handler: ([a-z0-9-]+)\n(?:      (?!Policies:).*\n)*)"
                          r"      Policies:\n(?:        .*\n)+")
     out = pattern.sub(lambda m: m.group(1) + render(declared[m.group(2)]), src)
     open(TEMPLATE, "w").write(out)

@@ -255,7 +255,7 @@ async fn a_save_from_a_stale_read_never_undoes_a_pipeline_step() {
     let (token, appid) = stack.decorated(&unique("saver")).await;
     let component = stack.component_appid();
     let table = wxtpl::store::Table {
-        client: stack.dynamo.clone(),
+        client: wxtpl::aws::LazyClient::ready(stack.dynamo.clone()),
         name: stack.env["TABLE_NAME"].clone(),
     };
     use wxtpl::store::user_templates as ut;

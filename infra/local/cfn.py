@@ -126,7 +126,9 @@ def functions(template, resolver):
                                "concurrency": int((ep.get("ScalingConfig") or {}).get("MaximumConcurrency", 5)),
                                "partial": "ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or [])})
         out.append({
-            "name": res["Metadata"]["BuildProperties"]["Binary"],
+            # The function's name is its Handler; every function runs the same binary, which reads `_HANDLER`.
+            "name": props["Handler"],
+            "binary": res["Metadata"]["BuildProperties"]["Binary"],
             "env": {k: str(resolver.resolve(v)) for k, v in env.items()},
             "timeout": int(props.get("Timeout", glob.get("Timeout", 3))),
             "reserved": props.get("ReservedConcurrentExecutions"),

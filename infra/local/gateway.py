@@ -50,7 +50,7 @@ class Function:
     def __init__(self, spec, binary_dir, log_dir, base_env, max_instances):
         self.spec = spec
         self.name = spec["name"]
-        self.binary = os.path.join(binary_dir, self.name)
+        self.binary = os.path.join(binary_dir, spec["binary"])
         self.log_path = os.path.join(log_dir, f"{self.name}.log")
         self.env = dict(base_env)
         self.env.update(spec["env"])
@@ -71,6 +71,7 @@ class Function:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         env = dict(self.env)
         env.update({"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}", "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                    "_HANDLER": self.name,
                     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
                     "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{len(self.instances)}",
                     "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}"})

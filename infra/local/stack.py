@@ -202,9 +202,10 @@ def up(foreground=False):
               "BatchPollSeconds": os.environ.get("LOCAL_BATCH_POLL_SECONDS", "2"),
               "BatchRetrySeconds": os.environ.get("LOCAL_BATCH_RETRY_SECONDS", "1")}
     resolver = cfn.Resolver(template, params)
-    missing = [f["name"] for f in cfn.functions(template, resolver) if not os.path.exists(os.path.join(bin_dir, f["name"]))]
+    missing = sorted({f["binary"] for f in cfn.functions(template, resolver)
+                      if not os.path.exists(os.path.join(bin_dir, f["binary"]))})
     if missing:
-        raise SystemExit(f"function binaries missing in {bin_dir}: {', '.join(missing)} (run `cargo build --bins`)")
+        raise SystemExit(f"function binary missing in {bin_dir}: {', '.join(missing)} (run `make build`)")
 
     py = sys.executable
     start("aws", [py, "infra/local/aws_emulator.py", "-H", "127.0.0.1", "-p", str(AWS_PORT)])

@@ -2,6 +2,7 @@
 use aws_sdk_s3::presigning::PresigningConfig;
 use std::time::Duration;
 
+use crate::aws::LazyClient;
 use crate::error::{AppError, AppResult};
 
 pub const UPLOAD_URL_TTL: Duration = Duration::from_secs(300);
@@ -10,7 +11,7 @@ pub const MAX_IMAGE_BYTES: i64 = 2 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Blobs {
-    client: aws_sdk_s3::Client,
+    client: LazyClient<aws_sdk_s3::Client>,
     bucket: String,
 }
 
@@ -43,17 +44,21 @@ fn s3_error(
 }
 
 impl Blobs {
-    pub fn new(client: aws_sdk_s3::Client, bucket: &str) -> Self {
+    pub fn new(client: LazyClient<aws_sdk_s3::Client>, bucket: &str) -> Self {
         Self {
             client,
             bucket: bucket.to_owned(),
         }
     }
 
+    fn client(&self) -> &aws_sdk_s3::Client {
+        self.client.get()
+    }
+
     pub async fn upload_url(&self, key: &str, content_type: &str, size: i64) -> AppResult<String> {
         let cfg = PresigningConfig::expires_in(UPLOAD_URL_TTL).expect("static TTL is valid");
         let req = self
-            .client
+            .client()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -68,7 +73,7 @@ impl Blobs {
     pub async fn read_url(&self, key: &str) -> AppResult<String> {
         let cfg = PresigningConfig::expires_in(READ_URL_TTL).expect("static TTL is valid");
         let req = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -79,7 +84,7 @@ impl Blobs {
     }
 
     pub async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> AppResult<()> {
-        self.client
+        self.client()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -94,7 +99,7 @@ impl Blobs {
     /// Content type and size of an uploaded object, or None when nothing was uploaded under the key.
     pub async fn head(&self, key: &str) -> AppResult<Option<(String, i64)>> {
         match self
-            .client
+            .client()
             .head_object()
             .bucket(&self.bucket)
             .key(key)

@@ -1,6 +1,7 @@
 //! The EventBridge bus: puts the platform's events (`domain::events`) and reports which of them were accepted.
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
+use crate::aws::LazyClient;
 use crate::domain::events::{Event, SOURCE};
 
 /// PutEvents takes at most 10 entries per call.
@@ -8,7 +9,7 @@ const BATCH: usize = 10;
 
 #[derive(Clone)]
 pub struct EventBus {
-    client: aws_sdk_eventbridge::Client,
+    client: LazyClient<aws_sdk_eventbridge::Client>,
     name: String,
 }
 
@@ -17,11 +18,15 @@ pub struct EventBus {
 pub struct BusError(String);
 
 impl EventBus {
-    pub fn new(client: aws_sdk_eventbridge::Client, name: &str) -> Self {
+    pub fn new(client: LazyClient<aws_sdk_eventbridge::Client>, name: &str) -> Self {
         Self {
             client,
             name: name.to_owned(),
         }
+    }
+
+    fn client(&self) -> &aws_sdk_eventbridge::Client {
+        self.client.get()
     }
 
     /// Puts `events`; returns, in order, whether each one was accepted. A whole-call failure is an error.
@@ -40,7 +45,7 @@ impl EventBus {
                 })
                 .collect();
             let out = self
-                .client
+                .client()
                 .put_events()
                 .set_entries(Some(entries))
                 .send()

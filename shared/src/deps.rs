@@ -1,4 +1,8 @@
-//! Everything a function needs, built once per cold start and borrowed by every invocation.
+//! Everything a function needs, set up once per cold start and borrowed by every invocation. Nothing here calls the
+//! network at start: clients connect on first use and the JWT key is read by the first request that needs it.
+use tokio::sync::OnceCell;
+
+use crate::aws::LazyClient;
 use crate::blobs::Blobs;
 use crate::bus::EventBus;
 use crate::config::Config;
@@ -15,16 +19,15 @@ pub struct Deps {
     pub blobs: Blobs,
     pub bus: EventBus,
     pub queue: WorkQueue,
-    /// HS256 key for API JWTs; `None` for functions that only serve WeChat or schedules.
-    pub jwt_key: Option<Vec<u8>>,
+    needs: Needs,
+    /// HS256 key for API JWTs, read from Secrets Manager by the first request that verifies or signs one.
+    jwt_key: OnceCell<Vec<u8>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("cannot read the JWT signing key: {0}")]
-    JwtKey(#[from] crate::secrets::SecretsError),
 }
 
 /// Which optional parts a function needs at init.
@@ -39,35 +42,23 @@ pub enum Needs {
 impl Deps {
     pub async fn from_env(needs: Needs) -> Result<Self, InitError> {
         let config = Config::from_env()?;
-        let aws = aws_config::load_from_env().await;
+        let aws = crate::aws::sdk_config().await;
         let table = Table {
-            client: aws_sdk_dynamodb::Client::new(&aws),
+            client: LazyClient::new(&aws, aws_sdk_dynamodb::Client::new),
             name: config.table_name.clone(),
         };
         let secrets = Secrets::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
+            LazyClient::new(&aws, aws_sdk_secretsmanager::Client::new),
             &config.component_secret_prefix,
         );
-        let jwt_key = match needs {
-            Needs::Api => Some(secrets.jwt_key(&config.jwt_secret_id).await?),
-            Needs::Backend => None,
-        };
         let wechat = WechatClient::new(&config.wechat_api_base);
-        // Emulators serve buckets by path; AWS itself prefers virtual-hosted addressing.
-        let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws)
-                .force_path_style(path_style)
-                .build(),
-        );
-        let blobs = Blobs::new(s3, &config.bucket_name);
+        let blobs = Blobs::new(LazyClient::new(&aws, s3_client), &config.bucket_name);
         let bus = EventBus::new(
-            aws_sdk_eventbridge::Client::new(&aws),
+            LazyClient::new(&aws, aws_sdk_eventbridge::Client::new),
             &config.event_bus_name,
         );
         let queue = WorkQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
+            LazyClient::new(&aws, aws_sdk_sqs::Client::new),
             config.batch_queue_url.clone(),
         );
         Ok(Self {
@@ -78,11 +69,36 @@ impl Deps {
             blobs,
             bus,
             queue,
-            jwt_key,
+            needs,
+            jwt_key: OnceCell::new(),
         })
+    }
+
+    /// The HS256 key that signs and verifies API tokens; read once, by the first request that needs it.
+    pub async fn jwt_key(&self) -> Result<&[u8], crate::secrets::SecretsError> {
+        assert!(
+            self.needs == Needs::Api,
+            "only API functions (Needs::Api) sign or verify tokens"
+        );
+        let key = self
+            .jwt_key
+            .get_or_try_init(|| self.secrets.jwt_key(&self.config.jwt_secret_id))
+            .await?;
+        Ok(key)
     }
 
     pub fn push_ttl(&self, now: i64) -> i64 {
         now + self.config.push_record_ttl_days * 86_400
     }
+}
+
+fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    // Emulators serve buckets by path; AWS itself prefers virtual-hosted addressing.
+    let path_style = std::env::var_os("AWS_ENDPOINT_URL").is_some()
+        || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(path_style)
+            .build(),
+    )
 }

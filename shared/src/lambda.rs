@@ -45,8 +45,11 @@ where
     let deps = init(Needs::Backend).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-            let fut =
-                crate::clock::with_deadline(event.context.deadline as i64, remembering(job(deps)));
+            // Boxed: a deep job's future would otherwise exceed the compiler's layout depth in `main`.
+            let fut = Box::pin(crate::clock::with_deadline(
+                event.context.deadline as i64,
+                remembering(job(deps)),
+            ));
             async move {
                 fut.await.map_err(|e| {
                     tracing::error!(error = %crate::error::chain(&e), "job failed");

@@ -4,6 +4,7 @@
 //! `pipeline` (commit → readiness → submit → audit → publish, over a `CodeHost`) and `services` (tokens, push
 //! handling, templates, decoration, batches) → adapters (`store`, `wechat`, `secrets`) → `domain`, `config`, `clock`.
 pub mod api;
+pub mod aws;
 pub mod blobs;
 pub mod bus;
 pub mod clock;

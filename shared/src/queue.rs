@@ -2,6 +2,8 @@
 //! Delivery is at least once: every consumer is idempotent.
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
+use crate::aws::LazyClient;
+
 /// SendMessageBatch takes at most 10 entries per call.
 const BATCH: usize = 10;
 /// SQS delays a message by at most 15 minutes.
@@ -9,7 +11,7 @@ pub const MAX_DELAY_SECS: i32 = 900;
 
 #[derive(Clone)]
 pub struct WorkQueue {
-    client: aws_sdk_sqs::Client,
+    client: LazyClient<aws_sdk_sqs::Client>,
     /// None for functions that send nothing.
     url: Option<String>,
 }
@@ -28,8 +30,12 @@ pub struct Outgoing {
 }
 
 impl WorkQueue {
-    pub fn new(client: aws_sdk_sqs::Client, url: Option<String>) -> Self {
+    pub fn new(client: LazyClient<aws_sdk_sqs::Client>, url: Option<String>) -> Self {
         Self { client, url }
+    }
+
+    fn client(&self) -> &aws_sdk_sqs::Client {
+        self.client.get()
     }
 
     /// Sends every message or fails: a partial failure is an error, so the caller retries all of them (consumers
@@ -56,7 +62,7 @@ impl WorkQueue {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let out = self
-                .client
+                .client()
                 .send_message_batch()
                 .queue_url(url)
                 .set_entries(Some(entries))

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
+use crate::aws::LazyClient;
+
 /// How long a warm instance trusts a component secret it read.
 const COMPONENT_SECRET_TTL: Duration = Duration::from_secs(300);
 /// A forced re-read happens at most this often per component, so forged pushes cannot hammer Secrets Manager.
@@ -49,7 +51,7 @@ pub enum SecretsError {
 
 #[derive(Clone)]
 pub struct Secrets {
-    client: Client,
+    client: LazyClient<Client>,
     prefix: String,
     components: Arc<RwLock<HashMap<String, Cached>>>,
 }
@@ -66,12 +68,16 @@ fn service_error<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata, R>(
 }
 
 impl Secrets {
-    pub fn new(client: Client, prefix: &str) -> Self {
+    pub fn new(client: LazyClient<Client>, prefix: &str) -> Self {
         Self {
             client,
             prefix: prefix.to_owned(),
             components: Default::default(),
         }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.get()
     }
 
     pub fn component_secret_name(&self, appid: &str) -> String {
@@ -81,7 +87,7 @@ impl Secrets {
     async fn read_string(&self, id: &str) -> Result<String, SecretsError> {
         use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
         let out = self
-            .client
+            .client()
             .get_secret_value()
             .secret_id(id)
             .send()
@@ -156,7 +162,7 @@ impl Secrets {
         let name = self.component_secret_name(appid);
         let value = serde_json::to_string(secret).expect("secret serializes");
         let created = self
-            .client
+            .client()
             .create_secret()
             .name(&name)
             .secret_string(&value)
@@ -168,7 +174,7 @@ impl Secrets {
                 if e.as_service_error().and_then(|s| s.code())
                     == Some("ResourceExistsException") =>
             {
-                self.client
+                self.client()
                     .put_secret_value()
                     .secret_id(&name)
                     .secret_string(&value)
@@ -182,7 +188,7 @@ impl Secrets {
         Ok(())
     }
 
-    /// The HS256 signing key for API tokens (read once at cold start by `Deps`).
+    /// The HS256 signing key for API tokens (read once per process by `Deps::jwt_key`).
     pub async fn jwt_key(&self, secret_id: &str) -> Result<Vec<u8>, SecretsError> {
         let key = self.read_string(secret_id).await?;
         if key.len() < 32 {

@@ -26,7 +26,7 @@ use crate::store::components::{self, Component};
 
 /// The verified caller: a valid bearer token whose session is still in force.
 pub async fn authenticated(deps: &Deps, req: &Request) -> AppResult<Claims> {
-    let claims = crate::http::request::claims(req, deps)?;
+    let claims = crate::http::request::claims(req, deps).await?;
     crate::services::access::check_session(deps, &claims).await?;
     Ok(claims)
 }

@@ -98,11 +98,7 @@ pub fn source_ip(req: &Request) -> String {
 }
 
 /// Verifies the bearer JWT of an API request.
-pub fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
-    let key = deps
-        .jwt_key
-        .as_deref()
-        .expect("API functions are built with Needs::Api");
+pub async fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
     let header = req
         .headers()
         .get("authorization")
@@ -112,5 +108,5 @@ pub fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or_else(|| AppError::Unauthenticated("Authorization must be a Bearer token".into()))?;
-    auth::verify(token.trim(), key, now_secs())
+    auth::verify(token.trim(), deps.jwt_key().await?, now_secs())
 }

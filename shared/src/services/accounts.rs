@@ -162,7 +162,7 @@ pub async fn login(deps: &Deps, req: LoginRequest, source: &str) -> AppResult<Lo
         nbf: None,
         exp: now + SESSION_SECS,
     };
-    let key = deps.jwt_key.as_deref().expect("login runs with Needs::Api");
+    let key = deps.jwt_key().await?;
     Ok(LoginResponse {
         token: sign(&claims, key),
         expires_at: claims.exp,

@@ -77,7 +77,7 @@ pub async fn auth_link(
         nbf: None,
         exp: now + ttl,
     };
-    let key = auth::state_key(deps.jwt_key.as_deref().expect("API function"));
+    let key = auth::state_key(deps.jwt_key().await?);
     let state = auth::sign(&state_claims, &key);
     let redirect = format!("{}?state={}", deps.config.auth_redirect_url, enc(&state));
     let common = format!(
@@ -105,7 +105,7 @@ pub async fn auth_link(
 /// Completes WeChat's redirect: checks the state, exchanges the code (or finds the push's result) and links the
 /// mini-program to the merchant. Returns the mini-program's appid.
 pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> AppResult<String> {
-    let key = auth::state_key(deps.jwt_key.as_deref().expect("API function"));
+    let key = auth::state_key(deps.jwt_key().await?);
     let claims = auth::verify(state, &key, now_secs()).map_err(|_| {
         AppError::Unauthenticated(
             "the authorization link is invalid or expired; ask for a new one".into(),

@@ -130,7 +130,7 @@ pub async fn create(
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)");
     let tx = table
-        .client
+        .client()
         .transact_write_items()
         .transact_items(TransactWriteItem::builder().put(built(put.build())).build())
         .transact_items(
@@ -150,7 +150,7 @@ pub async fn unlock(
     id: &str,
 ) -> Result<(), StoreError> {
     let res = table
-        .client
+        .client()
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), lock_sk(template_id))))
@@ -243,7 +243,7 @@ pub async fn complete(
         .expression_attribute_values(":running", s(BatchState::Running.as_str()))
         .expression_attribute_values(":now", n(now_ms));
     let tx = table
-        .client
+        .client()
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()
@@ -386,7 +386,7 @@ pub async fn add_target(
         .expression_attribute_names("#total", "total")
         .expression_attribute_values(":one", n(1));
     let tx = table
-        .client
+        .client()
         .transact_write_items()
         .transact_items(TransactWriteItem::builder().put(built(put.build())).build())
         .transact_items(counter_update(
@@ -534,7 +534,7 @@ pub async fn release_target(
         .condition_expression("lease_owner = :owner AND #state = :from")
         .expression_attribute_names("#state", "state")
         .set_expression_attribute_values(Some(values.into_iter().collect()));
-    let mut tx = table.client.transact_write_items().transact_items(
+    let mut tx = table.client().transact_write_items().transact_items(
         TransactWriteItem::builder()
             .update(built(update.build()))
             .build(),

@@ -38,7 +38,7 @@ pub enum Registration {
 
 pub async fn get(table: &Table, appid: &str) -> Result<Option<Component>, StoreError> {
     let out = table
-        .client
+        .client()
         .get_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(appid), "META".into())))

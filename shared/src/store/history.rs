@@ -74,7 +74,7 @@ pub fn put_item(table: &Table, event: &Event) -> TransactWriteItem {
 /// Records an event on its own. False when it was already recorded (a retried push).
 pub async fn record(table: &Table, event: &Event) -> Result<bool, StoreError> {
     let res = table
-        .client
+        .client()
         .put_item()
         .table_name(&table.name)
         .set_item(Some(to_item(event)))

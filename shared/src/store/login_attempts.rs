@@ -99,7 +99,7 @@ pub async fn release(
 /// Frees every slot of `scope` (an admin set a new password).
 pub async fn clear(table: &Table, scope: &str) -> Result<(), StoreError> {
     table
-        .client
+        .client()
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(pk(scope), SK.into())))

@@ -17,6 +17,8 @@ pub mod users;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::Client;
 
+use crate::aws::LazyClient;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DynamoDB {operation} failed: {message}")]
@@ -55,18 +57,22 @@ impl StoreError {
 /// The table and its client; cheap to clone.
 #[derive(Clone)]
 pub struct Table {
-    pub client: Client,
+    pub client: LazyClient<Client>,
     pub name: String,
 }
 
 impl Table {
+    pub fn client(&self) -> &Client {
+        self.client.get()
+    }
+
     /// UpdateItem on one record of this table.
     pub fn update(
         &self,
         pk: String,
         sk: String,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
+        self.client()
             .update_item()
             .table_name(&self.name)
             .set_key(Some(item::key(pk, sk)))
@@ -78,7 +84,7 @@ impl Table {
         pk: String,
         prefix: String,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
+        self.client()
             .query()
             .table_name(&self.name)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
@@ -97,7 +103,7 @@ impl Table {
         let mut start = None;
         loop {
             let page = self
-                .client
+                .client()
                 .query()
                 .table_name(&self.name)
                 .index_name("GSI1")
@@ -126,7 +132,7 @@ impl Table {
         operation: &'static str,
     ) -> Result<(Vec<item::Item>, Option<item::Item>), StoreError> {
         let page = self
-            .client
+            .client()
             .query()
             .table_name(&self.name)
             .index_name("GSI1")
@@ -190,7 +196,7 @@ impl Table {
         operation: &'static str,
     ) -> Result<bool, StoreError> {
         use aws_sdk_dynamodb::types::TransactWriteItem;
-        let mut tx = self.client.transact_write_items().transact_items(
+        let mut tx = self.client().transact_write_items().transact_items(
             TransactWriteItem::builder()
                 .update(item::built(update.table_name(&self.name).build()))
                 .build(),
@@ -209,7 +215,7 @@ impl Table {
         operation: &'static str,
     ) -> Result<Option<item::Item>, StoreError> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.name)
             .set_key(Some(item::key(pk, sk)))
@@ -222,7 +228,7 @@ impl Table {
 
     /// Unconditional PutItem of one whole record (it replaces what was there).
     pub async fn put(&self, item: item::Item, operation: &'static str) -> Result<(), StoreError> {
-        self.client
+        self.client()
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))

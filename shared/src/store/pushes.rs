@@ -36,7 +36,7 @@ pub async fn begin(
     item.insert("lease_until".into(), n(now + lease_secs));
     item.insert("ttl".into(), n(ttl));
     let res = table
-        .client
+        .client()
         .put_item()
         .table_name(&table.name)
         .set_item(Some(item))
@@ -50,7 +50,7 @@ pub async fn begin(
         Ok(_) => Ok(Begin::Started),
         Err(e) if is_conditional_failure(&e) => {
             let existing = table
-                .client
+                .client()
                 .get_item()
                 .table_name(&table.name)
                 .set_key(Some(key(component_pk(component), format!("DEDUP#{hash}"))))
@@ -94,7 +94,7 @@ pub async fn abandon(
     owner: &str,
 ) -> Result<(), StoreError> {
     let res = table
-        .client
+        .client()
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), format!("DEDUP#{hash}"))))
@@ -230,7 +230,7 @@ pub async fn list(
         let mut items: Vec<Item> = Vec::new();
         for gpk in type_partitions(component, push_type) {
             let mut q = table
-                .client
+                .client()
                 .query()
                 .table_name(&table.name)
                 .index_name("GSI1")
@@ -268,7 +268,7 @@ pub async fn list(
         });
     }
     let mut q = table
-        .client
+        .client()
         .query()
         .table_name(&table.name)
         .scan_index_forward(false)

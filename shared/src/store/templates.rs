@@ -126,7 +126,7 @@ pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreEr
             .build()
     };
     let tx = table
-        .client
+        .client()
         .transact_write_items()
         .transact_items(put(to_item(t)))
         .transact_items(put(claim));
@@ -266,7 +266,7 @@ pub async fn change_status(
             .expression_attribute_values(":g", s(format!("MARKET#{}", t.component_appid)))
             .expression_attribute_values(":gs", s(format!("{}#{}", t.industry_id, t.id)));
     }
-    let mut tx = table.client.transact_write_items().transact_items(
+    let mut tx = table.client().transact_write_items().transact_items(
         TransactWriteItem::builder()
             .update(built(update.build()))
             .build(),
@@ -394,7 +394,7 @@ pub async fn market(
         })
     });
     let mut q = table
-        .client
+        .client()
         .query()
         .table_name(&table.name)
         .index_name("GSI1")
@@ -444,7 +444,7 @@ pub async fn mark_deleted(
         .table_name(&table.name)
         .set_key(Some(key(pk, format!("TPLDRAFT#{}", t.draft_id))));
     let tx = table
-        .client
+        .client()
         .transact_write_items()
         .transact_items(
             TransactWriteItem::builder()

@@ -54,7 +54,7 @@ pub async fn delete(
     userstr: &str,
 ) -> Result<(), StoreError> {
     table
-        .client
+        .client()
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), sk(appid, userstr))))

@@ -310,7 +310,7 @@ pub async fn delete(
     subject: Subject<'_>,
 ) -> Result<(), StoreError> {
     table
-        .client
+        .client()
         .delete_item()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), subject.sk())))

@@ -216,7 +216,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         }
     };
     let prev = save.previous.map(|(p, _)| p);
-    let mut tx = table.client.transact_write_items().transact_items(record);
+    let mut tx = table.client().transact_write_items().transact_items(record);
     for page in save.pages {
         let mut p = key(pk.clone(), page_sk(save.ma_app_id, &page.page_key));
         p.insert("page_key".into(), s(&page.page_key));
@@ -394,7 +394,7 @@ impl Write<'_> {
         }
         expr.push_str(self.remove);
         let update = update.update_expression(expr);
-        let mut tx = table.client.transact_write_items().transact_items(
+        let mut tx = table.client().transact_write_items().transact_items(
             TransactWriteItem::builder()
                 .update(built(update.build()))
                 .build(),

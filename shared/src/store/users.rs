@@ -70,7 +70,7 @@ pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
     item.insert("GSI1PK".into(), s(format!("USERS#{}", user.tenant)));
     item.insert("GSI1SK".into(), s(&user.account));
     let res = table
-        .client
+        .client()
         .put_item()
         .table_name(&table.name)
         .set_item(Some(item))
@@ -166,7 +166,7 @@ pub async fn list(
         })
     });
     let out = table
-        .client
+        .client()
         .query()
         .table_name(&table.name)
         .index_name("GSI1")

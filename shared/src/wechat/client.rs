@@ -56,7 +56,8 @@ impl WechatError {
 
 #[derive(Clone)]
 pub struct WechatClient {
-    http: reqwest::Client,
+    /// Built on first use: many functions never call WeChat.
+    http: std::sync::OnceLock<reqwest::Client>,
     base: String,
 }
 
@@ -182,15 +183,24 @@ struct TemplateList {
 
 impl WechatClient {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .expect("HTTP client builds with static settings");
         Self {
-            http,
+            http: std::sync::OnceLock::new(),
             base: base.trim_end_matches('/').to_owned(),
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            // The compiled-in roots: the system store is not read at start, and is not consulted at all.
+            let roots = crate::aws::root_certificates()
+                .map(|der| reqwest::Certificate::from_der(der).expect("a compiled-in root parses"));
+            reqwest::Client::builder()
+                .tls_certs_only(roots)
+                .timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_secs(2))
+                .build()
+                .expect("HTTP client builds with static settings")
+        })
     }
 
     async fn post<T: DeserializeOwned>(
@@ -200,7 +210,7 @@ impl WechatClient {
         body: &Value,
     ) -> Result<T, WechatError> {
         let req = self
-            .http
+            .http()
             .post(format!("{}{path}", self.base))
             .query(query)
             .json(body);
@@ -215,7 +225,7 @@ impl WechatClient {
     ) -> Result<T, WechatError> {
         let started = std::time::Instant::now();
         let sent = self
-            .http
+            .http()
             .get(format!("{}{path}", self.base))
             .query(query)
             .send()
@@ -383,7 +393,7 @@ impl WechatClient {
 
     async fn fetch_qrcode(&self, aat: &str) -> Result<(Vec<u8>, &'static str), WechatError> {
         let resp = self
-            .http
+            .http()
             .get(format!("{}/wxa/get_qrcode", self.base))
             .query(&[("access_token", aat)])
             .send()

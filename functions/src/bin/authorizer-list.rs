@@ -1,7 +1,0 @@
-//! GET /authorizer/list — authorized mini-programs, paginated.
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::authorizer::list).await
-}

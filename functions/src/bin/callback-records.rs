@@ -1,7 +1,0 @@
-//! GET /callback/records — recent WeChat pushes.
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::records::list).await
-}

@@ -1,7 +1,0 @@
-//! POST /component/domains — the platform's server domains (operator).
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::domains::platform).await
-}

@@ -1,7 +1,0 @@
-//! GET /draft/list — the WeChat draft box, newest first (developer).
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::templates::draft_list).await
-}

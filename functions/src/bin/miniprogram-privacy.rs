@@ -1,7 +1,0 @@
-//! GET /miniprogram/privacy — the privacy guide's owner contact and what WeChat holds (merchant, operator).
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::privacy::view).await
-}

@@ -1,5 +1,0 @@
-//! Scheduled (EventBridge, every 5 minutes): refresh tokens nearing expiry and reconcile refresh tokens.
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_job(wxtpl::services::refresh_job::run).await
-}

@@ -1,7 +1,0 @@
-//! GET|POST /wechat/{componentAppid}/auth-event — WeChat's authorization event URL.
-use wxtpl::deps::Needs;
-
-#[tokio::main]
-async fn main() -> Result<(), wxtpl::lambda::BoxError> {
-    wxtpl::lambda::serve_http(Needs::Backend, wxtpl::api::callbacks::auth_event).await
-}
