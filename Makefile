@@ -13,6 +13,13 @@ $(VENV)/.installed: infra/requirements.txt
 
 setup: $(VENV)/.installed
 
+SAMVENV := .venv-sam
+SAM     := SAM_CLI_TELEMETRY=0 $(SAMVENV)/bin/sam
+$(SAMVENV)/.installed: infra/requirements-sam.txt
+	python3 -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
 build:
 	cargo build --bin every-function
 
@@ -33,8 +40,10 @@ N ?= 20
 events:
 	@$(STACK) events $(N)
 
-lint: setup
+lint: setup $(SAMVENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml
+	$(SAM) validate --region us-east-1 --template template.yaml
 	$(PY) infra/check_permissions.py
 	$(PY) infra/check_openapi.py
 	$(PY) infra/local/check_fast_dynamodb.py

@@ -3,7 +3,7 @@ the arm64 `every-function` binary, and `.aws-sam/build/template.yaml`, the templ
 pointing there and its `Handler` kept (the name of the function that binary runs). This is what `sam build` would
 produce from template.yaml (it groups functions whose build is the same into one build); `sam deploy` reads
 `.aws-sam/build/template.yaml` by default and uploads the one artifact once. Prints the binary's size and its zipped
-(upload) size, and fails when either is over the 8 MB goal unless told otherwise."""
+(upload) size, and fails when the zip is over the 8 MB goal unless told otherwise."""
 import io
 import os
 import re
@@ -57,8 +57,9 @@ def main():
     size, upload = os.path.getsize(src), zipped_size(src)
     print(f"package: {len(functions)} functions run {OUT}/{ARTIFACT}/bootstrap: "
           f"{size / 1e6:.2f} MB, zipped (uploaded once) {upload / 1e6:.2f} MB")
-    if max(size, upload) > LIMIT and os.environ.get("PACKAGE_ALLOW_LARGE") != "1":
-        sys.exit("package: the binary is over 8 MB")
+    # The deployment package Lambda takes is the zip; its goal is 8 MB (docs/performance.md has both sizes).
+    if upload > LIMIT and os.environ.get("PACKAGE_ALLOW_LARGE") != "1":
+        sys.exit("package: the zipped artifact is over 8 MB")
 
 
 if __name__ == "__main__":

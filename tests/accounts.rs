@@ -178,3 +178,40 @@ async fn passwords_change_with_the_current_one_and_only_within_the_tenant() {
     );
     assert_eq!(stack.login(&account, "third password").await.0, 200);
 }
+
+/// The deploy's bootstrap: `infra/admin_token.py` signs a short-lived admin token with the stack's key (read from
+/// Secrets Manager, as on AWS), and that token creates the first admin user, who can then log in.
+#[tokio::test]
+async fn the_admin_token_script_bootstraps_the_first_admin_user() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let tenant = stack.env["TENANT"].clone();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = |minutes: &str| {
+        std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("infra/admin_token.py"))
+            .args(["--secret-id", &stack.env["JWT_SECRET_ID"]])
+            .args(["--tenant", &tenant, "--minutes", minutes])
+            .env("AWS_ENDPOINT_URL", &stack.env["AWS_ENDPOINT_URL"])
+            .env("AWS_REGION", &stack.env["AWS_REGION"])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap()
+    };
+    let refused = run("600");
+    assert!(!refused.status.success(), "a token for ten hours is refused");
+    let out = run("5");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let account = unique("first-admin");
+    let password = "first admin's password";
+    let body = json!({"account": account, "password": password, "role": "admin", "components": [stack.component_appid()]});
+    let (code, created) = stack.post("/user/create", &token, &body).await;
+    assert_eq!(code, 201, "{created}");
+    let (code, login) = stack.login(&account, password).await;
+    assert_eq!(code, 200, "{login}");
+    assert_eq!(login["role"], "admin");
+    assert_eq!(login["tenant"], tenant.as_str());
+}

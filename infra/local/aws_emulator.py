@@ -7,9 +7,15 @@
    neither costs more as the whole table grows.
 3. It is served by gunicorn (one process, so one state; threads; keep-alive) rather than werkzeug's development
    server, which opens a connection and a thread per request: a request costs half as much, and fleet-sized runs
-   are bound by the product rather than by the emulator's HTTP handling."""
+   are bound by the product rather than by the emulator's HTTP handling.
+It also counts the calls it serves by service and operation (and DynamoDB reads of token records), for the warm
+request benchmark: `GET /_local/calls`."""
 import argparse
+import collections
+import io
+import json
 import os
+import re
 import threading
 
 from gunicorn.app.base import BaseApplication
@@ -26,6 +32,47 @@ def atomic_dynamodb(app):
             with _dynamodb:
                 # Consume the whole body inside the lock: the response is built before the lock is released.
                 return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    return wrapped
+
+
+_calls = collections.Counter()
+_calls_lock = threading.Lock()
+_SCOPE = re.compile(r"/\d{8}/[\w-]+/([\w-]+)/aws4_request")
+
+
+def operation(environ, body):
+    """(service, operation) of one request: the JSON protocols name it in X-Amz-Target, the query protocol in
+    `Action`, S3 by its method."""
+    auth = environ.get("HTTP_AUTHORIZATION", "") or environ.get("QUERY_STRING", "").replace("%2F", "/")
+    m = _SCOPE.search(auth)
+    service = m.group(1) if m else "unknown"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rsplit(".", 1)[-1]
+    if service == "s3":
+        return service, environ.get("REQUEST_METHOD", "")
+    action = re.search(rb"(?:^|&)Action=(\w+)", body + b"&" + environ.get("QUERY_STRING", "").encode())
+    return service, action.group(1).decode() if action else "other"
+
+
+def counted(app):
+    def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") == "/_local/calls":
+            with _calls_lock:
+                body = json.dumps({" ".join(k): v for k, v in _calls.items()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, op = operation(environ, body)
+        keys = [f"{service} {op}"]
+        if service == "dynamodb" and op in ("GetItem", "UpdateItem", "PutItem") and b'"TOKEN#' in body:
+            keys.append(f"dynamodb {op} token record")
+        with _calls_lock:
+            _calls.update(keys)
         return app(environ, start_response)
 
     return wrapped
@@ -51,7 +98,7 @@ def main():
     args = p.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     fast_dynamodb.install()
-    app = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
+    app = counted(atomic_dynamodb(DomainDispatcherApplication(create_backend_app)))
     Emulator(app, {
         "bind": f"{args.host}:{args.port}",
         # One worker: moto keeps every service's state in the process's memory.

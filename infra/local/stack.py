@@ -144,9 +144,10 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign_jwt(key, role, tenant, component, hours=12):
+def sign_jwt(key, role, tenant, component, hours=12, sub=None):
     now = int(time.time())
-    claims = {"sub": f"local-{role}", "role": role, "tenant": tenant, "iat": now, "exp": now + hours * 3600}
+    claims = {"sub": sub or f"local-{role}", "role": role, "tenant": tenant, "iat": now,
+              "exp": now + int(hours * 3600)}
     if component:
         claims["component"] = component
     head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())

@@ -23,16 +23,39 @@ where
     F: Fn(&'static Deps, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
+    use tracing::Instrument;
     let deps = init(needs).await?;
     lambda_http::run(service_fn(|req: Request| {
         let deadline = req
             .lambda_context_ref()
             .map(|c| c.deadline as i64)
             .unwrap_or_else(|| crate::clock::now_millis() + 10_000);
+        // Every line logged while the request runs carries its route; the last one says how it ended.
+        let span = tracing::info_span!("request", route = %route_of(&req));
+        let started = std::time::Instant::now();
         let fut = crate::clock::with_deadline(deadline, remembering(handler(deps, req)));
-        async move { Ok::<_, std::convert::Infallible>(fut.await) }
+        async move {
+            let response = fut.await;
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_ms = started.elapsed().as_millis() as u64,
+                "request done"
+            );
+            Ok::<_, std::convert::Infallible>(response)
+        }
+        .instrument(span)
     }))
     .await
+}
+
+/// API Gateway's route key (`POST /code/release`), or the method and path when there is none.
+fn route_of(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()))
 }
 
 /// Serves a scheduled (EventBridge) job; the event payload is ignored.
