@@ -61,7 +61,7 @@ def counted(app):
     def wrapped(environ, start_response):
         if environ.get("PATH_INFO") == "/_local/calls":
             with _calls_lock:
-                body = json.dumps({" ".join(k): v for k, v in _calls.items()}).encode()
+                body = json.dumps(dict(_calls)).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         length = int(environ.get("CONTENT_LENGTH") or 0)

@@ -1044,6 +1044,9 @@ class Sandbox:
         if method == "POST" and path == "/control/day/next":  # a new day at WeChat: daily quotas start again
             with self.lock:
                 self.daily_calls = {}
+                # Today's audit withdrawals become yesterday's: the daily limit starts again, the monthly one counts on.
+                for a in self.authorizers.values():
+                    a["undos"] = [t - 86400 for t in a.get("undos", [])]
             return 200, {"reset": True}
         if method == "POST" and path == "/control/categories":
             a = self.authorizers.get(body.get("appid", ""))
