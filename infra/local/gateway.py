@@ -27,6 +27,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cfn
+import contract
 import eventlog
 import openapi_view
 
@@ -337,7 +338,11 @@ def make_api_handler(gw):
             headers = resp.get("headers") or {}
             for cookie in resp.get("cookies") or []:
                 headers["Set-Cookie"] = cookie
-            self._send(int(resp.get("statusCode", 200)), out, headers)
+            status = int(resp.get("statusCode", 200))
+            if gw.contract:
+                content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+                gw.contract.check(method, route, status, content_type, out)
+            self._send(status, out, headers)
 
         def do_GET(self):
             self._handle("GET")
@@ -429,6 +434,9 @@ def main():
     gw = Gateway(functions)
     gw.event_log_group = eventlog.log_group(template, resolver)
     gw.openapi = openapi_view.load(args.openapi) if args.openapi else None
+    # Every relayed answer checked against the contract when asked (make test does).
+    gw.contract = (contract.Contract(gw.openapi, os.environ["CONTRACT_LOG"])
+                   if gw.openapi and os.environ.get("CONTRACT_LOG") else None)
     gw.set_throttles(*cfn.route_throttles(template))
     for fn in functions:
         for expr in fn.spec["schedules"]:
