@@ -17,9 +17,19 @@ fn main() {
     let mut out = String::new();
     for name in &names {
         let path = dir.join(format!("{name}.rs"));
-        writeln!(out, "#[path = {:?}]\nmod {};", path.display().to_string(), module(name)).unwrap();
+        writeln!(
+            out,
+            "#[path = {:?}]\nmod {};",
+            path.display().to_string(),
+            module(name)
+        )
+        .unwrap();
     }
-    writeln!(out, "/// Every function's handler name, sorted.\npub const FUNCTIONS: &[&str] = &{names:?};").unwrap();
+    writeln!(
+        out,
+        "/// Every function's handler name, sorted.\npub const FUNCTIONS: &[&str] = &{names:?};"
+    )
+    .unwrap();
     out.push_str("/// Runs the function named `handler`, or `None` when there is none.\n");
     out.push_str("fn run(handler: &str) -> Option<Result<(), wxtpl::lambda::BoxError>> {\n    match handler {\n");
     for name in &names {

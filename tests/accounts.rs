@@ -186,7 +186,9 @@ async fn the_admin_token_script_bootstraps_the_first_admin_user() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let tenant = stack.env["TENANT"].clone();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
     let run = |minutes: &str| {
         std::process::Command::new(root.join(".venv/bin/python"))
             .arg(root.join("infra/admin_token.py"))
@@ -200,9 +202,16 @@ async fn the_admin_token_script_bootstraps_the_first_admin_user() {
             .unwrap()
     };
     let refused = run("600");
-    assert!(!refused.status.success(), "a token for ten hours is refused");
+    assert!(
+        !refused.status.success(),
+        "a token for ten hours is refused"
+    );
     let out = run("5");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
     let account = unique("first-admin");

@@ -7,7 +7,10 @@ include!(concat!(env!("OUT_DIR"), "/dispatch.rs"));
 fn main() -> Result<(), wxtpl::lambda::BoxError> {
     let handler = std::env::var("_HANDLER").unwrap_or_default();
     run(&handler).unwrap_or_else(|| {
-        Err(format!("no function named {handler:?}; set the Lambda's Handler to one of {FUNCTIONS:?}").into())
+        Err(format!(
+            "no function named {handler:?}; set the Lambda's Handler to one of {FUNCTIONS:?}"
+        )
+        .into())
     })
 }
 
@@ -20,12 +23,21 @@ mod tests {
             .lines()
             .filter_map(|l| l.trim().strip_prefix("Handler: "))
             .collect();
-        assert!(named.len() > 50, "template.yaml names its functions' handlers");
+        assert!(
+            named.len() > 50,
+            "template.yaml names its functions' handlers"
+        );
         for handler in &named {
-            assert!(super::FUNCTIONS.contains(handler), "{handler} has no entry file in src/entries");
+            assert!(
+                super::FUNCTIONS.contains(handler),
+                "{handler} has no entry file in src/entries"
+            );
         }
         for entry in super::FUNCTIONS {
-            assert!(named.contains(entry), "src/entries/{entry}.rs is no function's Handler in template.yaml");
+            assert!(
+                named.contains(entry),
+                "src/entries/{entry}.rs is no function's Handler in template.yaml"
+            );
         }
     }
 }

@@ -9,7 +9,6 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use base64::Engine;
 
 /// The shared SDK configuration. Lambda sets `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` and
 /// `AWS_REGION`; elsewhere (a laptop with a profile) the SDK's default chains are used.
@@ -77,7 +76,7 @@ impl HttpClient for LazyHttpClient {
 
 fn https_client() -> SharedHttpClient {
     let mut roots = TrustStore::empty().with_native_roots(false);
-    for pem in root_certificates_pem() {
+    for pem in crate::tls_roots::pem() {
         roots.add_pem_certificate(pem);
     }
     let tls = TlsContext::builder()
@@ -90,51 +89,9 @@ fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// Mozilla's root certificates (the `webpki-root-certs` crate), DER.
-pub fn root_certificates() -> impl Iterator<Item = &'static [u8]> {
-    webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| c.as_ref())
-}
-
-fn root_certificates_pem() -> impl Iterator<Item = String> {
-    root_certificates().map(|der| {
-        let body = base64::engine::general_purpose::STANDARD.encode(der);
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
-            .collect();
-        format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            lines.join("\n")
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_compiled_in_root_survives_the_pem_round_trip() {
-        let ders: Vec<_> = root_certificates().collect();
-        assert!(ders.len() > 100, "Mozilla's set has well over 100 roots");
-        for (pem, der) in root_certificates_pem().zip(&ders) {
-            let body = pem
-                .strip_prefix("-----BEGIN CERTIFICATE-----\n")
-                .and_then(|p| p.strip_suffix("\n-----END CERTIFICATE-----\n"))
-                .unwrap();
-            assert!(
-                body.lines().all(|l| l.len() <= 64),
-                "PEM lines are at most 64 characters"
-            );
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(body.replace('\n', ""))
-                .unwrap();
-            assert_eq!(decoded, *der);
-        }
-    }
 
     #[test]
     fn a_lazy_client_is_built_once_on_first_use() {

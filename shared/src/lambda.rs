@@ -31,7 +31,7 @@ where
             .map(|c| c.deadline as i64)
             .unwrap_or_else(|| crate::clock::now_millis() + 10_000);
         // Every line logged while the request runs carries its route; the last one says how it ended.
-        let span = tracing::info_span!("request", route = %route_of(&req));
+        let span = tracing::info_span!("request", route = %crate::http::request::route(&req));
         let started = std::time::Instant::now();
         let fut = crate::clock::with_deadline(deadline, remembering(handler(deps, req)));
         async move {
@@ -46,16 +46,6 @@ where
         .instrument(span)
     }))
     .await
-}
-
-/// API Gateway's route key (`POST /code/release`), or the method and path when there is none.
-fn route_of(req: &Request) -> String {
-    use lambda_http::request::RequestContext;
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()))
 }
 
 /// Serves a scheduled (EventBridge) job; the event payload is ignored.

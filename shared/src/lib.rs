@@ -24,4 +24,5 @@ pub mod secrets;
 pub mod services;
 pub mod store;
 pub mod telemetry;
+pub mod tls_roots;
 pub mod wechat;

@@ -87,6 +87,16 @@ pub fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppErro
     }
 }
 
+/// API Gateway's route key (`POST /code/release`), or the method and path when there is none.
+pub fn route(req: &Request) -> String {
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| format!("{} {}", req.method(), req.uri().path()))
+}
+
 /// The caller's address as API Gateway saw it (the TCP peer, not a header a client could set).
 pub fn source_ip(req: &Request) -> String {
     use lambda_http::request::RequestContext;

@@ -192,7 +192,7 @@ impl WechatClient {
     fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             // The compiled-in roots: the system store is not read at start, and is not consulted at all.
-            let roots = crate::aws::root_certificates()
+            let roots = crate::tls_roots::der()
                 .map(|der| reqwest::Certificate::from_der(der).expect("a compiled-in root parses"));
             reqwest::Client::builder()
                 .tls_certs_only(roots)
