@@ -64,9 +64,9 @@ async fn the_seed_story_from_template_to_rollback_with_every_event() {
         "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
     assert_eq!(stack.post("/config/save", &ivy, &save).await.0, 200);
     stack.privacy_contact(&ivy, &appid).await;
-    // The ownership event is dated just after the authorization's whole second (WeChat's time has second
-    // resolution, decisions.md), so it may lie up to a second ahead: let that second pass before the first commit,
-    // or the history (ordered by time) could list the commit first.
+    // The authorization (and the ownership event right after it) is dated within WeChat's second (its time has
+    // second resolution, decisions.md), so it may lie up to a second ahead: let that second pass before the first
+    // commit, or the history (ordered by time) could list the commit first.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 
     // Release 1.0.0, the sandbox passes it, the merchant publishes it.

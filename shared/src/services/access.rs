@@ -99,7 +99,7 @@ pub async fn claim(deps: &Deps, component: &str, appid: &str, merchant: &str) ->
             Some(merchant),
             current.last_merchant.as_deref(),
             "authorized through the merchant's link",
-            current.last_event_time * 1000 + 1000,
+            current.last_event_ms + 1,
         );
         if authorizers::link_merchant(&deps.table, component, appid, merchant, &event, now_secs())
             .await?

@@ -34,6 +34,8 @@ pub struct Authorizer {
     pub updated_at: i64,
     /// WeChat's time (seconds) of the last authorization event applied.
     pub last_event_time: i64,
+    /// The time (ms) that event was recorded at in the history; an ownership event decided later is dated after it.
+    pub last_event_ms: i64,
 }
 
 /// What an authorization (push, redirect or reconcile) learned about a mini-program.
@@ -77,6 +79,9 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
         updated_at: get_n(item, "updated_at").unwrap_or(0),
         last_event_time: get_n(item, "last_event_time").unwrap_or(0),
+        // Records from before `last_event_ms` was kept: the event lay somewhere in WeChat's second.
+        last_event_ms: get_n(item, "last_event_ms")
+            .unwrap_or_else(|| get_n(item, "last_event_time").unwrap_or(0) * 1000 + 999),
     })
 }
 
@@ -117,7 +122,8 @@ pub async fn save_authorization(
     let mut set = String::from(
         "SET authorizer_appid = :a, #st = :authorized, refresh_token = :rt, refresh_token_at = :rta, \
          func_ids = :f, nick_name = :nick, user_name = :user, principal_name = :principal, head_img = :head, \
-         is_mini_program = :mp, authorized_at = :now, updated_at = :now, last_event_time = :et",
+         is_mini_program = :mp, authorized_at = :now, updated_at = :now, last_event_time = :et, \
+         last_event_ms = :ems",
     );
     let mut condition = String::from(
         "(attribute_not_exists(last_event_time) OR last_event_time <= :et) AND \
@@ -136,7 +142,8 @@ pub async fn save_authorization(
         .expression_attribute_values(":head", s(auth.head_img))
         .expression_attribute_values(":mp", AttributeValue::Bool(auth.is_mini_program))
         .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":et", n(auth.event_time));
+        .expression_attribute_values(":et", n(auth.event_time))
+        .expression_attribute_values(":ems", n(event.at_ms));
     let mut events = vec![event];
     if let Some(claim) = &claim {
         set.push_str(", merchant = :m, GSI1PK = :g, GSI1SK = :a");
@@ -224,7 +231,8 @@ pub async fn mark_unauthorized(
     };
     let mut update = record_update(component, appid)
         .update_expression(format!(
-            "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et{set} \
+            "SET authorizer_appid = :a, #st = :unauth, updated_at = :now, last_event_time = :et, \
+             last_event_ms = :ems{set} \
              REMOVE refresh_token, refresh_token_at, status_reason, merchant, GSI1PK, GSI1SK"
         ))
         .condition_expression(format!(
@@ -234,7 +242,8 @@ pub async fn mark_unauthorized(
         .expression_attribute_values(":a", s(appid))
         .expression_attribute_values(":unauth", s(STATUS_UNAUTHORIZED))
         .expression_attribute_values(":now", n(now))
-        .expression_attribute_values(":et", n(event.at_ms / 1000));
+        .expression_attribute_values(":et", n(event.at_ms / 1000))
+        .expression_attribute_values(":ems", n(event.at_ms));
     if let Some(owner) = owner {
         update = update.expression_attribute_values(":owner", s(owner));
     }
