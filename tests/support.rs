@@ -13,6 +13,7 @@ pub struct Stack {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub jwt_key: Vec<u8>,
     pub component: Value,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 /// Tests share one sandbox and its call counters, so they run one at a time.
@@ -71,7 +72,21 @@ impl Stack {
             dynamo: aws_sdk_dynamodb::Client::new(&aws),
             jwt_key,
             component,
+            secrets,
         }
+    }
+
+    /// The stored secret of a component (appsecret, token, encodingAesKey), or None.
+    pub async fn component_secret(&self, appid: &str) -> Option<Value> {
+        let name = format!("{}{appid}", self.env["COMPONENT_SECRET_PREFIX"]);
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .ok()?;
+        serde_json::from_str(out.secret_string()?).ok()
     }
 
     pub fn api_url(&self) -> &str {
@@ -551,18 +566,57 @@ impl Stack {
 
     /// A login from another loopback address, so tests of the per-source limit do not share one.
     pub async fn login_from(&self, source: [u8; 4], account: &str, password: &str) -> (u16, Value) {
+        self.post_from(
+            source,
+            "/auth/login",
+            "",
+            &json!({"account": account, "password": password}),
+        )
+        .await
+    }
+
+    /// A POST from another loopback address: the per-source brakes of the public routes see a new caller.
+    pub async fn post_from(
+        &self,
+        source: [u8; 4],
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> (u16, Value) {
         let client = reqwest::Client::builder()
             .local_address(std::net::IpAddr::from(source))
             .build()
             .unwrap();
         let resp = client
-            .post(format!("{}/auth/login", self.api_url()))
-            .json(&json!({"account": account, "password": password}))
+            .post(format!("{}{path}", self.api_url()))
+            .bearer_auth(token)
+            .json(body)
             .send()
             .await
             .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs up a new tenant from a loopback address of its own; returns (tenant, admin token).
+    pub async fn signed_up_tenant(&self, name: &str) -> (String, String) {
+        let account = unique(&format!("{}-admin", name.to_lowercase().replace(' ', "-")));
+        let password = "tenant-admin-password";
+        let (code, out) = self
+            .post_from(
+                fresh_source(),
+                "/tenant/signup",
+                "",
+                &json!({"name": name, "account": account, "password": password}),
+            )
+            .await;
+        assert_eq!(code, 201, "{out}");
+        let (code, session) = self.login_from(fresh_source(), &account, password).await;
+        assert_eq!(code, 200, "{session}");
+        (
+            out["tenant"].as_str().unwrap().to_owned(),
+            session["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub fn logs(&self) -> String {
@@ -573,6 +627,18 @@ impl Stack {
         }
         all
     }
+}
+
+/// A random loopback address (127.x.y.z): the per-source brakes see a caller no other call of this or an earlier
+/// run was likely to be.
+pub fn fresh_source() -> [u8; 4] {
+    let bytes = u32::from_str_radix(&wxtpl::random::hex(3), 16).unwrap();
+    [
+        127,
+        (bytes >> 16) as u8,
+        (bytes >> 8) as u8,
+        2 + (bytes as u8 % 250),
+    ]
 }
 
 /// Names made unique per test run, so the tests can run again against the same stack.

@@ -29,6 +29,10 @@ pub struct Config {
     pub push_record_ttl_days: i64,
     /// Password checks from one source address in any 15 minutes (spraying across accounts).
     pub login_attempts_per_source: usize,
+    /// Whether anyone may sign up a tenant (`SIGNUP=open`, the default) or only the operator creates them (`closed`).
+    pub signup_open: bool,
+    /// Tenant sign-ups from one source address in any hour.
+    pub signups_per_source: usize,
     /// What one merchant may use per day of the WeChat quotas all merchants of a component share.
     pub merchant_daily: MerchantDailyLimits,
     /// The SQS queue batch work travels on; only the batch functions have it.
@@ -97,6 +101,16 @@ impl Config {
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or(ConfigError("LOGIN_ATTEMPTS_PER_SOURCE"))?,
+            signup_open: match optional("SIGNUP", "open").as_str() {
+                "open" => true,
+                "closed" => false,
+                _ => return Err(ConfigError("SIGNUP")),
+            },
+            signups_per_source: optional("SIGNUPS_PER_SOURCE", "10")
+                .parse()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or(ConfigError("SIGNUPS_PER_SOURCE"))?,
             merchant_daily: MerchantDailyLimits {
                 audits: positive("MERCHANT_DAILY_AUDITS", "10")?,
                 undos: positive("MERCHANT_DAILY_UNDOS", "10")?,

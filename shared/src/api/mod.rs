@@ -7,6 +7,7 @@ pub mod component;
 pub mod decoration;
 pub mod domains;
 pub mod merchants;
+pub mod onboarding;
 pub mod privacy;
 pub mod records;
 pub mod templates;

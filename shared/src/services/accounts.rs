@@ -42,7 +42,7 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not-a-real-password").expect("static password hashes"))
 }
 
-fn validate_password(password: &str) -> AppResult<()> {
+pub(crate) fn validate_password(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD || password.len() > MAX_PASSWORD {
         return Err(AppError::BadRequest(format!(
             "password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"
@@ -51,7 +51,7 @@ fn validate_password(password: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn validate_account(account: &str) -> AppResult<()> {
+pub(crate) fn validate_account(account: &str) -> AppResult<()> {
     let ok = (3..=64).contains(&account.len())
         && account
             .bytes()
@@ -81,7 +81,7 @@ pub struct LoginResponse {
     pub components: Vec<String>,
 }
 
-fn parse_role(role: &str) -> AppResult<Role> {
+pub(crate) fn parse_role(role: &str) -> AppResult<Role> {
     serde_json::from_value(serde_json::Value::String(role.to_owned())).map_err(|_| {
         AppError::BadRequest("role must be developer, operator, merchant or admin".into())
     })
@@ -205,6 +205,28 @@ impl From<User> for UserView {
     }
 }
 
+/// Every one of `appids` is a component of `tenant` (another tenant's is reported as missing); at most 20.
+pub(crate) async fn check_components(
+    deps: &Deps,
+    tenant: &str,
+    appids: &[String],
+) -> AppResult<()> {
+    if appids.len() > 20 {
+        return Err(AppError::BadRequest(
+            "a user can have at most 20 components".into(),
+        ));
+    }
+    for appid in appids {
+        let owned = components::get(&deps.table, appid)
+            .await?
+            .is_some_and(|c| c.tenant == tenant);
+        if !owned {
+            return Err(AppError::NotFound(format!("component {appid}")));
+        }
+    }
+    Ok(())
+}
+
 /// An admin creates a user in the admin's own tenant, with components of that tenant only.
 pub async fn create_user(
     deps: &Deps,
@@ -214,19 +236,7 @@ pub async fn create_user(
     validate_account(&req.account)?;
     validate_password(&req.password)?;
     parse_role(&req.role)?;
-    if req.components.len() > 20 {
-        return Err(AppError::BadRequest(
-            "a user can have at most 20 components".into(),
-        ));
-    }
-    for appid in &req.components {
-        let owned = components::get(&deps.table, appid)
-            .await?
-            .is_some_and(|c| c.tenant == admin.tenant);
-        if !owned {
-            return Err(AppError::NotFound(format!("component {appid}")));
-        }
-    }
+    check_components(deps, &admin.tenant, &req.components).await?;
     let user = User {
         account: req.account,
         tenant: admin.tenant.clone(),

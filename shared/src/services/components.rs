@@ -75,21 +75,8 @@ pub async fn register(
     req: RegisterRequest,
 ) -> AppResult<RegisterResponse> {
     validate(&req)?;
-    if let Some(existing) = components::get(&deps.table, &req.appid).await? {
-        if existing.tenant != tenant {
-            return Err(AppError::Conflict(format!(
-                "component {} is registered by another tenant",
-                req.appid
-            )));
-        }
-    }
-    // Secret first: a record never points at a missing secret.
-    let secret = ComponentSecret {
-        appsecret: req.appsecret,
-        token: req.token,
-        encoding_aes_key: req.encoding_aes_key,
-    };
-    deps.secrets.put_component(&req.appid, &secret).await?;
+    // The record is claimed first, conditionally (new, or this tenant's): another tenant can then never reach the
+    // secret write and overwrite a registered component's appsecret, token or key, even by racing its registration.
     let created = match components::register(&deps.table, &req.appid, tenant).await? {
         Registration::Created => true,
         Registration::Updated => false,
@@ -100,6 +87,18 @@ pub async fn register(
             )))
         }
     };
+    let secret = ComponentSecret {
+        appsecret: req.appsecret,
+        token: req.token,
+        encoding_aes_key: req.encoding_aes_key,
+    };
+    if let Err(e) = deps.secrets.put_component(&req.appid, &secret).await {
+        // A record never stays pointing at a missing secret: a new one is taken back (an old one keeps its secret).
+        if created {
+            components::forget_unused(&deps.table, &req.appid, tenant).await?;
+        }
+        return Err(e.into());
+    }
     // WeChat pushes a ticket every 10 minutes anyway: a refusal here is reported, not fatal.
     let push_ticket = match deps
         .wechat

@@ -1,6 +1,6 @@
 //! Component (third-party platform app) records and their verify ticket.
 //! `PK=COMP#{appid}`: `SK=META` the record (GSI1 lists components), `SK=TICKET` the last good verify ticket.
-use super::item::{get_n, get_s, key, n, require_s, s, Item};
+use super::item::{applied, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, StoreError, Table};
 use crate::clock::now_secs;
 
@@ -88,6 +88,20 @@ pub async fn register(
         Err(e) if super::item::is_conditional_failure(&e) => Ok(Registration::OwnedByOtherTenant),
         Err(e) => Err(StoreError::dynamo("UpdateItem component", e)),
     }
+}
+
+/// Deletes a component record this tenant has just created, when its secret could not be written.
+pub async fn forget_unused(table: &Table, appid: &str, tenant: &str) -> Result<(), StoreError> {
+    let res = table
+        .client()
+        .delete_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(appid), "META".into())))
+        .condition_expression("tenant = :t")
+        .expression_attribute_values(":t", s(tenant))
+        .send()
+        .await;
+    applied("DeleteItem component", res).map(|_| ())
 }
 
 /// Every registered component (scheduled jobs only; a Query on GSI1, never a Scan).

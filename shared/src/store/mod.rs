@@ -9,6 +9,7 @@ pub mod privacy;
 pub mod pushes;
 pub mod quotas;
 pub mod templates;
+pub mod tenants;
 pub mod testers;
 pub mod tokens;
 pub mod user_templates;

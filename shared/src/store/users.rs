@@ -1,9 +1,10 @@
 //! Platform users (developers, operators, merchants, admins). Account names are global (login names one).
 //! `PK=USER#{account}`, `SK=META`; GSI1 `USERS#{tenant}` / account lists a tenant's users.
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::item::{
-    applied, decode_cursor_with, encode_cursor_with, get_n, get_s, key, n, require_s, s, Item,
+    applied, built, decode_cursor_with, encode_cursor_with, get_n, get_s, key, n, require_s, s,
+    Item,
 };
 use super::{authorizers::Page, StoreError, Table};
 
@@ -54,8 +55,8 @@ pub async fn get(table: &Table, account: &str) -> Result<Option<User>, StoreErro
         .transpose()
 }
 
-/// Creates a user; false when the account name is taken.
-pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
+/// The stored form of a new user.
+fn new_item(user: &User) -> Item {
     let mut item = key(pk(&user.account), "META".into());
     item.insert("account".into(), s(&user.account));
     item.insert("tenant".into(), s(&user.tenant));
@@ -69,15 +70,33 @@ pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
     item.insert("created_at".into(), n(user.created_at));
     item.insert("GSI1PK".into(), s(format!("USERS#{}", user.tenant)));
     item.insert("GSI1SK".into(), s(&user.account));
+    item
+}
+
+/// Creates a user; false when the account name is taken.
+pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
     let res = table
         .client()
         .put_item()
         .table_name(&table.name)
-        .set_item(Some(item))
+        .set_item(Some(new_item(user)))
         .condition_expression("attribute_not_exists(PK)")
         .send()
         .await;
     applied("PutItem user", res)
+}
+
+/// The same creation as one item of a transaction (it fails the transaction when the account name is taken).
+pub fn create_in_transaction(table: &Table, user: &User) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(built(
+            Put::builder()
+                .table_name(&table.name)
+                .set_item(Some(new_item(user)))
+                .condition_expression("attribute_not_exists(PK)")
+                .build(),
+        ))
+        .build()
 }
 
 /// Replaces the password hash only if it is still `expected` (no lost update between check and write).
