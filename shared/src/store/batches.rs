@@ -125,14 +125,10 @@ pub async fn create(
         aws_sdk_dynamodb::types::AttributeValue::Bool(false),
     );
     item.insert("expand_at".into(), s(""));
-    let put = Put::builder()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)");
     let tx = table
         .client()
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(built(put.build())).build())
+        .transact_items(table.create_in_transaction(item))
         .transact_items(
             TransactWriteItem::builder()
                 .put(built(lock_put.build()))
@@ -375,10 +371,6 @@ pub async fn add_target(
     if let Some(r) = reason {
         item.insert("reason".into(), s(r));
     }
-    let put = Put::builder()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)");
     let total = Update::builder()
         .table_name(&table.name)
         .set_key(Some(key(component_pk(component), batch_sk(id))))
@@ -388,7 +380,7 @@ pub async fn add_target(
     let tx = table
         .client()
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(built(put.build())).build())
+        .transact_items(table.create_in_transaction(item))
         .transact_items(counter_update(
             table, component, id, appid, None, state, finished,
         ))

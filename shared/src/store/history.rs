@@ -2,9 +2,9 @@
 //! change, written in the same transaction as the state change it describes. It doubles as the outbox of the event
 //! bus: a record carries `GSI1PK=OUTBOX#{n}` (one of `OUTBOX_SHARDS`, by mini-program) until EventBridge has accepted
 //! it. Records written before sharding carry `OUTBOX`.
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, StoreError, Table};
 use crate::domain::events::{Event, EventKind};
 
@@ -64,24 +64,12 @@ fn from_item(item: &Item) -> Result<Event, StoreError> {
 
 /// The history record as one item of a transaction; it fails the transaction if the same event was recorded.
 pub fn put_item(table: &Table, event: &Event) -> TransactWriteItem {
-    let put = Put::builder()
-        .table_name(&table.name)
-        .set_item(Some(to_item(event)))
-        .condition_expression("attribute_not_exists(PK)");
-    TransactWriteItem::builder().put(built(put.build())).build()
+    table.create_in_transaction(to_item(event))
 }
 
 /// Records an event on its own. False when it was already recorded (a retried push).
 pub async fn record(table: &Table, event: &Event) -> Result<bool, StoreError> {
-    let res = table
-        .client()
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(to_item(event)))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await;
-    super::item::applied("PutItem history", res)
+    table.create(to_item(event), "PutItem history").await
 }
 
 /// The newest `limit` events of one mini-program, newest first.

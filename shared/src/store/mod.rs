@@ -16,6 +16,7 @@ pub mod user_templates;
 pub mod users;
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use crate::aws::LazyClient;
@@ -196,7 +197,6 @@ impl Table {
         events: &[&crate::domain::events::Event],
         operation: &'static str,
     ) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::types::TransactWriteItem;
         let mut tx = self.client().transact_write_items().transact_items(
             TransactWriteItem::builder()
                 .update(item::built(update.table_name(&self.name).build()))
@@ -237,6 +237,34 @@ impl Table {
             .await
             .map(|_| ())
             .map_err(|e| StoreError::dynamo(operation, e))
+    }
+
+    /// PutItem of a new record: false (nothing written) when a record with its key exists.
+    pub async fn create(
+        &self,
+        item: item::Item,
+        operation: &'static str,
+    ) -> Result<bool, StoreError> {
+        let res = self
+            .client()
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        item::applied(operation, res)
+    }
+
+    /// The same creation as one item of a transaction: it fails the transaction when the record exists.
+    pub fn create_in_transaction(&self, item: item::Item) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)");
+        TransactWriteItem::builder()
+            .put(item::built(put.build()))
+            .build()
     }
 }
 

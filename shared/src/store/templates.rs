@@ -114,22 +114,11 @@ pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreEr
     let pk = component_pk(&t.component_appid);
     let mut claim = key(pk, format!("TPLDRAFT#{}", t.draft_id));
     claim.insert("template".into(), s(&t.id));
-    let put = |item: Item| {
-        TransactWriteItem::builder()
-            .put(built(
-                Put::builder()
-                    .table_name(&table.name)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .build(),
-            ))
-            .build()
-    };
     let tx = table
         .client()
         .transact_write_items()
-        .transact_items(put(to_item(t)))
-        .transact_items(put(claim));
+        .transact_items(table.create_in_transaction(to_item(t)))
+        .transact_items(table.create_in_transaction(claim));
     table.transact(tx, "TransactWriteItems template").await
 }
 

@@ -1,7 +1,7 @@
 //! Tenants (service providers) and their invitation codes.
 //! `PK=TENANT#{tenantId}`, `SK=META`: the tenant. `PK=INVITE#{sha256(code)}`, `SK=META`: an invitation, GSI1
 //! `INVITES#{tenant}` / `{createdMs:013}#{hash}`; only the code's hash is stored, never the code.
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
 use super::users::{self, User};
@@ -45,19 +45,10 @@ pub async fn create_with_admin(
     item.insert("name".into(), s(&tenant.name));
     item.insert("created_by".into(), s(&tenant.created_by));
     item.insert("created_at".into(), n(tenant.created_at));
-    let put_tenant = TransactWriteItem::builder()
-        .put(built(
-            Put::builder()
-                .table_name(&table.name)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        ))
-        .build();
     let tx = table
         .client()
         .transact_write_items()
-        .transact_items(put_tenant)
+        .transact_items(table.create_in_transaction(item))
         .transact_items(users::create_in_transaction(table, admin));
     table.transact(tx, "TransactWriteItems tenant signup").await
 }
@@ -120,15 +111,7 @@ pub async fn put_invitation(table: &Table, inv: &Invitation) -> Result<bool, Sto
         "GSI1SK".into(),
         s(format!("{:013}#{}", inv.created_ms, inv.hash)),
     );
-    let res = table
-        .client()
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await;
-    super::item::applied("PutItem invitation", res)
+    table.create(item, "PutItem invitation").await
 }
 
 pub async fn get_invitation(table: &Table, hash: &str) -> Result<Option<Invitation>, StoreError> {

@@ -208,11 +208,7 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
             item.insert("version".into(), n(1));
             item.insert("create_time".into(), n(save.now));
             item.insert("update_time".into(), n(save.now));
-            let put = Put::builder()
-                .table_name(&table.name)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(PK)");
-            TransactWriteItem::builder().put(built(put.build())).build()
+            table.create_in_transaction(item)
         }
     };
     let prev = save.previous.map(|(p, _)| p);

@@ -1,10 +1,9 @@
 //! Platform users (developers, operators, merchants, admins). Account names are global (login names one).
 //! `PK=USER#{account}`, `SK=META`; GSI1 `USERS#{tenant}` / account lists a tenant's users.
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::item::{
-    applied, built, decode_cursor_with, encode_cursor_with, get_n, get_s, key, n, require_s, s,
-    Item,
+    applied, decode_cursor_with, encode_cursor_with, get_n, get_s, key, n, require_s, s, Item,
 };
 use super::{authorizers::Page, StoreError, Table};
 
@@ -75,28 +74,12 @@ fn new_item(user: &User) -> Item {
 
 /// Creates a user; false when the account name is taken.
 pub async fn create(table: &Table, user: &User) -> Result<bool, StoreError> {
-    let res = table
-        .client()
-        .put_item()
-        .table_name(&table.name)
-        .set_item(Some(new_item(user)))
-        .condition_expression("attribute_not_exists(PK)")
-        .send()
-        .await;
-    applied("PutItem user", res)
+    table.create(new_item(user), "PutItem user").await
 }
 
 /// The same creation as one item of a transaction (it fails the transaction when the account name is taken).
 pub fn create_in_transaction(table: &Table, user: &User) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .put(built(
-            Put::builder()
-                .table_name(&table.name)
-                .set_item(Some(new_item(user)))
-                .condition_expression("attribute_not_exists(PK)")
-                .build(),
-        ))
-        .build()
+    table.create_in_transaction(new_item(user))
 }
 
 /// Replaces the password hash only if it is still `expected` (no lost update between check and write).
