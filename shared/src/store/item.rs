@@ -33,6 +33,19 @@ pub fn require_s(item: &Item, name: &str) -> Result<String, StoreError> {
     get_s(item, name).ok_or_else(|| StoreError::Malformed(format!("attribute {name}")))
 }
 
+/// A list of strings (empty when absent); other elements are skipped.
+pub fn get_s_list(item: &Item, name: &str) -> Vec<String> {
+    item.get(name)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
+/// A list of strings as one attribute.
+pub fn s_list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(s).collect())
+}
+
 pub fn get_n_list(item: &Item, name: &str) -> Vec<i64> {
     item.get(name)
         .and_then(|v| v.as_l().ok())

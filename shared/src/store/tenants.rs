@@ -1,9 +1,9 @@
 //! Tenants (service providers) and their invitation codes.
 //! `PK=TENANT#{tenantId}`, `SK=META`: the tenant. `PK=INVITE#{sha256(code)}`, `SK=META`: an invitation, GSI1
 //! `INVITES#{tenant}` / `{createdMs:013}#{hash}`; only the code's hash is stored, never the code.
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{built, get_n, get_s, get_s_list, key, n, require_s, s, s_list, Item};
 use super::users::{self, User};
 use super::{StoreError, Table};
 
@@ -76,11 +76,7 @@ fn invitation_from(item: &Item) -> Result<Invitation, StoreError> {
         hash: require_s(item, "hash")?,
         tenant: require_s(item, "tenant")?,
         role: require_s(item, "role")?,
-        components: item
-            .get("components")
-            .and_then(|v| v.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-            .unwrap_or_default(),
+        components: get_s_list(item, "components"),
         created_by: get_s(item, "created_by").unwrap_or_default(),
         created_ms: get_n(item, "created_ms").unwrap_or(0),
         expires_at: get_n(item, "expires_at").unwrap_or(0),
@@ -98,10 +94,7 @@ pub async fn put_invitation(table: &Table, inv: &Invitation) -> Result<bool, Sto
     item.insert("hash".into(), s(&inv.hash));
     item.insert("tenant".into(), s(&inv.tenant));
     item.insert("role".into(), s(&inv.role));
-    item.insert(
-        "components".into(),
-        AttributeValue::L(inv.components.iter().map(s).collect()),
-    );
+    item.insert("components".into(), s_list(&inv.components));
     item.insert("created_by".into(), s(&inv.created_by));
     item.insert("created_ms".into(), n(inv.created_ms));
     item.insert("expires_at".into(), n(inv.expires_at));

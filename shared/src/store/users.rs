@@ -3,7 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::item::{
-    applied, decode_cursor_with, encode_cursor_with, get_n, get_s, key, n, require_s, s, Item,
+    applied, decode_cursor_with, encode_cursor_with, get_n, get_s, get_s_list, key, n, require_s,
+    s, s_list, Item,
 };
 use super::{authorizers::Page, StoreError, Table};
 
@@ -30,11 +31,7 @@ fn from_item(item: &Item) -> Result<User, StoreError> {
         account: require_s(item, "account")?,
         tenant: require_s(item, "tenant")?,
         role: require_s(item, "role")?,
-        components: item
-            .get("components")
-            .and_then(|v| v.as_l().ok())
-            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
-            .unwrap_or_default(),
+        components: get_s_list(item, "components"),
         password_hash: require_s(item, "password_hash")?,
         disabled: item
             .get("disabled")
@@ -60,10 +57,7 @@ fn new_item(user: &User) -> Item {
     item.insert("account".into(), s(&user.account));
     item.insert("tenant".into(), s(&user.tenant));
     item.insert("role".into(), s(&user.role));
-    item.insert(
-        "components".into(),
-        AttributeValue::L(user.components.iter().map(s).collect()),
-    );
+    item.insert("components".into(), s_list(&user.components));
     item.insert("password_hash".into(), s(&user.password_hash));
     item.insert("disabled".into(), AttributeValue::Bool(false));
     item.insert("created_at".into(), n(user.created_at));
