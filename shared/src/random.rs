@@ -4,7 +4,7 @@
 pub fn hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::fill(&mut b[..]);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::domain::ids::hex_lower(&b)
 }
 
 /// A random pause below `max_ms`, spreading retries that would otherwise collide.

@@ -20,6 +20,17 @@ pub fn check(name: &str, value: &str) -> Result<(), AppError> {
     })
 }
 
+/// Bytes as lowercase hexadecimal: how hashes and random tokens are spelled in keys and signatures.
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0x0f) as usize] as char);
+    }
+    out
+}
+
 /// A pagination cursor as we hand them out: base64url, bounded.
 pub fn check_cursor(value: &str) -> Result<(), AppError> {
     let ok = (1..=MAX_CURSOR).contains(&value.len())
@@ -32,6 +43,12 @@ pub fn check_cursor(value: &str) -> Result<(), AppError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bytes_are_spelled_as_two_lowercase_hex_digits_each() {
+        assert_eq!(super::hex_lower(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(super::hex_lower(&[]), "");
+    }
+
     use super::*;
 
     #[test]

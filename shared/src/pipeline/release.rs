@@ -536,10 +536,7 @@ impl<'a> Intent<'a> {
 
 fn sha1_hex(text: &str) -> String {
     use sha1::{Digest, Sha1};
-    Sha1::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::ids::hex_lower(&Sha1::digest(text.as_bytes()))
 }
 
 /// Fetches the trial version's QR code, stores it and records its key while the submission's intent is held.

@@ -90,11 +90,7 @@ pub async fn verify_url(deps: &Deps, component: &str, check: &UrlCheck<'_>) -> A
 }
 
 fn hash(key: &str) -> String {
-    Sha1::digest(key.as_bytes())
-        .iter()
-        .take(10)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::ids::hex_lower(&Sha1::digest(key.as_bytes())[..10])
 }
 
 /// How far a push's signed timestamp may be from now. WeChat's retries (about 15 s) resend the same timestamp, so

@@ -137,10 +137,7 @@ pub struct Invited {
 }
 
 fn code_hash(code: &str) -> String {
-    Sha256::digest(code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::ids::hex_lower(&Sha256::digest(code.as_bytes()))
 }
 
 /// `POST /invite/create` (admin): a single-use code for one account of the given role and components.

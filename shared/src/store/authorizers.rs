@@ -307,13 +307,9 @@ pub async fn list(
 
 fn code_sk(code: &str) -> String {
     use sha1::{Digest, Sha1};
-    let digest = Sha1::digest(code.as_bytes());
     format!(
         "AUTHCODE#{}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::domain::ids::hex_lower(&Sha1::digest(code.as_bytes()))
     )
 }
 
