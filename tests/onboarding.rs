@@ -11,9 +11,14 @@ fn new_component_appid() -> String {
     format!("wx{}", wxtpl::random::hex(8))
 }
 
+/// A well-formed `/component/register` body for `appid` with `appsecret`.
+fn registration(appid: &str, appsecret: &str) -> Value {
+    json!({"appid": appid, "appsecret": appsecret, "token": "tok123",
+        "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"})
+}
+
 async fn register_component(stack: &Stack, admin: &str, appid: &str) {
-    let body = json!({"appid": appid, "appsecret": "0123456789abcdef0123", "token": "tok123",
-        "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"});
+    let body = registration(appid, "0123456789abcdef0123");
     let (code, out) = stack.post("/component/register", admin, &body).await;
     assert!(code == 200 || code == 201, "{out}");
 }
@@ -147,8 +152,7 @@ async fn a_provider_signs_up_registers_its_component_and_invites_an_operator_and
         )
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &component);
-    let body = json!({"appid": theirs, "appsecret": "0123456789abcdef0123", "token": "tok123",
-        "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"});
+    let body = registration(&theirs, "0123456789abcdef0123");
     let (code, out) = stack.post("/component/register", &admin, &body).await;
     assert_refused(code, &out, 409, "CONFLICT", "another tenant");
     // The local component kept its own secret: a verify ticket sealed with it is still accepted.
@@ -343,12 +347,9 @@ async fn invitations_refuse_wrong_roles_bad_input_expired_codes_and_a_second_use
         .await;
     assert_eq!(code, 201, "{out}");
     let expired = out["code"].as_str().unwrap().to_owned();
-    let hash: String = {
+    let hash = {
         use sha2::Digest;
-        sha2::Sha256::digest(expired.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        wxtpl::domain::ids::hex_lower(&sha2::Sha256::digest(expired.as_bytes()))
     };
     let pk = format!("INVITE#{hash}");
     assert!(
@@ -388,18 +389,12 @@ async fn two_tenants_racing_for_one_component_appid_leave_the_winners_secret() {
     let stack = Stack::connect().await;
     let (tenant_a, admin_a) = stack.signed_up_tenant("Racer A").await;
     let (_, admin_b) = stack.signed_up_tenant("Racer B").await;
-    let body = |secret: &str| {
-        json!({"appid": "", "appsecret": secret, "token": "tok123",
-            "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"})
-    };
     let mut registered = Vec::new();
     for _ in 0..5 {
         let appid = new_component_appid();
         registered.push(appid.clone());
-        let mut a = body("aaaaaaaaaaaaaaaaaaaa");
-        a["appid"] = json!(appid);
-        let mut b = body("bbbbbbbbbbbbbbbbbbbb");
-        b["appid"] = json!(appid);
+        let a = registration(&appid, "aaaaaaaaaaaaaaaaaaaa");
+        let b = registration(&appid, "bbbbbbbbbbbbbbbbbbbb");
         let (ra, rb) = tokio::join!(
             stack.post("/component/register", &admin_a, &a),
             stack.post("/component/register", &admin_b, &b),
