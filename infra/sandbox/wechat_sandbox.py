@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import secrets
+import string
 import struct
 import threading
 import time
@@ -86,17 +87,28 @@ class MsgCrypt:
         return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
+class Clock:
+    """WeChat's time, shared by every component: runs `speed` times as fast as the machine's, moved on by tests."""
+
+    def __init__(self, speed=1.0):
+        self.speed, self.started, self.offset = speed, time.time(), 0.0
+
+    def now(self):
+        return self.started + (time.time() - self.started) * self.speed + self.offset
+
+
 class Sandbox:
-    def __init__(self, component, push_base, clock_speed=1.0, ticket_interval=600, retry_interval=5.0, quota=10000):
+    """One third-party platform (component): its tickets, tokens, authorizers, drafts and templates."""
+
+    def __init__(self, component, push_base, clock, ticket_interval=600, retry_interval=5.0, quota=10000):
         self.lock = threading.RLock()
         self.component = component
         self.crypt = MsgCrypt(component["token"], component["encodingAesKey"], component["appid"])
         self.push_base = push_base.rstrip("/")
-        self.clock_speed = clock_speed
+        self.clock = clock
         self.ticket_interval = ticket_interval
         self.retry_interval = retry_interval
         self.quota = quota
-        self.started = time.time()
         # Every secret handed to the platform since start (kept across resets), so a test can look for any of them
         # in the platform's logs.
         self.issued = {component["appsecret"], component["token"], component["encodingAesKey"]}
@@ -105,10 +117,10 @@ class Sandbox:
     # --- state -------------------------------------------------------------------------------------------
     def reset(self):
         with self.lock:
-            self.offset = 0.0
             self.tickets = {}  # ticket -> issued at
             self.component_tokens = {}  # token -> {"expires_at", "superseded_at"}
             self.authorizers = {}  # appid -> record
+            self.token_appids = {}  # authorizer token -> appid
             self.auth_codes = {}  # code -> {"appid", "expires_at", "used"}
             self.pre_auth_codes = {}
             self.counters = {}
@@ -125,16 +137,21 @@ class Sandbox:
                                 "speedup_limit": SPEEDUP_QUOTA}
 
     def now(self):
-        return self.started + (time.time() - self.started) * self.clock_speed + self.offset
+        return self.clock.now()
+
+    def owns_token(self, token):
+        return bool(token) and (token in self.component_tokens or token in self.token_appids)
 
     # --- tokens ------------------------------------------------------------------------------------------
-    def _new_token(self, store):
+    def _new_token(self, store, appid=None):
         now = self.now()
         for rec in store.values():
             if rec["superseded_at"] is None:
                 rec["superseded_at"] = now
         token = secrets.token_urlsafe(48)
         store[token] = {"expires_at": now + TOKEN_LIFETIME, "superseded_at": None}
+        if appid is not None:
+            self.token_appids[token] = appid
         self.issued.add(token)
         return token
 
@@ -197,7 +214,7 @@ class Sandbox:
             return wx_error(61010, "code is expired or invalid")
         code["used"] = True
         a = self.authorizers[code["appid"]]
-        token = self._new_token(a["tokens"])
+        token = self._new_token(a["tokens"], a["appid"])
         return {"authorization_info": {
             "authorizer_appid": a["appid"], "authorizer_access_token": token, "expires_in": TOKEN_LIFETIME,
             "authorizer_refresh_token": a["refresh_token"],
@@ -212,7 +229,7 @@ class Sandbox:
             return wx_error(61003, "component is not authorized by this account")
         if a["refresh_revoked"] or body.get("authorizer_refresh_token") != a["refresh_token"]:
             return wx_error(61023, "refresh_token is invalid")
-        token = self._new_token(a["tokens"])
+        token = self._new_token(a["tokens"], a["appid"])
         return {"authorizer_access_token": token, "expires_in": TOKEN_LIFETIME, "authorizer_refresh_token": a["refresh_token"]}
 
     def api_get_authorizer_info(self, q, body):
@@ -244,15 +261,14 @@ class Sandbox:
             for a in page]}
 
     def getaccountbasicinfo(self, q, body):
-        token = q.get("access_token", "")
-        for a in self.authorizers.values():
-            if token in a["tokens"]:
-                if (err := self._check_token(a["tokens"], token)):
-                    return err
-                return {"errcode": 0, "errmsg": "ok", "appid": a["appid"], "account_type": 2,
-                        "principal_type": 1, "principal_name": a["principal_name"], "realname_status": 1,
-                        "nickname": a["nick_name"]}
-        return wx_error(40001, "invalid credential, access_token is invalid or not latest")
+        a, err = self._authorizer_by_token(q)
+        if a is not None:
+            if err:
+                return err
+            return {"errcode": 0, "errmsg": "ok", "appid": a["appid"], "account_type": 2,
+                    "principal_type": 1, "principal_name": a["principal_name"], "realname_status": 1,
+                    "nickname": a["nick_name"]}
+        return err
 
     # --- code templates (component token as access_token) -----------------------------------------------
     def gettemplatedraftlist(self, q, body):
@@ -310,9 +326,9 @@ class Sandbox:
     # --- code management (authorizer token) -------------------------------------------------------------
     def _authorizer_by_token(self, q):
         token = q.get("access_token", "")
-        for a in self.authorizers.values():
-            if token in a["tokens"]:
-                return a, self._check_token(a["tokens"], token)
+        a = self.authorizers.get(self.token_appids.get(token, ""))
+        if a is not None and token in a["tokens"]:
+            return a, self._check_token(a["tokens"], token)
         return None, wx_error(40001, "invalid credential, access_token is invalid or not latest")
 
     def commit(self, q, body):
@@ -822,7 +838,8 @@ class Sandbox:
             return 200, getattr(self, name)(q, body)
 
     def _appid_of_token(self, token):
-        return next((a["appid"] for a in self.authorizers.values() if token and token in a["tokens"]), None)
+        a = self.authorizers.get(self.token_appids.get(token or "", ""))
+        return a["appid"] if a is not None and token in a["tokens"] else None
 
     def _take_fault(self, name, appid=None):
         for f in self.faults:
@@ -961,15 +978,6 @@ class Sandbox:
             return self._deliver(self.message_url(a), "ToUserName", to_user, xml, "message")
         return self._deliver(self.auth_event_url(), "AppId", self.component["appid"], xml, "raw")
 
-    def ticket_loop(self):
-        while True:
-            time.sleep(self.ticket_interval)
-            if self.pushing_tickets:
-                try:
-                    self.push_ticket()
-                except Exception as e:  # keep the schedule alive whatever one push did
-                    print("ticket push failed:", e, flush=True)
-
     def consent(self, q):
         """WeChat's consent page (PC componentloginpage or H5 bindcomponent): the merchant scans and agrees at once.
         A new sandbox mini-program is authorized, the `authorized` push is sent (`sandbox_push`: before (default),
@@ -985,7 +993,8 @@ class Sandbox:
         if not redirect.startswith(("http://", "https://")):
             return 400, wx_error(40097, "redirect_uri is invalid"), None
         order = q.get("sandbox_push", "before")
-        out = self.authorize({"appid": q.get("sandbox_appid"), "push": order == "before"})
+        out = self.authorize({"appid": q.get("sandbox_appid"), "nickName": q.get("sandbox_nick"),
+                              "push": order == "before"})
         if order == "after":
             threading.Timer(0.2, self._push_authorized, args=(out["authorizerAppid"], out["authorizationCode"], "authorized")).start()
         sep = "&" if "?" in redirect else "?"
@@ -1032,21 +1041,8 @@ class Sandbox:
                                          for a in self.authorizers.values()],
                          "platformDomains": self.platform_domains,
                          "tickets": len(self.tickets), "faults": self.faults}
-        if method == "POST" and path == "/control/reset":
-            self.reset()
-            return 200, {"reset": True}
         if method == "POST" and path == "/control/counters/reset":
             self.counters = {}
-            return 200, {"reset": True}
-        if method == "GET" and path == "/control/issued-secrets":
-            with self.lock:
-                return 200, {"secrets": sorted(self.issued)}
-        if method == "POST" and path == "/control/day/next":  # a new day at WeChat: daily quotas start again
-            with self.lock:
-                self.daily_calls = {}
-                # Today's audit withdrawals become yesterday's: the daily limit starts again, the monthly one counts on.
-                for a in self.authorizers.values():
-                    a["undos"] = [t - 86400 for t in a.get("undos", [])]
             return 200, {"reset": True}
         if method == "POST" and path == "/control/categories":
             a = self.authorizers.get(body.get("appid", ""))
@@ -1131,10 +1127,105 @@ class Sandbox:
                 for rec in store.values():
                     rec["revoked"] = True
             return 200, {"revoked": len(store)}
-        if method == "POST" and path == "/control/clock":
-            self.offset += float(body.get("advanceSeconds", 0))
-            return 200, {"now": int(self.now())}
         return 404, {"error": "unknown control route"}
+
+    def next_day(self):
+        """A new day at WeChat: daily quotas start again."""
+        with self.lock:
+            self.daily_calls = {}
+            # Today's audit withdrawals become yesterday's: the daily limit starts again, the monthly one counts on.
+            for a in self.authorizers.values():
+                a["undos"] = [t - 86400 for t in a.get("undos", [])]
+
+
+def new_component_keys(appid=None):
+    """What WeChat's open-platform console shows a provider for a new third-party platform."""
+    alnum = string.ascii_letters + string.digits
+    return {"appid": appid or "wx" + secrets.token_hex(8), "appsecret": secrets.token_hex(16),
+            "token": "".join(secrets.choice(alnum) for _ in range(32)),
+            "encodingAesKey": "".join(secrets.choice(alnum) for _ in range(43))}
+
+
+class Platform:
+    """Every component the sandbox serves, each its own Sandbox, on one clock. A WeChat call goes to the component
+    that issued its token, else to the one its `component_appid` names; a control call to the one its
+    `componentAppid` (body) or `component` (query) names. Without either, both go to the first component (the one
+    given on the command line), so a single-component client never names it."""
+
+    def __init__(self, first, push_base, clock_speed=1.0, ticket_interval=600, retry_interval=5.0, quota=10000):
+        self.lock = threading.Lock()
+        self.clock = Clock(clock_speed)
+        self.options = {"push_base": push_base, "clock": self.clock, "ticket_interval": ticket_interval,
+                        "retry_interval": retry_interval, "quota": quota}
+        self.first = first["appid"]
+        self.components = {first["appid"]: Sandbox(first, **self.options)}
+
+    def all(self):
+        with self.lock:
+            return list(self.components.values())
+
+    def for_call(self, q, body):
+        token = q.get("component_access_token") or q.get("access_token")
+        sandboxes = self.all()
+        if token and len(sandboxes) > 1:
+            for sb in sandboxes:
+                if sb.owns_token(token):
+                    return sb
+        named = (body.get("component_appid") if isinstance(body, dict) else None) or q.get("component_appid")
+        return self.components.get(named) or self.components[self.first]
+
+    def call(self, path, q, body):
+        return self.for_call(q, body).call(path, q, body)
+
+    def consent(self, q):
+        sb = self.components.get(q.get("component_appid") or self.first)
+        return (sb or self.components[self.first]).consent(q)
+
+    def ticket_loop(self):
+        interval = self.options["ticket_interval"]
+        while True:
+            time.sleep(interval)
+            for sb in self.all():
+                if sb.pushing_tickets:
+                    try:
+                        sb.push_ticket()
+                    except Exception as e:  # keep the schedule alive whatever one push did
+                        print("ticket push failed:", sb.component["appid"], e, flush=True)
+
+    def control(self, method, path, q, body):
+        if method == "POST" and path == "/control/component/create":
+            keys = new_component_keys(body.get("appid"))
+            with self.lock:
+                if keys["appid"] in self.components:
+                    return 409, {"error": "a component with that appid exists"}
+                self.components[keys["appid"]] = Sandbox(dict(keys), **self.options)
+            return 200, keys
+        if method == "GET" and path == "/control/components":
+            return 200, {"components": [sb.component["appid"] for sb in self.all()], "first": self.first}
+        if method == "POST" and path == "/control/reset":
+            for sb in self.all():
+                sb.reset()
+            self.clock.offset = 0.0
+            return 200, {"reset": True}
+        if method == "POST" and path == "/control/clock":
+            self.clock.offset += float(body.get("advanceSeconds", 0))
+            return 200, {"now": int(self.clock.now())}
+        if method == "POST" and path == "/control/day/next":
+            for sb in self.all():
+                sb.next_day()
+            return 200, {"reset": True}
+        if method == "GET" and path == "/control/issued-secrets":
+            # Every secret handed to the platform, by every component, so a test can look for any in its logs.
+            issued = set()
+            for sb in self.all():
+                with sb.lock:
+                    issued |= sb.issued
+            return 200, {"secrets": sorted(issued)}
+        named = (body.get("componentAppid") if isinstance(body, dict) else None) or q.get("component") or self.first
+        sb = self.components.get(named)
+        if sb is None:
+            return 404, {"error": f"the sandbox has no component {named}"}
+        return sb.control(method, path, body)
 
 
 def make_handler(sandbox):
@@ -1162,7 +1253,7 @@ def make_handler(sandbox):
             except ValueError:
                 return self._reply(200, wx_error(47001, "data format error"))
             if url.path.startswith("/control/"):
-                return self._reply(*sandbox.control(method, url.path, body))
+                return self._reply(*sandbox.control(method, url.path, q, body))
             if url.path == "/health":
                 return self._reply(200, {"ok": True})
             if url.path in ("/cgi-bin/componentloginpage", "/wxaopen/safe/bindcomponent"):
@@ -1209,7 +1300,7 @@ def main():
     args = p.parse_args()
     with open(args.component) as f:
         component = json.load(f)
-    sandbox = Sandbox(component, args.push_base, args.clock_speed, args.ticket_interval, args.retry_interval, args.quota)
+    sandbox = Platform(component, args.push_base, args.clock_speed, args.ticket_interval, args.retry_interval, args.quota)
     threading.Thread(target=sandbox.ticket_loop, daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(sandbox))
     server.daemon_threads = True

@@ -11,7 +11,7 @@ use crate::http::request::{cursor_param, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::access;
 use crate::services::merchants::{self, LinkKind};
-use crate::store::authorizers;
+use crate::services::mini_programs;
 
 pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -66,32 +66,24 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Admin]).await?;
-            // A merchant's own are few; an admin's may be 10,000: pages of `limit` with `nextCursor`.
-            let (items, next_cursor) = if claims.role == Role::Merchant {
-                let own =
-                    authorizers::list_for_merchant(&deps.table, &component.appid, &claims.sub)
-                        .await?;
-                (own, None)
-            } else {
-                let limit = limit_param(&req, 100, 500)?;
-                let page = authorizers::list(
-                    &deps.table,
-                    &component.appid,
-                    limit,
-                    cursor_param(&req)?.as_deref(),
-                )
-                .await?;
-                (page.items, page.next_cursor)
-            };
-            let view: Vec<_> = items
-                .into_iter()
-                .map(|a| {
-                    json!({"maAppId": a.appid, "nickName": a.nick_name, "userName": a.user_name, "status": a.status,
-                           "authorizedAt": a.authorized_at, "merchant": a.merchant, "funcInfo": a.func_ids})
-                })
-                .collect();
-            Ok(json(200, &json!({"items": view, "nextCursor": next_cursor})))
+            let (claims, component) =
+                caller(deps, &req, &[Role::Merchant, Role::Operator, Role::Admin]).await?;
+            let filter =
+                mini_programs::Filter::parse(query(&req, "search"), query(&req, "releaseState"))?;
+            let limit = limit_param(&req, 100, 500)? as usize;
+            let found = mini_programs::find(
+                deps,
+                &claims,
+                &component.appid,
+                &filter,
+                limit,
+                cursor_param(&req)?.as_deref(),
+            )
+            .await?;
+            Ok(json(
+                200,
+                &json!({"items": found.items, "nextCursor": found.next_cursor}),
+            ))
         }
         .await,
     )

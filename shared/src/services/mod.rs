@@ -8,6 +8,7 @@ pub mod decoration;
 pub mod domains;
 pub mod events;
 pub mod merchants;
+pub mod mini_programs;
 pub mod onboarding;
 pub mod quotas;
 pub mod refresh_job;

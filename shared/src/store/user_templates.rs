@@ -467,3 +467,63 @@ pub async fn defer(
         .await;
     applied("UpdateItem sweep deferral", res)
 }
+
+/// The release state of each of `appids` that has a user template (the others have none), read in batches of 100.
+pub async fn release_states(
+    table: &Table,
+    component: &str,
+    appids: &[&str],
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    let pk = component_pk(component);
+    let mut states = std::collections::HashMap::new();
+    for chunk in appids.chunks(100) {
+        let keys = chunk
+            .iter()
+            .map(|a| key(pk.clone(), ut_sk(a)))
+            .collect::<Vec<_>>();
+        let mut wanted = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .projection_expression("SK, release_state")
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Malformed(format!("batch read of release states: {e}")))?,
+        );
+        // DynamoDB may leave keys unprocessed under load: ask again for those, a bounded number of times.
+        for _ in 0..5 {
+            let Some(request) = wanted.take() else { break };
+            let out = table
+                .client()
+                .batch_get_item()
+                .request_items(&table.name, request)
+                .send()
+                .await
+                .map_err(|e| StoreError::dynamo("BatchGetItem release states", e))?;
+            for item in out
+                .responses()
+                .and_then(|r| r.get(&table.name))
+                .into_iter()
+                .flatten()
+            {
+                if let Some(appid) =
+                    get_s(item, "SK").and_then(|sk| sk.strip_prefix("UT#").map(str::to_owned))
+                {
+                    states.insert(
+                        appid,
+                        get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
+                    );
+                }
+            }
+            wanted = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&table.name))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+        }
+        if wanted.is_some() {
+            return Err(StoreError::Busy("BatchGetItem release states"));
+        }
+    }
+    Ok(states)
+}
