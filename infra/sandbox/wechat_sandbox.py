@@ -39,6 +39,8 @@ PRIVACY_KEYS = {"UserInfo", "Location", "Address", "Invoice", "RunData", "Record
                 "Contact", "DeviceInfo", "EXIDNumber", "EXOrderInfo", "EXUserPublishContent", "EXUserFollowAcct",
                 "EXUserOpLog", "AlbumWriteOnly", "LicensePlate", "BlueTooth", "CalendarWriteOnly", "Email",
                 "MessageFile", "ChooseLocation"}
+CODE_CAP = 100_000  # getwxacode and createwxaqrcode together, per mini-program, for ever
+SCENE_CHARS = set(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
 OWNER_FIELDS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin", "ext_file_media_id",
                 "notice_method", "store_expire_timestamp")
 
@@ -608,7 +610,8 @@ class Sandbox:
         if a.get("release"):
             a.setdefault("release_history", []).append(a["release"])
         c = audit["commit"]
-        a["release"] = {"version": c["user_version"], "desc": c["user_desc"], "time": int(self.now()), "reverted": False}
+        a["release"] = {"version": c["user_version"], "desc": c["user_desc"], "time": int(self.now()), "reverted": False,
+                        "pages": list((c["ext"].get("extPages") or {}).keys()) or ["pages/index/index"]}
         audit["released"] = True
         if a.get("privacy_dev"):
             a["privacy_online"] = json.loads(json.dumps(a["privacy_dev"]))
@@ -768,9 +771,68 @@ class Sandbox:
             return err
         return self._edit_lists(a.setdefault("domains", {}), body.get("action"), body, ("webviewdomain",))
 
+    # --- mini-program codes (authorizer token): image bytes, or JSON with an errcode and HTTP 200 ----------------
+    def _code_options(self, body, env=True):
+        width = body.get("width", 430)
+        if not isinstance(width, int) or isinstance(width, bool) or not 280 <= width <= 1280:
+            return wx_error(40097, "invalid args: width must be 280 to 1280")
+        if env and body.get("env_version", "release") not in ("release", "trial", "develop"):
+            return wx_error(40097, "invalid args: env_version")
+        return None
+
+    def _code_image(self, a, kind, body):
+        a.setdefault("codes", []).append({"kind": kind, **{k: body.get(k) for k in ("scene", "page", "path")}})
+        del a["codes"][:-200]
+        seed = zlib.crc32(json.dumps([a["appid"], kind, body], sort_keys=True).encode())
+        return RawBody(tiny_png(seed), "image/png")
+
+    def getwxacodeunlimit(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        scene = body.get("scene")
+        if not isinstance(scene, str) or not scene:
+            return wx_error(47001, "data format error: scene is required")
+        if len(scene) > 32:
+            return wx_error(40169, "invalid length for scene")
+        if any(c not in SCENE_CHARS for c in scene):
+            return wx_error(40129, "invalid scene")
+        page = body.get("page") or ""
+        if page.startswith("/") or "?" in page:
+            return wx_error(41030, "invalid page")
+        released = (a.get("release") or {}).get("pages") or []
+        if body.get("check_path", True) and page and page not in released:
+            return wx_error(41030, "invalid page: not a page of the released version")
+        if (err := self._code_options(body)):
+            return err
+        return self._code_image(a, "unlimited", body)
+
+    def _limited(self, q, body, kind):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        path = body.get("path")
+        if not isinstance(path, str) or not path or len(path) > 1024:
+            return wx_error(47001, "data format error: path is required, at most 1024 characters")
+        if (err := self._code_options(body, env=kind == "limited")):
+            return err
+        if a.get("limited_codes", 0) >= CODE_CAP:
+            return wx_error(45029, "max limit reached: 100000 codes")
+        a["limited_codes"] = a.get("limited_codes", 0) + 1
+        return self._code_image(a, kind, body)
+
+    def getwxacode(self, q, body):
+        return self._limited(q, body, "limited")
+
+    def createwxaqrcode(self, q, body):
+        return self._limited(q, body, "qrcode")
+
     ROUTES = {
         "/wxa/commit": "commit",
         "/wxa/get_qrcode": "get_qrcode",
+        "/wxa/getwxacodeunlimit": "getwxacodeunlimit",
+        "/wxa/getwxacode": "getwxacode",
+        "/cgi-bin/wxaapp/createwxaqrcode": "createwxaqrcode",
         "/wxa/get_page": "get_page",
         "/wxa/get_category": "get_category",
         "/wxa/submit_audit": "submit_audit",
@@ -1041,7 +1103,9 @@ class Sandbox:
                                           # Every commit and accepted audit submission, by user_version.
                                           "commits": a.get("commit_log", []), "submits": a.get("submit_log", []),
                                           "privacyGuide": a.get("privacy_dev"), "privacySets": a.get("privacy_sets", 0),
-                                          "domains": a.get("domains", {})}
+                                          "domains": a.get("domains", {}),
+                                          # Every code made, in order, and the limited ones counted.
+                                          "codes": a.get("codes", []), "limitedCodes": a.get("limited_codes", 0)}
                                          for a in self.authorizers.values()],
                          "platformDomains": self.platform_domains,
                          "tickets": len(self.tickets), "faults": self.faults}
@@ -1073,6 +1137,13 @@ class Sandbox:
             if "unauthorizedApis" in body:
                 a["unauthorized_apis"] = list(body["unauthorizedApis"])
             return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/codes":
+            # How many limited codes (getwxacode + createwxaqrcode) the mini-program has used of its 100,000.
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            a["limited_codes"] = int(body.get("used", 0))
+            return 200, {"appid": a["appid"], "used": a["limited_codes"]}
         if method == "POST" and path == "/control/scan":
             # How long WeChat's privacy scan of each commit runs (get_code_privacy_info / submit_audit: 61039),
             # counted from the commit, for the scans under way too.

@@ -13,6 +13,7 @@ pub mod records;
 pub mod templates;
 pub mod testers;
 pub mod users;
+pub mod wxacode;
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;

@@ -6,3 +6,4 @@ pub mod ids;
 pub mod readiness;
 pub mod release;
 pub mod templates;
+pub mod wxacode;

@@ -30,6 +30,11 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::Upstream(e) => match e.errcode() {
             Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
             Some(errcode::UNDO_QUOTA) => (429, "AUDIT_UNDO_QUOTA_EXCEEDED"),
+            Some(errcode::CODE_LIMIT) => (429, "CODE_LIMIT_REACHED"),
+            Some(
+                errcode::INVALID_SCENE | errcode::INVALID_SCENE_LENGTH | errcode::BAD_POST_DATA,
+            ) => (400, "WECHAT_REFUSED_INPUT"),
+            Some(errcode::INVALID_PAGE) => (409, "PAGE_NOT_RELEASED"),
             Some(errcode::AUDIT_QUOTA) => (429, "AUDIT_QUOTA_EXCEEDED"),
             Some(
                 errcode::ALREADY_AUDITING
@@ -114,6 +119,14 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::BAD_PAGE_PATH => "a page of the submission is not in the committed code",
         errcode::NO_SUCH_WECHAT_USER => "no WeChat user has that id, or it cannot be searched",
         errcode::DAILY_QUOTA => "the daily quota of this WeChat API is used up",
+        errcode::CODE_LIMIT => {
+            "the mini-program has used its 100,000 limited codes and QR codes: use an unlimited code (page and scene)"
+        }
+        errcode::INVALID_SCENE | errcode::INVALID_SCENE_LENGTH => "the scene is not valid",
+        errcode::INVALID_PAGE => {
+            "the page is not in the released version: publish it first, or ask with checkPath false"
+        }
+        errcode::BAD_POST_DATA => "the request body is not valid",
         errcode::PRIVACY_API_UNDECLARED => {
             "the code uses privacy APIs its privacy guide or requiredPrivateInfos do not declare"
         }

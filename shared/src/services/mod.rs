@@ -15,3 +15,4 @@ pub mod refresh_job;
 pub mod templates;
 pub mod testers;
 pub mod tokens;
+pub mod wxacode;

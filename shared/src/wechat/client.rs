@@ -409,6 +409,36 @@ impl WechatClient {
         parse_image_response(&bytes)
     }
 
+    /// A mini-program code (`endpoint`: getwxacodeunlimit, getwxacode or createwxaqrcode): image bytes and their
+    /// content type. WeChat answers a refusal as JSON with HTTP 200, which is an error here, never an image.
+    pub async fn mini_program_code(
+        &self,
+        aat: &str,
+        endpoint: &str,
+        body: &Value,
+    ) -> Result<(Vec<u8>, &'static str), WechatError> {
+        let started = std::time::Instant::now();
+        let fetched = async {
+            let resp = self
+                .http()
+                .post(format!("{}{endpoint}", self.base))
+                .query(&[("access_token", aat)])
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+            if !resp.status().is_success() {
+                return Err(WechatError::Status(resp.status().as_u16()));
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| WechatError::Transport(e.without_url().to_string()))?;
+            parse_image_response(&bytes)
+        };
+        observed(endpoint, started, fetched.await)
+    }
+
     pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
         let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
         Ok(resp.page_list)

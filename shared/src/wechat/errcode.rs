@@ -39,3 +39,11 @@ pub const PRIVACY_API_UNDECLARED: i64 = 61040;
 pub const DOMAIN_NOT_ON_PLATFORM: i64 = 85018;
 /// `owner_setting` lacks a required field.
 pub const PRIVACY_OWNER_INCOMPLETE: i64 = 86069;
+/// Mini-program codes: the scene has characters WeChat does not allow, or is too long.
+pub const INVALID_SCENE: i64 = 40129;
+pub const INVALID_SCENE_LENGTH: i64 = 40169;
+/// The page is not in the released version (with check_path), or is malformed.
+pub const INVALID_PAGE: i64 = 41030;
+pub const BAD_POST_DATA: i64 = 47001;
+/// getwxacode and createwxaqrcode together: 100,000 per mini-program, ever.
+pub const CODE_LIMIT: i64 = 45029;
