@@ -39,6 +39,9 @@ PRIVACY_KEYS = {"UserInfo", "Location", "Address", "Invoice", "RunData", "Record
                 "Contact", "DeviceInfo", "EXIDNumber", "EXOrderInfo", "EXUserPublishContent", "EXUserFollowAcct",
                 "EXUserOpLog", "AlbumWriteOnly", "LicensePlate", "BlueTooth", "CalendarWriteOnly", "Email",
                 "MessageFile", "ChooseLocation"}
+JUMP_PUBLISHES_PER_MONTH = 100
+JUMP_DEBUG_URLS = 5
+JUMP_RULE_CAP = 100  # WeChat does not document its cap (85073); the sandbox has one so the error can be seen
 CODE_CAP = 100_000  # getwxacode and createwxaqrcode together, per mini-program, for ever
 SCENE_CHARS = set(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
 OWNER_FIELDS = ("contact_email", "contact_phone", "contact_qq", "contact_weixin", "ext_file_media_id",
@@ -134,6 +137,7 @@ class Sandbox:
             self.templates = []  # the platform's template library
             self.next_id = 1
             self.platform_domains = {"testing": [], "published": []}  # modify_wxa_server_domain
+            self.jump_prefixes = {}  # ordinary-QR prefix -> the appid whose rule holds it
             self.scan_seconds = 0.0  # how long the privacy scan of a new commit runs
             self.audit_quota = {"rest": AUDIT_QUOTA, "limit": AUDIT_QUOTA, "speedup_rest": SPEEDUP_QUOTA,
                                 "speedup_limit": SPEEDUP_QUOTA}
@@ -827,10 +831,103 @@ class Sandbox:
     def createwxaqrcode(self, q, body):
         return self._limited(q, body, "qrcode")
 
+    # --- ordinary-QR jump rules (authorizer token) ---------------------------------------------------------
+    def _jump_rule_view(self, r):
+        return {k: r[k] for k in ("prefix", "permit_sub_rule", "path", "open_version", "debug_url", "state")}
+
+    def qrcodejumpget(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        rules = list(a.get("jump_rules", {}).values())
+        month_ago = self.now() - 30 * 86400
+        used = len([t for t in a.get("jump_publishes", []) if t > month_ago])
+        return {"errcode": 0, "errmsg": "ok", "rule_list": [self._jump_rule_view(r) for r in rules],
+                "qrcodejump_open": 1 if rules else 0, "list_size": len(rules),
+                "qrcodejump_pub_quota": JUMP_PUBLISHES_PER_MONTH - used, "total_count": len(rules)}
+
+    def qrcodejumpdownload(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if "jump_file" not in a:
+            a["jump_file"] = {"file_name": secrets.token_hex(5) + ".txt", "file_content": secrets.token_hex(16)}
+        return {"errcode": 0, "errmsg": "ok", **a["jump_file"]}
+
+    def qrcodejumpadd(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if a.get("personal"):
+            return wx_error(85075, "personal mini-programs cannot set jump rules")
+        prefix, path = body.get("prefix"), body.get("path")
+        if not isinstance(prefix, str) or not prefix.startswith(("http://", "https://")) or len(prefix) > 255 \
+                or "." not in prefix.split("://", 1)[1].split("/", 1)[0]:
+            return wx_error(85066, "invalid link rule")
+        if not isinstance(path, str) or not path or path.startswith("/"):
+            return wx_error(40097, "invalid args: path")
+        if body.get("permit_sub_rule") not in (1, 2) or body.get("open_version") not in (1, 2, 3):
+            return wx_error(40097, "invalid args: permit_sub_rule or open_version")
+        debug = body.get("debug_url") or []
+        if not isinstance(debug, list) or len(debug) > JUMP_DEBUG_URLS:
+            return wx_error(40097, "invalid args: at most 5 debug_url")
+        if any(not isinstance(u, str) or not u.startswith(prefix) for u in debug):
+            return wx_error(85068, "a test link is not under the rule's prefix")
+        rules = a.setdefault("jump_rules", {})
+        owner = self.jump_prefixes.get(prefix)
+        if owner is not None and owner != a["appid"]:
+            return wx_error(85072, "the prefix is taken by another mini-program")
+        if body.get("is_edit") == 1:
+            if prefix not in rules:
+                return wx_error(85066, "no such rule to edit")
+        elif prefix in rules:
+            return wx_error(85071, "the rule is already added")
+        elif len(rules) >= JUMP_RULE_CAP:
+            return wx_error(85073, "the rule list is full")
+        rules[prefix] = {"prefix": prefix, "permit_sub_rule": body["permit_sub_rule"], "path": path,
+                         "open_version": body["open_version"], "debug_url": debug, "state": 1}
+        self.jump_prefixes[prefix] = a["appid"]
+        return wx_error(0, "ok")
+
+    def qrcodejumppublish(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        rule = a.get("jump_rules", {}).get(body.get("prefix"))
+        if rule is None:
+            return wx_error(85066, "no such rule")
+        if not a.get("release"):
+            return wx_error(85074, "no released version: publish the code first")
+        host = rule["prefix"].split("://", 1)[1].split("/", 1)[0]
+        if host not in a.get("jump_file_hosts", set()):
+            return wx_error(85069, "the verification file was not found under the prefix's domain")
+        month_ago = self.now() - 30 * 86400
+        publishes = [t for t in a.get("jump_publishes", []) if t > month_ago]
+        if len(publishes) >= JUMP_PUBLISHES_PER_MONTH:
+            return wx_error(886000, "jump rules can be published 100 times a month")
+        a["jump_publishes"] = publishes + [self.now()]
+        rule["state"] = 2
+        return wx_error(0, "ok")
+
+    def qrcodejumpdelete(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        rule = a.get("jump_rules", {}).pop(body.get("prefix"), None)
+        if rule is None:
+            return wx_error(85066, "no such rule")
+        self.jump_prefixes.pop(rule["prefix"], None)
+        return wx_error(0, "ok")
+
     ROUTES = {
         "/wxa/commit": "commit",
         "/wxa/get_qrcode": "get_qrcode",
         "/wxa/getwxacodeunlimit": "getwxacodeunlimit",
+        "/cgi-bin/wxopen/qrcodejumpget": "qrcodejumpget",
+        "/cgi-bin/wxopen/qrcodejumpdownload": "qrcodejumpdownload",
+        "/cgi-bin/wxopen/qrcodejumpadd": "qrcodejumpadd",
+        "/cgi-bin/wxopen/qrcodejumppublish": "qrcodejumppublish",
+        "/cgi-bin/wxopen/qrcodejumpdelete": "qrcodejumpdelete",
         "/wxa/getwxacode": "getwxacode",
         "/cgi-bin/wxaapp/createwxaqrcode": "createwxaqrcode",
         "/wxa/get_page": "get_page",
@@ -1137,6 +1234,18 @@ class Sandbox:
             if "unauthorizedApis" in body:
                 a["unauthorized_apis"] = list(body["unauthorizedApis"])
             return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/qrcodejump":
+            # The provider hosted the verification file under `host` (publishing checks it), and how many
+            # publishes the mini-program has made in the last 30 days.
+            a = self.authorizers.get(body.get("appid", ""))
+            if a is None:
+                return 404, {"error": "unknown authorizer"}
+            if body.get("fileHostedAt"):
+                a.setdefault("jump_file_hosts", set()).add(body["fileHostedAt"])
+            if "publishesThisMonth" in body:
+                a["jump_publishes"] = [self.now()] * int(body["publishesThisMonth"])
+            return 200, {"appid": a["appid"], "hosts": sorted(a.get("jump_file_hosts", set())),
+                         "rules": list(a.get("jump_rules", {}).values())}
         if method == "POST" and path == "/control/codes":
             # How many limited codes (getwxacode + createwxaqrcode) the mini-program has used of its 100,000.
             a = self.authorizers.get(body.get("appid", ""))

@@ -1,4 +1,5 @@
-//! `GET /config/query`, `POST /config/save`, `GET /page/query` — a merchant's own mini-programs only.
+//! `GET /config/query`, `POST /config/save`, `GET /page/query` — a merchant's own mini-programs, and the
+//! component's operators for the mini-programs their merchants host with the provider.
 use lambda_http::{Body, Request, Response};
 
 use super::caller;
@@ -11,7 +12,7 @@ use crate::services::decoration;
 pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
             let appid = required_id(&req, "maAppId")?;
             let template = id_query(&req, "templateId")?;
             Ok(json(
@@ -27,7 +28,7 @@ pub async fn config_query(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn config_save(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
             Ok(json(
                 200,
                 &decoration::save(deps, &claims, &component.appid, json_body(&req)?).await?,
@@ -40,7 +41,7 @@ pub async fn config_save(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn page_query(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
             let (appid, key) = (required_id(&req, "maAppId")?, required_id(&req, "pageKey")?);
             Ok(json(
                 200,

@@ -6,6 +6,8 @@ pub mod code;
 pub mod component;
 pub mod decoration;
 pub mod domains;
+pub mod hosting;
+pub mod jump_rules;
 pub mod merchants;
 pub mod onboarding;
 pub mod privacy;

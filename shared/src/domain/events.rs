@@ -23,9 +23,11 @@ pub enum EventKind {
     CodeGrayReverted,
     BatchStarted,
     BatchCompleted,
+    HostingStarted,
+    HostingEnded,
 }
 
-const ALL: [EventKind; 16] = [
+const ALL: [EventKind; 18] = [
     EventKind::CodeCommitted,
     EventKind::AuditSubmitted,
     EventKind::AuditPassed,
@@ -42,6 +44,8 @@ const ALL: [EventKind; 16] = [
     EventKind::CodeGrayReverted,
     EventKind::BatchStarted,
     EventKind::BatchCompleted,
+    EventKind::HostingStarted,
+    EventKind::HostingEnded,
 ];
 
 impl EventKind {
@@ -63,6 +67,8 @@ impl EventKind {
             EventKind::CodeGrayReverted => "CodeGrayReverted",
             EventKind::BatchStarted => "BatchStarted",
             EventKind::BatchCompleted => "BatchCompleted",
+            EventKind::HostingStarted => "HostingStarted",
+            EventKind::HostingEnded => "HostingEnded",
         }
     }
 

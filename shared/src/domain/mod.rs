@@ -3,6 +3,7 @@ pub mod batch;
 pub mod events;
 pub mod identity;
 pub mod ids;
+pub mod jump_rules;
 pub mod readiness;
 pub mod release;
 pub mod templates;

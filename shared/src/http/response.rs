@@ -35,6 +35,20 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
                 errcode::INVALID_SCENE | errcode::INVALID_SCENE_LENGTH | errcode::BAD_POST_DATA,
             ) => (400, "WECHAT_REFUSED_INPUT"),
             Some(errcode::INVALID_PAGE) => (409, "PAGE_NOT_RELEASED"),
+            Some(errcode::JUMP_PUBLISH_QUOTA) => (429, "JUMP_PUBLISH_QUOTA_EXCEEDED"),
+            Some(
+                errcode::JUMP_BAD_LINK
+                | errcode::JUMP_DEBUG_URL_OUTSIDE
+                | errcode::JUMP_LINK_BLACKLISTED,
+            ) => (400, "WECHAT_REFUSED_INPUT"),
+            Some(errcode::JUMP_VERIFY_FILE_MISSING) => (409, "VERIFY_FILE_NOT_FOUND"),
+            Some(
+                errcode::JUMP_ALREADY_ADDED
+                | errcode::JUMP_PREFIX_TAKEN
+                | errcode::JUMP_LIST_FULL
+                | errcode::JUMP_NOT_RELEASED
+                | errcode::JUMP_PERSONAL,
+            ) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::AUDIT_QUOTA) => (429, "AUDIT_QUOTA_EXCEEDED"),
             Some(
                 errcode::ALREADY_AUDITING
@@ -127,6 +141,18 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
             "the page is not in the released version: publish it first, or ask with checkPath false"
         }
         errcode::BAD_POST_DATA => "the request body is not valid",
+        errcode::JUMP_BAD_LINK => "the link rule is not valid, or there is no rule with that prefix",
+        errcode::JUMP_DEBUG_URL_OUTSIDE => "a test link is not under the rule's prefix",
+        errcode::JUMP_VERIFY_FILE_MISSING => {
+            "the verification file (GET /qrcodejump/verify-file) is not served at the root of the prefix's domain"
+        }
+        errcode::JUMP_LINK_BLACKLISTED => "the link is blacklisted",
+        errcode::JUMP_ALREADY_ADDED => "a rule with that prefix is already added: edit it instead",
+        errcode::JUMP_PREFIX_TAKEN => "another mini-program's rule holds that prefix",
+        errcode::JUMP_LIST_FULL => "the mini-program's rule list is full",
+        errcode::JUMP_NOT_RELEASED => "jump rules need a released version: publish the code first",
+        errcode::JUMP_PERSONAL => "a mini-program of a person cannot have jump rules",
+        errcode::JUMP_PUBLISH_QUOTA => "jump rules can be published 100 times a month",
         errcode::PRIVACY_API_UNDECLARED => {
             "the code uses privacy APIs its privacy guide or requiredPrivateInfos do not declare"
         }

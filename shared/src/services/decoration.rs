@@ -8,7 +8,7 @@ use crate::deps::Deps;
 use crate::domain::identity::Claims;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
-use crate::services::access::owned_mini_program;
+use crate::services::hosting::decorator_of;
 use crate::store::templates::{self as industry, IndustryTemplate};
 use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};
 
@@ -43,7 +43,7 @@ pub async fn query(
     appid: &str,
     template_id: Option<&str>,
 ) -> AppResult<ConfigView> {
-    owned_mini_program(deps, merchant, component, appid).await?;
+    decorator_of(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
     match (saved, template_id) {
         (Some(ut), wanted) if wanted.is_none() || wanted == Some(ut.template_id.as_str()) => {
@@ -108,7 +108,9 @@ pub async fn save(
 ) -> AppResult<ConfigView> {
     rules::validate_config(&req.config)?;
     rules::validate_pages(&req.pages)?;
-    owned_mini_program(deps, merchant, component, &req.ma_app_id).await?;
+    let record = decorator_of(deps, merchant, component, &req.ma_app_id).await?;
+    // The merchant's config, even when an operator saves it on the merchant's behalf (hosting).
+    let seller = record.merchant.unwrap_or_else(|| merchant.sub.clone());
     let template = published(deps, component, &req.template_id).await?;
     let template_pages = industry::pages(&deps.table, component, &template.id).await?;
     if let Some(unknown) = req
@@ -168,7 +170,7 @@ pub async fn save(
         .collect();
     let plan = Save {
         component,
-        seller_id: &merchant.sub,
+        seller_id: &seller,
         ma_app_id: &req.ma_app_id,
         template_id: &template.id,
         config: &req.config,
@@ -197,7 +199,7 @@ pub async fn page(
     appid: &str,
     page_key: &str,
 ) -> AppResult<UserPage> {
-    owned_mini_program(deps, merchant, component, appid).await?;
+    decorator_of(deps, merchant, component, appid).await?;
     let not_found = || AppError::NotFound(format!("page {page_key} of mini-program {appid}"));
     if store::get(&deps.table, component, appid).await?.is_none() {
         return Err(AppError::NotFound(format!(

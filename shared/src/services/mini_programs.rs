@@ -80,6 +80,8 @@ pub struct Listed {
     pub func_info: Vec<i64>,
     /// Where its code stands in the release pipeline, `none` before any saved decoration.
     pub release_state: String,
+    /// Its merchant hosts it with the provider: the component's operators may decorate it.
+    pub hosted: bool,
 }
 
 pub struct Found {
@@ -93,6 +95,7 @@ fn listed(a: Authorizer, states: &HashMap<String, String>) -> Listed {
         .get(&a.appid)
         .cloned()
         .unwrap_or_else(|| NOT_DECORATED.into());
+    let hosted = a.is_hosted();
     Listed {
         ma_app_id: a.appid,
         nick_name: a.nick_name,
@@ -102,6 +105,7 @@ fn listed(a: Authorizer, states: &HashMap<String, String>) -> Listed {
         merchant: a.merchant,
         func_info: a.func_ids,
         release_state,
+        hosted,
     }
 }
 
@@ -221,21 +225,8 @@ mod tests {
     fn authorizer(appid: &str, nick: &str) -> Authorizer {
         Authorizer {
             appid: appid.into(),
-            status: "authorized".into(),
-            status_reason: None,
             nick_name: nick.into(),
-            user_name: "gh_x".into(),
-            principal_name: String::new(),
-            head_img: String::new(),
-            is_mini_program: true,
-            func_ids: vec![],
-            refresh_token: None,
-            merchant: None,
-            last_merchant: None,
-            authorized_at: 0,
-            updated_at: 0,
-            last_event_time: 0,
-            last_event_ms: 0,
+            ..Authorizer::default()
         }
     }
 

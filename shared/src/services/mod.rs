@@ -7,6 +7,8 @@ pub mod components;
 pub mod decoration;
 pub mod domains;
 pub mod events;
+pub mod hosting;
+pub mod jump_rules;
 pub mod merchants;
 pub mod mini_programs;
 pub mod onboarding;

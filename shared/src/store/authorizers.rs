@@ -36,6 +36,17 @@ pub struct Authorizer {
     pub last_event_time: i64,
     /// The time (ms) that event was recorded at in the history; an ownership event decided later is dated after it.
     pub last_event_ms: i64,
+    /// The merchant who hosts this mini-program with the provider (托管). Hosting is in force only while that
+    /// merchant still owns it (`is_hosted`), so a change of owner ends it without a write.
+    pub hosted_by: Option<String>,
+    pub hosted_since: Option<i64>,
+}
+
+impl Authorizer {
+    /// The provider's operators may decorate it on its merchant's behalf.
+    pub fn is_hosted(&self) -> bool {
+        self.hosted_by.is_some() && self.hosted_by == self.merchant
+    }
 }
 
 /// What an authorization (push, redirect or reconcile) learned about a mini-program.
@@ -82,6 +93,8 @@ fn from_item(item: &Item) -> Result<Authorizer, StoreError> {
         // Records from before `last_event_ms` was kept: the event lay somewhere in WeChat's second.
         last_event_ms: get_n(item, "last_event_ms")
             .unwrap_or_else(|| get_n(item, "last_event_time").unwrap_or(0) * 1000 + 999),
+        hosted_by: get_s(item, "hosted_by"),
+        hosted_since: get_n(item, "hosted_since"),
     })
 }
 
@@ -444,6 +457,36 @@ pub async fn unlink_merchant(
         .expression_attribute_values(":now", n(now));
     table
         .update_with_events(update, &[event], "TransactWriteItems unlink merchant")
+        .await
+}
+
+/// Starts or ends hosting, with its event, only while `owner` owns the mini-program and hosting is not already as
+/// asked. False when either does not hold (nothing written).
+pub async fn set_hosting(
+    table: &Table,
+    component: &str,
+    appid: &str,
+    owner: &str,
+    hosted: bool,
+    event: &Event,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let update = if hosted {
+        record_update(component, appid)
+            .update_expression("SET hosted_by = :m, hosted_since = :now, updated_at = :now")
+            .condition_expression(
+                "merchant = :m AND (attribute_not_exists(hosted_by) OR hosted_by <> :m)",
+            )
+    } else {
+        record_update(component, appid)
+            .update_expression("SET updated_at = :now REMOVE hosted_by, hosted_since")
+            .condition_expression("merchant = :m AND hosted_by = :m")
+    };
+    let update = update
+        .expression_attribute_values(":m", s(owner))
+        .expression_attribute_values(":now", n(now));
+    table
+        .update_with_events(update, &[event], "TransactWriteItems hosting")
         .await
 }
 

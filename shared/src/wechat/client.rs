@@ -439,6 +439,21 @@ impl WechatClient {
         observed(endpoint, started, fetched.await)
     }
 
+    /// Ordinary-QR jump rules: `action` is get, download (the verification file), add, publish or delete.
+    pub async fn qrcode_jump(
+        &self,
+        aat: &str,
+        action: &str,
+        body: &Value,
+    ) -> Result<Value, WechatError> {
+        self.post(
+            &format!("/cgi-bin/wxopen/qrcodejump{action}"),
+            &[("access_token", aat)],
+            body,
+        )
+        .await
+    }
+
     pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
         let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
         Ok(resp.page_list)

@@ -47,3 +47,14 @@ pub const INVALID_PAGE: i64 = 41030;
 pub const BAD_POST_DATA: i64 = 47001;
 /// getwxacode and createwxaqrcode together: 100,000 per mini-program, ever.
 pub const CODE_LIMIT: i64 = 45029;
+/// Ordinary-QR jump rules.
+pub const JUMP_BAD_LINK: i64 = 85066;
+pub const JUMP_DEBUG_URL_OUTSIDE: i64 = 85068;
+pub const JUMP_VERIFY_FILE_MISSING: i64 = 85069;
+pub const JUMP_LINK_BLACKLISTED: i64 = 85070;
+pub const JUMP_ALREADY_ADDED: i64 = 85071;
+pub const JUMP_PREFIX_TAKEN: i64 = 85072;
+pub const JUMP_LIST_FULL: i64 = 85073;
+pub const JUMP_NOT_RELEASED: i64 = 85074;
+pub const JUMP_PERSONAL: i64 = 85075;
+pub const JUMP_PUBLISH_QUOTA: i64 = 886000;
