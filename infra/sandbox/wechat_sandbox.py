@@ -831,6 +831,69 @@ class Sandbox:
     def createwxaqrcode(self, q, body):
         return self._limited(q, body, "qrcode")
 
+    # --- violations (authorizer token) ------------------------------------------------------------------
+    def getillegalrecords(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        end = body.get("end_time") or int(self.now())
+        start = body.get("start_time") or end - 90 * 86400
+        if not isinstance(start, int) or not isinstance(end, int) or start > end:
+            return wx_error(40097, "invalid args: start_time, end_time")
+        records = [{k: r[k] for k in ("illegal_record_id", "create_time", "illegal_reason", "illegal_content",
+                                      "rule_url", "rule_name")}
+                   for r in a.get("violations", []) if start <= r["create_time"] <= end]
+        return {"errcode": 0, "errmsg": "ok", "records": records}
+
+    def getappealrecords(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        record = next((r for r in a.get("violations", [])
+                       if r["illegal_record_id"] == body.get("illegal_record_id")), None)
+        if record is None:
+            return wx_error(40097, "invalid args: illegal_record_id")
+        return {"errcode": 0, "errmsg": "ok", "records": record["appeals"]}
+
+    def add_violation(self, body):
+        """WeChat finds a violation: a record for getillegalrecords (with its appeals), and with `punish` the
+        `wxa_punish_event` pushed to the mini-program's message URL."""
+        a = self.authorizers.get(body.get("appid", ""))
+        if a is None:
+            return 404, {"error": "unknown authorizer"}
+        now = int(self.now())
+        record = {"illegal_record_id": "ir" + secrets.token_hex(6), "create_time": now,
+                  "illegal_reason": body.get("reason") or "misleading content",
+                  "illegal_content": body.get("content") or "pages/home/index",
+                  "rule_url": body.get("ruleUrl") or "https://developers.weixin.qq.com/rules",
+                  "rule_name": body.get("ruleName") or "operating rules 3.1", "appeals": []}
+        for i, appeal in enumerate(body.get("appeals") or []):
+            record["appeals"].append({
+                "appeal_record_id": 1000 + i, "appeal_time": now, "appeal_count": i + 1,
+                "appeal_from": int(appeal.get("from", 0)), "appeal_status": int(appeal.get("status", 1)),
+                "audit_time": now, "audit_reason": appeal.get("auditReason", ""),
+                "punish_description": appeal.get("punishDescription", ""), "materials": []})
+        a.setdefault("violations", []).append(record)
+        delivery = None
+        punish = body.get("punish")
+        if punish is not None:
+            punish_id = punish.get("punishId") or "pn" + secrets.token_hex(6)
+            detail = json.dumps(punish.get("detail") or {"banned_days": 7}, ensure_ascii=False)
+            fields = {"event_type": int(punish.get("eventType", 2)), "punish_id": punish_id, "appid": a["appid"],
+                      "punish_time": now, "illegal_reason": record["illegal_reason"],
+                      "illegal_content": record["illegal_content"], "rule_name": record["rule_name"],
+                      "rule_url": record["rule_url"], "adjust_guide_url": "https://developers.weixin.qq.com/guide",
+                      "detail": detail}
+            inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" if isinstance(v, str) else f"<{k}>{v}</{k}>"
+                            for k, v in fields.items())
+            xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]>"
+                   f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                   f"<Event><![CDATA[wxa_punish_event]]></Event>{inner}</xml>")
+            delivery = self._deliver(self.message_url(a["appid"]), "ToUserName", a["user_name"], xml,
+                                     "wxa_punish_event")
+            delivery = dict(delivery, punishId=punish_id)
+        return 200, {"illegalRecordId": record["illegal_record_id"], "delivery": delivery}
+
     # --- ordinary-QR jump rules (authorizer token) ---------------------------------------------------------
     def _jump_rule_view(self, r):
         return {k: r[k] for k in ("prefix", "permit_sub_rule", "path", "open_version", "debug_url", "state")}
@@ -924,6 +987,8 @@ class Sandbox:
         "/wxa/get_qrcode": "get_qrcode",
         "/wxa/getwxacodeunlimit": "getwxacodeunlimit",
         "/cgi-bin/wxopen/qrcodejumpget": "qrcodejumpget",
+        "/wxa/getillegalrecords": "getillegalrecords",
+        "/wxa/getappealrecords": "getappealrecords",
         "/cgi-bin/wxopen/qrcodejumpdownload": "qrcodejumpdownload",
         "/cgi-bin/wxopen/qrcodejumpadd": "qrcodejumpadd",
         "/cgi-bin/wxopen/qrcodejumppublish": "qrcodejumppublish",
@@ -1234,6 +1299,8 @@ class Sandbox:
             if "unauthorizedApis" in body:
                 a["unauthorized_apis"] = list(body["unauthorizedApis"])
             return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/violation":
+            return self.add_violation(body)
         if method == "POST" and path == "/control/qrcodejump":
             # The provider hosted the verification file under `host` (publishing checks it), and how many
             # publishes the mini-program has made in the last 30 days.

@@ -15,6 +15,7 @@ pub mod records;
 pub mod templates;
 pub mod testers;
 pub mod users;
+pub mod violations;
 pub mod wxacode;
 
 use lambda_http::{Body, Request, Response};

@@ -32,7 +32,10 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
             Some(errcode::UNDO_QUOTA) => (429, "AUDIT_UNDO_QUOTA_EXCEEDED"),
             Some(errcode::CODE_LIMIT) => (429, "CODE_LIMIT_REACHED"),
             Some(
-                errcode::INVALID_SCENE | errcode::INVALID_SCENE_LENGTH | errcode::BAD_POST_DATA,
+                errcode::INVALID_SCENE
+                | errcode::INVALID_SCENE_LENGTH
+                | errcode::BAD_POST_DATA
+                | errcode::INVALID_ARGS,
             ) => (400, "WECHAT_REFUSED_INPUT"),
             Some(errcode::INVALID_PAGE) => (409, "PAGE_NOT_RELEASED"),
             Some(errcode::JUMP_PUBLISH_QUOTA) => (429, "JUMP_PUBLISH_QUOTA_EXCEEDED"),
@@ -141,6 +144,7 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
             "the page is not in the released version: publish it first, or ask with checkPath false"
         }
         errcode::BAD_POST_DATA => "the request body is not valid",
+        errcode::INVALID_ARGS => "an argument is not valid (an unknown id, or a value out of range)",
         errcode::JUMP_BAD_LINK => "the link rule is not valid, or there is no rule with that prefix",
         errcode::JUMP_DEBUG_URL_OUTSIDE => "a test link is not under the rule's prefix",
         errcode::JUMP_VERIFY_FILE_MISSING => {

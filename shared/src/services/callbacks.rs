@@ -9,10 +9,12 @@ use crate::domain::events::{Event, EventKind};
 use crate::error::{AppError, AppResult};
 use crate::services::{access, events, tokens};
 use crate::store::authorizers::Recalled;
-use crate::store::{authorizers, components, pushes};
+use crate::store::{authorizers, components, punishments, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
 use crate::wechat::errcode;
-use crate::wechat::push::{redact_credentials, AuthEvent, Envelope, MessageEvent, PushError};
+use crate::wechat::push::{
+    redact_credentials, AuthEvent, Envelope, MessageEvent, Punishment, PushError,
+};
 
 /// Query parameters WeChat sends with every push.
 pub struct SignedQuery {
@@ -172,6 +174,7 @@ pub async fn handle_message(
 ) -> AppResult<()> {
     let (plaintext, fresh) = open(deps, component, query, body).await?;
     let event = MessageEvent::parse(&plaintext).map_err(push_to_app)?;
+    let punishment = Punishment::parse(&plaintext).map_err(push_to_app)?;
     // The URL names the mini-program; the signed content must be addressed to that same one.
     let addressed = authorizers::get(&deps.table, component, authorizer_appid)
         .await?
@@ -190,8 +193,15 @@ pub async fn handle_message(
         plaintext,
         fresh,
     };
-    once(deps, component, &opened, || {
-        apply_message(deps, component, authorizer_appid, &event)
+    once(deps, component, &opened, || async {
+        if let Some(p) = &punishment {
+            let recorded =
+                punishments::record(&deps.table, component, authorizer_appid, p, now_secs())
+                    .await?;
+            tracing::warn!(component, appid = authorizer_appid, punish_id = %p.punish_id,
+                           event_type = p.event_type, recorded, "WeChat punished the mini-program");
+        }
+        apply_message(deps, component, authorizer_appid, &event).await
     })
     .await
 }

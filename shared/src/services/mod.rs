@@ -17,4 +17,5 @@ pub mod refresh_job;
 pub mod templates;
 pub mod testers;
 pub mod tokens;
+pub mod violations;
 pub mod wxacode;

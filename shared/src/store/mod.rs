@@ -6,6 +6,7 @@ pub mod history;
 pub mod item;
 pub mod login_attempts;
 pub mod privacy;
+pub mod punishments;
 pub mod pushes;
 pub mod quotas;
 pub mod templates;

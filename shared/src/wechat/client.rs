@@ -454,6 +454,22 @@ impl WechatClient {
         .await
     }
 
+    /// The mini-program's violation records (`getillegalrecords`; WeChat's default: the last 90 days).
+    pub async fn illegal_records(&self, aat: &str, body: &Value) -> Result<Value, WechatError> {
+        self.post("/wxa/getillegalrecords", &[("access_token", aat)], body)
+            .await
+    }
+
+    /// The appeals against one violation record (`getappealrecords`).
+    pub async fn appeal_records(&self, aat: &str, record_id: &str) -> Result<Value, WechatError> {
+        self.post(
+            "/wxa/getappealrecords",
+            &[("access_token", aat)],
+            &json!({"illegal_record_id": record_id}),
+        )
+        .await
+    }
+
     pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
         let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
         Ok(resp.page_list)

@@ -58,3 +58,5 @@ pub const JUMP_LIST_FULL: i64 = 85073;
 pub const JUMP_NOT_RELEASED: i64 = 85074;
 pub const JUMP_PERSONAL: i64 = 85075;
 pub const JUMP_PUBLISH_QUOTA: i64 = 886000;
+/// WeChat found an argument invalid (an unknown id, a value out of range).
+pub const INVALID_ARGS: i64 = 40097;

@@ -406,6 +406,65 @@ impl MessageEvent {
     }
 }
 
+/// A `wxa_punish_event` push: WeChat warned the mini-program or banned some of its functions for a violation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Punishment {
+    pub punish_id: String,
+    /// 1 a warning (rectify before a deadline), 2 a ban of functions, other numbers as WeChat adds them.
+    pub event_type: i64,
+    pub punish_time: i64,
+    pub illegal_reason: String,
+    pub illegal_content: String,
+    pub rule_name: String,
+    pub rule_url: String,
+    pub adjust_guide_url: String,
+    /// WeChat's `detail`, a JSON string (deadline, banned functions and days), kept as sent.
+    pub detail: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawPunishment {
+    #[serde(rename = "Event")]
+    event: Option<String>,
+    #[serde(rename = "CreateTime")]
+    create_time: Option<String>,
+    punish_id: Option<String>,
+    event_type: Option<String>,
+    punish_time: Option<String>,
+    illegal_reason: Option<String>,
+    illegal_content: Option<String>,
+    rule_name: Option<String>,
+    rule_url: Option<String>,
+    adjust_guide_url: Option<String>,
+    detail: Option<String>,
+}
+
+impl Punishment {
+    /// The punishment a push carries; None for any other push.
+    pub fn parse(xml: &str) -> Result<Option<Self>, PushError> {
+        let raw: RawPunishment =
+            quick_xml::de::from_str(xml).map_err(|e| PushError::Malformed(e.to_string()))?;
+        if raw.event.as_deref().map(str::trim) != Some("wxa_punish_event") {
+            return Ok(None);
+        }
+        let create_time = number(raw.create_time, "CreateTime")?;
+        let text = |v: Option<String>| v.map(|t| t.trim().to_owned()).unwrap_or_default();
+        Ok(Some(Punishment {
+            punish_id: required(raw.punish_id, "punish_id")?,
+            event_type: number(raw.event_type, "event_type")?,
+            punish_time: optional_number(raw.punish_time, "punish_time")?.unwrap_or(create_time),
+            illegal_reason: text(raw.illegal_reason),
+            illegal_content: text(raw.illegal_content),
+            rule_name: text(raw.rule_name),
+            rule_url: text(raw.rule_url),
+            adjust_guide_url: text(raw.adjust_guide_url),
+            detail: text(raw.detail),
+        }))
+    }
+}
+
 /// Replaces the text of elements that carry credentials (ticket, authorization codes) before a push is stored.
 pub fn redact_credentials(xml: &str) -> String {
     const SENSITIVE: [&str; 3] = ["ComponentVerifyTicket", "AuthorizationCode", "auth_code"];
@@ -588,6 +647,37 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_punishment_push_is_read_with_its_fields_and_other_pushes_carry_none() {
+        let xml = "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]></FromUserName>\
+                   <CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+                   <Event><![CDATA[wxa_punish_event]]></Event><event_type>2</event_type>\
+                   <punish_id><![CDATA[p-77]]></punish_id><appid><![CDATA[wxa]]></appid>\
+                   <punish_time>1699999990</punish_time><illegal_reason><![CDATA[虚假宣传]]></illegal_reason>\
+                   <illegal_content><![CDATA[page x]]></illegal_content><rule_name><![CDATA[rule 3.1]]></rule_name>\
+                   <rule_url><![CDATA[https://example.com/r]]></rule_url>\
+                   <adjust_guide_url><![CDATA[https://example.com/g]]></adjust_guide_url>\
+                   <detail><![CDATA[{\"banned_days\":7}]]></detail></xml>";
+        let p = Punishment::parse(xml).unwrap().unwrap();
+        assert_eq!(
+            (p.punish_id.as_str(), p.event_type, p.punish_time),
+            ("p-77", 2, 1699999990)
+        );
+        assert_eq!(p.illegal_reason, "虚假宣传");
+        assert_eq!(p.detail, "{\"banned_days\":7}");
+        assert!(matches!(
+            MessageEvent::parse(xml).unwrap(),
+            MessageEvent::Other { .. }
+        ));
+        let ok = "<xml><ToUserName>gh_1</ToUserName><CreateTime>2</CreateTime><MsgType>event</MsgType><Event>weapp_audit_success</Event></xml>";
+        assert_eq!(Punishment::parse(ok).unwrap(), None);
+        let missing = xml.replace("<punish_id><![CDATA[p-77]]></punish_id>", "");
+        assert_eq!(
+            Punishment::parse(&missing),
+            Err(PushError::MissingField("punish_id"))
+        );
     }
 
     #[test]
