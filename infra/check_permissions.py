@@ -24,6 +24,7 @@ JWT = "!Ref JwtSigningKey"
 BUS = "!GetAtt EventBus.Arn"
 BUCKET = "!GetAtt AssetBucket.Arn"
 QUEUE = "!GetAtt BatchQueue.Arn"
+QUEUES = {"batch": QUEUE, "forward": "!GetAtt ForwardQueue.Arn", "forward-dlq": "!GetAtt ForwardDeadLetterQueue.Arn"}
 
 
 def objects(prefix):
@@ -41,8 +42,11 @@ def statements(spec):
         out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [COMPONENT_SECRETS], None))
     if spec.get("events"):
         out.append((["events:PutEvents"], [BUS], None))
-    if spec.get("sqs"):
-        out.append(([f"sqs:{a}" for a in spec["sqs"]], [QUEUE], None))
+    sqs = spec.get("sqs") or {}
+    if isinstance(sqs, list):  # the batch queue
+        sqs = {"batch": sqs}
+    for queue, actions in sqs.items():
+        out.append(([f"sqs:{a}" for a in actions], [QUEUES[queue]], None))
     for action, prefixes in (spec.get("s3") or {}).items():
         if action == "ListBucket":
             out.append(([f"s3:{action}"], [BUCKET], {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}))

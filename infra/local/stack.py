@@ -201,7 +201,11 @@ def up(foreground=False):
               "SweepRetrySeconds": os.environ.get("LOCAL_SWEEP_RETRY_SECONDS", "0"),
               # Batch targets look again within seconds locally (AWS default: a minute; retries from 15 s).
               "BatchPollSeconds": os.environ.get("LOCAL_BATCH_POLL_SECONDS", "2"),
-              "BatchRetrySeconds": os.environ.get("LOCAL_BATCH_RETRY_SECONDS", "1")}
+              "BatchRetrySeconds": os.environ.get("LOCAL_BATCH_RETRY_SECONDS", "1"),
+              # Forwards are tried again within seconds locally (AWS default: 30 s, doubling), and may go to the
+              # tests' receivers on loopback addresses.
+              "ForwardRetrySeconds": os.environ.get("LOCAL_FORWARD_RETRY_SECONDS", "1"),
+              "ForwardAllowLoopback": "true"}
     resolver = cfn.Resolver(template, params)
     missing = sorted({f["binary"] for f in cfn.functions(template, resolver)
                       if not os.path.exists(os.path.join(bin_dir, f["binary"]))})

@@ -41,6 +41,14 @@ pub struct Config {
     pub batch_poll_secs: i64,
     /// A batch step that failed for a passing reason is retried after this, doubling each attempt.
     pub batch_retry_secs: i64,
+    /// The queue forwarded pushes travel on (the push functions and the forward worker), and where a forward goes
+    /// after its last try.
+    pub forward_queue_url: Option<String>,
+    pub forward_dead_letter_url: Option<String>,
+    /// A failed forward is tried again after this, doubling each try.
+    pub forward_retry_secs: i64,
+    /// Forwards may go to loopback addresses over plain http (the local stack's test receivers only).
+    pub forward_allow_loopback: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +130,14 @@ impl Config {
                 .filter(|v| !v.is_empty()),
             batch_poll_secs: positive("BATCH_POLL_SECONDS", "60")?,
             batch_retry_secs: positive("BATCH_RETRY_SECONDS", "15")?,
+            forward_queue_url: std::env::var("FORWARD_QUEUE_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            forward_dead_letter_url: std::env::var("FORWARD_DEAD_LETTER_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            forward_retry_secs: positive("FORWARD_RETRY_SECONDS", "30")?,
+            forward_allow_loopback: optional("FORWARD_ALLOW_LOOPBACK", "false") == "true",
         })
     }
 }

@@ -19,6 +19,9 @@ pub struct Deps {
     pub blobs: Blobs,
     pub bus: EventBus,
     pub queue: WorkQueue,
+    /// Forwarded pushes (消息转发), and where they go after their last try.
+    pub forward_queue: WorkQueue,
+    pub forward_dead_letters: WorkQueue,
     needs: Needs,
     /// HS256 key for API JWTs, read from Secrets Manager by the first request that verifies or signs one.
     jwt_key: OnceCell<Vec<u8>>,
@@ -57,10 +60,10 @@ impl Deps {
             LazyClient::new(&aws, aws_sdk_eventbridge::Client::new),
             &config.event_bus_name,
         );
-        let queue = WorkQueue::new(
-            LazyClient::new(&aws, aws_sdk_sqs::Client::new),
-            config.batch_queue_url.clone(),
-        );
+        let sqs = LazyClient::new(&aws, aws_sdk_sqs::Client::new);
+        let queue = WorkQueue::new(sqs.clone(), config.batch_queue_url.clone());
+        let forward_queue = WorkQueue::new(sqs.clone(), config.forward_queue_url.clone());
+        let forward_dead_letters = WorkQueue::new(sqs, config.forward_dead_letter_url.clone());
         Ok(Self {
             config,
             table,
@@ -69,6 +72,8 @@ impl Deps {
             blobs,
             bus,
             queue,
+            forward_queue,
+            forward_dead_letters,
             needs,
             jwt_key: OnceCell::new(),
         })

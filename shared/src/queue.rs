@@ -43,7 +43,9 @@ impl WorkQueue {
     pub async fn send(&self, messages: Vec<Outgoing>) -> Result<(), QueueError> {
         let url = self.url.as_deref().ok_or_else(|| QueueError {
             operation: "SendMessageBatch",
-            message: "BATCH_QUEUE_URL is not configured for this function".into(),
+            message:
+                "this function has no URL for the queue (BATCH_QUEUE_URL, FORWARD_QUEUE_URL, ...)"
+                    .into(),
         })?;
         for chunk in messages.chunks(BATCH) {
             let entries = chunk

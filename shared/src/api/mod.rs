@@ -6,6 +6,7 @@ pub mod code;
 pub mod component;
 pub mod decoration;
 pub mod domains;
+pub mod forwarding;
 pub mod hosting;
 pub mod jump_rules;
 pub mod merchants;

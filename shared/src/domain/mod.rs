@@ -1,6 +1,7 @@
 //! Pure rules: no I/O. Services call these before touching any store.
 pub mod batch;
 pub mod events;
+pub mod forwarding;
 pub mod identity;
 pub mod ids;
 pub mod jump_rules;

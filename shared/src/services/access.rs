@@ -21,11 +21,27 @@ pub async fn owned_mini_program(
     component: &str,
     appid: &str,
 ) -> AppResult<Authorizer> {
+    in_force(visible_mini_program(deps, caller, component, appid).await?)
+}
+
+/// The mini-program if the caller may act on it (`may_act_on`), whatever its authorization's state; another
+/// merchant's is reported exactly like a missing one.
+pub async fn visible_mini_program(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<Authorizer> {
     ids::check("maAppId", appid)?;
-    let record = authorizers::get(&deps.table, component, appid)
+    authorizers::get(&deps.table, component, appid)
         .await?
         .filter(|a| may_act_on(caller, a))
-        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))
+}
+
+/// The record if its authorization is in force, else why not (409).
+pub fn in_force(record: Authorizer) -> AppResult<Authorizer> {
+    let appid = record.appid.clone();
     match record.status.as_str() {
         STATUS_AUTHORIZED => Ok(record),
         STATUS_REAUTH_REQUIRED => Err(AppError::ReauthorizationRequired(appid.to_owned())),

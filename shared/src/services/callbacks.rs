@@ -6,8 +6,9 @@ use sha1::{Digest, Sha1};
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
+use crate::domain::forwarding::PushFacts;
 use crate::error::{AppError, AppResult};
-use crate::services::{access, events, tokens};
+use crate::services::{access, events, forwarding, tokens};
 use crate::store::authorizers::Recalled;
 use crate::store::{authorizers, components, punishments, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
@@ -159,10 +160,38 @@ pub async fn handle_auth_event(
         plaintext,
         fresh,
     };
-    once(deps, component, &opened, || {
-        apply_auth_event(deps, component, &event)
+    once(deps, component, &opened, || async {
+        apply_auth_event(deps, component, &event).await?;
+        let facts = PushFacts {
+            info_type: Some(event.type_name()),
+            appid: event.authorizer_appid(),
+            ..Default::default()
+        };
+        forward(deps, component, &opened, &facts).await
     })
     .await
+}
+
+/// Queues the applied push for the component's forwarding rules that match it.
+async fn forward(
+    deps: &Deps,
+    component: &str,
+    push: &Opened<'_>,
+    facts: &PushFacts<'_>,
+) -> AppResult<()> {
+    let queued = forwarding::forward_push(
+        deps,
+        component,
+        &push.push_type,
+        &push.dedup_key,
+        facts,
+        &push.plaintext,
+    )
+    .await?;
+    if queued > 0 {
+        tracing::info!(component, push_type = %push.push_type, queued, "push queued for forwarding");
+    }
+    Ok(())
 }
 
 pub async fn handle_message(
@@ -201,7 +230,21 @@ pub async fn handle_message(
             tracing::warn!(component, appid = authorizer_appid, punish_id = %p.punish_id,
                            event_type = p.event_type, recorded, "WeChat punished the mini-program");
         }
-        apply_message(deps, component, authorizer_appid, &event).await
+        apply_message(deps, component, authorizer_appid, &event).await?;
+        let type_name = event.type_name();
+        let (msg_type, event_name) = match &event {
+            MessageEvent::Other {
+                msg_type, event, ..
+            } => (msg_type.as_str(), event.as_deref()),
+            _ => ("event", Some(type_name.as_str())),
+        };
+        let facts = PushFacts {
+            msg_type: Some(msg_type),
+            event: event_name,
+            appid: Some(authorizer_appid),
+            ..Default::default()
+        };
+        forward(deps, component, &opened, &facts).await
     })
     .await
 }

@@ -89,14 +89,16 @@ pub async fn decorator_of(
     component: &str,
     appid: &str,
 ) -> AppResult<Authorizer> {
-    let record = access::owned_mini_program(deps, caller, component, appid).await?;
+    let record = access::visible_mini_program(deps, caller, component, appid).await?;
+    // Checked before the authorization's state: an operator learns nothing more of a mini-program it may not
+    // decorate.
     if caller.role == Role::Operator && !record.is_hosted() {
         return Err(AppError::Forbidden(format!(
             "mini-program {appid} is decorated by its merchant: operators may decorate it only while the merchant \
              hosts it with the provider (POST /hosting/start)"
         )));
     }
-    Ok(record)
+    access::in_force(record)
 }
 
 #[cfg(test)]

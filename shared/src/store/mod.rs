@@ -2,6 +2,7 @@
 pub mod authorizers;
 pub mod batches;
 pub mod components;
+pub mod forwarding;
 pub mod history;
 pub mod item;
 pub mod login_attempts;

@@ -1,0 +1,7 @@
+//! POST /forward/rule/delete — delete a forwarding rule (admin, operator).
+use wxtpl::deps::Needs;
+
+#[tokio::main]
+pub async fn main() -> Result<(), wxtpl::lambda::BoxError> {
+    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::forwarding::delete).await
+}
