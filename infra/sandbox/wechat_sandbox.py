@@ -138,6 +138,7 @@ class Sandbox:
             self.next_id = 1
             self.platform_domains = {"testing": [], "published": []}  # modify_wxa_server_domain
             self.jump_prefixes = {}  # ordinary-QR prefix -> the appid whose rule holds it
+            self.reg_tasks = {}  # fast registration task id -> task
             self.scan_seconds = 0.0  # how long the privacy scan of a new commit runs
             self.audit_quota = {"rest": AUDIT_QUOTA, "limit": AUDIT_QUOTA, "speedup_rest": SPEEDUP_QUOTA,
                                 "speedup_limit": SPEEDUP_QUOTA}
@@ -831,6 +832,79 @@ class Sandbox:
     def createwxaqrcode(self, q, body):
         return self._limited(q, body, "qrcode")
 
+    # --- fast registration (component token; WeChat's versions since 2026-04-30: new_version) -------------
+    def _register(self, q, body, kind):
+        if (err := self._cat(q)):
+            return err
+        if body.get("new_version") is not True:
+            return wx_error(89253, "missing params: the old registration API is offline, send new_version: true")
+        if kind == "company":
+            name, code = body.get("name"), body.get("code")
+            if not isinstance(name, str) or not name.strip():
+                return wx_error(89253, "missing params: name")
+            if not isinstance(code, str) or len(code) != 18 or not all(c.isdigit() or c.isupper() for c in code):
+                return wx_error(89255, "code is not a valid unified social credit code")
+            subject = ("company", code)
+        else:
+            wxuser, idname = body.get("wxuser"), body.get("idname")
+            if not isinstance(wxuser, str) or not wxuser or wxuser.startswith("nobody"):
+                return wx_error(86004, "invalid wechat id")
+            if not isinstance(idname, str) or not idname.strip():
+                return wx_error(89253, "missing params: idname")
+            subject = ("person", wxuser)
+        now = self.now()
+        for t in self.reg_tasks.values():
+            if t["subject"] == subject and t["state"] == "waiting" and now < t["created"] + 86400:
+                return wx_error(89249, "a registration task for this subject is running: wait for it (24 h)")
+        taskid = secrets.token_hex(8)
+        self.reg_tasks[taskid] = {"taskid": taskid, "kind": kind, "subject": subject, "body": dict(body),
+                                  "state": "waiting", "created": now}
+        return {"errcode": 0, "errmsg": "ok", "taskid": taskid, "status": 0,
+                "authorize_url": f"https://sandbox.weixin.qq.com/fastregister/confirm?taskid={taskid}"}
+
+    def fastregisterenterpriseweapp(self, q, body):
+        return self._register(q, body, "company")
+
+    def fastregisterpersonalweapp(self, q, body):
+        if q.get("action") == "query":
+            if (err := self._cat(q)):
+                return err
+            t = self.reg_tasks.get(body.get("taskid", ""))
+            if t is None:
+                return wx_error(89250, "task not found")
+            return {"errcode": 0, "errmsg": "ok", "status": {"waiting": 0, "done": 12, "failed": 1004}[t["state"]]}
+        return self._register(q, body, "person")
+
+    def confirm_registration(self, body):
+        """The legal person (or the person) opens the link and confirms (`result: ok`) or it fails; the outcome is
+        pushed to the authorization event URL as notify_third_fasteregister."""
+        t = self.reg_tasks.get(body.get("taskid", ""))
+        if t is None or t["state"] != "waiting":
+            return 404, {"error": "no waiting registration task with that id"}
+        b = t["body"]
+        if t["kind"] == "company":
+            info = (f"<info><name><![CDATA[{b['name']}]]></name><code><![CDATA[{b['code']}]]></code>"
+                    f"<code_type>1</code_type><legal_persona_wechat><![CDATA[]]></legal_persona_wechat>"
+                    f"<legal_persona_name><![CDATA[]]></legal_persona_name>"
+                    f"<component_phone><![CDATA[{b.get('component_phone', '')}]]></component_phone></info>")
+        else:
+            info = (f"<info><wxuser><![CDATA[{b['wxuser']}]]></wxuser><idname><![CDATA[{b['idname']}]]></idname>"
+                    f"<component_phone><![CDATA[{b.get('component_phone', '')}]]></component_phone>"
+                    f"<taskid><![CDATA[{t['taskid']}]]></taskid></info>")
+        if body.get("result", "ok") == "ok":
+            t["state"] = "done"
+            out = self.authorize({"nickName": b.get("name") or f"{b.get('idname', 'Person')}的小程序", "push": False})
+            t["appid"] = out["authorizerAppid"]
+            inner = (f"<appid><![CDATA[{out['authorizerAppid']}]]></appid><status>0</status>"
+                     f"<auth_code><![CDATA[{out['authorizationCode']}]]></auth_code><msg><![CDATA[OK]]></msg>{info}")
+        else:
+            t["state"] = "failed"
+            reason = body.get("reason") or "the legal person did not confirm in time"
+            inner = f"<status>89252</status><msg><![CDATA[{reason}]]></msg>{info}"
+        delivery = self.push_auth_event(
+            f"<InfoType><![CDATA[notify_third_fasteregister]]></InfoType>{inner}", "notify_third_fasteregister")
+        return 200, {"taskid": t["taskid"], "appid": t.get("appid"), "delivery": delivery}
+
     # --- violations (authorizer token) ------------------------------------------------------------------
     def getillegalrecords(self, q, body):
         a, err = self._authorizer_by_token(q)
@@ -988,6 +1062,8 @@ class Sandbox:
         "/wxa/getwxacodeunlimit": "getwxacodeunlimit",
         "/cgi-bin/wxopen/qrcodejumpget": "qrcodejumpget",
         "/wxa/getillegalrecords": "getillegalrecords",
+        "/wxa/component/fastregisterenterpriseweapp": "fastregisterenterpriseweapp",
+        "/wxa/component/fastregisterpersonalweapp": "fastregisterpersonalweapp",
         "/wxa/getappealrecords": "getappealrecords",
         "/cgi-bin/wxopen/qrcodejumpdownload": "qrcodejumpdownload",
         "/cgi-bin/wxopen/qrcodejumpadd": "qrcodejumpadd",
@@ -1299,6 +1375,8 @@ class Sandbox:
             if "unauthorizedApis" in body:
                 a["unauthorized_apis"] = list(body["unauthorizedApis"])
             return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/register/confirm":
+            return self.confirm_registration(body)
         if method == "POST" and path == "/control/violation":
             return self.add_violation(body)
         if method == "POST" and path == "/control/qrcodejump":

@@ -13,6 +13,7 @@ pub mod merchants;
 pub mod onboarding;
 pub mod privacy;
 pub mod records;
+pub mod registration;
 pub mod templates;
 pub mod testers;
 pub mod users;

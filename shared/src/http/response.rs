@@ -39,6 +39,13 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
             ) => (400, "WECHAT_REFUSED_INPUT"),
             Some(errcode::INVALID_PAGE) => (409, "PAGE_NOT_RELEASED"),
             Some(errcode::JUMP_PUBLISH_QUOTA) => (429, "JUMP_PUBLISH_QUOTA_EXCEEDED"),
+            Some(errcode::REGISTER_TASK_RUNNING) => (409, "WECHAT_STATE_CONFLICT"),
+            Some(
+                errcode::REGISTER_MISSING_PARAMS
+                | errcode::REGISTER_BAD_CODE
+                | errcode::INVALID_WECHAT_ID
+                | errcode::REGISTER_NAME_MISMATCH,
+            ) => (400, "WECHAT_REFUSED_INPUT"),
             Some(
                 errcode::JUMP_BAD_LINK
                 | errcode::JUMP_DEBUG_URL_OUTSIDE
@@ -157,6 +164,13 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::JUMP_NOT_RELEASED => "jump rules need a released version: publish the code first",
         errcode::JUMP_PERSONAL => "a mini-program of a person cannot have jump rules",
         errcode::JUMP_PUBLISH_QUOTA => "jump rules can be published 100 times a month",
+        errcode::REGISTER_TASK_RUNNING => {
+            "a registration for this company or person is running: it must be confirmed or expire (24 h) first"
+        }
+        errcode::REGISTER_MISSING_PARAMS => "a parameter of the registration is missing",
+        errcode::REGISTER_BAD_CODE => "the unified social credit code is not valid",
+        errcode::INVALID_WECHAT_ID => "no WeChat user has that id",
+        errcode::REGISTER_NAME_MISMATCH => "the name does not match the WeChat id's real name",
         errcode::PRIVACY_API_UNDECLARED => {
             "the code uses privacy APIs its privacy guide or requiredPrivateInfos do not declare"
         }

@@ -377,7 +377,26 @@ async fn apply_auth_event(deps: &Deps, component: &str, event: &AuthEvent) -> Ap
             create_time,
             ..
         } => unauthorize(deps, component, authorizer_appid, *create_time).await,
-        AuthEvent::FastRegister { .. } | AuthEvent::Other { .. } => Ok(()),
+        AuthEvent::FastRegister {
+            status,
+            auth_code,
+            msg,
+            info,
+            create_time,
+            ..
+        } => {
+            crate::services::registration::on_push(
+                deps,
+                component,
+                *status,
+                auth_code.as_deref(),
+                msg.as_deref(),
+                info,
+                *create_time,
+            )
+            .await
+        }
+        AuthEvent::Other { .. } => Ok(()),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod mini_programs;
 pub mod onboarding;
 pub mod quotas;
 pub mod refresh_job;
+pub mod registration;
 pub mod templates;
 pub mod testers;
 pub mod tokens;

@@ -10,6 +10,7 @@ pub mod privacy;
 pub mod punishments;
 pub mod pushes;
 pub mod quotas;
+pub mod registrations;
 pub mod templates;
 pub mod tenants;
 pub mod testers;

@@ -470,6 +470,18 @@ impl WechatClient {
         .await
     }
 
+    /// Fast registration of a company or a person (`endpoint` with its action; `new_version: true` in `body`):
+    /// `{taskid, authorize_url, status}`.
+    pub async fn fast_register(
+        &self,
+        cat: &str,
+        endpoint: &str,
+        body: &Value,
+    ) -> Result<Value, WechatError> {
+        self.post(endpoint, &[("component_access_token", cat)], body)
+            .await
+    }
+
     pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
         let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
         Ok(resp.page_list)

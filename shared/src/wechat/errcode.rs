@@ -60,3 +60,9 @@ pub const JUMP_PERSONAL: i64 = 85075;
 pub const JUMP_PUBLISH_QUOTA: i64 = 886000;
 /// WeChat found an argument invalid (an unknown id, a value out of range).
 pub const INVALID_ARGS: i64 = 40097;
+/// Fast registration.
+pub const REGISTER_TASK_RUNNING: i64 = 89249;
+pub const REGISTER_MISSING_PARAMS: i64 = 89253;
+pub const REGISTER_BAD_CODE: i64 = 89255;
+pub const INVALID_WECHAT_ID: i64 = 86004;
+pub const REGISTER_NAME_MISMATCH: i64 = 61070;

@@ -92,6 +92,10 @@ pub struct FastRegisterInfo {
     pub legal_persona_wechat: Option<String>,
     pub legal_persona_name: Option<String>,
     pub component_phone: Option<String>,
+    /// A person's registration names its task (`taskid`), the WeChat id and the name it was asked with.
+    pub taskid: Option<String>,
+    pub wxuser: Option<String>,
+    pub idname: Option<String>,
 }
 
 fn required(value: Option<String>, name: &'static str) -> Result<String, PushError> {
