@@ -59,6 +59,14 @@ def tiny_png(seed):
 
 
 DEFAULT_CATEGORIES = [{"first_class": "Food", "second_class": "Restaurants", "first_id": 220, "second_id": 221}]
+# (first id, second id) -> (first name, second name, needs a qualification and so an audit)
+CATEGORY_CATALOG = {(220, 221): ("Food", "Restaurants", False), (220, 222): ("Food", "Takeaway", False),
+                    (304, 305): ("Retail", "Clothing", False), (304, 306): ("Retail", "Cosmetics", True),
+                    (150, 151): ("Medical", "Pharmacy", True)}
+CATEGORY_CAP = 5
+CATEGORY_CHANGES_PER_MONTH = 4
+SIGNATURE_CHANGES_PER_MONTH = 5
+NICKNAME_CHANGES = 2  # before the first release; a released mini-program keeps its name
 
 
 def wx_error(code, msg):
@@ -272,10 +280,190 @@ class Sandbox:
         if a is not None:
             if err:
                 return err
+            month_ago = self.now() - 30 * 86400
             return {"errcode": 0, "errmsg": "ok", "appid": a["appid"], "account_type": 2,
                     "principal_type": 1, "principal_name": a["principal_name"], "realname_status": 1,
-                    "nickname": a["nick_name"]}
+                    "nickname": a["nick_name"],
+                    "nickname_info": {"nickname": a["nick_name"], "modify_used_count": a.get("nick_changes", 0),
+                                      "modify_quota": NICKNAME_CHANGES},
+                    "signature_info": {"signature": a.get("signature", ""),
+                                       "modify_used_count": len([t for t in a.get("signature_changes", [])
+                                                                 if t > month_ago]),
+                                       "modify_quota": SIGNATURE_CHANGES_PER_MONTH},
+                    "head_image_info": {"head_image_url": "", "modify_used_count": 0, "modify_quota": 5}}
         return err
+
+    # --- basic information (authorizer token) -------------------------------------------------------------
+    def modifysignature(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        sig = body.get("signature")
+        if not isinstance(sig, str) or not 4 <= len(sig) <= 120:
+            return wx_error(40097, "invalid args: signature must be 4 to 120 characters")
+        if "forbidden" in sig or "违禁" in sig:
+            return wx_error(53201, "the signature holds a blacklisted word")
+        month_ago = self.now() - 30 * 86400
+        changes = [t for t in a.get("signature_changes", []) if t > month_ago]
+        if len(changes) >= SIGNATURE_CHANGES_PER_MONTH:
+            return wx_error(53200, "the signature can be changed 5 times a month")
+        a["signature_changes"] = changes + [self.now()]
+        a["signature"] = sig
+        return wx_error(0, "ok")
+
+    def checkwxverifynickname(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        name = body.get("nick_name") or ""
+        hit = any(o["nick_name"] == name and o["appid"] != a["appid"] for o in self.authorizers.values())
+        return {"errcode": 0, "errmsg": "ok", "hit_condition": hit,
+                "wording": "the name is a verified name of another account" if hit else ""}
+
+    def setnickname(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        name = body.get("nick_name")
+        if not isinstance(name, str) or not 2 <= len(name) <= 30:
+            return wx_error(91001, "not a valid name: 2 to 30 characters")
+        if a.get("release"):
+            return wx_error(91002, "a released mini-program cannot change its name")
+        if (a.get("nick_audit") or {}).get("status") == "auditing":
+            return wx_error(91019, "a name change is under audit")
+        if any(o["nick_name"] == name and o["appid"] != a["appid"] for o in self.authorizers.values()):
+            return wx_error(91005, "the name is taken by another account")
+        if a.get("nick_changes", 0) >= NICKNAME_CHANGES:
+            return wx_error(91017, "the name can be changed twice before the first release")
+        audit_id = self.next_id
+        self.next_id += 1
+        a["nick_audit"] = {"audit_id": audit_id, "nickname": name, "status": "auditing", "reason": ""}
+        return {"errcode": 0, "errmsg": "ok", "wording": "the name is under review", "audit_id": audit_id}
+
+    def querynickname(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        audit = a.get("nick_audit")
+        if audit is None or audit["audit_id"] != body.get("audit_id"):
+            return wx_error(91016, "no such name audit")
+        return {"errcode": 0, "errmsg": "ok", "nickname": audit["nickname"],
+                "audit_stat": {"auditing": 1, "rejected": 2, "approved": 3}[audit["status"]],
+                "fail_reason": audit["reason"], "create_time": 0, "audit_time": 0}
+
+    def decide_nickname(self, body):
+        a = self.authorizers.get(body.get("appid", ""))
+        audit = (a or {}).get("nick_audit")
+        if audit is None or audit["status"] != "auditing":
+            return 404, {"error": "no name under audit for that mini-program"}
+        ok = body.get("result", "pass") == "pass"
+        audit.update(status="approved" if ok else "rejected", reason="" if ok else body.get("reason", "rejected"))
+        if ok:
+            a["nick_name"] = audit["nickname"]
+            a["nick_changes"] = a.get("nick_changes", 0) + 1
+        now = int(self.now())
+        xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]></FromUserName>"
+               f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_nickname_audit]]></Event>"
+               f"<ret>{3 if ok else 2}</ret><nickname><![CDATA[{audit['nickname']}]]></nickname>"
+               f"<reason><![CDATA[{audit['reason']}]]></reason></xml>")
+        return 200, self._deliver(self.message_url(a["appid"]), "ToUserName", a["user_name"], xml, "wxa_nickname_audit")
+
+    def _account_categories(self, a):
+        if "account_categories" not in a:
+            a["account_categories"] = [{"first": c["first_id"], "second": c["second_id"], "audit_status": 3,
+                                        "audit_reason": ""} for c in a.get("categories", DEFAULT_CATEGORIES)]
+        return a["account_categories"]
+
+    def _sync_categories(self, a):
+        """What get_category (the code audit's list) sees: the approved account categories."""
+        a["categories"] = [{"first_class": CATEGORY_CATALOG.get((c["first"], c["second"]), ("?", "?", False))[0],
+                            "second_class": CATEGORY_CATALOG.get((c["first"], c["second"]), ("?", "?", False))[1],
+                            "first_id": c["first"], "second_id": c["second"]}
+                           for c in a["account_categories"] if c["audit_status"] == 3]
+
+    def getcategory(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        cats = self._account_categories(a)
+        month_ago = self.now() - 30 * 86400
+        used = len([t for t in a.get("category_changes", []) if t > month_ago])
+        return {"errcode": 0, "errmsg": "ok", "categories": [
+            {"first": c["first"], "first_name": CATEGORY_CATALOG.get((c["first"], c["second"]), ("?",))[0],
+             "second": c["second"], "second_name": CATEGORY_CATALOG.get((c["first"], c["second"]), ("?", "?"))[1],
+             "audit_status": c["audit_status"], "audit_reason": c["audit_reason"]} for c in cats],
+            "limit": CATEGORY_CHANGES_PER_MONTH, "quota": CATEGORY_CHANGES_PER_MONTH - used,
+            "category_limit": CATEGORY_CAP}
+
+    def _category_change(self, a):
+        month_ago = self.now() - 30 * 86400
+        changes = [t for t in a.get("category_changes", []) if t > month_ago]
+        if len(changes) >= CATEGORY_CHANGES_PER_MONTH:
+            return wx_error(53300, "categories can be changed 4 times a month")
+        a["category_changes"] = changes + [self.now()]
+        return None
+
+    def addcategory(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        cats = self._account_categories(a)
+        wanted = body.get("categories")
+        if not isinstance(wanted, list) or not wanted:
+            return wx_error(53303, "invalid parameters: categories")
+        for c in wanted:
+            key = (c.get("first"), c.get("second"))
+            if key not in CATEGORY_CATALOG:
+                return wx_error(53303, "invalid parameters: unknown category")
+            if any((x["first"], x["second"]) == key for x in cats):
+                return wx_error(53304, "the category is already set")
+            if CATEGORY_CATALOG[key][2] and not c.get("certicates"):
+                return wx_error(53303, "invalid parameters: the category needs its qualification")
+        if len(cats) + len(wanted) > CATEGORY_CAP:
+            return wx_error(53301, "too many categories")
+        if (err := self._category_change(a)):
+            return err
+        for c in wanted:
+            needs_audit = CATEGORY_CATALOG[(c["first"], c["second"])][2]
+            cats.append({"first": c["first"], "second": c["second"], "audit_status": 1 if needs_audit else 3,
+                         "audit_reason": ""})
+        self._sync_categories(a)
+        return wx_error(0, "ok")
+
+    def deletecategory(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        cats = self._account_categories(a)
+        key = (body.get("first"), body.get("second"))
+        found = next((c for c in cats if (c["first"], c["second"]) == key), None)
+        if found is None:
+            return wx_error(53303, "invalid parameters: no such category")
+        if found["audit_status"] == 1:
+            return wx_error(53308, "a category under audit cannot be deleted")
+        if (err := self._category_change(a)):
+            return err
+        cats.remove(found)
+        self._sync_categories(a)
+        return wx_error(0, "ok")
+
+    def decide_category(self, body):
+        a = self.authorizers.get(body.get("appid", ""))
+        if a is None:
+            return 404, {"error": "unknown authorizer"}
+        key = (body.get("first"), body.get("second"))
+        found = next((c for c in self._account_categories(a) if (c["first"], c["second"]) == key), None)
+        if found is None or found["audit_status"] != 1:
+            return 404, {"error": "no such category under audit"}
+        ok = body.get("result", "pass") == "pass"
+        found.update(audit_status=3 if ok else 2, audit_reason="" if ok else body.get("reason", "qualification rejected"))
+        self._sync_categories(a)
+        now = int(self.now())
+        xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]></FromUserName>"
+               f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_category_audit]]></Event>"
+               f"<ret>{1 if ok else 2}</ret><first>{key[0]}</first><second>{key[1]}</second>"
+               f"<reason><![CDATA[{found['audit_reason']}]]></reason></xml>")
+        return 200, self._deliver(self.message_url(a["appid"]), "ToUserName", a["user_name"], xml, "wxa_category_audit")
 
     # --- code templates (component token as access_token) -----------------------------------------------
     def gettemplatedraftlist(self, q, body):
@@ -1062,6 +1250,13 @@ class Sandbox:
         "/wxa/getwxacodeunlimit": "getwxacodeunlimit",
         "/cgi-bin/wxopen/qrcodejumpget": "qrcodejumpget",
         "/wxa/getillegalrecords": "getillegalrecords",
+        "/cgi-bin/account/modifysignature": "modifysignature",
+        "/cgi-bin/wxverify/checkwxverifynickname": "checkwxverifynickname",
+        "/wxa/setnickname": "setnickname",
+        "/wxa/api_wxa_querynickname": "querynickname",
+        "/cgi-bin/wxopen/getcategory": "getcategory",
+        "/cgi-bin/wxopen/addcategory": "addcategory",
+        "/cgi-bin/wxopen/deletecategory": "deletecategory",
         "/wxa/component/fastregisterenterpriseweapp": "fastregisterenterpriseweapp",
         "/wxa/component/fastregisterpersonalweapp": "fastregisterpersonalweapp",
         "/wxa/getappealrecords": "getappealrecords",
@@ -1355,6 +1550,7 @@ class Sandbox:
             if a is None:
                 return 404, {"error": "unknown authorizer"}
             a["categories"] = body.get("categories", [])
+            a.pop("account_categories", None)  # derived again from these
             return 200, {"appid": a["appid"], "categories": a["categories"]}
         if method == "POST" and path == "/control/icp":
             # The mini-program's ICP filing status as get_icp_entrance_info reports it (6 filed, 1024 not filed).
@@ -1375,6 +1571,10 @@ class Sandbox:
             if "unauthorizedApis" in body:
                 a["unauthorized_apis"] = list(body["unauthorizedApis"])
             return 200, {"appid": a["appid"], "privacyGuide": a.get("privacy_dev")}
+        if method == "POST" and path == "/control/nickname/decide":
+            return self.decide_nickname(body)
+        if method == "POST" and path == "/control/category/decide":
+            return self.decide_category(body)
         if method == "POST" and path == "/control/register/confirm":
             return self.confirm_registration(body)
         if method == "POST" and path == "/control/violation":

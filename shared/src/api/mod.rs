@@ -1,5 +1,6 @@
 //! Route handlers: parse → authorize → call a service → map the result. One module per resource.
 pub mod authorizer;
+pub mod basic_info;
 pub mod batches;
 pub mod callbacks;
 pub mod code;

@@ -41,6 +41,22 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
             Some(errcode::JUMP_PUBLISH_QUOTA) => (429, "JUMP_PUBLISH_QUOTA_EXCEEDED"),
             Some(errcode::REGISTER_TASK_RUNNING) => (409, "WECHAT_STATE_CONFLICT"),
             Some(
+                errcode::SIGNATURE_QUOTA | errcode::CATEGORY_QUOTA | errcode::NAME_CHANGES_USED,
+            ) => (429, "WECHAT_CHANGE_LIMIT"),
+            Some(
+                errcode::SIGNATURE_BLACKLISTED
+                | errcode::NAME_INVALID
+                | errcode::CATEGORY_BAD_PARAMS,
+            ) => (400, "WECHAT_REFUSED_INPUT"),
+            Some(
+                errcode::NAME_AFTER_RELEASE
+                | errcode::NAME_TAKEN
+                | errcode::NAME_UNDER_AUDIT
+                | errcode::CATEGORY_CAP
+                | errcode::CATEGORY_DUPLICATE
+                | errcode::CATEGORY_UNDER_AUDIT,
+            ) => (409, "WECHAT_STATE_CONFLICT"),
+            Some(
                 errcode::REGISTER_MISSING_PARAMS
                 | errcode::REGISTER_BAD_CODE
                 | errcode::INVALID_WECHAT_ID
@@ -168,6 +184,18 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
             "a registration for this company or person is running: it must be confirmed or expire (24 h) first"
         }
         errcode::REGISTER_MISSING_PARAMS => "a parameter of the registration is missing",
+        errcode::SIGNATURE_QUOTA => "the signature can be changed 5 times a month",
+        errcode::SIGNATURE_BLACKLISTED => "the signature holds a word WeChat does not allow",
+        errcode::NAME_INVALID => "the name is not valid",
+        errcode::NAME_AFTER_RELEASE => "a released mini-program keeps its name (rename it through WeChat verification)",
+        errcode::NAME_TAKEN => "another account holds that name",
+        errcode::NAME_CHANGES_USED => "the name can be changed twice before the first release",
+        errcode::NAME_UNDER_AUDIT => "a name change is under review",
+        errcode::CATEGORY_QUOTA => "categories can be changed a limited number of times a month",
+        errcode::CATEGORY_CAP => "the mini-program has as many categories as it may",
+        errcode::CATEGORY_BAD_PARAMS => "a category is unknown or lacks its qualification",
+        errcode::CATEGORY_DUPLICATE => "the category is set already",
+        errcode::CATEGORY_UNDER_AUDIT => "a category under review cannot be deleted",
         errcode::REGISTER_BAD_CODE => "the unified social credit code is not valid",
         errcode::INVALID_WECHAT_ID => "no WeChat user has that id",
         errcode::REGISTER_NAME_MISMATCH => "the name does not match the WeChat id's real name",

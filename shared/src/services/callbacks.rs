@@ -14,7 +14,7 @@ use crate::store::{authorizers, components, punishments, pushes};
 use crate::wechat::crypto::{CryptoError, MsgCrypt, UrlCheck};
 use crate::wechat::errcode;
 use crate::wechat::push::{
-    redact_credentials, AuthEvent, Envelope, MessageEvent, Punishment, PushError,
+    redact_credentials, AuthEvent, Envelope, MessageEvent, NicknameAudit, Punishment, PushError,
 };
 
 /// Query parameters WeChat sends with every push.
@@ -204,6 +204,7 @@ pub async fn handle_message(
     let (plaintext, fresh) = open(deps, component, query, body).await?;
     let event = MessageEvent::parse(&plaintext).map_err(push_to_app)?;
     let punishment = Punishment::parse(&plaintext).map_err(push_to_app)?;
+    let name_decided = NicknameAudit::parse(&plaintext).map_err(push_to_app)?;
     // The URL names the mini-program; the signed content must be addressed to that same one.
     let addressed = authorizers::get(&deps.table, component, authorizer_appid)
         .await?
@@ -229,6 +230,10 @@ pub async fn handle_message(
                     .await?;
             tracing::warn!(component, appid = authorizer_appid, punish_id = %p.punish_id,
                            event_type = p.event_type, recorded, "WeChat punished the mini-program");
+        }
+        if let Some(audit) = &name_decided {
+            crate::services::basic_info::nickname_decided(deps, component, authorizer_appid, audit)
+                .await?;
         }
         apply_message(deps, component, authorizer_appid, &event).await?;
         let type_name = event.type_name();

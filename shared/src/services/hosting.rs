@@ -81,7 +81,8 @@ pub async fn set(
     })
 }
 
-/// Who may decorate (`/config/*`, `/page/query`): the owning merchant, and the component's operators while the
+/// Who may decorate (`/config/*`, `/page/query`) and edit basic information (`/basicinfo/*`, `/category/*`): the
+/// owning merchant, and the component's operators while the
 /// merchant hosts it with the provider. Answers the record; another merchant's is 404, as everywhere.
 pub async fn decorator_of(
     deps: &Deps,
@@ -94,8 +95,8 @@ pub async fn decorator_of(
     // decorate.
     if caller.role == Role::Operator && !record.is_hosted() {
         return Err(AppError::Forbidden(format!(
-            "mini-program {appid} is decorated by its merchant: operators may decorate it only while the merchant \
-             hosts it with the provider (POST /hosting/start)"
+            "mini-program {appid} is decorated by its merchant: operators may decorate it and edit its basic \
+             information only while the merchant hosts it with the provider (POST /hosting/start)"
         )));
     }
     access::in_force(record)

@@ -6,6 +6,7 @@ pub mod forwarding;
 pub mod history;
 pub mod item;
 pub mod login_attempts;
+pub mod nicknames;
 pub mod privacy;
 pub mod punishments;
 pub mod pushes;

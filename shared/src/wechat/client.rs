@@ -482,6 +482,68 @@ impl WechatClient {
             .await
     }
 
+    pub async fn modify_signature(&self, aat: &str, signature: &str) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/account/modifysignature",
+            &[("access_token", aat)],
+            &json!({"signature": signature}),
+        )
+        .await
+    }
+
+    /// Whether a name hits another account's verified name (`hit_condition`, `wording`).
+    pub async fn check_nickname(&self, aat: &str, nickname: &str) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/wxverify/checkwxverifynickname",
+            &[("access_token", aat)],
+            &json!({"nick_name": nickname}),
+        )
+        .await
+    }
+
+    /// `setnickname`: `{wording, audit_id}` when the name goes to review.
+    pub async fn set_nickname(&self, aat: &str, nickname: &str) -> Result<Value, WechatError> {
+        self.post(
+            "/wxa/setnickname",
+            &[("access_token", aat)],
+            &json!({"nick_name": nickname}),
+        )
+        .await
+    }
+
+    /// The account's categories with their review state, and the change quotas (`getcategory`).
+    pub async fn account_categories(&self, aat: &str) -> Result<Value, WechatError> {
+        self.get("/cgi-bin/wxopen/getcategory", &[("access_token", aat)])
+            .await
+    }
+
+    pub async fn add_categories(
+        &self,
+        aat: &str,
+        categories: &Value,
+    ) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/wxopen/addcategory",
+            &[("access_token", aat)],
+            &json!({"categories": categories}),
+        )
+        .await
+    }
+
+    pub async fn delete_category(
+        &self,
+        aat: &str,
+        first: i64,
+        second: i64,
+    ) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/wxopen/deletecategory",
+            &[("access_token", aat)],
+            &json!({"first": first, "second": second}),
+        )
+        .await
+    }
+
     pub async fn pages(&self, aat: &str) -> Result<Vec<String>, WechatError> {
         let resp: PageList = self.get("/wxa/get_page", &[("access_token", aat)]).await?;
         Ok(resp.page_list)

@@ -66,3 +66,16 @@ pub const REGISTER_MISSING_PARAMS: i64 = 89253;
 pub const REGISTER_BAD_CODE: i64 = 89255;
 pub const INVALID_WECHAT_ID: i64 = 86004;
 pub const REGISTER_NAME_MISMATCH: i64 = 61070;
+/// Basic information and categories.
+pub const SIGNATURE_QUOTA: i64 = 53200;
+pub const SIGNATURE_BLACKLISTED: i64 = 53201;
+pub const NAME_INVALID: i64 = 91001;
+pub const NAME_AFTER_RELEASE: i64 = 91002;
+pub const NAME_TAKEN: i64 = 91005;
+pub const NAME_CHANGES_USED: i64 = 91017;
+pub const NAME_UNDER_AUDIT: i64 = 91019;
+pub const CATEGORY_QUOTA: i64 = 53300;
+pub const CATEGORY_CAP: i64 = 53301;
+pub const CATEGORY_BAD_PARAMS: i64 = 53303;
+pub const CATEGORY_DUPLICATE: i64 = 53304;
+pub const CATEGORY_UNDER_AUDIT: i64 = 53308;

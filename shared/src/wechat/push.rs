@@ -469,6 +469,40 @@ impl Punishment {
     }
 }
 
+/// A `wxa_nickname_audit` push: WeChat decided a name change (`ret` 3 approved, 2 rejected).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NicknameAudit {
+    pub approved: bool,
+    pub nickname: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawNicknameAudit {
+    #[serde(rename = "Event")]
+    event: Option<String>,
+    ret: Option<String>,
+    nickname: Option<String>,
+    reason: Option<String>,
+}
+
+impl NicknameAudit {
+    /// The decision a push carries; None for any other push.
+    pub fn parse(xml: &str) -> Result<Option<Self>, PushError> {
+        let raw: RawNicknameAudit =
+            quick_xml::de::from_str(xml).map_err(|e| PushError::Malformed(e.to_string()))?;
+        if raw.event.as_deref().map(str::trim) != Some("wxa_nickname_audit") {
+            return Ok(None);
+        }
+        Ok(Some(NicknameAudit {
+            approved: number(raw.ret, "ret")? == 3,
+            nickname: required(raw.nickname, "nickname")?,
+            reason: raw.reason.map(|r| r.trim().to_owned()).unwrap_or_default(),
+        }))
+    }
+}
+
 /// Replaces the text of elements that carry credentials (ticket, authorization codes) before a push is stored.
 pub fn redact_credentials(xml: &str) -> String {
     const SENSITIVE: [&str; 3] = ["ComponentVerifyTicket", "AuthorizationCode", "auth_code"];

@@ -1,0 +1,7 @@
+//! POST /basicinfo/signature — change the signature (merchant; operator while hosted).
+use wxtpl::deps::Needs;
+
+#[tokio::main]
+pub async fn main() -> Result<(), wxtpl::lambda::BoxError> {
+    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::basic_info::signature).await
+}

@@ -1,0 +1,7 @@
+//! GET /category/list — the mini-program's categories and their review state (merchant; operator while hosted).
+use wxtpl::deps::Needs;
+
+#[tokio::main]
+pub async fn main() -> Result<(), wxtpl::lambda::BoxError> {
+    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::basic_info::categories).await
+}
