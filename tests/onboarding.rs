@@ -436,3 +436,77 @@ async fn two_tenants_racing_for_one_component_appid_leave_the_winners_secret() {
         "{summary}"
     );
 }
+
+#[tokio::test]
+async fn admins_list_their_invitations_and_revoke_open_ones_which_then_cannot_be_accepted() {
+    let stack = Stack::connect().await;
+    let (_, admin) = stack.signed_up_tenant("Invitation Keeper").await;
+    let component = new_component_appid();
+    register_component(&stack, &admin, &component).await;
+    let kept = invite(&stack, &admin, "merchant", &[&component]).await;
+    let taken_back = invite(&stack, &admin, "operator", &[&component]).await;
+    let used = invite(&stack, &admin, "merchant", &[&component]).await;
+    let (code, out) = accept(&stack, &used, &unique("user")).await;
+    assert_eq!(code, 201, "{out}");
+
+    let list = |token: String| {
+        let stack = &stack;
+        async move {
+            let (code, out) = stack.get("/invite/list?limit=10", &token).await;
+            assert_eq!(code, 200, "{out}");
+            out["items"].as_array().unwrap().clone()
+        }
+    };
+    let items = list(admin.clone()).await;
+    assert_eq!(items.len(), 3);
+    let states: Vec<&str> = items.iter().map(|i| i["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["used", "open", "open"], "newest first");
+    let listed = serde_json::to_string(&items).unwrap();
+    for code in [&kept, &taken_back, &used] {
+        assert!(!listed.contains(code.as_str()), "codes are never listed");
+    }
+    // The operator's invitation (the second made) is taken back, twice at once: one revokes, one finds it gone.
+    let id = items[1]["id"].as_str().unwrap().to_owned();
+    let body = json!({"id": id});
+    let (a, b) = tokio::join!(
+        stack.post("/invite/revoke", &admin, &body),
+        stack.post("/invite/revoke", &admin, &body)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [200, 409], "{} {}", a.1, b.1);
+    let (code, out) = accept(&stack, &taken_back, &unique("late")).await;
+    assert!(
+        code == 400 || code == 404 || code == 409,
+        "a revoked code is refused: {code} {out}"
+    );
+    let items = list(admin.clone()).await;
+    assert_eq!(items[1]["state"], "revoked");
+    let (code, out) = accept(&stack, &kept, &unique("kept")).await;
+    assert_eq!(code, 201, "the other invitation still works: {out}");
+
+    // A used invitation cannot be revoked; another tenant's is not found; only admins; a bad id.
+    let used_id = items[0]["id"].as_str().unwrap();
+    let (code, out) = stack
+        .post("/invite/revoke", &admin, &json!({"id": used_id}))
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "used");
+    let (_, other_admin) = stack.signed_up_tenant("Invitation Thief").await;
+    let (code, out) = stack
+        .post(
+            "/invite/revoke",
+            &other_admin,
+            &json!({"id": items[2]["id"]}),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "invitation");
+    assert!(list(other_admin).await.is_empty());
+    let (code, out) = stack
+        .get("/invite/list", &stack.token(Role::Operator))
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack
+        .post("/invite/revoke", &admin, &json!({"id": "abc"}))
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "id");
+}

@@ -161,6 +161,7 @@ pub async fn invite(deps: &Deps, admin: &Claims, req: InviteRequest) -> AppResul
         expires_at: now_secs() + hours * 3600,
         used_by: None,
         used_at: None,
+        revoked_at: None,
     };
     if !tenants::put_invitation(&deps.table, &invitation).await? {
         return Err(AppError::Conflict(
@@ -262,4 +263,89 @@ mod tests {
         assert!(validate_name("a\u{0}b").is_err());
         assert!(validate_name(&"x".repeat(65)).is_err());
     }
+}
+
+/// An invitation as its tenant's admins see it: never the code, only its hash as the id.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    pub id: String,
+    pub role: String,
+    pub components: Vec<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `open`, `used`, `revoked` or `expired`.
+    pub state: &'static str,
+    pub used_by: Option<String>,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+fn invitation_view(i: tenants::Invitation, now: i64) -> InvitationView {
+    let state = match (&i.used_at, &i.revoked_at) {
+        (Some(_), _) => "used",
+        (None, Some(_)) => "revoked",
+        (None, None) if i.expires_at <= now => "expired",
+        _ => "open",
+    };
+    InvitationView {
+        id: i.hash,
+        role: i.role,
+        components: i.components,
+        created_by: i.created_by,
+        created_at: i.created_ms / 1000,
+        expires_at: i.expires_at,
+        state,
+        used_by: i.used_by,
+        used_at: i.used_at,
+        revoked_at: i.revoked_at,
+    }
+}
+
+/// `GET /invite/list`: the tenant's invitations, newest first.
+pub async fn invitations(
+    deps: &Deps,
+    admin: &Claims,
+    limit: i32,
+    cursor: Option<&str>,
+) -> AppResult<(Vec<InvitationView>, Option<String>)> {
+    let (items, next) =
+        tenants::list_invitations(&deps.table, &admin.tenant, limit, cursor).await?;
+    let now = now_secs();
+    Ok((
+        items.into_iter().map(|i| invitation_view(i, now)).collect(),
+        next,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RevokeRequest {
+    pub id: String,
+}
+
+/// `POST /invite/revoke`: an open invitation of the admin's tenant can no longer be accepted.
+pub async fn revoke(deps: &Deps, admin: &Claims, req: RevokeRequest) -> AppResult<InvitationView> {
+    if req.id.len() != 64 || !req.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::BadRequest(
+            "id must be an invitation id from /invite/list".into(),
+        ));
+    }
+    let now = now_secs();
+    let mine = tenants::get_invitation(&deps.table, &req.id)
+        .await?
+        .filter(|i| i.tenant == admin.tenant)
+        .ok_or_else(|| AppError::NotFound(format!("invitation {}", req.id)))?;
+    if !tenants::revoke_invitation(&deps.table, &admin.tenant, &req.id, now).await? {
+        let state = invitation_view(mine.clone(), now).state;
+        return Err(AppError::Conflict(format!(
+            "the invitation is {state}: only an open one can be revoked"
+        )));
+    }
+    tracing::info!(role = %mine.role, "invitation revoked");
+    let now_record = tenants::get_invitation(&deps.table, &req.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("invitation {}", req.id)))?;
+    Ok(invitation_view(now_record, now))
 }

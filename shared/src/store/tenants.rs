@@ -65,6 +65,8 @@ pub struct Invitation {
     pub expires_at: i64,
     pub used_by: Option<String>,
     pub used_at: Option<i64>,
+    /// An admin took it back before it was used (it expired at that moment).
+    pub revoked_at: Option<i64>,
 }
 
 fn invite_pk(hash: &str) -> String {
@@ -82,6 +84,7 @@ fn invitation_from(item: &Item) -> Result<Invitation, StoreError> {
         expires_at: get_n(item, "expires_at").unwrap_or(0),
         used_by: get_s(item, "used_by"),
         used_at: get_n(item, "used_at"),
+        revoked_at: get_n(item, "revoked_at"),
     })
 }
 
@@ -113,6 +116,66 @@ pub async fn get_invitation(table: &Table, hash: &str) -> Result<Option<Invitati
         .await?
         .map(|i| invitation_from(&i))
         .transpose()
+}
+
+/// Takes an unused, unexpired invitation of `tenant` back: it expires now, so it can no longer be accepted.
+/// False when it is another tenant's, used, expired or gone (nothing written).
+pub async fn revoke_invitation(
+    table: &Table,
+    tenant: &str,
+    hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(invite_pk(hash), "META".into())
+        .update_expression("SET expires_at = :now, revoked_at = :now")
+        .condition_expression(
+            "attribute_exists(PK) AND tenant = :t AND attribute_not_exists(used_at) AND expires_at > :now",
+        )
+        .expression_attribute_values(":t", s(tenant))
+        .expression_attribute_values(":now", n(now))
+        .send()
+        .await;
+    super::item::applied("UpdateItem revoke invitation", res)
+}
+
+/// A tenant's invitations, newest first, a page at a time (the cursor is the last one's index key).
+pub async fn list_invitations(
+    table: &Table,
+    tenant: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<Invitation>, Option<String>), StoreError> {
+    let gsi1pk = format!("INVITES#{tenant}");
+    let start = cursor.and_then(|c| {
+        super::item::decode_cursor_with(c, |sk| {
+            let hash = sk.rsplit('#').next().unwrap_or_default();
+            let mut k = key(invite_pk(hash), "META".into());
+            k.insert("GSI1PK".into(), s(&gsi1pk));
+            k.insert("GSI1SK".into(), s(sk));
+            k
+        })
+    });
+    let out = table
+        .client()
+        .query()
+        .table_name(&table.name)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :g")
+        .expression_attribute_values(":g", s(&gsi1pk))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query invitations", e))?;
+    let items = out
+        .items()
+        .iter()
+        .map(invitation_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = super::item::encode_cursor_with(out.last_evaluated_key(), |k| get_s(k, "GSI1SK"));
+    Ok((items, next))
 }
 
 /// Uses an invitation for `user` (created in the same transaction) while it is unused and unexpired.
