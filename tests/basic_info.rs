@@ -213,3 +213,102 @@ async fn a_merchant_changes_its_signature_name_and_categories_within_wechats_lim
         .await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "1 to 5");
 }
+
+#[tokio::test]
+async fn a_new_head_image_goes_through_a_presigned_upload_and_wechats_temporary_media() {
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("painter")).await;
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[7u8; 300]);
+
+    let upload = |bytes: Vec<u8>| {
+        let (stack, token, appid) = (&stack, token.clone(), appid.clone());
+        async move {
+            let (code, slot) = stack
+                .post(
+                    "/basicinfo/avatar/upload-url",
+                    &token,
+                    &json!({"maAppId": appid, "contentType": "image/png", "size": bytes.len()}),
+                )
+                .await;
+            assert_eq!(code, 200, "{slot}");
+            let put = stack
+                .http
+                .put(slot["uploadUrl"].as_str().unwrap())
+                .header("Content-Type", "image/png")
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            assert!(put.status().is_success(), "{}", put.status());
+            slot["key"].as_str().unwrap().to_owned()
+        }
+    };
+    let key = upload(png.clone()).await;
+    let set = json!({"maAppId": appid, "key": key, "crop": [0.0, 0.0, 1.0, 1.0]});
+    let (code, out) = stack.post("/basicinfo/avatar", &token, &set).await;
+    assert_eq!((code, out["changed"].as_bool()), (200, Some(true)), "{out}");
+    let now = info(&stack, &token, &appid).await;
+    assert!(
+        now["headImageUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"),
+        "{now}"
+    );
+
+    // Not an image, nothing uploaded, another mini-program's key, a bad crop: refused before WeChat.
+    let text = upload(b"not an image at all".to_vec()).await;
+    let (code, out) = stack
+        .post(
+            "/basicinfo/avatar",
+            &token,
+            &json!({"maAppId": appid, "key": text}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "not a PNG or JPEG");
+    let missing = format!("{}x.png", key.rsplit_once('/').unwrap().0.to_owned() + "/");
+    let (code, out) = stack
+        .post(
+            "/basicinfo/avatar",
+            &token,
+            &json!({"maAppId": appid, "key": missing}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "nothing was uploaded");
+    let (code, out) = stack
+        .post(
+            "/basicinfo/avatar",
+            &token,
+            &json!({"maAppId": appid, "key": "avatars/other/wx1/a.png"}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "key must be");
+    let (code, out) = stack
+        .post(
+            "/basicinfo/avatar",
+            &token,
+            &json!({"maAppId": appid, "key": key, "crop": [0.5, 0.0, 0.2, 1.0]}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "crop");
+    let (code, out) = stack
+        .post(
+            "/basicinfo/avatar/upload-url",
+            &token,
+            &json!({"maAppId": appid, "contentType": "image/gif", "size": 10}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "contentType");
+
+    // Five changes a year at WeChat: the sixth is a clear 429.
+    for _ in 0..4 {
+        let (code, out) = stack.post("/basicinfo/avatar", &token, &set).await;
+        assert_eq!(code, 200, "{out}");
+    }
+    let (code, out) = stack.post("/basicinfo/avatar", &token, &set).await;
+    assert_refused(code, &out, 429, "WECHAT_CHANGE_LIMIT", "53202");
+    let stranger = stack.token_for_user(Role::Merchant, &unique("stranger"));
+    let (code, out) = stack.post("/basicinfo/avatar", &stranger, &set).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &appid);
+}

@@ -290,7 +290,11 @@ class Sandbox:
                                        "modify_used_count": len([t for t in a.get("signature_changes", [])
                                                                  if t > month_ago]),
                                        "modify_quota": SIGNATURE_CHANGES_PER_MONTH},
-                    "head_image_info": {"head_image_url": "", "modify_used_count": 0, "modify_quota": 5}}
+                    "head_image_info": {
+                        "head_image_url": ("https://sandbox.weixin.qq.com/head/" + a["head_image"]["sha1"]
+                                           if a.get("head_image") else ""),
+                        "modify_used_count": len([t for t in a.get("head_changes", []) if t > self.now() - 365 * 86400]),
+                        "modify_quota": 5}}
         return err
 
     # --- basic information (authorizer token) -------------------------------------------------------------
@@ -309,6 +313,51 @@ class Sandbox:
             return wx_error(53200, "the signature can be changed 5 times a month")
         a["signature_changes"] = changes + [self.now()]
         a["signature"] = sig
+        return wx_error(0, "ok")
+
+    def media_upload(self, q, body):
+        """Temporary media (`type=image`, multipart `media`): a PNG or JPEG of at most 2 MB."""
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        if q.get("type") != "image":
+            return wx_error(40004, "invalid media type")
+        raw, ctype = body.get("_raw", b""), body.get("_content_type", "")
+        boundary = ctype.split("boundary=", 1)[1].strip().strip('"') if "boundary=" in ctype else ""
+        data = None
+        for part in raw.split(b"--" + boundary.encode()) if boundary else []:
+            head, sep, content = part.partition(b"\r\n\r\n")
+            if sep and b'name="media"' in head:
+                data = content[:-2] if content.endswith(b"\r\n") else content
+        if data is None:
+            return wx_error(41005, "media data missing")
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
+            return wx_error(40004, "invalid media type")
+        if len(data) > 2 * 1024 * 1024:
+            return wx_error(40009, "invalid image size")
+        media_id = "media" + secrets.token_hex(12)
+        a.setdefault("media", {})[media_id] = {"size": len(data), "sha1": hashlib.sha1(data).hexdigest()}
+        return {"type": "image", "media_id": media_id, "created_at": int(self.now())}
+
+    def modifyheadimage(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        media = a.get("media", {}).get(body.get("head_img_media_id"))
+        if media is None:
+            return wx_error(40007, "invalid media_id")
+        try:
+            x1, y1, x2, y2 = (float(body.get(k)) for k in ("x1", "y1", "x2", "y2"))
+        except (TypeError, ValueError):
+            return wx_error(40097, "invalid args: x1, y1, x2, y2")
+        if not (0 <= x1 < x2 <= 1 and 0 <= y1 < y2 <= 1):
+            return wx_error(40097, "invalid args: x1, y1, x2, y2")
+        year_ago = self.now() - 365 * 86400
+        changes = [t for t in a.get("head_changes", []) if t > year_ago]
+        if len(changes) >= 5:
+            return wx_error(53202, "the head image can be changed 5 times a year")
+        a["head_changes"] = changes + [self.now()]
+        a["head_image"] = {"media_id": body["head_img_media_id"], "sha1": media["sha1"], "crop": [x1, y1, x2, y2]}
         return wx_error(0, "ok")
 
     def checkwxverifynickname(self, q, body):
@@ -1251,6 +1300,8 @@ class Sandbox:
         "/cgi-bin/wxopen/qrcodejumpget": "qrcodejumpget",
         "/wxa/getillegalrecords": "getillegalrecords",
         "/cgi-bin/account/modifysignature": "modifysignature",
+        "/cgi-bin/media/upload": "media_upload",
+        "/cgi-bin/account/modifyheadimage": "modifyheadimage",
         "/cgi-bin/wxverify/checkwxverifynickname": "checkwxverifynickname",
         "/wxa/setnickname": "setnickname",
         "/wxa/api_wxa_querynickname": "querynickname",
@@ -1777,10 +1828,13 @@ def make_handler(sandbox):
             q = dict(urllib.parse.parse_qsl(url.query))
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except ValueError:
-                return self._reply(200, wx_error(47001, "data format error"))
+            if url.path == "/cgi-bin/media/upload":  # multipart, not JSON
+                body = {"_raw": raw, "_content_type": self.headers.get("Content-Type", "")}
+            else:
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    return self._reply(200, wx_error(47001, "data format error"))
             if url.path.startswith("/control/"):
                 return self._reply(*sandbox.control(method, url.path, q, body))
             if url.path == "/health":

@@ -96,6 +96,29 @@ impl Blobs {
         Ok(())
     }
 
+    /// The bytes of an object, at most `max` of them (a larger object is refused unread).
+    pub async fn get(&self, key: &str, max: i64) -> AppResult<Vec<u8>> {
+        let out = self
+            .client()
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("GetObject", e))?;
+        if out.content_length.unwrap_or(0) > max {
+            return Err(AppError::BadRequest(format!(
+                "the object is larger than {max} bytes"
+            )));
+        }
+        let data = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| s3_error("GetObject body", e))?;
+        Ok(data.into_bytes().to_vec())
+    }
+
     /// Content type and size of an uploaded object, or None when nothing was uploaded under the key.
     pub async fn head(&self, key: &str) -> AppResult<Option<(String, i64)>> {
         match self

@@ -82,3 +82,25 @@ pub async fn delete_category(deps: &Deps, req: Request) -> Response<Body> {
         .await,
     )
 }
+
+pub async fn avatar_upload(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, comp) = caller(deps, &req, ROLES).await?;
+            let out = basic_info::avatar_upload(deps, &c, &comp.appid, json_body(&req)?).await?;
+            Ok(json(200, &out))
+        }
+        .await,
+    )
+}
+
+pub async fn avatar(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, comp) = caller(deps, &req, ROLES).await?;
+            let out = basic_info::avatar(deps, &c, &comp.appid, json_body(&req)?).await?;
+            Ok(json(200, &out))
+        }
+        .await,
+    )
+}

@@ -41,10 +41,16 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
             Some(errcode::JUMP_PUBLISH_QUOTA) => (429, "JUMP_PUBLISH_QUOTA_EXCEEDED"),
             Some(errcode::REGISTER_TASK_RUNNING) => (409, "WECHAT_STATE_CONFLICT"),
             Some(
-                errcode::SIGNATURE_QUOTA | errcode::CATEGORY_QUOTA | errcode::NAME_CHANGES_USED,
+                errcode::SIGNATURE_QUOTA
+                | errcode::CATEGORY_QUOTA
+                | errcode::NAME_CHANGES_USED
+                | errcode::HEAD_IMAGE_QUOTA,
             ) => (429, "WECHAT_CHANGE_LIMIT"),
             Some(
-                errcode::SIGNATURE_BLACKLISTED
+                errcode::INVALID_MEDIA_TYPE
+                | errcode::INVALID_MEDIA_ID
+                | errcode::MEDIA_TOO_LARGE
+                | errcode::SIGNATURE_BLACKLISTED
                 | errcode::NAME_INVALID
                 | errcode::CATEGORY_BAD_PARAMS,
             ) => (400, "WECHAT_REFUSED_INPUT"),
@@ -185,6 +191,10 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         }
         errcode::REGISTER_MISSING_PARAMS => "a parameter of the registration is missing",
         errcode::SIGNATURE_QUOTA => "the signature can be changed 5 times a month",
+        errcode::HEAD_IMAGE_QUOTA => "the head image can be changed 5 times a year",
+        errcode::INVALID_MEDIA_TYPE => "WeChat does not take that image type",
+        errcode::MEDIA_TOO_LARGE => "the image is too large for WeChat",
+        errcode::INVALID_MEDIA_ID => "the uploaded image is unknown to WeChat",
         errcode::SIGNATURE_BLACKLISTED => "the signature holds a word WeChat does not allow",
         errcode::NAME_INVALID => "the name is not valid",
         errcode::NAME_AFTER_RELEASE => "a released mini-program keeps its name (rename it through WeChat verification)",

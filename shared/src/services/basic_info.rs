@@ -267,3 +267,114 @@ pub async fn delete_category(
     .await?;
     categories(deps, caller, component, &req.ma_app_id).await
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AvatarUploadRequest {
+    pub ma_app_id: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+fn avatar_prefix(component: &str, appid: &str) -> String {
+    format!("avatars/{component}/{appid}/")
+}
+
+/// `POST /basicinfo/avatar/upload-url`: a presigned PUT for the new head image (PNG or JPEG, at most 2 MB).
+pub async fn avatar_upload(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: AvatarUploadRequest,
+) -> AppResult<Value> {
+    let ext = crate::blobs::image_extension(&req.content_type)
+        .ok_or_else(|| bad("contentType must be image/png or image/jpeg"))?;
+    if req.size < 1 || req.size > crate::blobs::MAX_IMAGE_BYTES {
+        return Err(bad(format!(
+            "size must be 1 to {} bytes",
+            crate::blobs::MAX_IMAGE_BYTES
+        )));
+    }
+    decorator_of(deps, caller, component, &req.ma_app_id).await?;
+    let key = format!(
+        "{}{}.{ext}",
+        avatar_prefix(component, &req.ma_app_id),
+        crate::random::hex(8)
+    );
+    let upload_url = deps
+        .blobs
+        .upload_url(&key, &req.content_type, req.size)
+        .await?;
+    Ok(json!({"uploadUrl": upload_url, "key": key, "method": "PUT",
+              "headers": {"Content-Type": req.content_type},
+              "expiresIn": crate::blobs::UPLOAD_URL_TTL.as_secs()}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AvatarRequest {
+    pub ma_app_id: String,
+    /// The key `/basicinfo/avatar/upload-url` answered, once the image is PUT there.
+    pub key: String,
+    /// The square to keep, as fractions of the image (default: all of it).
+    pub crop: Option<[f64; 4]>,
+}
+
+/// `POST /basicinfo/avatar`: the uploaded image becomes WeChat temporary media, then the head image.
+pub async fn avatar(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: AvatarRequest,
+) -> AppResult<Value> {
+    let prefix = avatar_prefix(component, &req.ma_app_id);
+    if !req.key.starts_with(&prefix) || req.key.contains("..") || req.key.len() > 200 {
+        return Err(bad(
+            "key must be the one /basicinfo/avatar/upload-url answered for this mini-program",
+        ));
+    }
+    let crop = req.crop.unwrap_or([0.0, 0.0, 1.0, 1.0]);
+    let [x1, y1, x2, y2] = crop;
+    if !(0.0..=1.0).contains(&x1)
+        || !(0.0..=1.0).contains(&y1)
+        || !(0.0..=1.0).contains(&x2)
+        || !(0.0..=1.0).contains(&y2)
+        || x1 >= x2
+        || y1 >= y2
+    {
+        return Err(bad(
+            "crop must be [x1, y1, x2, y2] within 0..1 with x1 < x2 and y1 < y2",
+        ));
+    }
+    decorator_of(deps, caller, component, &req.ma_app_id).await?;
+    if deps.blobs.head(&req.key).await?.is_none() {
+        return Err(bad(
+            "nothing was uploaded under key: PUT the image to the upload URL first",
+        ));
+    }
+    let bytes = deps
+        .blobs
+        .get(&req.key, crate::blobs::MAX_IMAGE_BYTES)
+        .await?;
+    // What was uploaded decides, not what the uploader said it was.
+    let content_type = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else {
+        return Err(bad("the uploaded object is not a PNG or JPEG image"));
+    };
+    let appid = req.ma_app_id.as_str();
+    let media_id = with_authorizer_token(deps, component, appid, |aat| {
+        let bytes = bytes.clone();
+        async move { deps.wechat.upload_image(&aat, bytes, content_type).await }
+    })
+    .await?;
+    with_authorizer_token(deps, component, appid, |aat| {
+        let media_id = &media_id;
+        async move { deps.wechat.modify_head_image(&aat, media_id, crop).await }
+    })
+    .await?;
+    tracing::info!(component, appid, "head image changed");
+    Ok(json!({"maAppId": appid, "changed": true}))
+}

@@ -482,6 +482,62 @@ impl WechatClient {
             .await
     }
 
+    /// Uploads an image as temporary media (`/cgi-bin/media/upload?type=image`, multipart): its `media_id`.
+    pub async fn upload_image(
+        &self,
+        aat: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<String, WechatError> {
+        let boundary = format!("wxtpl{}", crate::random::hex(12));
+        let ext = if content_type == "image/png" {
+            "png"
+        } else {
+            "jpg"
+        };
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"image.{ext}\"\r\n\
+             Content-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(&bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .http()
+            .post(format!("{}/cgi-bin/media/upload", self.base))
+            .query(&[("access_token", aat), ("type", "image")])
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        let started = std::time::Instant::now();
+        let got: Value = observed(
+            "/cgi-bin/media/upload",
+            started,
+            Self::decode(req.send().await).await,
+        )?;
+        got["media_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| WechatError::Decode("no media_id".into()))
+    }
+
+    /// `modifyheadimage`: the uploaded image, cropped to the square (x1, y1)–(x2, y2) of fractions.
+    pub async fn modify_head_image(
+        &self,
+        aat: &str,
+        media_id: &str,
+        crop: [f64; 4],
+    ) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/account/modifyheadimage",
+            &[("access_token", aat)],
+            &json!({"head_img_media_id": media_id, "x1": crop[0], "y1": crop[1], "x2": crop[2], "y2": crop[3]}),
+        )
+        .await
+    }
+
     pub async fn modify_signature(&self, aat: &str, signature: &str) -> Result<Value, WechatError> {
         self.post(
             "/cgi-bin/account/modifysignature",

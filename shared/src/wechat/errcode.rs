@@ -79,3 +79,8 @@ pub const CATEGORY_CAP: i64 = 53301;
 pub const CATEGORY_BAD_PARAMS: i64 = 53303;
 pub const CATEGORY_DUPLICATE: i64 = 53304;
 pub const CATEGORY_UNDER_AUDIT: i64 = 53308;
+/// Media and the head image.
+pub const INVALID_MEDIA_TYPE: i64 = 40004;
+pub const INVALID_MEDIA_ID: i64 = 40007;
+pub const MEDIA_TOO_LARGE: i64 = 40009;
+pub const HEAD_IMAGE_QUOTA: i64 = 53202;
