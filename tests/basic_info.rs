@@ -312,3 +312,93 @@ async fn a_new_head_image_goes_through_a_presigned_upload_and_wechats_temporary_
     let (code, out) = stack.post("/basicinfo/avatar", &stranger, &set).await;
     assert_refused(code, &out, 404, "NOT_FOUND", &appid);
 }
+
+#[tokio::test]
+async fn the_category_catalogue_new_qualifications_and_a_lost_name_push_settled_by_asking_wechat() {
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&unique("catalogue")).await;
+    let (code, all) = stack
+        .get(&format!("/category/all?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(code, 200, "{all}");
+    let retail = all["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Retail")
+        .expect("Retail is offered")
+        .clone();
+    let cosmetics = retail["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == 306)
+        .unwrap()
+        .clone();
+    assert_eq!(cosmetics["needsQualification"], true, "{retail}");
+
+    // A rejected category gets new qualifications and goes to review again; an approved one cannot be modified.
+    let cert = json!([{"key": "licence", "value": "media-1"}]);
+    let (code, out) = stack
+        .post("/category/add", &token, &json!({"maAppId": appid, "categories": [{"first": 304, "second": 306, "certificates": cert}]}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    stack
+        .sandbox("/control/category/decide", json!({"appid": appid, "first": 304, "second": 306, "result": "fail", "reason": "blurred"}))
+        .await;
+    let now = categories(&stack, &token, &appid).await;
+    let rejected = now.iter().find(|c| c["second"] == 306).unwrap();
+    assert_eq!(
+        (rejected["state"].as_str(), rejected["reason"].as_str()),
+        (Some("rejected"), Some("blurred"))
+    );
+    let modify = |second: i64| {
+        json!({"maAppId": appid, "first": if second == 306 { 304 } else { 220 }, "second": second,
+                                      "certificates": [{"key": "licence", "value": "media-2"}]})
+    };
+    let (code, out) = stack.post("/category/modify", &token, &modify(221)).await;
+    assert_refused(code, &out, 409, "WECHAT_STATE_CONFLICT", "53307");
+    let (code, out) = stack.post("/category/modify", &token, &modify(306)).await;
+    assert_eq!(code, 200, "{out}");
+    let again = out["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["second"] == 306)
+        .unwrap()
+        .clone();
+    assert_eq!(again["state"], "auditing");
+
+    // The name decision's push is lost: asking for the name change settles it from WeChat.
+    let name = unique("Quiet Tea");
+    let (code, out) = stack
+        .post(
+            "/basicinfo/nickname",
+            &token,
+            &json!({"maAppId": appid, "nickname": name}),
+        )
+        .await;
+    assert_eq!(code, 202, "{out}");
+    let decided = stack
+        .sandbox(
+            "/control/nickname/decide",
+            json!({"appid": appid, "result": "fail", "reason": "too plain", "push": false}),
+        )
+        .await;
+    assert_eq!(decided["pushed"], false, "{decided}");
+    let (code, change) = stack
+        .get(&format!("/basicinfo/nickname?maAppId={appid}"), &token)
+        .await;
+    assert_eq!(code, 200, "{change}");
+    assert_eq!(
+        (change["state"].as_str(), change["reason"].as_str()),
+        (Some("rejected"), Some("too plain"))
+    );
+    let (code, out) = stack
+        .get(
+            &format!("/basicinfo/nickname?maAppId={appid}"),
+            &stack.token_for_user(Role::Merchant, &unique("x")),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &appid);
+}

@@ -410,6 +410,8 @@ class Sandbox:
         if ok:
             a["nick_name"] = audit["nickname"]
             a["nick_changes"] = a.get("nick_changes", 0) + 1
+        if body.get("push", True) is False:
+            return 200, {"decided": audit["status"], "pushed": False}
         now = int(self.now())
         xml = (f"<xml><ToUserName><![CDATA[{a['user_name']}]]></ToUserName><FromUserName><![CDATA[o_sandbox]]></FromUserName>"
                f"<CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[wxa_nickname_audit]]></Event>"
@@ -476,6 +478,40 @@ class Sandbox:
             needs_audit = CATEGORY_CATALOG[(c["first"], c["second"])][2]
             cats.append({"first": c["first"], "second": c["second"], "audit_status": 1 if needs_audit else 3,
                          "audit_reason": ""})
+        self._sync_categories(a)
+        return wx_error(0, "ok")
+
+    def getallcategories(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        firsts = {}
+        for (first, second), (fname, sname, cert) in CATEGORY_CATALOG.items():
+            firsts.setdefault(first, {"id": first, "name": fname, "level": 1, "father": 0, "children": [],
+                                      "sensitive_type": 0, "qualify": {"exter_list": []}})["children"].append(second)
+        seconds = [{"id": second, "name": sname, "level": 2, "father": first, "children": [],
+                    "sensitive_type": 1 if cert else 0,
+                    "qualify": {"exter_list": [{"inner_list": [{"name": "licence"}]}] if cert else []}}
+                   for (first, second), (fname, sname, cert) in CATEGORY_CATALOG.items()]
+        return {"errcode": 0, "errmsg": "ok",
+                "categories_list": {"categories": [{"id": 0, "name": "root", "level": 0, "father": 0,
+                                                    "children": sorted(firsts), "sensitive_type": 0,
+                                                    "qualify": {"exter_list": []}}]
+                                    + list(firsts.values()) + seconds}}
+
+    def modifycategory(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        key = (body.get("first"), body.get("second"))
+        found = next((c for c in self._account_categories(a) if (c["first"], c["second"]) == key), None)
+        if found is None:
+            return wx_error(53303, "invalid parameters: no such category")
+        if found["audit_status"] != 2:
+            return wx_error(53307, "only a category whose review failed can be modified")
+        if not body.get("certicates"):
+            return wx_error(53303, "invalid parameters: the qualification is missing")
+        found.update(audit_status=1, audit_reason="")
         self._sync_categories(a)
         return wx_error(0, "ok")
 
@@ -1308,6 +1344,8 @@ class Sandbox:
         "/cgi-bin/wxopen/getcategory": "getcategory",
         "/cgi-bin/wxopen/addcategory": "addcategory",
         "/cgi-bin/wxopen/deletecategory": "deletecategory",
+        "/cgi-bin/wxopen/getallcategories": "getallcategories",
+        "/cgi-bin/wxopen/modifycategory": "modifycategory",
         "/wxa/component/fastregisterenterpriseweapp": "fastregisterenterpriseweapp",
         "/wxa/component/fastregisterpersonalweapp": "fastregisterpersonalweapp",
         "/wxa/getappealrecords": "getappealrecords",

@@ -104,3 +104,42 @@ pub async fn avatar(deps: &Deps, req: Request) -> Response<Body> {
         .await,
     )
 }
+
+pub async fn all_categories(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, comp) = caller(deps, &req, ROLES).await?;
+            let appid = required_id(&req, "maAppId")?;
+            Ok(json(
+                200,
+                &basic_info::all_categories(deps, &c, &comp.appid, &appid).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn modify_category(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, comp) = caller(deps, &req, ROLES).await?;
+            let out = basic_info::modify_category(deps, &c, &comp.appid, json_body(&req)?).await?;
+            Ok(json(200, &out))
+        }
+        .await,
+    )
+}
+
+pub async fn name_change(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (c, comp) = caller(deps, &req, ROLES).await?;
+            let appid = required_id(&req, "maAppId")?;
+            Ok(json(
+                200,
+                &basic_info::name_change(deps, &c, &comp.appid, &appid).await?,
+            ))
+        }
+        .await,
+    )
+}

@@ -60,7 +60,8 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
                 | errcode::NAME_UNDER_AUDIT
                 | errcode::CATEGORY_CAP
                 | errcode::CATEGORY_DUPLICATE
-                | errcode::CATEGORY_UNDER_AUDIT,
+                | errcode::CATEGORY_UNDER_AUDIT
+                | errcode::CATEGORY_NOT_MODIFIABLE,
             ) => (409, "WECHAT_STATE_CONFLICT"),
             Some(
                 errcode::REGISTER_MISSING_PARAMS
@@ -206,6 +207,7 @@ fn wechat_explanation(code: i64) -> Option<&'static str> {
         errcode::CATEGORY_BAD_PARAMS => "a category is unknown or lacks its qualification",
         errcode::CATEGORY_DUPLICATE => "the category is set already",
         errcode::CATEGORY_UNDER_AUDIT => "a category under review cannot be deleted",
+        errcode::CATEGORY_NOT_MODIFIABLE => "only a category whose review failed can be given new qualifications",
         errcode::REGISTER_BAD_CODE => "the unified social credit code is not valid",
         errcode::INVALID_WECHAT_ID => "no WeChat user has that id",
         errcode::REGISTER_NAME_MISMATCH => "the name does not match the WeChat id's real name",

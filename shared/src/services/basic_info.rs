@@ -378,3 +378,103 @@ pub async fn avatar(
     tracing::info!(component, appid, "head image changed");
     Ok(json!({"maAppId": appid, "changed": true}))
 }
+
+/// `GET /category/all`: every category WeChat offers, as a tree of first-level categories and their seconds, each
+/// saying whether it needs a qualification (and so a review).
+pub async fn all_categories(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<Value> {
+    decorator_of(deps, caller, component, appid).await?;
+    let got = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.all_categories(&aat).await
+    })
+    .await?;
+    let nodes = got["categories_list"]["categories"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let tree: Vec<Value> = nodes
+        .iter()
+        .filter(|n| n["level"] == 1)
+        .map(|first| {
+            let seconds: Vec<Value> = nodes
+                .iter()
+                .filter(|n| n["level"] == 2 && n["father"] == first["id"])
+                .map(|n| json!({"id": n["id"], "name": n["name"],
+                                "needsQualification": n["sensitive_type"].as_i64().unwrap_or(0) != 0}))
+                .collect();
+            json!({"id": first["id"], "name": first["name"], "children": seconds})
+        })
+        .collect();
+    Ok(json!({"maAppId": appid, "categories": tree}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ModifyCategory {
+    pub ma_app_id: String,
+    pub first: i64,
+    pub second: i64,
+    pub certificates: Vec<Certificate>,
+}
+
+/// `POST /category/modify`: new qualifications for a category whose review failed; it goes to review again.
+pub async fn modify_category(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: ModifyCategory,
+) -> AppResult<Value> {
+    if req.certificates.is_empty() || req.certificates.len() > 10 {
+        return Err(bad("certificates must hold 1 to 10 qualifications"));
+    }
+    decorator_of(deps, caller, component, &req.ma_app_id).await?;
+    let body = json!({"first": req.first, "second": req.second, "certicates":
+        req.certificates.iter().map(|k| json!({"key": k.key, "value": k.value})).collect::<Vec<_>>()});
+    with_authorizer_token(deps, component, &req.ma_app_id, |aat| {
+        let body = &body;
+        async move { deps.wechat.modify_category(&aat, body).await }
+    })
+    .await?;
+    categories(deps, caller, component, &req.ma_app_id).await
+}
+
+/// `GET /basicinfo/nickname`: the latest name change; one still under review is asked of WeChat and settled here
+/// when WeChat decided (a lost `wxa_nickname_audit` push changes nothing then).
+pub async fn name_change(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<NameChange> {
+    decorator_of(deps, caller, component, appid).await?;
+    let change = nicknames::latest(&deps.table, component, appid)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("name change of mini-program {appid}")))?;
+    if change.state != "auditing" || change.audit_id == 0 {
+        return Ok(change);
+    }
+    let got = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat.query_nickname(&aat, change.audit_id).await
+    })
+    .await?;
+    let decided = match got["audit_stat"].as_i64() {
+        Some(3) => Some(true),
+        Some(2) => Some(false),
+        _ => None,
+    };
+    if let Some(approved) = decided {
+        let audit = NicknameAudit {
+            approved,
+            nickname: change.nickname.clone(),
+            reason: got["fail_reason"].as_str().unwrap_or_default().to_owned(),
+        };
+        nickname_decided(deps, component, appid, &audit).await?;
+    }
+    Ok(nicknames::latest(&deps.table, component, appid)
+        .await?
+        .unwrap_or(change))
+}

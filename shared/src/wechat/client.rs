@@ -586,6 +586,33 @@ impl WechatClient {
         .await
     }
 
+    /// Every category WeChat offers (`getallcategories`): a flat list of nodes with `level`, `father`, `children`
+    /// and whether a qualification is needed (`sensitive_type`).
+    pub async fn all_categories(&self, aat: &str) -> Result<Value, WechatError> {
+        self.get("/cgi-bin/wxopen/getallcategories", &[("access_token", aat)])
+            .await
+    }
+
+    /// New qualifications for a category whose review failed (`modifycategory`).
+    pub async fn modify_category(&self, aat: &str, category: &Value) -> Result<Value, WechatError> {
+        self.post(
+            "/cgi-bin/wxopen/modifycategory",
+            &[("access_token", aat)],
+            category,
+        )
+        .await
+    }
+
+    /// Where a name change's review stands (`querynickname`: `audit_stat` 1 auditing, 2 rejected, 3 approved).
+    pub async fn query_nickname(&self, aat: &str, audit_id: i64) -> Result<Value, WechatError> {
+        self.post(
+            "/wxa/api_wxa_querynickname",
+            &[("access_token", aat)],
+            &json!({"audit_id": audit_id}),
+        )
+        .await
+    }
+
     pub async fn delete_category(
         &self,
         aat: &str,
