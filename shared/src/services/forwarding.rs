@@ -113,8 +113,15 @@ pub async fn forward_push(
     if matching.is_empty() {
         return Ok(0);
     }
-    let payload = push_as_json(plaintext)
-        .map_err(|e| AppError::BadRequest(format!("push could not be forwarded: {e}")))?;
+    // A push that cannot be turned into JSON is not forwarded, but it is not failed for that either: WeChat's
+    // retries would bring the same push back for ever.
+    let payload = match push_as_json(plaintext) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(component, push_type, error = %e, "push not forwarded: not readable as JSON");
+            return Ok(0);
+        }
+    };
     let body = json!({"component": component, "pushType": push_type, "appid": facts.appid, "push": payload})
         .to_string();
     let started_ms = now_millis();
