@@ -28,22 +28,6 @@ async fn image(stack: &Stack, answer: &Value) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
-async fn published(stack: &Stack, token: &str, appid: &str) {
-    let body = json!({"maAppId": appid, "userVersion": "1.0.0"});
-    let (code, out) = stack.post("/code/release", token, &body).await;
-    assert_eq!(code, 200, "{out}");
-    stack
-        .sandbox(
-            "/control/audit/decide",
-            json!({"appid": appid, "result": "pass"}),
-        )
-        .await;
-    let (code, out) = stack
-        .post("/code/publish", token, &json!({"maAppId": appid}))
-        .await;
-    assert_eq!(code, 200, "{out}");
-}
-
 #[tokio::test]
 async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
     let stack = Stack::connect().await;
@@ -84,7 +68,7 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
     assert_eq!(codes_made(&stack, &appid).await.len(), 1);
 
     // Once released, the checked page is made; a different scene is a different code.
-    published(&stack, &token, &appid).await;
+    stack.published_release(&token, &appid).await;
     let (code, out) = stack.post("/wxacode", &token, &table).await;
     assert_eq!((code, out["reused"].as_bool()), (200, Some(false)), "{out}");
     let mut other_table = table.clone();

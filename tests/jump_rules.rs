@@ -13,22 +13,6 @@ async fn rules(stack: &Stack, token: &str, appid: &str) -> Value {
     out
 }
 
-async fn published(stack: &Stack, token: &str, appid: &str) {
-    let body = json!({"maAppId": appid, "userVersion": "1.0.0"});
-    let (code, out) = stack.post("/code/release", token, &body).await;
-    assert_eq!(code, 200, "{out}");
-    stack
-        .sandbox(
-            "/control/audit/decide",
-            json!({"appid": appid, "result": "pass"}),
-        )
-        .await;
-    let (code, out) = stack
-        .post("/code/publish", token, &json!({"maAppId": appid}))
-        .await;
-    assert_eq!(code, 200, "{out}");
-}
-
 #[tokio::test]
 async fn a_merchant_adds_publishes_and_deletes_a_jump_rule_within_wechats_limits() {
     let stack = Stack::connect().await;
@@ -64,7 +48,7 @@ async fn a_merchant_adds_publishes_and_deletes_a_jump_rule_within_wechats_limits
     let publish = json!({"maAppId": appid, "prefix": prefix});
     let (code, out) = stack.post("/qrcodejump/publish", &token, &publish).await;
     assert_refused(code, &out, 409, "WECHAT_STATE_CONFLICT", "released version");
-    published(&stack, &token, &appid).await;
+    stack.published_release(&token, &appid).await;
     let (code, out) = stack.post("/qrcodejump/publish", &token, &publish).await;
     assert_refused(code, &out, 409, "VERIFY_FILE_NOT_FOUND", "verify-file");
     let (code, file) = stack

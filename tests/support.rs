@@ -509,6 +509,22 @@ impl Stack {
         (token, appid)
     }
 
+    /// Releases version 1.0.0 of the merchant's mini-program, has the sandbox pass its audit and publishes it.
+    pub async fn published_release(&self, token: &str, appid: &str) {
+        let body = json!({"maAppId": appid, "userVersion": "1.0.0"});
+        let (code, out) = self.post("/code/release", token, &body).await;
+        assert_eq!(code, 200, "{out}");
+        self.sandbox(
+            "/control/audit/decide",
+            json!({"appid": appid, "result": "pass"}),
+        )
+        .await;
+        let (code, out) = self
+            .post("/code/publish", token, &json!({"maAppId": appid}))
+            .await;
+        assert_eq!(code, 200, "{out}");
+    }
+
     /// The merchant (or an operator) gives the privacy guide's owner contact: a real account cannot be audited
     /// without it.
     pub async fn privacy_contact(&self, token: &str, appid: &str) {

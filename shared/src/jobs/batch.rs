@@ -8,7 +8,6 @@
 //! info, a submission by the record's audit. So a redelivered, duplicated or retried message never commits or
 //! submits twice. A target that must wait (its audit, WeChat's quota, a passing failure) hands over to its next
 //! message, delayed; the message carries the target's next turn, and an older turn is dropped as a duplicate.
-use futures::stream::{self, StreamExt};
 
 use crate::clock::{now_millis, time_left_ms};
 use crate::deps::Deps;
@@ -43,21 +42,10 @@ const QUOTA_REREAD_MS: i64 = 600_000;
 
 /// Handles one delivery of messages; returns the ids of those SQS should deliver again.
 pub async fn handle(deps: &Deps, records: Vec<QueueRecord>) -> Vec<String> {
-    stream::iter(records)
-        .map(|r| async move {
-            match handle_one(deps, &r.body).await {
-                Ok(()) => None,
-                Err(e) => {
-                    tracing::warn!(message_id = %r.message_id, error = %crate::error::chain(&e),
-                        "batch message failed: SQS delivers it again");
-                    Some(r.message_id)
-                }
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter_map(|failed| async move { failed })
-        .collect()
-        .await
+    super::each_record(records, CONCURRENCY, "batch", |body| async move {
+        handle_one(deps, &body).await
+    })
+    .await
 }
 
 async fn handle_one(deps: &Deps, body: &str) -> AppResult<()> {

@@ -5,8 +5,6 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use futures::{stream, StreamExt};
-
 use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::domain::forwarding::{retry_delay, signature, MAX_ATTEMPTS};
@@ -37,21 +35,10 @@ fn http() -> &'static reqwest::Client {
 }
 
 pub async fn handle(deps: &Deps, records: Vec<QueueRecord>) -> Vec<String> {
-    stream::iter(records)
-        .map(|r| async move {
-            match handle_one(deps, &r.body).await {
-                Ok(()) => None,
-                Err(e) => {
-                    tracing::warn!(message_id = %r.message_id, error = %crate::error::chain(&e),
-                        "forward message failed: SQS delivers it again");
-                    Some(r.message_id)
-                }
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .filter_map(|failed| async move { failed })
-        .collect()
-        .await
+    super::each_record(records, CONCURRENCY, "forward", |body| async move {
+        handle_one(deps, &body).await
+    })
+    .await
 }
 
 /// What one post came to: `Ok(status)` for a 2xx, else the status (if any) and why.

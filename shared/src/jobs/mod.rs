@@ -1,3 +1,41 @@
-//! Queue-driven work: the batch release worker.
+//! Queue-driven work: the batch release worker and the forward worker.
+use futures::stream::{self, StreamExt};
+
+use crate::error::AppResult;
+use crate::lambda::QueueRecord;
+
 pub mod batch;
 pub mod forward;
+
+/// Runs `one` on the body of each record, `concurrency` at a time, and answers the ids of those that failed: Lambda's
+/// partial batch response, so SQS delivers just those again.
+pub async fn each_record<F, Fut>(
+    records: Vec<QueueRecord>,
+    concurrency: usize,
+    queue: &'static str,
+    one: F,
+) -> Vec<String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    stream::iter(records)
+        .map(|r| {
+            let done = one(r.body);
+            let id = r.message_id;
+            async move {
+                match done.await {
+                    Ok(()) => None,
+                    Err(e) => {
+                        tracing::warn!(message_id = %id, error = %crate::error::chain(&e),
+                            "{queue} message failed: SQS delivers it again");
+                        Some(id)
+                    }
+                }
+            }
+        })
+        .buffer_unordered(concurrency)
+        .filter_map(|failed| async move { failed })
+        .collect()
+        .await
+}
