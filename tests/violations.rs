@@ -47,11 +47,12 @@ async fn violations_appeals_and_pushed_punishments_are_shown_per_mini_program() 
         serde_json::from_str(punished[0]["detail"].as_str().unwrap()).unwrap();
     assert_eq!(detail["banned_days"], 7);
 
-    // The same punishment pushed again is kept once.
+    // The same punishment pushed again, even with another time, is kept once.
+    let later = punished[0]["punishTime"].as_i64().unwrap() + 60;
     let again = stack
         .sandbox(
             "/control/violation",
-            json!({"appid": appid, "punish": {"eventType": 2, "punishId": punish_id}}),
+            json!({"appid": appid, "punish": {"eventType": 2, "punishId": punish_id, "punishTime": later}}),
         )
         .await;
     assert_eq!(again["delivery"]["delivered"], true, "{again}");

@@ -1227,7 +1227,7 @@ class Sandbox:
             punish_id = punish.get("punishId") or "pn" + secrets.token_hex(6)
             detail = json.dumps(punish.get("detail") or {"banned_days": 7}, ensure_ascii=False)
             fields = {"event_type": int(punish.get("eventType", 2)), "punish_id": punish_id, "appid": a["appid"],
-                      "punish_time": now, "illegal_reason": record["illegal_reason"],
+                      "punish_time": int(punish.get("punishTime", now)), "illegal_reason": record["illegal_reason"],
                       "illegal_content": record["illegal_content"], "rule_name": record["rule_name"],
                       "rule_url": record["rule_url"], "adjust_guide_url": "https://developers.weixin.qq.com/guide",
                       "detail": detail}

@@ -1,5 +1,7 @@
 //! Punishments WeChat pushed for a mini-program (`wxa_punish_event`): `SK=PUNISH#{maAppId}#{punishTime:010}#{id}`,
-//! kept as long as the mini-program's history, newest read first. WeChat's own violation records are read from
+//! kept as long as the mini-program's history, newest read first, each with a marker
+//! `SK=PUNISHID#{maAppId}#{id}` written in the same transaction: a punishment is one by its id, even pushed again
+//! with another time. WeChat's own violation records are read from
 //! WeChat each time; only the pushes are ours to keep.
 use super::item::{get_n, get_s, n, s, Item};
 use super::{component_pk, StoreError, Table};
@@ -40,7 +42,19 @@ pub async fn record(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    table.create(item, "PutItem punishment").await
+    let marker: Item = [
+        ("PK", s(component_pk(component))),
+        ("SK", s(format!("PUNISHID#{appid}#{}", p.punish_id))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let tx = table
+        .client()
+        .transact_write_items()
+        .transact_items(table.create_in_transaction(marker))
+        .transact_items(table.create_in_transaction(item));
+    table.transact(tx, "TransactWriteItems punishment").await
 }
 
 /// The newest `limit` punishments of a mini-program.
