@@ -1,5 +1,6 @@
 //! Batch release, black-box: one template to many sandbox mini-programs over the real queue, through WeChat's
-//! faults, a quota smaller than the batch, pause and resume, a killed worker, gray release and rejections.
+//! faults, a quota smaller than the batch (targets parked until it returns), pause and resume, a killed worker, gray
+//! release and rejections.
 use serde_json::{json, Value};
 use stack_tests::{serial, unique, Stack};
 use std::collections::HashMap;
@@ -211,6 +212,74 @@ async fn thirty_mini_programs_go_through_faults_and_a_quota_smaller_than_the_bat
     assert_eq!(completed.len(), 1, "one BatchCompleted");
     assert_eq!(completed[0]["detail"]["data"]["counts"]["submitted"], 30);
     assert_eq!(completed[0]["detail"]["maAppId"], Value::Null);
+}
+
+#[tokio::test]
+async fn targets_waiting_for_quota_park_and_are_woken_no_more_than_wechat_has_quota_for() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let template = stack.published_template().await;
+    let targets = fleet(&stack, 6).await;
+    stack.clear_faults().await;
+    stack.sandbox("/control/quota", json!({"rest": 0})).await;
+    forget_quota_account(&stack).await;
+    let version = unique("v");
+    let batch = start(
+        &stack,
+        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
+    )
+    .await;
+    let (_, parked) = wait_for(&stack, &batch, 60, |v, _| count(v, "waiting_quota") == 6).await;
+
+    // While the quota is out no target moves on its own; one watch asks WeChat once a poll (2 s here) for all.
+    let asked = stack.counter("queryquota").await;
+    let submits = stack.counter("submit_audit").await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    let (_, still) = status(&stack, &batch).await;
+    for appid in &targets {
+        assert_eq!(
+            still[appid]["updatedAt"], parked[appid]["updatedAt"],
+            "{appid} moved while parked"
+        );
+    }
+    let looks = stack.counter("queryquota").await - asked;
+    assert!((1..=5).contains(&looks), "{looks} queryquota calls in 7 s");
+
+    // WeChat has two audits left: two are submitted, the other four stay parked.
+    stack.sandbox("/control/quota", json!({"rest": 2})).await;
+    wait_for(&stack, &batch, 30, |v, _| count(v, "submitted") == 2).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (view, _) = status(&stack, &batch).await;
+    assert_eq!(
+        (count(&view, "submitted"), count(&view, "waiting_quota")),
+        (2, 4),
+        "{view}"
+    );
+    assert_eq!(view["state"], "waiting_quota", "{view}");
+    // Not one submission that WeChat would have refused for want of quota.
+    assert_eq!(stack.counter("submit_audit").await - submits, 2);
+
+    // Pause and resume while WeChat has more: the resumed targets ask WeChat again and are all submitted, once.
+    stack.sandbox("/control/quota", json!({"rest": 10})).await;
+    let ops = stack.token(Role::Operator);
+    for path in ["/batch/pause", "/batch/resume"] {
+        let (code, out) = stack.post(path, &ops, &json!({"batchId": batch})).await;
+        assert_eq!(code, 200, "{path}: {out}");
+    }
+    let (view, _) = wait_for(&stack, &batch, 60, |v, _| v["state"] == "completed").await;
+    assert_eq!(count(&view, "submitted"), 6, "{view}");
+    assert_eq!(stack.counter("submit_audit").await - submits, 6);
+    let side = wechat_side(&stack).await;
+    for appid in &targets {
+        assert_eq!(
+            times(&side[appid], "submits", &version),
+            1,
+            "{}",
+            side[appid]
+        );
+    }
+    stack.sandbox("/control/quota", json!({"rest": 500})).await;
+    forget_quota_account(&stack).await;
 }
 
 #[tokio::test]

@@ -150,9 +150,24 @@ class Sandbox:
             self.scan_seconds = 0.0  # how long the privacy scan of a new commit runs
             self.audit_quota = {"rest": AUDIT_QUOTA, "limit": AUDIT_QUOTA, "speedup_rest": SPEEDUP_QUOTA,
                                 "speedup_limit": SPEEDUP_QUOTA}
+            # Not WeChat's (its quota returns monthly): audits given back per second, up to the limit, so a
+            # benchmark can measure how closely a batch keeps to the rate a quota allows.
+            self.audit_refill = {"per_second": 0.0, "credit": 0.0, "at": 0.0}
 
     def now(self):
         return self.clock.now()
+
+    def _refill_audit_quota(self):
+        refill = self.audit_refill
+        if refill["per_second"] <= 0:
+            return
+        now = self.now()
+        refill["credit"] += (now - refill["at"]) * refill["per_second"]
+        refill["at"] = now
+        whole = int(refill["credit"])
+        if whole:
+            refill["credit"] -= whole
+            self.audit_quota["rest"] = min(self.audit_quota["limit"], self.audit_quota["rest"] + whole)
 
     def owns_token(self, token):
         return bool(token) and (token in self.component_tokens or token in self.token_appids)
@@ -680,6 +695,7 @@ class Sandbox:
         items = body.get("item_list") or []
         if len(items) > 5:
             return wx_error(85006, "item_list holds at most 5 items")
+        self._refill_audit_quota()
         if self.audit_quota["rest"] <= 0:
             return wx_error(85085, "the platform's audit quota for this month is used up")
         self.audit_quota["rest"] -= 1
@@ -874,6 +890,7 @@ class Sandbox:
         a, err = self._authorizer_by_token(q)
         if err:
             return err
+        self._refill_audit_quota()
         return {"errcode": 0, "errmsg": "ok", **self.audit_quota}
 
     def release(self, q, body):
@@ -1701,10 +1718,12 @@ class Sandbox:
                 self.crypt = MsgCrypt(self.component["token"], self.component["encodingAesKey"], self.component["appid"])
             return 200, {"appid": self.component["appid"], "rotated": True}
         if method == "POST" and path == "/control/quota":
-            for k in ("rest", "speedup_rest"):
+            for k in ("rest", "limit", "speedup_rest"):
                 if k in body:
                     self.audit_quota[k] = int(body[k])
-            return 200, dict(self.audit_quota)
+            if "refillPerSecond" in body:
+                self.audit_refill.update(per_second=float(body["refillPerSecond"]), credit=0.0, at=self.now())
+            return 200, dict(self.audit_quota, refillPerSecond=self.audit_refill["per_second"])
         if method == "POST" and path == "/control/audit/decide":
             return self.decide_audit(body)
         if method == "POST" and path == "/control/drafts":

@@ -195,6 +195,9 @@ pub enum WorkMessage {
         ma_app_id: String,
         turn: i64,
     },
+    /// One turn of the component's audit-quota watch: wake the targets parked for quota that WeChat has quota for.
+    #[serde(rename_all = "camelCase")]
+    QuotaWatch { component: String, turn: i64 },
 }
 
 /// A target gives up after this many failed attempts at one step (WeChat kept failing).
@@ -326,5 +329,12 @@ mod tests {
         let text = serde_json::to_string(&m).unwrap();
         assert!(text.contains("\"kind\":\"target\"") && text.contains("\"maAppId\":\"wxa\""));
         assert_eq!(serde_json::from_str::<WorkMessage>(&text).unwrap(), m);
+        let watch = WorkMessage::QuotaWatch {
+            component: "wxc".into(),
+            turn: 7,
+        };
+        let text = serde_json::to_string(&watch).unwrap();
+        assert!(text.contains("\"kind\":\"quotaWatch\""), "{text}");
+        assert_eq!(serde_json::from_str::<WorkMessage>(&text).unwrap(), watch);
     }
 }

@@ -9,6 +9,7 @@
 //! submits twice. A target that must wait (its audit, WeChat's quota, a passing failure) hands over to its next
 //! message, delayed; the message carries the target's next turn, and an older turn is dropped as a duplicate.
 
+use super::audit_quota;
 use crate::clock::{now_millis, time_left_ms};
 use crate::deps::Deps;
 use crate::domain::batch::{
@@ -19,7 +20,6 @@ use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::lambda::QueueRecord;
 use crate::pipeline::release::{state_of, Submitted, INTENT_STALE_MS};
-use crate::pipeline::{self, host::CodeHost};
 use crate::pipeline::{audit, online, release};
 use crate::services::batches::{completed_data, message};
 use crate::services::{decoration, events};
@@ -37,8 +37,6 @@ const LEASE_MS: i64 = 25_000;
 const STEP_RESERVE_MS: i64 = 8_000;
 /// Mini-programs created per expansion page; targets queued again per requeue page.
 const PAGE: i32 = 50;
-/// The audit-quota account is read from WeChat again when it is this old (or used up and older than the retry).
-const QUOTA_REREAD_MS: i64 = 600_000;
 
 /// Handles one delivery of messages; returns the ids of those SQS should deliver again.
 pub async fn handle(deps: &Deps, records: Vec<QueueRecord>) -> Vec<String> {
@@ -68,6 +66,9 @@ async fn handle_one(deps: &Deps, body: &str) -> AppResult<()> {
             ma_app_id,
             turn,
         } => advance(deps, &component, &batch_id, &ma_app_id, turn).await,
+        WorkMessage::QuotaWatch { component, turn } => {
+            audit_quota::watch(deps, &component, turn).await
+        }
     }
 }
 
@@ -241,6 +242,8 @@ async fn complete_if_done(deps: &Deps, component: &str, batch_id: &str) -> AppRe
 enum Outcome {
     /// Nothing more happens to the target.
     Finished(TargetState, Note),
+    /// WeChat's audit quota is used up: the target waits in `waiting_quota`, parked, until the watch wakes it.
+    Parked(Note),
     /// The target waits in `state` and its next message comes after `delay_secs`.
     Later {
         state: TargetState,
@@ -288,7 +291,12 @@ async fn advance(
         return Ok(());
     };
     if turn < target.turn || target.state.is_finished(batch.spec.until) {
-        return Ok(()); // a duplicate, or a target already done
+        // A duplicate, or a target already done. A parked target's last message coming back makes sure a watch
+        // will wake it (the one its parking started may have been lost).
+        if target.state == TargetState::WaitingQuota && batch.state == BatchState::Running {
+            audit_quota::ensure_watch(deps, component).await?;
+        }
+        return Ok(());
     }
     let owner = crate::random::hex(8);
     let now = now_millis();
@@ -354,6 +362,20 @@ async fn advance(
             )
             .await?;
             complete_if_done(deps, component, batch_id).await
+        }
+        Outcome::Parked(note) => {
+            held.record(
+                deps,
+                TargetChange {
+                    to: Some(TargetState::WaitingQuota),
+                    turn: Some(turn + 1),
+                    reason: note.reason,
+                    parked_ms: Some(now_millis()),
+                    ..TargetChange::default()
+                },
+            )
+            .await?;
+            audit_quota::ensure_watch(deps, component).await
         }
         Outcome::Later {
             state,
@@ -535,14 +557,12 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 return Ok(Outcome::Finished(TargetState::Committed, Note::default()))
             }
             ReleaseState::Committed | ReleaseState::SubmitPending => {
-                match reserve_submission(deps, component, appid).await {
+                match audit_quota::reserve(deps, component, appid).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Ok(later(
-                            TargetState::WaitingQuota,
-                            poll,
-                            Note::reason("WeChat's audit quota is used up"),
-                        ))
+                        return Ok(Outcome::Parked(Note::reason(
+                            "WeChat's audit quota is used up",
+                        )))
                     }
                     Err(e) => return failure(e, state, target.attempts, deps),
                 }
@@ -563,12 +583,10 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                         ))
                     }
                     Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::AUDIT_QUOTA) => {
-                        store::set_audit_quota(&deps.table, component, 0, now_millis()).await?;
-                        return Ok(later(
-                            TargetState::WaitingQuota,
-                            poll,
-                            Note::reason("WeChat's audit quota is used up"),
-                        ));
+                        audit_quota::used_up(deps, component).await?;
+                        return Ok(Outcome::Parked(Note::reason(
+                            "WeChat's audit quota is used up",
+                        )));
                     }
                     Err(e) => return failure(e, state, target.attempts, deps),
                 }
@@ -719,27 +737,4 @@ fn failure(err: AppError, state: TargetState, attempts: i64, deps: &Deps) -> App
     } else {
         Ok(Outcome::Finished(TargetState::Failed, note))
     }
-}
-
-/// Takes one audit submission from the component's account of WeChat's quota, reading it from WeChat when the
-/// account is old (or used up for a while). False: nothing is left, the target waits.
-async fn reserve_submission(deps: &Deps, component: &str, appid: &str) -> AppResult<bool> {
-    let account = store::audit_quota(&deps.table, component).await?;
-    let now = now_millis();
-    let stale = match &account {
-        None => true,
-        Some(a) => now - a.read_ms > QUOTA_REREAD_MS,
-    };
-    if !stale && store::take_audit_quota(&deps.table, component).await? {
-        return Ok(true);
-    }
-    let recently = account
-        .as_ref()
-        .is_some_and(|a| now - a.read_ms < deps.config.batch_poll_secs * 1000);
-    if !stale && recently {
-        return Ok(false);
-    }
-    let quota = pipeline::host(deps, component, appid).audit_quota().await?;
-    store::set_audit_quota(&deps.table, component, quota.rest, now).await?;
-    Ok(store::take_audit_quota(&deps.table, component).await?)
 }

@@ -1,9 +1,10 @@
-//! Queue-driven work: the batch release worker and the forward worker.
+//! Queue-driven work: the batch release worker (with its audit-quota watch) and the forward worker.
 use futures::stream::{self, StreamExt};
 
 use crate::error::AppResult;
 use crate::lambda::QueueRecord;
 
+pub mod audit_quota;
 pub mod batch;
 pub mod forward;
 

@@ -281,6 +281,8 @@ pub enum Steer {
 
 /// `POST /batch/pause|resume|cancel`. Pausing stops targets at their next step (what WeChat is doing, an audit,
 /// goes on); resuming and cancelling queue every unfinished target again, to go on or to be marked cancelled.
+/// Resuming also makes the next submission ask WeChat what is left of its audit quota: pause and resume is how an
+/// operator has a batch waiting for quota look again at once (after WeChat granted more, say).
 pub async fn steer(
     deps: &Deps,
     component: &str,
@@ -308,6 +310,9 @@ pub async fn steer(
     }
     if matches!(action, Steer::Cancel) {
         store::unlock_quietly(&deps.table, component, &b.spec.template_id, &b.id).await;
+    }
+    if matches!(action, Steer::Resume) {
+        crate::store::audit_quota::forget(&deps.table, component).await?;
     }
     if matches!(action, Steer::Resume | Steer::Cancel) {
         let requeue = WorkMessage::Requeue {

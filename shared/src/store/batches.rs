@@ -1,7 +1,7 @@
 //! Batch releases (`SK=BATCH#{batchId}`), their targets (`SK=BATCHTGT#{batchId}#{maAppId}`), the targets' counts per
-//! state in sharded counters (`SK=BATCHCNT#{batchId}#{shard}`, so concurrent workers rarely meet on one item), and
-//! the component's audit-quota account (`SK=AUDITQUOTA`). A target moves only under its lease and only with its
-//! counter, in one transaction.
+//! state in sharded counters (`SK=BATCHCNT#{batchId}#{shard}`, so concurrent workers rarely meet on one item). A
+//! target moves only under its lease and only with its counter, in one transaction (with its parking ticket when it
+//! parks to wait for WeChat's audit quota: `store::audit_quota`).
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use std::collections::BTreeMap;
 
@@ -477,6 +477,9 @@ pub struct TargetChange {
     pub errcode: Option<i64>,
     pub reason: Option<String>,
     pub audit_id: Option<i64>,
+    /// Parks the target at its next turn until WeChat's audit quota returns: its ticket is written with it, and no
+    /// message follows (the quota watch wakes it).
+    pub parked_ms: Option<i64>,
 }
 
 /// Records `change` on the target held by `owner` (it was in `from`) and gives the lease up, moving its count in
@@ -531,6 +534,11 @@ pub async fn release_target(
             .update(built(update.build()))
             .build(),
     );
+    if let (Some(at), Some(turn)) = (change.parked_ms, change.turn) {
+        tx = tx.transact_items(super::audit_quota::park_in_transaction(
+            table, component, id, appid, turn, at,
+        ));
+    }
     if to != from || change.finished {
         tx = tx.transact_items(counter_update(
             table,
@@ -572,56 +580,4 @@ pub async fn counts(
     }
     counts.retain(|_, v| *v != 0);
     Ok((counts, finished))
-}
-
-/// The component's account of WeChat's monthly audit quota: what `queryquota` said was left, less the submissions
-/// made since. Submissions take from it with a conditional decrement, so concurrent workers never overshoot it.
-pub struct AuditQuota {
-    pub rest: i64,
-    pub read_ms: i64,
-}
-
-pub async fn audit_quota(table: &Table, component: &str) -> Result<Option<AuditQuota>, StoreError> {
-    Ok(table
-        .get(
-            component_pk(component),
-            "AUDITQUOTA".into(),
-            "GetItem audit quota",
-        )
-        .await?
-        .map(|item| AuditQuota {
-            rest: get_n(&item, "rest").unwrap_or(0),
-            read_ms: get_n(&item, "read_ms").unwrap_or(0),
-        }))
-}
-
-/// Replaces the account with what WeChat just reported.
-pub async fn set_audit_quota(
-    table: &Table,
-    component: &str,
-    rest: i64,
-    now_ms: i64,
-) -> Result<(), StoreError> {
-    table
-        .update(component_pk(component), "AUDITQUOTA".into())
-        .update_expression("SET rest = :rest, read_ms = :now")
-        .expression_attribute_values(":rest", n(rest))
-        .expression_attribute_values(":now", n(now_ms))
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("UpdateItem audit quota", e))?;
-    Ok(())
-}
-
-/// Takes one submission from the account; false when nothing is left.
-pub async fn take_audit_quota(table: &Table, component: &str) -> Result<bool, StoreError> {
-    let res = table
-        .update(component_pk(component), "AUDITQUOTA".into())
-        .update_expression("ADD rest :minus")
-        .condition_expression("rest > :zero")
-        .expression_attribute_values(":minus", n(-1))
-        .expression_attribute_values(":zero", n(0))
-        .send()
-        .await;
-    applied("UpdateItem take audit quota", res)
 }
