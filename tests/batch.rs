@@ -229,7 +229,11 @@ async fn targets_waiting_for_quota_park_and_are_woken_no_more_than_wechat_has_qu
         json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
     )
     .await;
-    let (_, parked) = wait_for(&stack, &batch, 60, |v, _| count(v, "waiting_quota") == 6).await;
+    // (Counts and targets are two reads: both must show every target parked.)
+    let (_, parked) = wait_for(&stack, &batch, 60, |v, t| {
+        count(v, "waiting_quota") == 6 && t.values().all(|t| t["state"] == "waiting_quota")
+    })
+    .await;
 
     // While the quota is out no target moves on its own; one watch asks WeChat once a poll (2 s here) for all.
     let asked = stack.counter("queryquota").await;

@@ -133,6 +133,140 @@ async fn a_merchant_starts_from_defaults_saves_and_reads_back() {
 }
 
 #[tokio::test]
+async fn seed_000_fields_are_shown_beside_todays_and_ext_and_page_status_are_saved() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let ada = stack.token_for_user(Role::Merchant, &stack_tests::unique("ada"));
+    let template = stack.published_template().await;
+    let appid = stack.own_mini_program(&ada).await;
+    let query = format!("/config/query?maAppId={appid}&templateId={template}");
+
+    // Before the first save: the template's defaults, shown pages, visitable, no audit yet.
+    let (code, defaults) = stack.get(&query, &ada).await;
+    assert_eq!(code, 200, "{defaults}");
+    assert_eq!(
+        (
+            &defaults["appId"],
+            &defaults["accessStatus"],
+            &defaults["auditStatus"],
+            &defaults["ext"]
+        ),
+        (&json!(appid), &json!(1), &json!(null), &json!({}))
+    );
+    for page in defaults["pages"].as_array().unwrap() {
+        assert!(!page["id"].as_str().unwrap().is_empty(), "{page}");
+        assert_eq!((&page["status"], &page["ext"]), (&json!(1), &json!({})));
+    }
+
+    // The merchant saves the template's ext and hides a page with its own ext.
+    let save = json!({"maAppId": appid, "templateId": template, "config": {"theme": "teal"}, "ext": {"slogan": "tea"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {}, "status": 0, "ext": {"icon": "leaf"}},
+                  {"pageKey": "menu", "name": "Menu", "config": {}}]});
+    let (code, saved) = stack.post("/config/save", &ada, &save).await;
+    assert_eq!(code, 200, "{saved}");
+    assert_eq!(saved["ext"], json!({"slogan": "tea"}));
+    assert_eq!(saved["userTemplate"]["ext"], json!({"slogan": "tea"}));
+    let page = |view: &serde_json::Value, key: &str| {
+        view["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pageKey"] == key)
+            .cloned()
+            .unwrap()
+    };
+    let home = page(&saved, "home");
+    assert_eq!(
+        (&home["status"], &home["ext"]),
+        (&json!(0), &json!({"icon": "leaf"}))
+    );
+    assert_eq!(page(&saved, "menu")["status"], 1);
+    let home_id = home["id"].as_str().unwrap().to_owned();
+    assert_ne!(home_id, page(&saved, "menu")["id"].as_str().unwrap());
+
+    // Saved again without them: ext, the page's status and ext, and its id stay.
+    let again = json!({"maAppId": appid, "templateId": template, "config": {"theme": "teal"}, "version": 1,
+        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
+    let (code, saved) = stack.post("/config/save", &ada, &again).await;
+    assert_eq!(code, 200, "{saved}");
+    let home = page(&saved, "home");
+    assert_eq!(
+        (&saved["ext"], &home["status"], &home["ext"], &home["id"]),
+        (
+            &json!({"slogan": "tea"}),
+            &json!(0),
+            &json!({"icon": "leaf"}),
+            &json!(home_id)
+        )
+    );
+    let (code, one) = stack
+        .get(&format!("/page/query?maAppId={appid}&pageKey=home"), &ada)
+        .await;
+    assert_eq!(
+        (code, &one["id"], &one["status"]),
+        (200, &json!(home_id), &json!(0))
+    );
+
+    // Once online and closed, the mini-program is accessStatus 0 in seed 000's words, `close` in today's.
+    stack.privacy_contact(&ada, &appid).await;
+    stack.published_release(&ada, &appid).await;
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &ada)
+        .await;
+    assert_eq!(
+        (&now["auditStatus"], &now["accessStatus"]),
+        (&json!(0), &json!(1)),
+        "{now}"
+    );
+    let (code, out) = stack
+        .post(
+            "/code/visit-status",
+            &ada,
+            &json!({"maAppId": appid, "action": "close"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &ada)
+        .await;
+    assert_eq!(
+        (&now["accessStatus"], &now["userTemplate"]["accessStatus"]),
+        (&json!(0), &json!("close"))
+    );
+
+    // Refused, and nothing written: a page status other than 0 or 1, an ext that is not an object or too large.
+    let big = "x".repeat(40 * 1024);
+    for (bad, says) in [
+        (
+            json!({"pages": [{"pageKey": "home", "name": "Home", "config": {}, "status": 2}]}),
+            "status of page home",
+        ),
+        (json!({"ext": "tea"}), "ext must be a JSON object"),
+        (json!({"ext": {"big": big}}), "ext must be a JSON object"),
+        (
+            json!({"pages": [{"pageKey": "home", "name": "Home", "config": {}, "ext": [1]}]}),
+            "ext of page home",
+        ),
+    ] {
+        let mut body = json!({"maAppId": appid, "templateId": template, "config": {}, "version": 2,
+            "pages": [{"pageKey": "home", "name": "Home", "config": {}}]});
+        for (k, v) in bad.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (code, out) = stack.post("/config/save", &ada, &body).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", says);
+    }
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={appid}"), &ada)
+        .await;
+    assert_eq!(
+        (&now["version"], &now["config"]["theme"]),
+        (&json!(2), &json!("teal"))
+    );
+    assert_eq!(now["ext"], json!({"slogan": "tea"}));
+}
+
+#[tokio::test]
 async fn another_merchants_mini_program_is_404_everywhere_and_bad_input_is_refused() {
     let _g = serial().await;
     let stack = Stack::connect().await;
@@ -380,6 +514,18 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
             now["userTemplate"]["auditReason"].clone(),
         )
     };
+    // Seed 000's names for the same: WeChat's audit code and words, and the reason.
+    let seed = || async {
+        let (_, now) = stack
+            .get(&format!("/config/query?maAppId={appid}"), &lee)
+            .await;
+        (
+            now["auditStatus"].clone(),
+            now["auditStatusDesc"].clone(),
+            now["reason"].clone(),
+        )
+    };
+    assert_eq!(seed().await, (json!(null), json!(null), json!(null)));
     let decide = |result: &str, reason: &str| {
         stack.sandbox(
             "/control/audit/decide",
@@ -402,6 +548,14 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
         state().await,
         ("rejected".to_owned(), json!("missing privacy policy"))
     );
+    assert_eq!(
+        seed().await,
+        (
+            json!(1),
+            json!("审核被拒绝"),
+            json!("missing privacy policy")
+        )
+    );
 
     // Rejected: the merchant may release again; this time the audit is delayed, then passes.
     assert_eq!(
@@ -412,10 +566,14 @@ async fn audit_decisions_pushed_by_wechat_settle_the_open_audit() {
         200
     );
     assert_eq!(state().await.0, "auditing");
+    assert_eq!(seed().await.0, json!(2));
     assert_eq!(decide("delay", "queue is long").await["delivered"], true);
     assert_eq!(state().await.0, "delayed");
+    assert_eq!(seed().await.0, json!(4));
     assert_eq!(decide("pass", "").await["delivered"], true);
     assert_eq!(state().await.0, "passed");
+    assert_eq!(seed().await.0, json!(0));
+    assert_eq!(seed().await.1, json!("审核成功"));
     // A stray result with no open audit changes nothing.
     let gh = stack.user_name(&appid).await;
     let stray = format!("<xml><ToUserName>{gh}</ToUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>weapp_audit_fail</Event><Reason>late</Reason></xml>");

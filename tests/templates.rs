@@ -1,7 +1,7 @@
 //! Template lifecycle, black-box: draft → industry template → handover → operator edit → release → market,
 //! and every refusal on the way.
 use serde_json::{json, Value};
-use stack_tests::{serial, Stack};
+use stack_tests::{assert_refused, serial, Stack};
 use wxtpl::http::auth::Role;
 
 async fn new_draft(stack: &Stack) -> i64 {
@@ -74,10 +74,15 @@ async fn the_whole_story_from_draft_to_market() {
     assert_eq!(stack.counter("addtotemplate").await, adds);
 
     // Developer edits, hands over; operator edits desc; releases; merchant sees it.
-    let update = json!({"id": id, "version": 1, "config": {"theme": "green"}});
+    // An ext that is not a JSON object is refused, and the version stays.
+    let bad = json!({"id": id, "version": 1, "ext": ["not", "an", "object"]});
+    let (code, body) = stack.post("/template/update", &dev, &bad).await;
+    assert_refused(code, &body, 400, "BAD_REQUEST", "ext must be a JSON object");
+    let update = json!({"id": id, "version": 1, "config": {"theme": "green"}, "ext": {"industryTag": "tea"}});
     let (code, body) = stack.post("/template/update", &dev, &update).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["template"]["config"]["theme"], "green");
+    assert_eq!(body["template"]["ext"], json!({"industryTag": "tea"}));
     assert_eq!(body["template"]["version"], 2);
     let (code, body) = stack
         .post("/template/handover", &dev, &json!({"id": id, "version": 2}))

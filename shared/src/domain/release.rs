@@ -163,6 +163,24 @@ pub fn ext_json(
 /// The longest the sweep leaves an open release alone.
 pub const MAX_SWEEP_DELAY_MS: i64 = 3_600_000;
 
+/// WeChat's code and words for the status of an audit (`get_auditstatus`), from the audit status the release
+/// record keeps: seed 000's `auditStatus` and `auditStatusDesc`. None before the first audit.
+pub fn wechat_audit_status(kept: &str) -> Option<(i64, &'static str)> {
+    match kept {
+        "passed" | "gray" | "released" => Some((0, "审核成功")),
+        "rejected" => Some((1, "审核被拒绝")),
+        "auditing" => Some((2, "审核中")),
+        "withdrawn" => Some((3, "已撤回")),
+        "delayed" => Some((4, "审核延后")),
+        _ => None,
+    }
+}
+
+/// Seed 000's `accessStatus`: 1 when the mini-program can be visited, 0 when its merchant closed it.
+pub fn access_status_code(kept: &str) -> i64 {
+    i64::from(kept != "close")
+}
+
 /// How long the sweep waits before it looks at an open release again, after `misses` looks that found nothing to
 /// do: `base_ms` doubled per miss, at most an hour.
 pub fn sweep_delay_ms(base_ms: i64, misses: i64) -> i64 {
@@ -175,6 +193,20 @@ pub fn sweep_delay_ms(base_ms: i64, misses: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn audit_and_visit_status_are_shown_in_wechats_codes() {
+        assert_eq!(wechat_audit_status("auditing"), Some((2, "审核中")));
+        assert_eq!(wechat_audit_status("passed"), Some((0, "审核成功")));
+        assert_eq!(wechat_audit_status("rejected").map(|s| s.0), Some(1));
+        assert_eq!(wechat_audit_status("withdrawn").map(|s| s.0), Some(3));
+        assert_eq!(wechat_audit_status("delayed").map(|s| s.0), Some(4));
+        assert_eq!(wechat_audit_status(""), None);
+        assert_eq!(
+            (access_status_code("open"), access_status_code("close")),
+            (1, 0)
+        );
+    }
 
     #[test]
     fn the_sweep_backs_off_doubling_up_to_an_hour() {

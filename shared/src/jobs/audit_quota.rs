@@ -137,8 +137,11 @@ async fn wake(deps: &Deps, component: &str) -> AppResult<Option<i64>> {
         return Ok(None);
     }
     let page_full = tickets.len() == PAGE as usize;
-    // Targets of a batch that is not running are not woken: resume and cancel queue them again themselves.
+    // A target of a batch that is no longer running is woken without quota: its message finds the batch
+    // cancelled (and the target with it) or paused (left for resume). Cancel's own requeue may have missed it,
+    // if it was parking at that moment.
     let mut waiting = Vec::new();
+    let mut stopped = Vec::new();
     let mut running: Vec<(String, bool)> = Vec::new();
     for ticket in tickets {
         let is_running = match running.iter().find(|(id, _)| *id == ticket.batch_id) {
@@ -154,8 +157,11 @@ async fn wake(deps: &Deps, component: &str) -> AppResult<Option<i64>> {
         if is_running {
             waiting.push(ticket);
         } else {
-            store::remove_ticket(&deps.table, component, &ticket).await?;
+            stopped.push(ticket);
         }
+    }
+    if !stopped.is_empty() {
+        send_and_remove(deps, component, &stopped).await?;
     }
     if waiting.is_empty() {
         return Ok(Some(0));
@@ -173,7 +179,7 @@ async fn wake(deps: &Deps, component: &str) -> AppResult<Option<i64>> {
             // and meets the refusal on its own path; the next turn asks with another.
             tracing::warn!(component, appid = %asked, error = %crate::error::chain(&e), "queryquota refused");
             send_and_remove(deps, component, &waiting[..1]).await?;
-            return Ok(Some(0));
+            return Ok(Some(poll));
         }
     };
     store::set(&deps.table, component, rest, now_millis()).await?;

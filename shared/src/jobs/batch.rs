@@ -293,7 +293,7 @@ async fn advance(
     if turn < target.turn || target.state.is_finished(batch.spec.until) {
         // A duplicate, or a target already done. A parked target's last message coming back makes sure a watch
         // will wake it (the one its parking started may have been lost).
-        if target.state == TargetState::WaitingQuota && batch.state == BatchState::Running {
+        if target.state == TargetState::WaitingQuota {
             audit_quota::ensure_watch(deps, component).await?;
         }
         return Ok(());

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
+use crate::domain::release;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
 use crate::services::hosting::decorator_of;
@@ -30,6 +31,46 @@ pub struct ConfigView {
     pub pages: Vec<UserPage>,
     pub version: Option<i64>,
     pub user_template: Option<UserTemplate>,
+    /// Seed 000's names, beside the fields above (docs/decisions.md): the mini-program's appid, WeChat's code and
+    /// words for its latest audit, the rejection reason, 1/0 for visitable, and the user template's `ext`.
+    pub app_id: String,
+    pub audit_status: Option<i64>,
+    pub audit_status_desc: Option<&'static str>,
+    pub reason: Option<String>,
+    pub access_status: i64,
+    pub ext: Value,
+}
+
+impl ConfigView {
+    fn saved(appid: &str, ut: UserTemplate, pages: Vec<UserPage>) -> Self {
+        let audit = ut
+            .audit_status
+            .as_deref()
+            .and_then(release::wechat_audit_status);
+        ConfigView {
+            saved: true,
+            ma_app_id: appid.to_owned(),
+            template_id: ut.template_id.clone(),
+            config: ut.config.clone(),
+            pages,
+            version: Some(ut.version),
+            app_id: appid.to_owned(),
+            audit_status: audit.map(|a| a.0),
+            audit_status_desc: audit.map(|a| a.1),
+            reason: ut.audit_reason.clone().filter(|r| !r.is_empty()),
+            access_status: release::access_status_code(&ut.access_status),
+            ext: object_or_empty(ut.ext.clone()),
+            user_template: Some(ut),
+        }
+    }
+}
+
+fn object_or_empty(v: Value) -> Value {
+    if v.is_object() {
+        v
+    } else {
+        Value::Object(Default::default())
+    }
 }
 
 fn page_url(page_key: &str) -> String {
@@ -47,15 +88,8 @@ pub async fn query(
     let saved = store::get(&deps.table, component, appid).await?;
     match (saved, template_id) {
         (Some(ut), wanted) if wanted.is_none() || wanted == Some(ut.template_id.as_str()) => {
-            Ok(ConfigView {
-                saved: true,
-                ma_app_id: appid.to_owned(),
-                template_id: ut.template_id.clone(),
-                config: ut.config.clone(),
-                pages: store::pages(&deps.table, component, appid).await?,
-                version: Some(ut.version),
-                user_template: Some(ut),
-            })
+            let pages = store::pages(&deps.table, component, appid).await?;
+            Ok(ConfigView::saved(appid, ut, pages))
         }
         (_, Some(id)) => {
             let t = published(deps, component, id).await?;
@@ -69,14 +103,23 @@ pub async fn query(
                     .into_iter()
                     .map(|p| UserPage {
                         url: page_url(&p.page_key),
+                        id: p.id,
                         page_key: p.page_key,
                         page_value: p.page_value,
                         name: p.name,
                         config: p.config,
+                        status: PAGE_SHOWN,
+                        ext: Value::Object(Default::default()),
                     })
                     .collect(),
                 version: None,
                 user_template: None,
+                app_id: appid.to_owned(),
+                audit_status: None,
+                audit_status_desc: None,
+                reason: None,
+                access_status: 1,
+                ext: Value::Object(Default::default()),
             })
         }
         (None, None) => Err(AppError::BadRequest(
@@ -92,12 +135,42 @@ pub struct SaveRequest {
     pub ma_app_id: String,
     pub template_id: String,
     pub config: Value,
-    pub pages: Vec<PageSpec>,
+    pub pages: Vec<SavedPageSpec>,
     pub version: Option<i64>,
+    /// Seed 000's `ext` of the user template; left out, the saved one stays.
+    pub ext: Option<Value>,
+}
+
+/// A page as the merchant saves it: the template page's fields plus seed 000's `status` and `ext`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedPageSpec {
+    pub page_key: String,
+    pub name: String,
+    #[serde(default)]
+    pub config: Value,
+    /// 1 shown (the default), 0 hidden.
+    pub status: Option<i64>,
+    pub ext: Option<Value>,
+}
+
+const PAGE_SHOWN: i64 = 1;
+
+fn check_ext(what: &str, ext: &Value) -> AppResult<()> {
+    rules::validate_config(ext).map_err(|_| {
+        AppError::BadRequest(format!(
+            "{what} must be a JSON object of at most {} bytes",
+            rules::MAX_CONFIG_BYTES
+        ))
+    })
 }
 
 fn random_value() -> String {
     format!("up_{}", crate::random::hex(8))
+}
+
+fn random_page_id() -> String {
+    format!("upc_{}", crate::random::hex(8))
 }
 
 pub async fn save(
@@ -107,7 +180,30 @@ pub async fn save(
     req: SaveRequest,
 ) -> AppResult<ConfigView> {
     rules::validate_config(&req.config)?;
-    rules::validate_pages(&req.pages)?;
+    let specs: Vec<PageSpec> = req
+        .pages
+        .iter()
+        .map(|p| PageSpec {
+            page_key: p.page_key.clone(),
+            name: p.name.clone(),
+            config: p.config.clone(),
+        })
+        .collect();
+    rules::validate_pages(&specs)?;
+    if let Some(ext) = &req.ext {
+        check_ext("ext", ext)?;
+    }
+    for p in &req.pages {
+        if p.status.is_some_and(|s| s != 0 && s != PAGE_SHOWN) {
+            return Err(AppError::BadRequest(format!(
+                "status of page {} must be 1 (shown) or 0 (hidden)",
+                p.page_key
+            )));
+        }
+        if let Some(ext) = &p.ext {
+            check_ext(&format!("ext of page {}", p.page_key), ext)?;
+        }
+    }
     let record = decorator_of(deps, merchant, component, &req.ma_app_id).await?;
     // The merchant's config, even when an operator saves it on the merchant's behalf (hosting).
     let seller = record.merchant.unwrap_or_else(|| merchant.sub.clone());
@@ -151,16 +247,25 @@ pub async fn save(
     let pages: Vec<UserPage> = req
         .pages
         .iter()
-        .map(|p| UserPage {
-            page_value: existing
-                .iter()
-                .find(|e| e.page_key == p.page_key)
+        .map(|p| {
+            let before = existing.iter().find(|e| e.page_key == p.page_key);
+            let page_value = before
                 .map(|e| e.page_value.clone())
-                .unwrap_or_else(random_value),
-            url: page_url(&p.page_key),
-            page_key: p.page_key.clone(),
-            name: p.name.clone(),
-            config: p.config.clone(),
+                .unwrap_or_else(random_value);
+            UserPage {
+                id: before.map(|e| e.id.clone()).unwrap_or_else(random_page_id),
+                page_value,
+                url: page_url(&p.page_key),
+                page_key: p.page_key.clone(),
+                name: p.name.clone(),
+                config: p.config.clone(),
+                status: p.status.or(before.map(|e| e.status)).unwrap_or(PAGE_SHOWN),
+                ext: p
+                    .ext
+                    .clone()
+                    .or_else(|| before.map(|e| e.ext.clone()))
+                    .unwrap_or_else(|| Value::Object(Default::default())),
+            }
         })
         .collect();
     let removed: Vec<String> = existing
@@ -174,6 +279,7 @@ pub async fn save(
         ma_app_id: &req.ma_app_id,
         template_id: &template.id,
         config: &req.config,
+        ext: req.ext.as_ref(),
         pages: &pages,
         removed_pages: &removed,
         previous,
@@ -226,11 +332,14 @@ pub async fn save_defaults(
         .await?
         .into_iter()
         .map(|p| UserPage {
+            id: random_page_id(),
             url: page_url(&p.page_key),
             page_key: p.page_key,
             page_value: random_value(),
             name: p.name,
             config: p.config,
+            status: PAGE_SHOWN,
+            ext: Value::Object(Default::default()),
         })
         .collect();
     let plan = Save {
@@ -239,6 +348,7 @@ pub async fn save_defaults(
         ma_app_id: appid,
         template_id: &template.id,
         config: &template.config,
+        ext: None,
         pages: &pages,
         removed_pages: &[],
         previous: None,

@@ -193,6 +193,8 @@ pub struct UpdateRequest {
     pub img: Option<String>,
     pub privacy: Option<PrivacySpec>,
     pub domains: Option<ServerDomains>,
+    /// Seed 000's `ext` of the industry template (a JSON object), edited with the config.
+    pub ext: Option<Value>,
 }
 
 pub async fn update(
@@ -206,7 +208,8 @@ pub async fn update(
         config_or_pages: req.config.is_some()
             || req.pages.is_some()
             || req.privacy.is_some()
-            || req.domains.is_some(),
+            || req.domains.is_some()
+            || req.ext.is_some(),
         desc_or_img: req.desc.is_some() || req.img.is_some(),
     };
     rules::check_edit(claims.role, current.status, &changes)?;
@@ -215,6 +218,14 @@ pub async fn update(
     }
     if let Some(p) = &req.pages {
         rules::validate_pages(p)?;
+    }
+    if let Some(ext) = &req.ext {
+        rules::validate_config(ext).map_err(|_| {
+            AppError::BadRequest(format!(
+                "ext must be a JSON object of at most {} bytes",
+                rules::MAX_CONFIG_BYTES
+            ))
+        })?;
     }
     if let Some(p) = &req.privacy {
         readiness::validate_privacy(p)?;
@@ -250,7 +261,7 @@ pub async fn update(
         pages: req.pages.as_deref(),
         desc: req.desc.as_deref(),
         img: req.img.as_deref(),
-        ext: None,
+        ext: req.ext.as_ref(),
         privacy: req.privacy.as_ref(),
         domains: req.domains.as_ref(),
     };

@@ -39,11 +39,16 @@ pub struct UserTemplate {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPage {
+    /// Seed 000's page config id: kept from the page's first save (its pageValue for pages saved before ids).
+    pub id: String,
     pub page_key: String,
     pub page_value: String,
     pub name: String,
     pub config: Value,
     pub url: String,
+    /// 1 shown, 0 hidden by the merchant.
+    pub status: i64,
+    pub ext: Value,
 }
 
 impl UserTemplate {
@@ -118,12 +123,19 @@ pub async fn pages(
     out.items()
         .iter()
         .map(|i| {
+            let page_value = require_s(i, "page_value")?;
             Ok(UserPage {
+                id: get_s(i, "page_id").unwrap_or_else(|| page_value.clone()),
                 page_key: require_s(i, "page_key")?,
-                page_value: require_s(i, "page_value")?,
+                page_value,
                 name: require_s(i, "name")?,
                 config: json_of(i, "config"),
                 url: get_s(i, "url").unwrap_or_default(),
+                status: get_n(i, "status").unwrap_or(1),
+                ext: match json_of(i, "ext") {
+                    Value::Null => Value::Object(Default::default()),
+                    ext => ext,
+                },
             })
         })
         .collect()
@@ -137,6 +149,8 @@ pub struct Save<'a> {
     pub ma_app_id: &'a str,
     pub template_id: &'a str,
     pub config: &'a Value,
+    /// Seed 000's `ext` of the user template: None keeps what is saved (`{}` on the first save).
+    pub ext: Option<&'a Value>,
     pub pages: &'a [UserPage],
     pub removed_pages: &'a [String],
     /// None for the first save.
@@ -174,33 +188,41 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
     let record = match save.previous {
         // Only the decoration fields change: the pipeline's fields (state, audit, QR code, online version, open
         // index) may have been moved by a step since the caller read the record, and stay as that step left them.
-        Some((_, v)) => TransactWriteItem::builder()
-            .update(built(
-                record_update(table, save.component, save.ma_app_id)
-                    .update_expression(
-                        "SET seller_id = :seller, template_id = :tpl, config = :config, version = :next, \
-                         update_time = :now",
-                    )
-                    .condition_expression("version = :v")
-                    .expression_attribute_values(":seller", s(save.seller_id))
-                    .expression_attribute_values(":tpl", s(save.template_id))
-                    .expression_attribute_values(":config", s(save.config.to_string()))
-                    .expression_attribute_values(":next", n(v + 1))
-                    .expression_attribute_values(":now", n(save.now))
-                    .expression_attribute_values(":v", n(v))
-                    .build(),
-            ))
-            .build(),
+        Some((_, v)) => {
+            let mut set = String::from(
+                "SET seller_id = :seller, template_id = :tpl, config = :config, version = :next, \
+                 update_time = :now",
+            );
+            let mut update = record_update(table, save.component, save.ma_app_id)
+                .condition_expression("version = :v")
+                .expression_attribute_values(":seller", s(save.seller_id))
+                .expression_attribute_values(":tpl", s(save.template_id))
+                .expression_attribute_values(":config", s(save.config.to_string()))
+                .expression_attribute_values(":next", n(v + 1))
+                .expression_attribute_values(":now", n(save.now))
+                .expression_attribute_values(":v", n(v));
+            if let Some(ext) = save.ext {
+                set.push_str(", ext = :ext");
+                update = update.expression_attribute_values(":ext", s(ext.to_string()));
+            }
+            TransactWriteItem::builder()
+                .update(built(update.update_expression(set).build()))
+                .build()
+        }
         None => {
             let mut item = key(pk.clone(), ut_sk(save.ma_app_id));
             for (name, value) in [
                 ("code_commit_info", "null"),
                 ("access_status", "open"),
-                ("ext", "{}"),
                 ("release_state", "saved"),
             ] {
                 item.insert(name.into(), s(value));
             }
+            let ext = save
+                .ext
+                .map(Value::to_string)
+                .unwrap_or_else(|| "{}".into());
+            item.insert("ext".into(), s(ext));
             item.insert("seller_id".into(), s(save.seller_id));
             item.insert("ma_app_id".into(), s(save.ma_app_id));
             item.insert("template_id".into(), s(save.template_id));
@@ -220,6 +242,9 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         p.insert("name".into(), s(&page.name));
         p.insert("config".into(), s(page.config.to_string()));
         p.insert("url".into(), s(&page.url));
+        p.insert("page_id".into(), s(&page.id));
+        p.insert("status".into(), n(page.status));
+        p.insert("ext".into(), s(page.ext.to_string()));
         tx = tx.transact_items(
             TransactWriteItem::builder()
                 .put(built(
