@@ -105,7 +105,9 @@ pub async fn watch(deps: &Deps, component: &str, turn: i64) -> AppResult<()> {
         }
         return Ok(());
     };
-    // The next message goes first: if handing over fails after it, the next turn still claims the watch.
+    // The next message goes first: if handing over fails after it, the next turn still claims the watch. At
+    // least a second later, so it rarely overtakes the hand-over (when it does, it comes back).
+    let delay = delay.max(1);
     if let Err(e) = deps
         .queue
         .send(vec![message(&watch_message(component, turn + 1), delay)])

@@ -312,11 +312,14 @@ async fn advance(
     )
     .await?
     {
+        // At this turn or before it the lease was held, even if it is free by now: this message may have
+        // overtaken its predecessor's hand-over (a next turn sent without delay), so it comes back rather than
+        // being dropped. Only a newer turn makes it a duplicate.
         let fresh = store::get_target(&deps.table, component, batch_id, appid).await?;
         return match fresh {
-            Some(t) if t.turn <= turn && t.lease_until_ms >= now => Err(AppError::Conflict(
-                format!("target {appid} is held by another delivery; this one comes back later"),
-            )),
+            Some(t) if t.turn <= turn => Err(AppError::Conflict(format!(
+                "target {appid} is held by another delivery; this one comes back later"
+            ))),
             _ => Ok(()), // a newer turn took over
         };
     }

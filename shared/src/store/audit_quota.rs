@@ -218,10 +218,10 @@ pub async fn claim_watch(
             "GetItem audit quota",
         )
         .await?;
+    // Stale only when the watch moved past this turn or ended. At this turn or before it, the lease was held,
+    // even if it is free by now: this message may have overtaken its predecessor's hand-over, so it comes back.
     let busy = now.as_ref().is_some_and(|item| {
-        item.contains_key("watch_until_ms")
-            && get_n(item, "watch_turn").unwrap_or(0) <= turn
-            && get_n(item, "watch_lease_ms").unwrap_or(0) >= now_ms
+        item.contains_key("watch_until_ms") && get_n(item, "watch_turn").unwrap_or(0) <= turn
     });
     Ok(if busy {
         WatchClaim::Busy
