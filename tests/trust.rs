@@ -273,6 +273,7 @@ async fn a_save_from_a_stale_read_never_undoes_a_pipeline_step() {
         ma_app_id: &appid,
         template_id: &stale.template_id,
         config: &config,
+        ext: None,
         pages: &pages,
         removed_pages: &[],
         previous: Some((&stale, stale.version)),
