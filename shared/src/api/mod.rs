@@ -15,6 +15,7 @@ pub mod onboarding;
 pub mod privacy;
 pub mod records;
 pub mod registration;
+pub mod shops;
 pub mod templates;
 pub mod testers;
 pub mod users;

@@ -20,6 +20,16 @@ pub fn check(name: &str, value: &str) -> Result<(), AppError> {
     })
 }
 
+/// A name people give (a tenant, a shop): 1 to `max` characters, not only spaces, no control characters.
+pub fn check_name(what: &str, name: &str, max: usize) -> Result<(), AppError> {
+    if name.trim().is_empty() || name.chars().count() > max || name.chars().any(char::is_control) {
+        return Err(AppError::BadRequest(format!(
+            "{what} must be 1 to {max} characters, without control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Bytes as lowercase hexadecimal: how hashes and random tokens are spelled in keys and signatures.
 pub fn hex_lower(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -17,6 +17,7 @@ pub mod onboarding;
 pub mod quotas;
 pub mod refresh_job;
 pub mod registration;
+pub mod shops;
 pub mod templates;
 pub mod testers;
 pub mod tokens;

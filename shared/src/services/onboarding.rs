@@ -44,16 +44,7 @@ pub struct SignedUp {
 }
 
 fn validate_name(name: &str) -> AppResult<()> {
-    let trimmed = name.trim();
-    if trimmed.is_empty()
-        || name.chars().count() > MAX_TENANT_NAME
-        || name.chars().any(char::is_control)
-    {
-        return Err(AppError::BadRequest(format!(
-            "name must be 1 to {MAX_TENANT_NAME} characters, without control characters"
-        )));
-    }
-    Ok(())
+    crate::domain::ids::check_name("name", name, MAX_TENANT_NAME)
 }
 
 /// Takes one slot of `scope`'s brake or answers 429 with when to try again.

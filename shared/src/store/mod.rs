@@ -13,6 +13,7 @@ pub mod punishments;
 pub mod pushes;
 pub mod quotas;
 pub mod registrations;
+pub mod shops;
 pub mod templates;
 pub mod tenants;
 pub mod testers;

@@ -1,0 +1,7 @@
+//! GET /shop/list — a merchant's shops (merchant).
+use wxtpl::deps::Needs;
+
+#[tokio::main]
+pub async fn main() -> Result<(), wxtpl::lambda::BoxError> {
+    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::shops::list).await
+}
