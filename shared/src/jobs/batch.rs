@@ -1,13 +1,15 @@
-//! The batch worker (SQS, partial batch responses). Three kinds of message (`domain::batch::WorkMessage`):
+//! The batch worker (SQS, partial batch responses). Four kinds of message (`domain::batch::WorkMessage`):
 //! - `expand`: creates one page of a batch's targets and queues one message per target, then the next page;
 //! - `requeue`: queues every unfinished target of one page again (after resume or cancel), then the next page;
-//! - `target`: moves one target on, as far as it can go now, under the target's lease.
+//! - `target`: moves one target on, as far as it can go now, under the target's lease;
+//! - `quotaWatch`: one turn of the component's audit-quota watch (`jobs::audit_quota`).
 //!
 //! A target's steps are those of the single release (`pipeline::release`, `pipeline::online`), each guarded by
 //! the mini-program's own release record and its intents: a commit is recognised by the batch id in its commit
 //! info, a submission by the record's audit. So a redelivered, duplicated or retried message never commits or
-//! submits twice. A target that must wait (its audit, WeChat's quota, a passing failure) hands over to its next
-//! message, delayed; the message carries the target's next turn, and an older turn is dropped as a duplicate.
+//! submits twice. A target that must wait (its audit, a passing failure) hands over to its next message, delayed;
+//! the message carries the target's next turn, and an older turn is dropped as a duplicate. One that waits for
+//! WeChat's audit quota parks instead, and the quota watch wakes it.
 
 use super::audit_quota;
 use crate::clock::{now_millis, time_left_ms};
