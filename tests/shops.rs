@@ -207,23 +207,6 @@ async fn shops_refuse_strangers_wrong_roles_bad_input_and_a_double_take() {
     assert_refused(code, &out, 400, "BAD_REQUEST", "limit");
 }
 
-/// The consent page authorizes `appid` (an existing mini-program) through the merchant's link.
-async fn consent_again(stack: &Stack, token: &str, appid: &str) {
-    let (code, link) = stack.get("/auth/link?kind=pc", token).await;
-    assert_eq!(code, 200, "{link}");
-    let url = format!("{}&sandbox_appid={appid}", link["url"].as_str().unwrap());
-    let page: Value = stack
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page["frontend"]["outcome"], "authorized", "{page}");
-}
-
 #[tokio::test]
 async fn a_new_owner_takes_the_mini_program_from_its_former_owners_shop() {
     let stack = Stack::connect().await;
@@ -244,7 +227,8 @@ async fn a_new_owner_takes_the_mini_program_from_its_former_owners_shop() {
         .sandbox("/control/unauthorize", json!({"appid": appid}))
         .await;
     assert_eq!(out["delivery"]["delivered"], true, "{out}");
-    consent_again(&stack, &eve, &appid).await;
+    let again = stack.consent(&eve, Some(&appid)).await;
+    assert_eq!(again["outcome"], "authorized", "{again}");
     let (code, new) = stack
         .post(
             "/shop/create",

@@ -480,6 +480,19 @@ impl Stack {
     }
 
     /// A mini-program authorized by the merchant holding `token`, through the consent link.
+    /// The merchant's consent link, opened: the sandbox's consent page authorizes a new mini-program, or the
+    /// existing `appid`, and sends the browser back; what the stand-in front end was told.
+    pub async fn consent(&self, token: &str, appid: Option<&str>) -> Value {
+        let (code, link) = self.get("/auth/link?kind=pc", token).await;
+        assert_eq!(code, 200, "{link}");
+        let mut url = link["url"].as_str().unwrap().to_owned();
+        if let Some(a) = appid {
+            url.push_str(&format!("&sandbox_appid={a}"));
+        }
+        let resp = self.http.get(&url).send().await.unwrap();
+        resp.json::<Value>().await.unwrap()["frontend"].clone()
+    }
+
     pub async fn own_mini_program(&self, token: &str) -> String {
         let (_, link) = self.get("/auth/link?kind=pc", token).await;
         let resp = self

@@ -6,17 +6,6 @@ use wxtpl::http::auth::Role;
 
 /// Opens a merchant's consent link like a browser; `appid` makes the sandbox's consent name an existing
 /// mini-program (its WeChat admin authorizing it again).
-async fn consent(stack: &Stack, token: &str, appid: Option<&str>) -> Value {
-    let (code, link) = stack.get("/auth/link?kind=pc", token).await;
-    assert_eq!(code, 200, "{link}");
-    let mut url = link["url"].as_str().unwrap().to_owned();
-    if let Some(a) = appid {
-        url.push_str(&format!("&sandbox_appid={a}"));
-    }
-    let resp = stack.http.get(&url).send().await.unwrap();
-    resp.json::<Value>().await.unwrap()["frontend"].clone()
-}
-
 #[tokio::test]
 async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     let _g = serial().await;
@@ -26,7 +15,7 @@ async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
         stack.token_for_user(Role::Merchant, &m1),
         stack.token_for_user(Role::Merchant, &m2),
     );
-    let first = consent(&stack, &t1, None).await;
+    let first = stack.consent(&t1, None).await;
     assert_eq!(first["outcome"], "authorized", "{first}");
     let appid = first["maAppId"].as_str().unwrap().to_owned();
     assert_eq!(stack.mini_programs(&t1).await, vec![appid.clone()]);
@@ -35,7 +24,7 @@ async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     assert_eq!(owner_events[0]["detail"]["data"]["merchant"], m1.as_str());
 
     // While M1 owns it and it is authorized, M2's link does not move it: a clear refusal, nothing changes hands.
-    let refused = consent(&stack, &t2, Some(&appid)).await;
+    let refused = stack.consent(&t2, Some(&appid)).await;
     assert_eq!(refused["outcome"], "error", "{refused}");
     assert_eq!(refused["status"], "409");
     assert_eq!(stack.mini_programs(&t1).await, vec![appid.clone()]);
@@ -55,7 +44,7 @@ async fn ownership_follows_consent_through_unauthorization_and_a_new_link() {
     assert_eq!(gone[0]["detail"]["data"]["previousMerchant"], m1.as_str());
 
     // It is authorized again through M2's link: now M2 owns it, and the change is announced.
-    let second = consent(&stack, &t2, Some(&appid)).await;
+    let second = stack.consent(&t2, Some(&appid)).await;
     assert_eq!(second["outcome"], "authorized", "{second}");
     assert_eq!(second["maAppId"], appid.as_str());
     assert_eq!(stack.mini_programs(&t2).await, vec![appid.clone()]);
@@ -77,7 +66,7 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
     let stack = Stack::connect().await;
     let m = unique("unlinked");
     let token = stack.token_for_user(Role::Merchant, &m);
-    let appid = consent(&stack, &token, None).await["maAppId"]
+    let appid = stack.consent(&token, None).await["maAppId"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -136,7 +125,7 @@ async fn an_admin_unlinks_a_mini_program_and_the_refusals_hold() {
     assert_eq!(owner_events[1]["detail"]["data"]["merchant"], Value::Null);
     // The owner's own link gives it back: it is authorized and nobody owns it.
     assert_eq!(
-        consent(&stack, &token, Some(&appid)).await["outcome"],
+        stack.consent(&token, Some(&appid)).await["outcome"],
         "authorized"
     );
     assert_eq!(stack.mini_programs(&token).await, vec![appid]);
@@ -147,7 +136,7 @@ async fn no_merchant_route_acts_on_a_mini_program_whose_authorization_is_not_in_
     let _g = serial().await;
     let stack = Stack::connect().await;
     let token = stack.token_for_user(Role::Merchant, &unique("lapsed"));
-    let appid = consent(&stack, &token, None).await["maAppId"]
+    let appid = stack.consent(&token, None).await["maAppId"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -6,9 +6,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use std::collections::BTreeMap;
 
 use super::authorizers::Page;
-use super::item::{
-    applied, built, decode_cursor, encode_cursor, get_n, get_s, key, n, require_s, s, Item,
-};
+use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, history, StoreError, Table};
 use crate::domain::batch::{BatchSpec, BatchState, TargetState};
 use crate::domain::events::Event;
@@ -172,23 +170,10 @@ pub async fn list(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Batch>, StoreError> {
-    let pk = component_pk(component);
-    let out = table
-        .query_prefix(pk.clone(), "BATCH#".into())
-        .scan_index_forward(false)
-        .limit(limit)
-        .set_exclusive_start_key(cursor.and_then(|c| decode_cursor(&pk, c, "BATCH#")))
-        .send()
+    let (pk, prefix) = (component_pk(component), "BATCH#".to_owned());
+    table
+        .page_prefix(pk, prefix, true, limit, cursor, "Query batches", batch_from)
         .await
-        .map_err(|e| StoreError::dynamo("Query batches", e))?;
-    Ok(Page {
-        items: out
-            .items()
-            .iter()
-            .map(batch_from)
-            .collect::<Result<_, _>>()?,
-        next_cursor: encode_cursor(out.last_evaluated_key()),
-    })
 }
 
 /// Moves the batch from one of `from` to `to`; false when it was in none of them.
@@ -419,23 +404,18 @@ pub async fn targets(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Target>, StoreError> {
-    let pk = component_pk(component);
-    let prefix = format!("BATCHTGT#{id}#");
-    let out = table
-        .query_prefix(pk.clone(), prefix.clone())
-        .limit(limit)
-        .set_exclusive_start_key(cursor.and_then(|c| decode_cursor(&pk, c, &prefix)))
-        .send()
+    let (pk, prefix) = (component_pk(component), format!("BATCHTGT#{id}#"));
+    table
+        .page_prefix(
+            pk,
+            prefix,
+            false,
+            limit,
+            cursor,
+            "Query batch targets",
+            target_from,
+        )
         .await
-        .map_err(|e| StoreError::dynamo("Query batch targets", e))?;
-    Ok(Page {
-        items: out
-            .items()
-            .iter()
-            .map(target_from)
-            .collect::<Result<_, _>>()?,
-        next_cursor: encode_cursor(out.last_evaluated_key()),
-    })
 }
 
 /// Takes the target's lease for the delivery of `turn`: held by nobody (or expired), and `turn` not older than

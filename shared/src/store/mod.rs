@@ -86,6 +86,34 @@ impl Table {
             .set_key(Some(item::key(pk, sk)))
     }
 
+    /// One page of the records of a partition whose sort key starts with `prefix` (oldest key first, or newest
+    /// with `newest_first`), each read by `from`, with the cursor of the next page.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn page_prefix<T>(
+        &self,
+        pk: String,
+        prefix: String,
+        newest_first: bool,
+        limit: i32,
+        cursor: Option<&str>,
+        operation: &'static str,
+        from: impl Fn(&item::Item) -> Result<T, StoreError>,
+    ) -> Result<authorizers::Page<T>, StoreError> {
+        let start = cursor.and_then(|c| item::decode_cursor(&pk, c, &prefix));
+        let out = self
+            .query_prefix(pk, prefix)
+            .scan_index_forward(!newest_first)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo(operation, e))?;
+        Ok(authorizers::Page {
+            items: out.items().iter().map(from).collect::<Result<_, _>>()?,
+            next_cursor: item::encode_cursor(out.last_evaluated_key()),
+        })
+    }
+
     /// Consistent Query of the records of one partition whose sort key starts with `prefix`.
     pub fn query_prefix(
         &self,

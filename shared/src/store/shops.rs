@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::authorizers::Page;
-use super::item::{built, decode_cursor, encode_cursor, get_n, get_s, key, n, require_s, s, Item};
+use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
 use super::{component_pk, StoreError, Table};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,23 +105,10 @@ pub async fn list(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Shop>, StoreError> {
-    let pk = component_pk(component);
-    let prefix = prefix(merchant);
-    let out = table
-        .query_prefix(pk.clone(), prefix.clone())
-        .limit(limit)
-        .set_exclusive_start_key(cursor.and_then(|c| decode_cursor(&pk, c, &prefix)))
-        .send()
+    let (pk, prefix) = (component_pk(component), prefix(merchant));
+    table
+        .page_prefix(pk, prefix, false, limit, cursor, "Query shops", from_item)
         .await
-        .map_err(|e| StoreError::dynamo("Query shops", e))?;
-    Ok(Page {
-        items: out
-            .items()
-            .iter()
-            .map(from_item)
-            .collect::<Result<_, _>>()?,
-        next_cursor: encode_cursor(out.last_evaluated_key()),
-    })
 }
 
 /// How the shop's mini-program link changes in a write.
