@@ -111,6 +111,23 @@ async fn forget_quota_account(stack: &Stack) {
     stack.set_number(&pk, "AUDITQUOTA", "rest", 0).await;
 }
 
+/// A batch `until: submitted` of `n` new mini-programs, started while WeChat has no audit quota left:
+/// (template, targets, userVersion, batchId).
+async fn out_of_quota(stack: &Stack, n: usize) -> (String, Vec<String>, String, String) {
+    let template = stack.published_template().await;
+    let targets = fleet(stack, n).await;
+    stack.clear_faults().await;
+    stack.sandbox("/control/quota", json!({"rest": 0})).await;
+    forget_quota_account(stack).await;
+    let version = unique("v");
+    let batch = start(
+        stack,
+        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
+    )
+    .await;
+    (template, targets, version, batch)
+}
+
 async fn batch_events(stack: &Stack, batch: &str, kind: &str) -> Vec<Value> {
     for _ in 0..40 {
         let body: Value = stack
@@ -218,17 +235,7 @@ async fn thirty_mini_programs_go_through_faults_and_a_quota_smaller_than_the_bat
 async fn targets_waiting_for_quota_park_and_are_woken_no_more_than_wechat_has_quota_for() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let template = stack.published_template().await;
-    let targets = fleet(&stack, 6).await;
-    stack.clear_faults().await;
-    stack.sandbox("/control/quota", json!({"rest": 0})).await;
-    forget_quota_account(&stack).await;
-    let version = unique("v");
-    let batch = start(
-        &stack,
-        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
-    )
-    .await;
+    let (_, targets, version, batch) = out_of_quota(&stack, 6).await;
     // (Counts and targets are two reads: both must show every target parked.)
     let (_, parked) = wait_for(&stack, &batch, 60, |v, t| {
         count(v, "waiting_quota") == 6 && t.values().all(|t| t["state"] == "waiting_quota")
@@ -611,17 +618,7 @@ async fn an_unfiled_mini_program_is_not_published_and_waits_in_a_batch_until_it_
 async fn concurrent_pause_resume_and_cancel_each_take_effect_once() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let template = stack.published_template().await;
-    let targets = fleet(&stack, 4).await;
-    stack.clear_faults().await;
-    stack.sandbox("/control/quota", json!({"rest": 0})).await;
-    forget_quota_account(&stack).await;
-    let version = unique("v");
-    let batch = start(
-        &stack,
-        json!({"templateId": template, "maAppIds": targets, "userVersion": version, "until": "submitted"}),
-    )
-    .await;
+    let (template, targets, version, batch) = out_of_quota(&stack, 4).await;
     wait_for(&stack, &batch, 60, |v, _| count(v, "waiting_quota") == 4).await;
     let ops = stack.token(Role::Operator);
     let body = json!({"batchId": batch});

@@ -70,6 +70,15 @@ pub fn validate_config(config: &Value) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Seed 000's `ext` (of an industry template, a user template or a page): a JSON object no larger than a config.
+pub fn validate_ext(what: &str, ext: &Value) -> Result<(), Refusal> {
+    validate_config(ext).map_err(|_| {
+        Refusal::Invalid(format!(
+            "{what} must be a JSON object of at most {MAX_CONFIG_BYTES} bytes"
+        ))
+    })
+}
+
 pub fn validate_pages(pages: &[PageSpec]) -> Result<(), Refusal> {
     if pages.is_empty() || pages.len() > MAX_PAGES {
         return Err(Refusal::Invalid(format!(

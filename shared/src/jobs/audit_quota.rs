@@ -171,7 +171,7 @@ async fn wake(deps: &Deps, component: &str) -> AppResult<Option<i64>> {
     let asked = &waiting[0].ma_app_id;
     let rest = match pipeline::host(deps, component, asked).audit_quota().await {
         Ok(q) => q.rest,
-        Err(e) if passing(&e) => {
+        Err(e) if super::passing_wechat_failure(&e) => {
             tracing::warn!(component, error = %crate::error::chain(&e), "queryquota failed: asked again next poll");
             return Ok(Some(poll));
         }
@@ -191,22 +191,6 @@ async fn wake(deps: &Deps, component: &str) -> AppResult<Option<i64>> {
         tracing::info!(component, woken = count, rest, "parked batch targets woken");
     }
     Ok(Some(delay))
-}
-
-fn passing(e: &AppError) -> bool {
-    match e {
-        AppError::Upstream(w) => {
-            w.is_transient()
-                || matches!(
-                    w.errcode(),
-                    Some(
-                        crate::wechat::errcode::DAILY_QUOTA | crate::wechat::errcode::TOO_FREQUENT
-                    )
-                )
-        }
-        AppError::TokenBusy => true,
-        _ => false,
-    }
 }
 
 /// The woken targets' messages first, then their tickets: a crash between wakes them twice, and the target's turn

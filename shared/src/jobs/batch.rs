@@ -698,14 +698,8 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
 /// store conflict) is retried later with back-off, up to `MAX_ATTEMPTS`; a refusal is final, with its reason.
 fn failure(err: AppError, state: TargetState, attempts: i64, deps: &Deps) -> AppResult<Outcome> {
     let passing = match &err {
-        AppError::Upstream(e) => {
-            e.is_transient()
-                || matches!(
-                    e.errcode(),
-                    Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT)
-                )
-        }
-        AppError::TokenBusy | AppError::Conflict(_) => true,
+        e if super::passing_wechat_failure(e) => true,
+        AppError::Conflict(_) => true,
         AppError::Store(crate::store::StoreError::Busy(_)) => true,
         AppError::Store(_)
         | AppError::Queue(_)

@@ -8,6 +8,24 @@ pub mod audit_quota;
 pub mod batch;
 pub mod forward;
 
+/// WeChat failed for a passing reason (busy, unreachable, over its rate) or a token refresh is under way: worth
+/// trying again later rather than giving up.
+pub fn passing_wechat_failure(err: &crate::error::AppError) -> bool {
+    use crate::error::AppError;
+    use crate::wechat::errcode;
+    match err {
+        AppError::Upstream(e) => {
+            e.is_transient()
+                || matches!(
+                    e.errcode(),
+                    Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT)
+                )
+        }
+        AppError::TokenBusy => true,
+        _ => false,
+    }
+}
+
 /// Runs `one` on the body of each record, `concurrency` at a time, and answers the ids of those that failed: Lambda's
 /// partial batch response, so SQS delivers just those again.
 pub async fn each_record<F, Fut>(

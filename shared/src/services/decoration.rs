@@ -156,15 +156,6 @@ pub struct SavedPageSpec {
 
 const PAGE_SHOWN: i64 = 1;
 
-fn check_ext(what: &str, ext: &Value) -> AppResult<()> {
-    rules::validate_config(ext).map_err(|_| {
-        AppError::BadRequest(format!(
-            "{what} must be a JSON object of at most {} bytes",
-            rules::MAX_CONFIG_BYTES
-        ))
-    })
-}
-
 fn random_value() -> String {
     format!("up_{}", crate::random::hex(8))
 }
@@ -191,7 +182,7 @@ pub async fn save(
         .collect();
     rules::validate_pages(&specs)?;
     if let Some(ext) = &req.ext {
-        check_ext("ext", ext)?;
+        rules::validate_ext("ext", ext)?;
     }
     for p in &req.pages {
         if p.status.is_some_and(|s| s != 0 && s != PAGE_SHOWN) {
@@ -201,7 +192,7 @@ pub async fn save(
             )));
         }
         if let Some(ext) = &p.ext {
-            check_ext(&format!("ext of page {}", p.page_key), ext)?;
+            rules::validate_ext(&format!("ext of page {}", p.page_key), ext)?;
         }
     }
     let record = decorator_of(deps, merchant, component, &req.ma_app_id).await?;

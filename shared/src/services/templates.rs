@@ -220,12 +220,7 @@ pub async fn update(
         rules::validate_pages(p)?;
     }
     if let Some(ext) = &req.ext {
-        rules::validate_config(ext).map_err(|_| {
-            AppError::BadRequest(format!(
-                "ext must be a JSON object of at most {} bytes",
-                rules::MAX_CONFIG_BYTES
-            ))
-        })?;
+        rules::validate_ext("ext", ext)?;
     }
     if let Some(p) = &req.privacy {
         readiness::validate_privacy(p)?;

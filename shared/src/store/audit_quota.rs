@@ -103,7 +103,8 @@ fn ticket_from(item: &Item) -> Option<Ticket> {
     })
 }
 
-/// The `limit` oldest tickets of the component (a consistent read: a ticket written before is always seen).
+/// The `limit` oldest tickets of the component (`query_prefix` reads consistently: a ticket written before is
+/// always seen).
 pub async fn tickets(
     table: &Table,
     component: &str,
@@ -111,7 +112,6 @@ pub async fn tickets(
 ) -> Result<Vec<Ticket>, StoreError> {
     let out = table
         .query_prefix(component_pk(component), TICKET.into())
-        .consistent_read(true)
         .limit(limit)
         .send()
         .await
