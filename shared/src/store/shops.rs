@@ -97,7 +97,7 @@ pub async fn link(table: &Table, component: &str, appid: &str) -> Result<Option<
         }))
 }
 
-/// A merchant's shops, in id order (ids begin with their creation time, so oldest first).
+/// A merchant's shops, in id order (ids begin with their creation time in milliseconds, so oldest first).
 pub async fn list(
     table: &Table,
     component: &str,
