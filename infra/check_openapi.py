@@ -1,7 +1,7 @@
 """The API contract, checked against the template: docs/openapi.yaml names exactly the HTTP routes of template.yaml
-(method and path), each operation's `operationId` is the function that serves it (its logical id without
-`Function`), and each operation says who may call it (`x-roles`), what it answers and, when it takes a body, its
-schema. Every `$ref` resolves. Run by `make lint`; prints each difference and fails on any."""
+(method and path), each operation's `operationId` (unique) is the function that serves it (its logical id without
+`Function`; `x-function` names it where one function serves two methods), and each operation says who may
+call it (`x-roles`), what it answers and, when it takes a body, its schema. Every `$ref` resolves. Run by `make lint`; prints each difference and fails on any."""
 import os
 import sys
 
@@ -57,14 +57,18 @@ def problems(doc, routes):
         yield f"{route[0].upper()} {route[1]} is in the OpenAPI document but no function serves it"
     for route in sorted(routes.keys() & documented.keys()):
         op, name = documented[route], f"{route[0].upper()} {route[1]}"
-        if op.get("operationId") != routes[route]:
-            yield f"{name}: operationId {op.get('operationId')!r} is not its function {routes[route]!r}"
+        function = op.get("x-function", op.get("operationId"))
+        if function != routes[route]:
+            yield f"{name}: function {function!r} (x-function, else operationId) is not {routes[route]!r}"
         if not op.get("x-roles"):
             yield f"{name}: no x-roles"
         if not any(code.startswith("2") or code.startswith("3") for code in op.get("responses", {})):
             yield f"{name}: no success response"
         if route[0] == "post" and "requestBody" not in op:
             yield f"{name}: no requestBody"
+    ids = [op.get("operationId") for op in documented.values()]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}, key=str):
+        yield f"operationId {dup!r} is used more than once"
     for ref in set(refs(doc)):
         try:
             resolve(doc, ref)

@@ -310,7 +310,10 @@ def make_api_handler(gw):
             if url.path == "/openapi" and gw.openapi:
                 return self._send(200, openapi_view.as_html(gw.openapi).encode(),
                                   {"Content-Type": "text/html; charset=utf-8"})
-            if url.path == "/_local/frontend":  # stands in for the merchant front end after authorization
+            if url.path == "/_local/frontend":  # where FrontendUrl points locally, after an authorization
+                if gw.console_url and "text/html" in self.headers.get("Accept", ""):
+                    # a browser: on to the console's landing page, as FrontendUrl names it on AWS
+                    return self._send(302, b"", {"Location": f"{gw.console_url}/#/authorized?{url.query}"})
                 return self._json(200, {"frontend": dict(urllib.parse.parse_qsl(url.query))})
             m = re.fullmatch(r"/2015-03-31/functions/([^/]+)/invocations", url.path)
             if m and method == "POST":
@@ -422,6 +425,7 @@ def main():
     p.add_argument("--param", action="append", default=[], help="template parameter override NAME=VALUE")
     p.add_argument("--max-instances", type=int, default=4)
     p.add_argument("--openapi", help="the API contract to serve at /openapi.json and /openapi")
+    p.add_argument("--console-url", default="", help="where browsers land after an authorization (/_local/frontend)")
     p.add_argument("--schedule-seconds", type=int, default=0, help="override every schedule's interval (0: template)")
     args = p.parse_args()
 
@@ -434,6 +438,7 @@ def main():
     gw = Gateway(functions)
     gw.event_log_group = eventlog.log_group(template, resolver)
     gw.openapi = openapi_view.load(args.openapi) if args.openapi else None
+    gw.console_url = args.console_url.rstrip("/")
     # Every relayed answer checked against the contract when asked (make test does).
     gw.contract = (contract.Contract(gw.openapi, os.environ["CONTRACT_LOG"])
                    if gw.openapi and os.environ.get("CONTRACT_LOG") else None)

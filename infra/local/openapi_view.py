@@ -50,7 +50,7 @@ def as_html(doc):
             answers = ", ".join(sorted(op.get("responses", {})))
             out.append(f"<details><summary><span class=m>{method.upper()}</span><code>{esc(path)}</code> "
                        f"— {esc(op.get('summary', ''))} <small>({esc(', '.join(op.get('x-roles', [])))})"
-                       f"</small></summary><p>function <code>{esc(op.get('operationId', ''))}</code>; "
+                       f"</small></summary><p>function <code>{esc(op.get('x-function', op.get('operationId', '')))}</code>; "
                        f"answers {esc(answers)}</p>")
             if params:
                 out.append("<p>parameters</p><pre>" + esc(json.dumps(

@@ -32,6 +32,7 @@ TEMPLATE = os.path.join(ROOT, "template.yaml")
 AWS_PORT = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
 API_PORT = int(os.environ.get("LOCAL_API_PORT", "9000"))
 SANDBOX_PORT = int(os.environ.get("LOCAL_SANDBOX_PORT", "9100"))
+CONSOLE_PORT = int(os.environ.get("LOCAL_CONSOLE_PORT", "9200"))
 TENANT = "local-tenant"
 ROLES = ("developer", "operator", "merchant", "admin")
 AWS_ENV = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}", "AWS_REGION": cfn.REGION,
@@ -193,6 +194,7 @@ def up(foreground=False):
     bin_dir = os.environ.get("FUNCTION_BIN_DIR", os.path.join(ROOT, "target", "debug"))
     template = cfn.load(TEMPLATE)
     api_url, sandbox_url = f"http://127.0.0.1:{API_PORT}", f"http://127.0.0.1:{SANDBOX_PORT}"
+    console_url = f"http://127.0.0.1:{CONSOLE_PORT}"
     params = {"WechatApiBase": sandbox_url, "WechatMpBase": sandbox_url, "WechatOpenBase": sandbox_url,
               "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend",
               # Locally every sweep polls open audits at once (AWS default: after 10 minutes).
@@ -226,11 +228,14 @@ def up(foreground=False):
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
                   "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
-                  "--openapi", os.path.join(ROOT, "docs", "openapi.yaml"),
+                  "--openapi", os.path.join(ROOT, "docs", "openapi.yaml"), "--console-url", console_url,
                   "--schedule-seconds", os.environ.get("LOCAL_SCHEDULE_SECONDS", "0")], env=AWS_ENV)
     wait_http(f"{api_url}/_local/health", "local API")
+    start("console", [py, "infra/local/console_server.py", "--port", str(CONSOLE_PORT),
+                      "--root", os.path.join(ROOT, "console", "dist"), "--api", api_url])
+    wait_http(f"{console_url}/", "console")
 
-    env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, **AWS_ENV,
+    env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, "CONSOLE_URL": console_url, **AWS_ENV,
            "TABLE_NAME": resolver.physical_name("StateTable"), "JWT_SECRET_ID": resolver.physical_name("JwtSigningKey"),
            "COMPONENT_SECRET_PREFIX": resolver.resolve(template["Globals"]["Function"]["Environment"]["Variables"]["COMPONENT_SECRET_PREFIX"]),
            "COMPONENT_APPID": component["appid"], "TENANT": TENANT, "LOG_DIR": LOGS}
@@ -249,6 +254,7 @@ def up(foreground=False):
     users = seed_users(api_url, admin, component["appid"])
     with open(os.path.join(LOCAL, "stack.env"), "w") as f:
         f.writelines(f"{k}={v}\n" for k, v in env.items())
+    log(f"console        {console_url}   (log in with a user below)")
     log(f"API            {api_url}")
     log(f"WeChat sandbox {sandbox_url}")
     log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")

@@ -1,0 +1,73 @@
+// The user's component(s): ticket age, token state and expiry, the platform's registered server domains; an admin
+// registers another third-party platform app here.
+import { Card, Descriptions, Form, Input, Space, Tag } from "antd";
+import { api, call, type Row } from "../api/client";
+import { useT } from "../i18n";
+import { session } from "../session";
+import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+
+export function ComponentStatus() {
+  const t = useT();
+  const status = useLoad(() => call(api.GET("/component/status")), []);
+  const s = status.data as Row | null;
+  return (
+    <Card title={`${t("Components")} ${s?.componentAppid ?? ""}`} size="small">
+      <ErrorBox error={status.error} />
+      {s && (
+        <Descriptions size="small" bordered column={{ xs: 1, md: 2 }} data-testid="component-status">
+          <Descriptions.Item label={t("Ticket age")}>{s.ticket ? `${s.ticket.ageSeconds} ${t("seconds")}` : "—"}</Descriptions.Item>
+          <Descriptions.Item label={t("Ticket valid")}>{s.ticket?.valid ? <Tag color="green">{t("Yes")}</Tag> : <Tag color="red">{t("No")}</Tag>}</Descriptions.Item>
+          <Descriptions.Item label={t("Component token")}>
+            <Tag color={s.componentToken?.state === "valid" ? "green" : "orange"}>{s.componentToken?.state ?? "—"}</Tag>
+          </Descriptions.Item>
+          <Descriptions.Item label={t("Expires in")}>
+            {s.componentToken ? `${s.componentToken.expiresInSeconds} ${t("seconds")} (${time(s.componentToken.expiresAt)})` : "—"}
+          </Descriptions.Item>
+        </Descriptions>
+      )}
+    </Card>
+  );
+}
+
+function Domains() {
+  const t = useT();
+  const domains = useLoad(() => call(api.POST("/component/domains", { body: { action: "get" } as never })), []);
+  return (
+    <Card title={t("Registered domains")} size="small">
+      <ErrorBox error={domains.error} />
+      <pre style={{ fontSize: 12 }}>{JSON.stringify(domains.data, null, 2)}</pre>
+    </Card>
+  );
+}
+
+function Register() {
+  const t = useT();
+  const [form] = Form.useForm();
+  return (
+    <Card title={`${t("Create")} · ${t("Components")}`} size="small">
+      <Form form={form} layout="vertical">
+        <Space wrap>
+          {["appid", "appsecret", "token", "encodingAesKey"].map((k) => (
+            <Form.Item key={k} name={k} label={k} rules={[{ required: true }]}>
+              <Input.Password visibilityToggle={k === "appid"} style={{ width: 260 }} autoComplete="off" />
+            </Form.Item>
+          ))}
+        </Space>
+        <Act type="primary" run={async () => call(api.POST("/component/register", { body: await form.validateFields() }))} done={() => form.resetFields()}>
+          {t("Create")}
+        </Act>
+      </Form>
+    </Card>
+  );
+}
+
+export function ComponentsPage() {
+  const role = session.get()!.role;
+  return (
+    <Space direction="vertical" style={{ width: "100%" }} size="large">
+      <ComponentStatus />
+      {(role === "admin" || role === "operator") && <Domains />}
+      {role === "admin" && <Register />}
+    </Space>
+  );
+}

@@ -1,0 +1,279 @@
+// One mini-program: where its code stands and every code action, then its testers, domains, privacy guide, basic
+// info, categories, codes, jump rules, violations and history, each in a tab.
+import { useState } from "react";
+import { Button, Card, Descriptions, Empty, Form, Image, Input, InputNumber, Space, Table, Tabs, Timeline, Typography } from "antd";
+import { api, call, type Row } from "../api/client";
+import { useT } from "../i18n";
+import { session } from "../session";
+import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { StateTag } from "../ui/states";
+import { go } from "../route";
+
+function Raw({ value }: { value: unknown }) {
+  return (
+    <pre style={{ background: "#fafafa", padding: 12, overflow: "auto", maxHeight: 320, fontSize: 12 }}>
+      {JSON.stringify(value, null, 2)}
+    </pre>
+  );
+}
+
+function ReleaseTab({ appid }: { appid: string }) {
+  const t = useT();
+  const versions = useLoad(() => call(api.GET("/code/versions", { params: { query: { maAppId: appid } } })), [appid]);
+  const qr = useLoad(() => call(api.GET("/code/qrcode", { params: { query: { maAppId: appid } } })), [appid]);
+  const [userVersion, setUserVersion] = useState("1.0.0");
+  const [userDesc, setUserDesc] = useState("");
+  const [percentage, setPercentage] = useState<number>(10);
+  const refresh = () => {
+    void versions.reload();
+    void qr.reload();
+  };
+  const v = versions.data as Row | null;
+  const body = { maAppId: appid };
+  return (
+    <Space direction="vertical" style={{ width: "100%" }} size="large">
+      <ErrorBox error={versions.error} />
+      <Descriptions bordered size="small" column={{ xs: 1, md: 2 }}>
+        <Descriptions.Item label={t("Release state")}>
+          <span data-testid="release-state">
+            <StateTag state={v?.state} />
+          </span>
+        </Descriptions.Item>
+        <Descriptions.Item label={t("Trial version")}>{v?.trial?.exp_version ?? "—"}</Descriptions.Item>
+        <Descriptions.Item label={t("Online version")}>{v?.online?.release_version ?? "—"}</Descriptions.Item>
+        <Descriptions.Item label={t("Trial QR code")}>
+          {qr.data?.qrCodeUrl ? <Image width={120} src={qr.data.qrCodeUrl} data-testid="trial-qr" /> : "—"}
+        </Descriptions.Item>
+      </Descriptions>
+      <Card size="small" title={t("Release (commit, trial QR code, audit)")}>
+        <Space wrap>
+          <Input addonBefore={t("User version")} value={userVersion} onChange={(e) => setUserVersion(e.target.value)} style={{ width: 220 }} />
+          <Input placeholder={t("Description")} value={userDesc} onChange={(e) => setUserDesc(e.target.value)} style={{ width: 220 }} />
+          <Act type="primary" data-testid="act-release" run={() => call(api.POST("/code/release", { body: { ...body, userVersion, userDesc: userDesc || undefined } }))} done={refresh}>
+            {t("Release")}
+          </Act>
+        </Space>
+      </Card>
+      <Space wrap>
+        <Act run={() => call(api.POST("/code/audit/undo", { body }))} done={refresh}>{t("Undo audit")}</Act>
+        <Act run={() => call(api.POST("/code/audit/speedup", { body }))} done={refresh}>{t("Speed up audit")}</Act>
+        <Act type="primary" data-testid="act-publish" run={() => call(api.POST("/code/publish", { body }))} done={refresh}>
+          {t("Publish")}
+        </Act>
+        <Space.Compact>
+          <InputNumber min={1} max={100} value={percentage} onChange={(n) => setPercentage(n ?? 1)} addonAfter="%" style={{ width: 110 }} />
+          <Act run={() => call(api.POST("/code/gray", { body: { ...body, percentage } }))} done={refresh}>{t("Gray release")}</Act>
+        </Space.Compact>
+        <Act run={() => call(api.POST("/code/gray/revert", { body }))} done={refresh}>{t("Revert gray")}</Act>
+        <Act danger run={() => call(api.POST("/code/rollback", { body }))} done={refresh}>{t("Rollback")}</Act>
+        <Act run={() => call(api.POST("/code/visit-status", { body: { ...body, action: "close" } }))} done={refresh}>{t("Close visits")}</Act>
+        <Act run={() => call(api.POST("/code/visit-status", { body: { ...body, action: "open" } }))} done={refresh}>{t("Open visits")}</Act>
+        <Button onClick={refresh} data-testid="refresh-release">{t("Refresh")}</Button>
+      </Space>
+      <Card size="small" title={t("History")}>
+        {v?.history?.length ? (
+          <Timeline
+            items={(v.history as Row[]).map((h) => ({
+              children: (
+                <span>
+                  <Typography.Text strong>{h.kind}</Typography.Text> · {time(h.occurredAt)}{" "}
+                  <Typography.Text type="secondary">{h.data ? JSON.stringify(h.data) : ""}</Typography.Text>
+                </span>
+              ),
+            }))}
+          />
+        ) : (
+          <Empty />
+        )}
+      </Card>
+    </Space>
+  );
+}
+
+function QuotaCard({ appid }: { appid: string }) {
+  const t = useT();
+  const quota = useLoad(() => call(api.GET("/code/audit/quota", { params: { query: { maAppId: appid } } })), [appid]);
+  const q = quota.data as Row | null;
+  return (
+    <Card size="small" title={t("Audit quota")}>
+      <ErrorBox error={quota.error} />
+      {q && (
+        <span data-testid="quota">
+          {q.rest} / {q.limit} · speed-up {q.speedup_rest} / {q.speedup_limit}
+        </span>
+      )}
+    </Card>
+  );
+}
+
+function TestersTab({ appid }: { appid: string }) {
+  const t = useT();
+  const list = useLoad(() => call(api.GET("/tester/list", { params: { query: { maAppId: appid } } })), [appid]);
+  const [wechatId, setWechatId] = useState("");
+  const rows = ((list.data as Row | null)?.members ?? (list.data as Row | null)?.items ?? []) as Row[];
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <Space>
+        <Input placeholder={t("WeChat id")} value={wechatId} onChange={(e) => setWechatId(e.target.value)} />
+        <Act type="primary" run={() => call(api.POST("/tester/bind", { body: { maAppId: appid, wechatId } }))} done={list.reload}>
+          {t("Bind tester")}
+        </Act>
+      </Space>
+      <ErrorBox error={list.error} />
+      <Table<Row>
+        rowKey="userstr"
+        size="small"
+        dataSource={rows}
+        pagination={false}
+        columns={[
+          { title: t("WeChat id"), dataIndex: "wechatId" },
+          { title: "userstr", dataIndex: "userstr" },
+          {
+            title: t("Actions"),
+            render: (_, r) => (
+              <Act size="small" run={() => call(api.POST("/tester/unbind", { body: { maAppId: appid, userstr: r.userstr } }))} done={list.reload}>
+                {t("Unbind")}
+              </Act>
+            ),
+          },
+        ]}
+      />
+    </Space>
+  );
+}
+
+function DomainsTab({ appid }: { appid: string }) {
+  const domains = useLoad(
+    () => call(api.POST("/domain/server", { body: { maAppId: appid, action: "get" } as never })),
+    [appid],
+  );
+  return (
+    <>
+      <ErrorBox error={domains.error} />
+      {domains.data ? <Raw value={domains.data} /> : null}
+    </>
+  );
+}
+
+function PrivacyTab({ appid }: { appid: string }) {
+  const t = useT();
+  const privacy = useLoad(() => call(api.GET("/miniprogram/privacy", { params: { query: { maAppId: appid } } })), [appid]);
+  const [form] = Form.useForm();
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <ErrorBox error={privacy.error} />
+      <Form form={form} layout="inline" initialValues={{ noticeMethod: "弹窗" }}>
+        <Form.Item name="contactEmail" label={t("Contact e-mail")}>
+          <Input data-testid="privacy-email" />
+        </Form.Item>
+        <Form.Item name="noticeMethod" label={t("Notice method")}>
+          <Input />
+        </Form.Item>
+        <Act
+          type="primary"
+          data-testid="privacy-save"
+          run={() => call(api.POST("/miniprogram/privacy", { body: { maAppId: appid, ownerSetting: form.getFieldsValue() } }))}
+          done={privacy.reload}
+        >
+          {t("Save")}
+        </Act>
+      </Form>
+      {privacy.data ? <Raw value={privacy.data} /> : null}
+    </Space>
+  );
+}
+
+function BasicInfoTab({ appid }: { appid: string }) {
+  const t = useT();
+  const info = useLoad(() => call(api.GET("/basicinfo", { params: { query: { maAppId: appid } } })), [appid]);
+  const [signature, setSignature] = useState("");
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <ErrorBox error={info.error} />
+      <Space>
+        <Input placeholder={t("Signature")} value={signature} onChange={(e) => setSignature(e.target.value)} style={{ width: 320 }} />
+        <Act run={() => call(api.POST("/basicinfo/signature", { body: { maAppId: appid, signature } }))} done={info.reload}>
+          {t("Save")}
+        </Act>
+      </Space>
+      {info.data ? <Raw value={info.data} /> : null}
+    </Space>
+  );
+}
+
+function Loaded({ load }: { load: () => Promise<unknown> }) {
+  const data = useLoad(load, [load]);
+  return (
+    <>
+      <ErrorBox error={data.error} />
+      {data.data ? <Raw value={data.data} /> : null}
+    </>
+  );
+}
+
+function CodeTab({ appid }: { appid: string }) {
+  const t = useT();
+  const [scene, setScene] = useState("table=1");
+  const [url, setUrl] = useState<string | null>(null);
+  return (
+    <Space direction="vertical">
+      <Space>
+        <Input addonBefore="scene" value={scene} onChange={(e) => setScene(e.target.value)} />
+        <Act
+          run={() => call(api.POST("/wxacode", { body: { maAppId: appid, scene, checkPath: false } as never }))}
+          done={(out) => setUrl((out as Row).url ?? (out as Row).codeUrl ?? null)}
+        >
+          {t("Mini-program code")}
+        </Act>
+      </Space>
+      {url && <Image width={160} src={url} />}
+    </Space>
+  );
+}
+
+export function MiniProgramPage({ appid }: { appid: string }) {
+  const t = useT();
+  const q = { params: { query: { maAppId: appid } } };
+  const merchant = session.get()?.role === "merchant";
+  const [loads] = useState(() => ({
+    categories: () => call(api.GET("/category/list", q)),
+    violations: () => call(api.GET("/miniprogram/violations", q)),
+    jumps: () => call(api.GET("/qrcodejump/list", q)),
+  }));
+  return (
+    <Card
+      title={
+        <Space>
+          <Button size="small" onClick={() => go("/miniprograms")}>←</Button>
+          <span data-testid="mp-title">{appid}</span>
+        </Space>
+      }
+      extra={
+        <Space>
+          {merchant && (
+            <>
+              <Act size="small" run={() => call(api.POST("/hosting/start", { body: { maAppId: appid } }))}>{t("Hosted")} ✓</Act>
+              <Act size="small" run={() => call(api.POST("/hosting/end", { body: { maAppId: appid } }))}>{t("Hosted")} ✗</Act>
+            </>
+          )}
+          <Button size="small" onClick={() => go("/decorate", { maAppId: appid })}>{t("Decorate")}</Button>
+        </Space>
+      }
+    >
+      <Tabs
+        destroyOnHidden
+        items={[
+          { key: "release", label: t("Release"), children: (<Space direction="vertical" style={{ width: "100%" }}><ReleaseTab appid={appid} /><QuotaCard appid={appid} /></Space>) },
+          { key: "testers", label: t("Testers"), children: <TestersTab appid={appid} /> },
+          { key: "domains", label: t("Domains"), children: <DomainsTab appid={appid} /> },
+          { key: "privacy", label: t("Privacy guide"), children: <PrivacyTab appid={appid} /> },
+          { key: "basic", label: t("Basic info"), children: <BasicInfoTab appid={appid} /> },
+          { key: "categories", label: t("Categories"), children: <Loaded load={loads.categories} /> },
+          { key: "codes", label: t("Mini-program code"), children: <CodeTab appid={appid} /> },
+          { key: "jumps", label: t("Jump rules"), children: <Loaded load={loads.jumps} /> },
+          { key: "violations", label: t("Violations"), children: <Loaded load={loads.violations} /> },
+        ]}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,85 @@
+// Every mini-program the user may see (a merchant its own, staff the component's), searchable and filtered by
+// release state, a page at a time.
+import { useState } from "react";
+import { Button, Card, Input, Select, Space, Table, Tag } from "antd";
+import { api, call, type Row } from "../api/client";
+import { useT } from "../i18n";
+import { ErrorBox, time, useLoad } from "../ui/kit";
+import { RELEASE_STATES, StateTag } from "../ui/states";
+import { go, useRoute } from "../route";
+import type { paths } from "../api/schema";
+
+type ReleaseState = NonNullable<NonNullable<paths["/miniprogram/list"]["get"]["parameters"]["query"]>["releaseState"]>;
+
+export function MiniProgramsPage() {
+  const t = useT();
+  const { query } = useRoute();
+  const search = query.get("search") ?? "";
+  const releaseState = query.get("releaseState") ?? "";
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const { data, error, loading, reload } = useLoad(
+    () =>
+      call(
+        api.GET("/miniprogram/list", {
+          params: { query: { search: search || undefined, releaseState: (releaseState || undefined) as ReleaseState | undefined, cursor, limit: 50 } },
+        }),
+      ),
+    [search, releaseState, cursor],
+  );
+  return (
+    <Card title={t("Mini-programs")} extra={<Button onClick={reload}>{t("Refresh")}</Button>}>
+      <Space wrap style={{ marginBottom: 12 }}>
+        <Input.Search
+          allowClear
+          data-testid="mp-search"
+          placeholder={`${t("Search")}: ${t("Name")} / appid`}
+          defaultValue={search}
+          onSearch={(v) => {
+            setCursors([]);
+            go("/miniprograms", { search: v, releaseState });
+          }}
+          style={{ width: 280 }}
+        />
+        <Select
+          allowClear
+          placeholder={t("Release state")}
+          value={releaseState || undefined}
+          style={{ width: 200 }}
+          options={RELEASE_STATES.map((s) => ({ value: s, label: <StateTag state={s} /> }))}
+          onChange={(v) => {
+            setCursors([]);
+            go("/miniprograms", { search, releaseState: v });
+          }}
+        />
+      </Space>
+      <ErrorBox error={error} />
+      <Table<Row>
+        rowKey="maAppId"
+        size="middle"
+        loading={loading}
+        dataSource={data?.items ?? []}
+        pagination={false}
+        scroll={{ x: 900 }}
+        data-testid="mp-table"
+        onRow={(r) => ({ onClick: () => go(`/miniprograms/${r.maAppId}`), style: { cursor: "pointer" } })}
+        columns={[
+          { title: t("Name"), dataIndex: "nickName", render: (v, r) => v || r.userName || "—" },
+          { title: "appid", dataIndex: "maAppId" },
+          { title: t("Merchant"), dataIndex: "merchant" },
+          { title: t("Release state"), dataIndex: "releaseState", render: (v) => <StateTag state={v} /> },
+          { title: t("Hosted"), dataIndex: "hosted", render: (v) => (v ? <Tag color="blue">{t("Yes")}</Tag> : t("No")) },
+          { title: t("Authorized at"), dataIndex: "authorizedAt", render: (v) => time(v) },
+        ]}
+      />
+      <Space style={{ marginTop: 12 }}>
+        <Button disabled={!cursors.length} onClick={() => setCursors([])}>
+          {t("First page")}
+        </Button>
+        <Button disabled={!data?.nextCursor} onClick={() => setCursors([...cursors, data!.nextCursor!])}>
+          {t("Next page")}
+        </Button>
+      </Space>
+    </Card>
+  );
+}

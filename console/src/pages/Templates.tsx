@@ -1,0 +1,241 @@
+// The template's life: a developer turns a WeChat draft into an industry template (0), hands it over (1), an
+// operator describes it, gives it a cover and publishes it to the market (2), or takes it off again.
+import { useState } from "react";
+import { Button, Card, Drawer, Form, Input, Modal, Segmented, Space, Table, Tag, Typography } from "antd";
+import { api, call, type Row } from "../api/client";
+import { useT } from "../i18n";
+import { session } from "../session";
+import { Act, ErrorBox, JsonEditor, time, useLoad } from "../ui/kit";
+
+const STATUS = ["Under development", "Handed over", "Published"];
+const LIBRARY_CAP = 200;
+
+function Drafts({ onMade }: { onMade: () => void }) {
+  const t = useT();
+  const drafts = useLoad(() => call(api.GET("/draft/list")), []);
+  const [draft, setDraft] = useState<Row | null>(null);
+  const [config, setConfig] = useState<unknown>({ theme: "red" });
+  const [pages, setPages] = useState<unknown>([{ pageKey: "home", name: "Home", config: {} }]);
+  const [form] = Form.useForm();
+  return (
+    <Card title={t("Draft box")} size="small" extra={<Button onClick={drafts.reload}>{t("Refresh")}</Button>}>
+      <ErrorBox error={drafts.error} />
+      <Table<Row>
+        rowKey="draft_id"
+        size="small"
+        data-testid="drafts"
+        dataSource={(drafts.data?.items ?? []) as Row[]}
+        pagination={{ pageSize: 5 }}
+        columns={[
+          { title: t("Draft"), dataIndex: "draft_id" },
+          { title: t("User version"), dataIndex: "user_version" },
+          { title: t("Description"), dataIndex: "user_desc" },
+          { title: t("Time"), dataIndex: "create_time", render: (v) => time(v) },
+          {
+            title: t("Actions"),
+            render: (_, r) => (
+              <Button size="small" type="primary" data-testid={`make-${r.draft_id}`} onClick={() => setDraft(r)}>
+                {t("Make a template")}
+              </Button>
+            ),
+          },
+        ]}
+      />
+      <Modal
+        open={!!draft}
+        title={`${t("Make a template")} · ${t("Draft")} ${draft?.draft_id ?? ""}`}
+        onCancel={() => setDraft(null)}
+        footer={null}
+        width={720}
+        destroyOnHidden
+      >
+        <Form form={form} layout="vertical" initialValues={{ industryId: "catering", industryName: "餐饮" }}>
+          <Space wrap>
+            <Form.Item name="industryId" label={t("Industry id")} rules={[{ required: true }]}>
+              <Input data-testid="industry-id" />
+            </Form.Item>
+            <Form.Item name="industryName" label={t("Industry name")} rules={[{ required: true }]}>
+              <Input />
+            </Form.Item>
+            <Form.Item name="desc" label={t("Description")}>
+              <Input />
+            </Form.Item>
+          </Space>
+          <Form.Item label={t("Default config (JSON)")}>
+            <JsonEditor value={config} onValid={setConfig} rows={4} testId="template-config" />
+          </Form.Item>
+          <Form.Item label={t("Pages (JSON)")}>
+            <JsonEditor value={pages} onValid={setPages} rows={6} testId="template-pages" />
+          </Form.Item>
+          <Act
+            type="primary"
+            data-testid="make-submit"
+            run={() =>
+              call(
+                api.POST("/draft/release", {
+                  body: { draftId: draft!.draft_id, ...form.getFieldsValue(), config, pages } as never,
+                }),
+              )
+            }
+            done={() => {
+              setDraft(null);
+              onMade();
+            }}
+          >
+            {t("Create")}
+          </Act>
+        </Form>
+      </Modal>
+    </Card>
+  );
+}
+
+function Cover({ template, done }: { template: Row; done: () => void }) {
+  const t = useT();
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <label>
+      <Typography.Link>{t("Upload cover")}</Typography.Link>
+      <input
+        type="file"
+        accept="image/png,image/jpeg"
+        style={{ display: "none" }}
+        onChange={async (e) => {
+          const file = e.target.files?.[0];
+          if (!file) return;
+          try {
+            const target = await call(
+              api.POST("/template/cover/upload-url", {
+                body: { id: template.id, contentType: file.type as "image/png", size: file.size },
+              }),
+            );
+            const put = await fetch((target as Row).uploadUrl, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
+            if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
+            await call(api.POST("/template/update", { body: { id: template.id, version: template.version, img: (target as Row).key } as never }));
+            setError(null);
+            done();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      />
+      <ErrorBox error={error} />
+    </label>
+  );
+}
+
+export function TemplatesPage() {
+  const t = useT();
+  const role = session.get()!.role;
+  const [status, setStatus] = useState<string>("all");
+  const list = useLoad(
+    () => call(api.GET("/template/list", { params: { query: { status: status === "all" ? undefined : Number(status), limit: 100 } as never } })),
+    [status],
+  );
+  const [detail, setDetail] = useState<Row | null>(null);
+  const [desc, setDesc] = useState<Record<string, string>>({});
+  const items = (list.data?.items ?? []) as Row[];
+  const step = (path: "/template/handover" | "/template/release" | "/template/withdraw" | "/template/delete", r: Row) =>
+    call(api.POST(path, { body: { id: r.id, version: r.version } }));
+  return (
+    <Space direction="vertical" style={{ width: "100%" }} size="large">
+      {role === "developer" && <Drafts onMade={list.reload} />}
+      <Card
+        title={t("Templates")}
+        extra={
+          <Space>
+            <Typography.Text type="secondary" data-testid="library-count">
+              {items.length} / {LIBRARY_CAP}
+            </Typography.Text>
+            <Button onClick={list.reload}>{t("Refresh")}</Button>
+          </Space>
+        }
+      >
+        <Segmented
+          style={{ marginBottom: 12 }}
+          value={status}
+          onChange={(v) => setStatus(String(v))}
+          options={[{ label: t("All"), value: "all" }, ...STATUS.map((s, i) => ({ label: t(s), value: String(i) }))]}
+        />
+        <ErrorBox error={list.error} />
+        <Table<Row>
+          rowKey="id"
+          size="middle"
+          data-testid="templates"
+          loading={list.loading}
+          dataSource={items}
+          pagination={false}
+          scroll={{ x: 900 }}
+          columns={[
+            { title: "id", dataIndex: "id", render: (v, r) => <Typography.Link onClick={() => setDetail(r)}>{v}</Typography.Link> },
+            { title: t("Industry name"), dataIndex: "industryName" },
+            { title: t("User version"), dataIndex: "userVersion" },
+            { title: t("State"), dataIndex: "status", render: (v) => <Tag data-status={v}>{t(STATUS[v] ?? String(v))}</Tag> },
+            { title: t("Description"), dataIndex: "desc" },
+            { title: t("Version"), dataIndex: "version" },
+            {
+              title: t("Actions"),
+              render: (_, r) => (
+                <Space wrap>
+                  {role === "developer" && r.status === 0 && (
+                    <>
+                      <Act size="small" type="primary" data-testid={`handover-${r.id}`} run={() => step("/template/handover", r)} done={list.reload}>
+                        {t("Hand over")}
+                      </Act>
+                      <Act size="small" danger run={() => step("/template/delete", r)} done={list.reload}>
+                        {t("Delete")}
+                      </Act>
+                    </>
+                  )}
+                  {role === "operator" && r.status === 1 && (
+                    <>
+                      <Input
+                        size="small"
+                        placeholder={t("Description")}
+                        style={{ width: 140 }}
+                        data-testid={`desc-${r.id}`}
+                        value={desc[r.id] ?? r.desc}
+                        onChange={(e) => setDesc({ ...desc, [r.id]: e.target.value })}
+                      />
+                      <Act
+                        size="small"
+                        data-testid={`save-desc-${r.id}`}
+                        run={() => call(api.POST("/template/update", { body: { id: r.id, version: r.version, desc: desc[r.id] ?? r.desc } as never }))}
+                        done={list.reload}
+                      >
+                        {t("Save")}
+                      </Act>
+                      <Cover template={r} done={list.reload} />
+                      <Act size="small" type="primary" data-testid={`publish-${r.id}`} run={() => step("/template/release", r)} done={list.reload}>
+                        {t("Publish to market")}
+                      </Act>
+                    </>
+                  )}
+                  {role === "operator" && r.status === 2 && (
+                    <Act size="small" run={() => step("/template/withdraw", r)} done={list.reload}>
+                      {t("Withdraw")}
+                    </Act>
+                  )}
+                </Space>
+              ),
+            },
+          ]}
+        />
+      </Card>
+      <Drawer open={!!detail} width={640} title={detail?.id} onClose={() => setDetail(null)}>
+        {detail && <TemplateDetail id={detail.id} />}
+      </Drawer>
+    </Space>
+  );
+}
+
+function TemplateDetail({ id }: { id: string }) {
+  const detail = useLoad(() => call(api.GET("/template/detail", { params: { query: { id } } })), [id]);
+  return (
+    <>
+      <ErrorBox error={detail.error} />
+      {(detail.data as Row | null)?.imgUrl && <img src={(detail.data as Row).imgUrl} style={{ maxWidth: 240 }} />}
+      <pre style={{ fontSize: 12 }}>{JSON.stringify(detail.data, null, 2)}</pre>
+    </>
+  );
+}

@@ -1,0 +1,125 @@
+// Small pieces every page uses: loading an answer, running an action with its outcome shown, an error with its
+// code, a JSON editor, times.
+import { useCallback, useEffect, useState } from "react";
+import { Alert, App, Button, Input, Space, Typography } from "antd";
+import type { ButtonProps } from "antd";
+import { ApiError } from "../api/client";
+import { useT } from "../i18n";
+
+export function describe(e: unknown): { code: string; message: string } {
+  if (e instanceof ApiError) {
+    const wechat = e.wechatErrcode !== undefined ? ` (WeChat ${e.wechatErrcode})` : "";
+    return { code: `${e.status} ${e.code}`, message: e.message + wechat };
+  }
+  return { code: "ERROR", message: e instanceof Error ? e.message : String(e) };
+}
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const { code, message } = describe(error);
+  return <Alert type="error" showIcon data-testid="error" message={code} description={message} style={{ marginBottom: 12 }} />;
+}
+
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const run = useCallback(load, deps);
+  const reload = useCallback(async () => {
+    setLoading(true);
+    try {
+      setData(await run());
+      setError(null);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoading(false);
+    }
+  }, [run]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  return { data, error, loading, reload, setData };
+}
+
+/** A button that runs an API action: busy while it runs, then a success message or the error's code and message. */
+export function Act({
+  run,
+  done,
+  children,
+  ...button
+}: ButtonProps & { run: () => Promise<unknown>; done?: (out: unknown) => void }) {
+  const { message, notification } = App.useApp();
+  const t = useT();
+  const [busy, setBusy] = useState(false);
+  return (
+    <Button
+      {...button}
+      loading={busy}
+      onClick={async () => {
+        setBusy(true);
+        try {
+          const out = await run();
+          message.success(t("Done"));
+          done?.(out);
+        } catch (e) {
+          const { code, message: text } = describe(e);
+          notification.error({ message: code, description: text, duration: 8, className: "api-error" });
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      {children}
+    </Button>
+  );
+}
+
+/** A JSON text area: `onValid` hears every edit that parses; a broken one is pointed out, not sent. */
+export function JsonEditor({
+  value,
+  onValid,
+  rows = 8,
+  testId,
+}: {
+  value: unknown;
+  onValid: (v: unknown) => void;
+  rows?: number;
+  testId?: string;
+}) {
+  const [text, setText] = useState(() => JSON.stringify(value, null, 2));
+  const [bad, setBad] = useState<string | null>(null);
+  useEffect(() => {
+    setText(JSON.stringify(value, null, 2));
+    // Only a new value from outside resets the text.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [JSON.stringify(value)]);
+  return (
+    <Space direction="vertical" style={{ width: "100%" }}>
+      <Input.TextArea
+        data-testid={testId}
+        rows={rows}
+        value={text}
+        status={bad ? "error" : undefined}
+        style={{ fontFamily: "monospace" }}
+        onChange={(e) => {
+          setText(e.target.value);
+          try {
+            onValid(JSON.parse(e.target.value));
+            setBad(null);
+          } catch (err) {
+            setBad(err instanceof Error ? err.message : "invalid JSON");
+          }
+        }}
+      />
+      {bad && <Typography.Text type="danger">{bad}</Typography.Text>}
+    </Space>
+  );
+}
+
+export function time(seconds?: number | null): string {
+  if (!seconds) return "";
+  const ms = seconds > 1e12 ? seconds : seconds * 1000;
+  return new Date(ms).toLocaleString();
+}

@@ -1,0 +1,191 @@
+// The seed story clicked through in a browser, then a batch release of ten mini-programs watched to completion,
+// then a merchant trying to open another merchant's mini-program. The sandbox plays WeChat (the developer tool's
+// upload, the reviewers); everything else is the console. Screenshots of each main page go to test-results/screens.
+import { expect, test, type Page } from "@playwright/test";
+import { apiAs, sandbox, seededUser, stack, unique, type User } from "./stack";
+
+let shots = 0;
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `test-results/screens/${String(++shots).padStart(2, "0")}-${name}.png`, fullPage: true });
+}
+
+async function login(page: Page, user: User) {
+  await page.goto("/#/login");
+  await page.locator("#account").fill(user.account);
+  await page.locator("#password").fill(user.password);
+  await page.locator("form[data-testid=login] button[type=submit]").click();
+  await expect(page.getByTestId("whoami")).toContainText(user.account);
+}
+
+async function logout(page: Page) {
+  await page.keyboard.press("Escape");
+  await page.getByTestId("logout").click();
+  await expect(page.locator("form[data-testid=login]")).toBeVisible();
+}
+
+/** Clicks an action button and waits for the list it reloads. */
+async function actAndReload(page: Page, button: string, reloaded: string) {
+  await Promise.all([page.waitForResponse((r) => r.url().includes(reloaded) && r.request().method() === "GET"), page.getByTestId(button).click()]);
+}
+
+async function chooseOption(page: Page, select: string, text: string) {
+  await page.getByTestId(select).click();
+  await page.locator(".ant-select-item-option", { hasText: text }).first().click();
+}
+
+test.describe.serial("the console", () => {
+  const industry = unique("Tea");
+  const fleetName = unique("Fleet");
+  let templateId = "";
+  let merchant: User;
+  let appid = "";
+
+  test.beforeAll(async () => {
+    await sandbox("/control/quota", { rest: 500, limit: 500 });
+  });
+
+  test("a developer makes a template of a draft, an operator publishes it", async ({ page }) => {
+    const draft = await sandbox("/control/drafts", { userVersion: "1.0.0", userDesc: industry });
+    await login(page, seededUser("developer"));
+    await page.goto("/#/templates");
+    await page.getByTestId(`make-${draft.draft_id}`).click();
+    await page.getByTestId("industry-id").fill(industry.toLowerCase());
+    await page.locator("#industryName").fill(industry);
+    await actAndReload(page, "make-submit", "/template/list");
+    const row = page.getByTestId("templates").locator("tr", { hasText: industry });
+    await expect(row).toBeVisible();
+    templateId = (await row.locator("td").first().innerText()).trim();
+    expect(templateId).toMatch(/^it_/);
+    await shot(page, "templates-developer");
+    await actAndReload(page, `handover-${templateId}`, "/template/list");
+    await expect(row.locator("[data-status]")).toHaveAttribute("data-status", "1");
+    await logout(page);
+
+    await login(page, seededUser("operator"));
+    await page.goto("/#/templates");
+    await page.getByTestId(`desc-${templateId}`).fill("温暖的茶馆模板");
+    await actAndReload(page, `save-desc-${templateId}`, "/template/list");
+    await expect(page.getByTestId(`publish-${templateId}`)).toBeVisible();
+    await actAndReload(page, `publish-${templateId}`, "/template/list");
+    await expect(page.getByTestId("templates").locator("tr", { hasText: industry }).locator("[data-status]")).toHaveAttribute("data-status", "2");
+    await shot(page, "templates-operator");
+    await logout(page);
+  });
+
+  test("an invited merchant authorizes, decorates, releases, passes the audit and publishes", async ({ page }) => {
+    // The admin invites the merchant; the code is shown once.
+    await login(page, seededUser("admin"));
+    await page.goto("/#/users");
+    await page.getByTestId("invite-create").click();
+    const code = (await page.getByTestId("invite-code").innerText()).trim();
+    expect(code.length).toBeGreaterThan(10);
+    await shot(page, "users-invitation");
+    await logout(page);
+
+    merchant = { account: unique("tea@"), password: "a-long-password-1", role: "merchant" };
+    await page.goto("/#/invite");
+    await page.locator("#code").fill(code);
+    await page.locator("#account").fill(merchant.account);
+    await page.locator("#password").fill(merchant.password);
+    await page.locator("button[type=submit]").click();
+    await expect(page.locator("form[data-testid=login]")).toBeVisible();
+    await login(page, merchant);
+    await expect(page.getByTestId("menu")).not.toContainText("批量发布");
+
+    // WeChat's consent page (the sandbox's) sends the browser back to the console.
+    await page.goto("/#/authorize");
+    await page.getByTestId("auth-pc").click();
+    await expect(page.getByTestId("authorized")).toBeVisible();
+    appid = new URLSearchParams(page.url().split("?")[1]).get("maAppId")!;
+    expect(appid).toMatch(/^wx/);
+    await shot(page, "authorized");
+
+    await page.goto(`/#/miniprograms/${appid}`);
+    await page.getByRole("tab", { name: "用户隐私保护指引" }).click();
+    await page.getByTestId("privacy-email").fill("owner@tea.example.com");
+    await page.getByTestId("privacy-save").click();
+    await expect(page.locator(".ant-message")).toContainText("完成");
+
+    await page.goto("/#/market");
+    await shot(page, "market");
+    await page.getByTestId(`choose-${templateId}`).click();
+    await chooseOption(page, "pick-mp", appid);
+    await expect(page.getByTestId("config-theme")).toHaveValue("red");
+    await page.getByTestId("config-theme").fill("gold");
+    await actAndReload(page, "save-config", "/config/query");
+    await expect(page.getByTestId("release-config")).toBeEnabled();
+    await shot(page, "decorate");
+    await actAndReload(page, "release-config", "/config/query");
+    await expect(page.getByTestId("audit-status")).not.toHaveText("—");
+
+    await sandbox("/control/audit/decide", { appid, result: "pass" });
+    await page.goto(`/#/miniprograms/${appid}`);
+    await expect(async () => {
+      await page.getByTestId("refresh-release").click();
+      await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "passed", { timeout: 1000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(page.getByTestId("trial-qr").locator("img")).toBeVisible();
+    await page.getByTestId("act-publish").click();
+    await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "released");
+    await shot(page, "miniprogram-released");
+    await page.goto("/#/miniprograms");
+    await expect(page.getByTestId("mp-table")).toContainText(appid);
+    await shot(page, "miniprograms-merchant");
+  });
+
+  test("an operator releases the template to ten mini-programs and watches the batch complete", async ({ page }) => {
+    const fleet: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const out = await sandbox("/control/authorize", { nickName: `${fleetName}-${i}` });
+      await sandbox("/control/privacy", { appid: out.authorizerAppid, ownerSetting: { contact_phone: "13800000000", notice_method: "公告" } });
+      fleet.push(out.authorizerAppid);
+    }
+    await login(page, seededUser("operator"));
+    await page.goto(`/#/miniprograms?search=${fleetName}`);
+    await expect(page.getByTestId("mp-table").locator("tbody tr.ant-table-row")).toHaveCount(10);
+    await shot(page, "miniprograms-operator");
+
+    await page.goto("/#/batches");
+    await chooseOption(page, "batch-template", templateId);
+    await page.getByTestId("batch-version").fill("1.1.0");
+    await page.getByTestId("batch-search").locator("input").fill(fleetName);
+    await page.getByTestId("batch-search").locator("input").press("Enter");
+    await expect(page.getByTestId("batch-select-shown")).toContainText("10");
+    await page.getByTestId("batch-select-shown").click();
+    await page.getByTestId("batch-start").click();
+    await expect(page).toHaveURL(/#\/batches\/[0-9a-f]+/);
+
+    // WeChat's reviewers pass each audit as it is submitted; the page follows by itself.
+    const passed = new Set<string>();
+    await expect(async () => {
+      for (const a of fleet.filter((x) => !passed.has(x))) {
+        const r = await fetch(`${stack.SANDBOX_URL}/control/audit/decide`, { method: "POST", body: JSON.stringify({ appid: a, result: "pass" }) });
+        if (r.ok) passed.add(a);
+      }
+      await expect(page.getByTestId("batch-state").locator("[data-state]")).toHaveAttribute("data-state", "completed", { timeout: 1000 });
+    }).toPass({ timeout: 180_000, intervals: [1000] });
+    await expect(page.locator("[data-count=released]")).toContainText("10");
+    await expect(page.getByTestId("batch-progress")).toContainText("10 / 10");
+    await shot(page, "batch-completed");
+    await logout(page);
+  });
+
+  test("a merchant cannot open another merchant's mini-program nor a provider page", async ({ page }) => {
+    const other = seededUser("merchant");
+    const link = await apiAs(other, "GET", "/auth/link?kind=pc");
+    const consent = await fetch(link.body.url);
+    const othersAppid = (await consent.json()).frontend.maAppId as string;
+    expect(othersAppid).toMatch(/^wx/);
+
+    await login(page, merchant);
+    await page.goto(`/#/miniprograms/${othersAppid}`);
+    await expect(page.getByTestId("error").first()).toContainText(/403|404/);
+    await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "none");
+    await shot(page, "merchant-refused");
+    await page.goto("/#/miniprograms");
+    await expect(page.getByTestId("mp-table")).toContainText(appid);
+    await expect(page.getByTestId("mp-table")).not.toContainText(othersAppid);
+    await page.goto("/#/batches");
+    await expect(page.getByTestId("forbidden")).toBeVisible();
+  });
+});
