@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACK  := $(PY) infra/local/stack.py
 ROLE   ?= developer
 
-.PHONY: setup build up down dev test test-unit test-stack bench token events lint clean package
+.PHONY: setup build console browser up down dev test test-unit test-stack bench token events lint clean package
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -23,13 +23,28 @@ $(SAMVENV)/.installed: infra/requirements-sam.txt
 build:
 	cargo build --bin every-function
 
-up: setup build
+# The web console (console/): Node.js from the distribution, packages from the committed lockfile, built to
+# console/dist (its API types generated from docs/openapi.yaml first, then type-checked).
+console/node_modules/.installed: console/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+console: console/node_modules/.installed
+	cd console && npm run --silent build
+
+# The browser tests' Chromium and a CJK font for readable screenshots, from the distribution's packages.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@fc-list 2>/dev/null | grep -qi wqy || apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || true
+
+up: setup build console
 	$(STACK) up
 
 down:
 	@test -x $(PY) && $(STACK) down || true
 
-dev: setup build
+dev: setup build console
 	$(STACK) dev
 
 token:
@@ -48,8 +63,8 @@ lint: setup $(SAMVENV)/.installed
 	$(PY) infra/check_openapi.py
 	$(PY) infra/local/check_fast_dynamodb.py
 
-# Every test: unit tests, template lint, then the black-box tests against a freshly started local stack.
-test: setup lint build
+# Every test: unit tests, template lint, then the black-box and browser tests against a freshly started local stack.
+test: setup lint build console browser
 	bash infra/run-tests.sh
 
 bench: setup build

@@ -1,7 +1,9 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { Root } from "./App";
+import { configureApi } from "./api/client";
 
+await configureApi();
 createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <Root />

@@ -38,7 +38,7 @@ def load(path):
 
 
 class Resolver:
-    """Resolves the intrinsics the template uses (Ref, Sub, GetAtt) to local names."""
+    """Resolves the intrinsics the template uses (Ref, Sub, GetAtt, If with Equals and Not) to local names."""
 
     def __init__(self, template, parameters):
         self.template = template
@@ -65,6 +65,9 @@ class Resolver:
             return queue_url(self.physical_name(name))
         return self.physical_name(name)
 
+    def condition(self, name):
+        return bool(self.resolve(self.template["Conditions"][name]))
+
     def _sub_var(self, name):
         return self.get_att(name) if "." in name and not name.startswith("AWS::") else self.ref(name)
 
@@ -88,6 +91,14 @@ class Resolver:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_var(m.group(1)), value.value)
             if value.tag == "GetAtt":
                 return self.get_att(value.value)
+            if value.tag == "If":
+                name, then, otherwise = value.value
+                return self.resolve(then if self.condition(name) else otherwise)
+            if value.tag == "Equals":
+                a, b = (self.resolve(v) for v in value.value)
+                return a == b
+            if value.tag == "Not":
+                return not self.resolve(value.value[0])
             raise ValueError(f"unsupported intrinsic !{value.tag}")
         if isinstance(value, dict):
             return {k: self.resolve(v) for k, v in value.items()}

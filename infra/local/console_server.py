@@ -56,6 +56,8 @@ def handler(root, api):
             rel = os.path.normpath(path.lstrip("/")) if path != "/" else "index.html"
             full = os.path.join(root, rel)
             if rel.startswith("..") or not os.path.isfile(full):
+                if "." in os.path.basename(rel):  # a missing file (config.json locally: the API is under /api)
+                    return self._send(404, b"not found", [("Content-Type", "text/plain")])
                 full = os.path.join(root, "index.html")  # the app routes by hash; any other path gets the app
             if not os.path.isfile(full):
                 return self._send(503, b"console not built: make console", [("Content-Type", "text/plain")])

@@ -1,19 +1,35 @@
 // The one way the console reaches the product: a client typed by docs/openapi.yaml (src/api/schema.d.ts is
-// generated from it), under /api on the console's own origin (the local console server and CloudFront both forward
-// /api/* to the API without the prefix).
+// generated from it).
 import createClient from "openapi-fetch";
 import type { paths } from "./schema";
 import { session } from "../session";
 
-export const api = createClient<paths>({ baseUrl: new URL("api", document.baseURI).href.replace(/\/$/, "") });
+function client(baseUrl: string) {
+  const c = createClient<paths>({ baseUrl });
+  c.use({
+    onRequest({ request }) {
+      const token = session.token();
+      if (token) request.headers.set("Authorization", `Bearer ${token}`);
+      return request;
+    },
+  });
+  return c;
+}
 
-api.use({
-  onRequest({ request }) {
-    const token = session.token();
-    if (token) request.headers.set("Authorization", `Bearer ${token}`);
-    return request;
-  },
-});
+export let api = client(new URL("api", document.baseURI).href);
+
+/** On AWS the console's `config.json` names the API's own address (called with CORS); locally there is none and
+ * the API is under /api on the console's origin. */
+export async function configureApi(): Promise<void> {
+  try {
+    const r = await fetch("config.json", { cache: "no-store" });
+    if (!r.ok) return;
+    const { apiBase } = (await r.json()) as { apiBase?: string };
+    if (apiBase) api = client(apiBase.replace(/\/$/, ""));
+  } catch {
+    // no config: keep /api
+  }
+}
 
 /** An answer other than 2xx: the API's error code and message, shown as they are. */
 export class ApiError extends Error {
