@@ -272,3 +272,54 @@ async fn mini_programs_are_found_by_name_appid_and_release_state_a_page_at_a_tim
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &stack.component_appid());
 }
+
+#[tokio::test]
+async fn the_listing_shows_each_mini_programs_template_versions_and_visit_status() {
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&stack_tests::unique("lister")).await;
+    let listed = |out: Value| {
+        let row = out["items"][0].clone();
+        assert_eq!(row["maAppId"], json!(appid), "{out}");
+        row
+    };
+    let path = format!("/miniprogram/list?search={appid}");
+    let (code, out) = stack.get(&path, &token).await;
+    assert_eq!(code, 200, "{out}");
+    let before = listed(out);
+    assert_eq!(
+        [
+            &before["releaseState"],
+            &before["trialVersion"],
+            &before["onlineVersion"],
+            &before["accessStatus"]
+        ],
+        [&json!("saved"), &Value::Null, &Value::Null, &json!("open")]
+    );
+    let template = before["templateId"].as_str().unwrap().to_owned();
+    assert!(template.starts_with("it_"), "{before}");
+
+    stack.published_release(&token, &appid).await;
+    let close = json!({"maAppId": appid, "action": "close"});
+    let (code, out) = stack.post("/code/visit-status", &token, &close).await;
+    assert_eq!(code, 200, "{out}");
+    // The operator's listing of the component shows the same.
+    let (code, out) = stack.get(&path, &stack.token(Role::Operator)).await;
+    assert_eq!(code, 200, "{out}");
+    let after = listed(out);
+    assert_eq!(
+        [
+            &after["releaseState"],
+            &after["trialVersion"],
+            &after["onlineVersion"],
+            &after["accessStatus"]
+        ],
+        [
+            &json!("released"),
+            &json!("1.0.0"),
+            &json!("1.0.0"),
+            &json!("close")
+        ]
+    );
+    assert_eq!(after["templateId"], json!(template));
+    assert_eq!(after["auditReason"], Value::Null);
+}

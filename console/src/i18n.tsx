@@ -156,6 +156,9 @@ const zh: Record<string, string> = {
   "Open the mini-program": "打开小程序",
   "Not allowed": "无权访问",
   Events: "事件",
+  Visits: "访问",
+  "Audits waiting": "审核中",
+  Closed: "已暂停",
 };
 
 const dictionaries: Record<Lang, Record<string, string>> = { zh, en: {} };

@@ -60,7 +60,7 @@ export function MiniProgramsPage() {
         loading={loading}
         dataSource={data?.items ?? []}
         pagination={false}
-        scroll={{ x: 900 }}
+        scroll={{ x: 1300 }}
         data-testid="mp-table"
         onRow={(r) => ({ onClick: () => go(`/miniprograms/${r.maAppId}`), style: { cursor: "pointer" } })}
         columns={[
@@ -68,6 +68,15 @@ export function MiniProgramsPage() {
           { title: "appid", dataIndex: "maAppId" },
           { title: t("Merchant"), dataIndex: "merchant" },
           { title: t("Release state"), dataIndex: "releaseState", render: (v) => <StateTag state={v} /> },
+          { title: t("Reason"), dataIndex: "auditReason", ellipsis: true },
+          { title: t("Trial version"), dataIndex: "trialVersion" },
+          { title: t("Online version"), dataIndex: "onlineVersion" },
+          {
+            title: t("Visits"),
+            dataIndex: "accessStatus",
+            render: (v) => (v === "close" ? <Tag color="red">{t("Closed")}</Tag> : v ? <Tag color="green">{t("Open")}</Tag> : null),
+          },
+          { title: t("Template"), dataIndex: "templateId" },
           { title: t("Hosted"), dataIndex: "hosted", render: (v) => (v ? <Tag color="blue">{t("Yes")}</Tag> : t("No")) },
           { title: t("Authorized at"), dataIndex: "authorizedAt", render: (v) => time(v) },
         ]}

@@ -10,7 +10,7 @@ use crate::domain::identity::{Claims, Role};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::store::authorizers::{self, Authorizer};
-use crate::store::user_templates;
+use crate::store::user_templates::{self, ReleaseSummary};
 
 /// At most this many records of the component are examined for one request.
 const SCAN_BUDGET: usize = 2_000;
@@ -82,6 +82,13 @@ pub struct Listed {
     pub release_state: String,
     /// Its merchant hosts it with the provider: the component's operators may decorate it.
     pub hosted: bool,
+    /// The template it is decorated on, why its latest audit was rejected, `open` or `close` to visitors, the
+    /// version last committed (trial) and the one online: none before any saved decoration.
+    pub template_id: Option<String>,
+    pub audit_reason: Option<String>,
+    pub access_status: Option<String>,
+    pub trial_version: Option<String>,
+    pub online_version: Option<String>,
 }
 
 pub struct Found {
@@ -90,13 +97,19 @@ pub struct Found {
     pub next_cursor: Option<String>,
 }
 
-fn listed(a: Authorizer, states: &HashMap<String, String>) -> Listed {
-    let release_state = states
-        .get(&a.appid)
-        .cloned()
-        .unwrap_or_else(|| NOT_DECORATED.into());
+fn listed(a: Authorizer, states: &HashMap<String, ReleaseSummary>) -> Listed {
+    let summary = states.get(&a.appid).cloned();
+    let release_state = summary
+        .as_ref()
+        .map_or_else(|| NOT_DECORATED.into(), |s| s.state.clone());
     let hosted = a.is_hosted();
+    let summary = summary.as_ref();
     Listed {
+        template_id: summary.and_then(|s| s.template_id.clone()),
+        audit_reason: summary.and_then(|s| s.audit_reason.clone()),
+        access_status: summary.map(|s| s.access_status.clone()),
+        trial_version: summary.and_then(|s| s.trial_version.clone()),
+        online_version: summary.and_then(|s| s.online_version.clone()),
         ma_app_id: a.appid,
         nick_name: a.nick_name,
         user_name: a.user_name,
@@ -154,7 +167,9 @@ pub async fn find(
         examined += page_size as usize;
         let count = candidates.len();
         for (i, a) in candidates.into_iter().enumerate() {
-            let state = states.get(&a.appid).map_or(NOT_DECORATED, String::as_str);
+            let state = states
+                .get(&a.appid)
+                .map_or(NOT_DECORATED, |s| s.state.as_str());
             if !filter.in_state(state) {
                 continue;
             }
@@ -203,9 +218,13 @@ async fn find_own(
     });
     let ids: Vec<&str> = own.iter().map(|a| a.appid.as_str()).collect();
     let states = user_templates::release_states(&deps.table, component, &ids).await?;
-    let mut matching = own
-        .into_iter()
-        .filter(|a| filter.in_state(states.get(&a.appid).map_or(NOT_DECORATED, String::as_str)));
+    let mut matching = own.into_iter().filter(|a| {
+        filter.in_state(
+            states
+                .get(&a.appid)
+                .map_or(NOT_DECORATED, |s| s.state.as_str()),
+        )
+    });
     let items: Vec<Listed> = matching
         .by_ref()
         .take(limit)

@@ -139,7 +139,11 @@ pub async fn create(
     let now = now_secs();
     let shop = Shop {
         // Milliseconds first: a merchant's shops list oldest first even when made in the same second.
-        id: format!("shop{:013}{}", crate::clock::now_millis(), crate::random::hex(4)),
+        id: format!(
+            "shop{:013}{}",
+            crate::clock::now_millis(),
+            crate::random::hex(4)
+        ),
         merchant: merchant.sub.clone(),
         name: req.name.trim().to_owned(),
         ma_app_id: req.ma_app_id.clone().filter(|a| !a.is_empty()),

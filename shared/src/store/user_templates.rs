@@ -493,12 +493,36 @@ pub async fn defer(
     applied("UpdateItem sweep deferral", res)
 }
 
-/// The release state of each of `appids` that has a user template (the others have none), read in batches of 100.
+/// What a listing shows of a mini-program's saved decoration and release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseSummary {
+    pub state: String,
+    pub template_id: Option<String>,
+    pub audit_reason: Option<String>,
+    pub access_status: String,
+    /// The version last committed (the trial version), and the one WeChat last reported online.
+    pub trial_version: Option<String>,
+    pub online_version: Option<String>,
+}
+
+fn summary_of(item: &Item) -> ReleaseSummary {
+    let version = |field: &str, key: &str| json_of(item, field)[key].as_str().map(str::to_owned);
+    ReleaseSummary {
+        state: get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
+        template_id: get_s(item, "template_id"),
+        audit_reason: get_s(item, "audit_reason").filter(|r| !r.is_empty()),
+        access_status: get_s(item, "access_status").unwrap_or_else(|| "open".into()),
+        trial_version: version("code_commit_info", "userVersion"),
+        online_version: version("release_info", "release_version"),
+    }
+}
+
+/// The release summary of each of `appids` that has a user template (the others have none), read in batches of 100.
 pub async fn release_states(
     table: &Table,
     component: &str,
     appids: &[&str],
-) -> Result<std::collections::HashMap<String, String>, StoreError> {
+) -> Result<std::collections::HashMap<String, ReleaseSummary>, StoreError> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
     let pk = component_pk(component);
     let mut states = std::collections::HashMap::new();
@@ -510,7 +534,9 @@ pub async fn release_states(
         let mut wanted = Some(
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))
-                .projection_expression("SK, release_state")
+                .projection_expression(
+                    "SK, release_state, template_id, audit_reason, access_status, code_commit_info, release_info",
+                )
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Malformed(format!("batch read of release states: {e}")))?,
@@ -534,10 +560,7 @@ pub async fn release_states(
                 if let Some(appid) =
                     get_s(item, "SK").and_then(|sk| sk.strip_prefix("UT#").map(str::to_owned))
                 {
-                    states.insert(
-                        appid,
-                        get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
-                    );
+                    states.insert(appid, summary_of(item));
                 }
             }
             wanted = out
