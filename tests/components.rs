@@ -323,3 +323,75 @@ async fn the_listing_shows_each_mini_programs_template_versions_and_visit_status
     assert_eq!(after["templateId"], json!(template));
     assert_eq!(after["auditReason"], Value::Null);
 }
+
+/// Every page of `/event/feed?{query}` up to `pages`: the events, in the order the pages gave them.
+async fn feed_pages(stack: &Stack, token: &str, query: &str, pages: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..pages {
+        let at = if cursor.is_empty() {
+            String::new()
+        } else {
+            format!("&cursor={cursor}")
+        };
+        let (code, page) = stack.get(&format!("/event/feed?{query}{at}"), token).await;
+        assert_eq!(code, 200, "{page}");
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_event_feed_shows_the_components_events_newest_first_a_page_at_a_time() {
+    let stack = Stack::connect().await;
+    let (token, appid) = stack.decorated(&stack_tests::unique("feeder")).await;
+    stack.published_release(&token, &appid).await;
+    let op = stack.token(Role::Operator);
+
+    // One mini-program's history, two at a time: newest first, nothing but its own events.
+    let own = feed_pages(&stack, &op, &format!("maAppId={appid}&limit=2"), 50).await;
+    let kinds: Vec<&str> = own.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let at = |e: &Value| e["detail"]["occurredAt"].as_i64().unwrap();
+    assert!(own.windows(2).all(|w| at(&w[0]) >= at(&w[1])), "{kinds:?}");
+    assert!(own.iter().all(|e| e["detail"]["maAppId"] == json!(appid)));
+    let position = |kind: &str| {
+        kinds
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_else(|| panic!("{kind} in {kinds:?}"))
+    };
+    assert!(position("CodeReleased") < position("AuditPassed"));
+    assert!(position("AuditPassed") < position("AuditSubmitted"));
+    assert!(position("AuditSubmitted") < position("CodeCommitted"));
+
+    // The component's feed has the same events among everyone's, in time order across pages.
+    let everyone = feed_pages(&stack, &stack.token(Role::Developer), "limit=100", 100).await;
+    assert!(everyone.windows(2).all(|w| at(&w[0]) >= at(&w[1])));
+    let ids = |events: &[Value]| {
+        events
+            .iter()
+            .map(|e| e["detail"]["eventId"].clone())
+            .collect::<Vec<_>>()
+    };
+    let all_ids = ids(&everyone);
+    assert!(
+        ids(&own).iter().all(|id| all_ids.contains(id)),
+        "the component's feed lacks some of {appid}'s events"
+    );
+
+    // A merchant, a bad cursor or limit, and another tenant are refused.
+    let (code, out) = stack.get("/event/feed", &token).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack.get("/event/feed?limit=0", &op).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "limit");
+    let (code, out) = stack.get("/event/feed?cursor=not%20a%20cursor", &op).await;
+    assert_eq!(code, 400, "{out}");
+    let (_, other_admin) = stack.signed_up_tenant("Other Feeder").await;
+    let path = format!("/event/feed?componentAppid={}", stack.component_appid());
+    let (code, out) = stack.get(&path, &other_admin).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &stack.component_appid());
+}

@@ -19,6 +19,8 @@ import { BatchesPage } from "./pages/Batches";
 import { BatchPage } from "./pages/Batch";
 import { UsersPage } from "./pages/Users";
 import { RecordsPage } from "./pages/Records";
+import { ShopsPage } from "./pages/Shops";
+import { RegisterPage } from "./pages/Register";
 
 interface Page {
   key: string;
@@ -39,6 +41,8 @@ const PAGES: Page[] = [
     render: (p) => (p[1] ? <MiniProgramPage appid={p[1]} /> : <MiniProgramsPage />),
   },
   { key: "authorize", label: "Authorize a mini-program", roles: ["merchant"], menu: true, render: () => <AuthorizePage /> },
+  { key: "register", label: "Register a mini-program", roles: ["merchant", "operator"], menu: true, render: () => <RegisterPage /> },
+  { key: "shops", label: "Shops", roles: ["merchant"], menu: true, render: () => <ShopsPage /> },
   { key: "authorized", label: "Authorize a mini-program", roles: ["merchant"], menu: false, render: () => <AuthorizePage /> },
   { key: "templates", label: "Templates", roles: ["admin", "developer", "operator"], menu: true, render: () => <TemplatesPage /> },
   { key: "market", label: "Template market", roles: ["admin", "operator", "merchant"], menu: true, render: () => <MarketPage /> },

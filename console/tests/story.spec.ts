@@ -47,7 +47,7 @@ test.describe.serial("the console", () => {
   test("a developer makes a template of a draft, an operator publishes it", async ({ page }) => {
     const draft = await sandbox("/control/drafts", { userVersion: "1.0.0", userDesc: industry });
     await login(page, seededUser("developer"));
-    await page.goto("/#/templates");
+    await page.goto(`/#/templates?industryId=${industry.toLowerCase()}`);
     await page.getByTestId(`make-${draft.draft_id}`).click();
     await page.getByTestId("industry-id").fill(industry.toLowerCase());
     await page.locator("#industryName").fill(industry);
@@ -62,7 +62,7 @@ test.describe.serial("the console", () => {
     await logout(page);
 
     await login(page, seededUser("operator"));
-    await page.goto("/#/templates");
+    await page.goto(`/#/templates?industryId=${industry.toLowerCase()}`);
     await page.getByTestId(`desc-${templateId}`).fill("温暖的茶馆模板");
     await actAndReload(page, `save-desc-${templateId}`, "/template/list");
     await expect(page.getByTestId(`publish-${templateId}`)).toBeVisible();
@@ -107,6 +107,8 @@ test.describe.serial("the console", () => {
     await expect(page.locator(".ant-message")).toContainText("完成");
 
     await page.goto("/#/market");
+    await page.getByTestId("market-industry").locator("input").fill(industry.toLowerCase());
+    await page.getByTestId("market-industry").locator("input").press("Enter");
     await shot(page, "market");
     await page.getByTestId(`choose-${templateId}`).click();
     await chooseOption(page, "pick-mp", appid);
@@ -130,7 +132,14 @@ test.describe.serial("the console", () => {
     await shot(page, "miniprogram-released");
     await page.goto("/#/miniprograms");
     await expect(page.getByTestId("mp-table")).toContainText(appid);
+    await expect(page.getByTestId("mp-table")).toContainText("1.0.0");
     await shot(page, "miniprograms-merchant");
+
+    // A shop names the merchant's business.
+    await page.goto("/#/shops");
+    await page.getByTestId("shop-name").fill("安茶 Tea House");
+    await page.getByTestId("shop-create").click();
+    await expect(page.getByTestId("shops").locator("input[value='安茶 Tea House']")).toBeVisible();
   });
 
   test("an operator releases the template to ten mini-programs and watches the batch complete", async ({ page }) => {
@@ -146,6 +155,8 @@ test.describe.serial("the console", () => {
     await shot(page, "miniprograms-operator");
 
     await page.goto("/#/batches");
+    await page.getByTestId("batch-industry").locator("input").fill(industry.toLowerCase());
+    await page.getByTestId("batch-industry").locator("input").press("Enter");
     await chooseOption(page, "batch-template", templateId);
     await page.getByTestId("batch-version").fill("1.1.0");
     await page.getByTestId("batch-search").locator("input").fill(fleetName);
@@ -167,6 +178,11 @@ test.describe.serial("the console", () => {
     await expect(page.locator("[data-count=released]")).toContainText("10");
     await expect(page.getByTestId("batch-progress")).toContainText("10 / 10");
     await shot(page, "batch-completed");
+
+    // The component's event feed has the batch's end, newest first.
+    await page.goto("/#/records");
+    await expect(page.getByTestId("events")).toContainText("BatchCompleted");
+    await shot(page, "events");
     await logout(page);
   });
 

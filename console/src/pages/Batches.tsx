@@ -8,12 +8,33 @@ import { Act, ErrorBox, time, useLoad } from "../ui/kit";
 import { StateTag } from "../ui/states";
 import { go } from "../route";
 
+/** The mini-programs decorated on a published template of `industry`, page by page, at most a batch's 1,000. */
+async function decoratedInIndustry(industry: string, published: Row[]): Promise<string[]> {
+  const templates = new Set(published.filter((m) => m.industryId === industry).map((m) => m.id as string));
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = (await call(api.GET("/miniprogram/list", { params: { query: { limit: 500, cursor } as never } }))) as Row;
+    out.push(...(page.items as Row[]).filter((m) => templates.has(m.templateId)).map((m) => m.maAppId as string));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && out.length < MAX_TARGETS);
+  return out.slice(0, MAX_TARGETS);
+}
+
+const MAX_TARGETS = 1000;
+
 function NewBatch() {
   const t = useT();
   const [form] = Form.useForm();
-  const [targets, setTargets] = useState<"all" | "some">("some");
+  const [targets, setTargets] = useState<"all" | "industry" | "some">("some");
+  const [industry, setIndustry] = useState<string | undefined>();
+  const [industryError, setIndustryError] = useState<unknown>(null);
   const [search, setSearch] = useState("");
-  const templates = useLoad(() => call(api.GET("/template/list", { params: { query: { status: 2, limit: 100 } as never } })), []);
+  const [industryId, setIndustryId] = useState("");
+  const templates = useLoad(
+    () => call(api.GET("/template/list", { params: { query: { status: 2, industryId: industryId || undefined, limit: 100 } as never } })),
+    [industryId],
+  );
   const mps = useLoad(
     () => call(api.GET("/miniprogram/list", { params: { query: { search: search || undefined, limit: 500 } as never } })),
     [search],
@@ -23,6 +44,9 @@ function NewBatch() {
       <ErrorBox error={templates.error ?? mps.error} />
       <Form form={form} layout="vertical" initialValues={{ until: "released", userVersion: "1.0.0" }}>
         <Space wrap align="start">
+          <Form.Item label={t("Industry id")}>
+            <Input.Search allowClear onSearch={setIndustryId} style={{ width: 180 }} data-testid="batch-industry" />
+          </Form.Item>
           <Form.Item name="templateId" label={t("Template")} rules={[{ required: true }]}>
             <Select
               data-testid="batch-template"
@@ -49,9 +73,43 @@ function NewBatch() {
         <Form.Item label={t("Targets")}>
           <Radio.Group value={targets} onChange={(e) => setTargets(e.target.value)} data-testid="batch-targets">
             <Radio value="all">{t("Every authorized mini-program")}</Radio>
+            <Radio value="industry">{t("By industry")}</Radio>
             <Radio value="some">{t("Selected mini-programs")}</Radio>
           </Radio.Group>
         </Form.Item>
+        {targets === "industry" && (
+          <Space direction="vertical" style={{ width: "100%" }}>
+            <Space wrap>
+              <Select
+                placeholder={t("Industry name")}
+                style={{ width: 240 }}
+                value={industry}
+                onChange={setIndustry}
+                options={[...new Map(((templates.data?.items ?? []) as Row[]).map((m) => [m.industryId, m.industryName])).entries()].map(
+                  ([value, label]) => ({ value, label: `${label} (${value})` }),
+                )}
+              />
+              <Button
+                disabled={!industry}
+                onClick={async () => {
+                  try {
+                    const ids = await decoratedInIndustry(industry!, (templates.data?.items ?? []) as Row[]);
+                    form.setFieldValue("maAppIds", ids);
+                    setIndustryError(null);
+                  } catch (e) {
+                    setIndustryError(e);
+                  }
+                }}
+              >
+                {t("Select")}
+              </Button>
+            </Space>
+            <ErrorBox error={industryError} />
+            <Form.Item name="maAppIds" rules={[{ required: true }]}>
+              <Select mode="multiple" maxTagCount={12} />
+            </Form.Item>
+          </Space>
+        )}
         {targets === "some" && (
           <Space direction="vertical" style={{ width: "100%" }}>
             <Space>

@@ -42,7 +42,7 @@ export function DecoratePage() {
   const maAppId = query.get("maAppId") ?? undefined;
   const templateId = query.get("templateId") ?? undefined;
   const mine = useLoad(() => call(api.GET("/miniprogram/list", { params: { query: { limit: 100 } } })), []);
-  const market = useLoad(() => call(api.GET("/template/market")), []);
+  const market = useLoad(() => call(api.GET("/template/market", { params: { query: { limit: 100 } } })), []);
   const decoration = useLoad(
     async () =>
       maAppId && templateId

@@ -1,16 +1,39 @@
 // Published templates, as a merchant chooses one for its shop.
-import { Button, Card, Col, Empty, Row as Grid, Tag, Typography } from "antd";
+import { useState } from "react";
+import { Button, Card, Col, Empty, Input, Row as Grid, Space, Tag, Typography } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { ErrorBox, useLoad } from "../ui/kit";
-import { go } from "../route";
+import { go, useRoute } from "../route";
 
 export function MarketPage() {
   const t = useT();
-  const market = useLoad(() => call(api.GET("/template/market")), []);
+  const { query } = useRoute();
+  const industryId = query.get("industryId") ?? "";
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const market = useLoad(
+    () => call(api.GET("/template/market", { params: { query: { industryId: industryId || undefined, cursor, limit: 30 } } })),
+    [industryId, cursor],
+  );
   const items = (market.data?.items ?? []) as Row[];
   return (
-    <Card title={t("Template market")}>
+    <Card
+      title={t("Template market")}
+      extra={
+        <Input.Search
+          allowClear
+          placeholder={t("Industry id")}
+          defaultValue={industryId}
+          data-testid="market-industry"
+          onSearch={(v) => {
+            setCursors([]);
+            go("/market", { industryId: v });
+          }}
+          style={{ width: 220 }}
+        />
+      }
+    >
       <ErrorBox error={market.error} />
       {!items.length && !market.loading && <Empty description={t("Nothing here yet")} />}
       <Grid gutter={[16, 16]}>
@@ -40,6 +63,10 @@ export function MarketPage() {
           </Col>
         ))}
       </Grid>
+      <Space style={{ marginTop: 16 }}>
+        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
+        <Button disabled={!market.data?.nextCursor} onClick={() => setCursors([...cursors, market.data!.nextCursor!])}>{t("Next page")}</Button>
+      </Space>
     </Card>
   );
 }

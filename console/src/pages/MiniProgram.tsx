@@ -8,6 +8,7 @@ import { session } from "../session";
 import { Act, ErrorBox, time, useLoad } from "../ui/kit";
 import { StateTag } from "../ui/states";
 import { go } from "../route";
+import { BasicInfoTab, CategoriesTab, DomainsTab, JumpRulesTab, ViolationsTab } from "./MiniProgramTabs";
 
 function Raw({ value }: { value: unknown }) {
   return (
@@ -142,19 +143,6 @@ function TestersTab({ appid }: { appid: string }) {
   );
 }
 
-function DomainsTab({ appid }: { appid: string }) {
-  const domains = useLoad(
-    () => call(api.POST("/domain/server", { body: { maAppId: appid, action: "get" } as never })),
-    [appid],
-  );
-  return (
-    <>
-      <ErrorBox error={domains.error} />
-      {domains.data ? <Raw value={domains.data} /> : null}
-    </>
-  );
-}
-
 function PrivacyTab({ appid }: { appid: string }) {
   const t = useT();
   const privacy = useLoad(() => call(api.GET("/miniprogram/privacy", { params: { query: { maAppId: appid } } })), [appid]);
@@ -183,34 +171,6 @@ function PrivacyTab({ appid }: { appid: string }) {
   );
 }
 
-function BasicInfoTab({ appid }: { appid: string }) {
-  const t = useT();
-  const info = useLoad(() => call(api.GET("/basicinfo", { params: { query: { maAppId: appid } } })), [appid]);
-  const [signature, setSignature] = useState("");
-  return (
-    <Space direction="vertical" style={{ width: "100%" }}>
-      <ErrorBox error={info.error} />
-      <Space>
-        <Input placeholder={t("Signature")} value={signature} onChange={(e) => setSignature(e.target.value)} style={{ width: 320 }} />
-        <Act run={() => call(api.POST("/basicinfo/signature", { body: { maAppId: appid, signature } }))} done={info.reload}>
-          {t("Save")}
-        </Act>
-      </Space>
-      {info.data ? <Raw value={info.data} /> : null}
-    </Space>
-  );
-}
-
-function Loaded({ load }: { load: () => Promise<unknown> }) {
-  const data = useLoad(load, [load]);
-  return (
-    <>
-      <ErrorBox error={data.error} />
-      {data.data ? <Raw value={data.data} /> : null}
-    </>
-  );
-}
-
 function CodeTab({ appid }: { appid: string }) {
   const t = useT();
   const [scene, setScene] = useState("table=1");
@@ -233,13 +193,7 @@ function CodeTab({ appid }: { appid: string }) {
 
 export function MiniProgramPage({ appid }: { appid: string }) {
   const t = useT();
-  const q = { params: { query: { maAppId: appid } } };
   const merchant = session.get()?.role === "merchant";
-  const [loads] = useState(() => ({
-    categories: () => call(api.GET("/category/list", q)),
-    violations: () => call(api.GET("/miniprogram/violations", q)),
-    jumps: () => call(api.GET("/qrcodejump/list", q)),
-  }));
   return (
     <Card
       title={
@@ -268,10 +222,10 @@ export function MiniProgramPage({ appid }: { appid: string }) {
           { key: "domains", label: t("Domains"), children: <DomainsTab appid={appid} /> },
           { key: "privacy", label: t("Privacy guide"), children: <PrivacyTab appid={appid} /> },
           { key: "basic", label: t("Basic info"), children: <BasicInfoTab appid={appid} /> },
-          { key: "categories", label: t("Categories"), children: <Loaded load={loads.categories} /> },
+          { key: "categories", label: t("Categories"), children: <CategoriesTab appid={appid} /> },
           { key: "codes", label: t("Mini-program code"), children: <CodeTab appid={appid} /> },
-          { key: "jumps", label: t("Jump rules"), children: <Loaded load={loads.jumps} /> },
-          { key: "violations", label: t("Violations"), children: <Loaded load={loads.violations} /> },
+          { key: "jumps", label: t("Jump rules"), children: <JumpRulesTab appid={appid} /> },
+          { key: "violations", label: t("Violations"), children: <ViolationsTab appid={appid} /> },
         ]}
       />
     </Card>

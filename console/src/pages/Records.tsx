@@ -1,5 +1,5 @@
-// What WeChat pushed (newest first, credentials redacted), and the rules that forward pushes to the provider's own
-// services with each delivery's outcome.
+// What WeChat pushed (newest first, credentials redacted), the component's event feed, and the rules that forward
+// pushes to the provider's own services with each delivery's outcome.
 import { useState } from "react";
 import { App, Button, Card, Drawer, Form, Input, Space, Table, Tag, Typography } from "antd";
 import { api, call, type Row } from "../api/client";
@@ -71,6 +71,41 @@ function Deliveries({ ruleId }: { ruleId: string }) {
   );
 }
 
+function EventFeed() {
+  const t = useT();
+  const [appid, setAppid] = useState("");
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const feed = useLoad(
+    () => call(api.GET("/event/feed", { params: { query: { maAppId: appid || undefined, cursor, limit: 50 } } })),
+    [appid, cursor],
+  );
+  return (
+    <Card title={t("Events")} size="small" extra={<Button onClick={feed.reload}>{t("Refresh")}</Button>}>
+      <Input.Search placeholder="maAppId" allowClear onSearch={(v) => { setCursors([]); setAppid(v); }} style={{ width: 240, marginBottom: 12 }} />
+      <ErrorBox error={feed.error} />
+      <Table<Row>
+        rowKey={(r) => r.detail.eventId}
+        size="small"
+        data-testid="events"
+        dataSource={(feed.data?.items ?? []) as Row[]}
+        pagination={false}
+        scroll={{ x: 800 }}
+        columns={[
+          { title: t("Time"), render: (_, r) => time(r.detail.occurredAt) },
+          { title: t("Type"), dataIndex: "type", render: (v) => <Tag>{v}</Tag> },
+          { title: "appid", render: (_, r) => r.detail.maAppId },
+          { title: "data", render: (_, r) => <Typography.Text type="secondary" style={{ fontSize: 12 }}>{JSON.stringify(r.detail.data)}</Typography.Text> },
+        ]}
+      />
+      <Space style={{ marginTop: 12 }}>
+        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
+        <Button disabled={!feed.data?.nextCursor} onClick={() => setCursors([...cursors, feed.data!.nextCursor!])}>{t("Next page")}</Button>
+      </Space>
+    </Card>
+  );
+}
+
 export function RecordsPage() {
   const t = useT();
   const role = session.get()!.role;
@@ -111,6 +146,7 @@ export function RecordsPage() {
           <Button disabled={!records.data?.nextCursor} onClick={() => setCursors([...cursors, records.data!.nextCursor!])}>{t("Next page")}</Button>
         </Space>
       </Card>
+      <EventFeed />
       {(role === "admin" || role === "operator") && <Forwarding />}
     </Space>
   );

@@ -6,6 +6,7 @@ import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
 import { Act, ErrorBox, JsonEditor, time, useLoad } from "../ui/kit";
+import { go, useRoute } from "../route";
 
 const STATUS = ["Under development", "Handed over", "Published"];
 const LIBRARY_CAP = 200;
@@ -128,9 +129,18 @@ export function TemplatesPage() {
   const t = useT();
   const role = session.get()!.role;
   const [status, setStatus] = useState<string>("all");
+  const { query } = useRoute();
+  const industryId = query.get("industryId") ?? "";
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
   const list = useLoad(
-    () => call(api.GET("/template/list", { params: { query: { status: status === "all" ? undefined : Number(status), limit: 100 } as never } })),
-    [status],
+    () =>
+      call(
+        api.GET("/template/list", {
+          params: { query: { status: status === "all" ? undefined : Number(status), industryId: industryId || undefined, cursor, limit: 100 } as never },
+        }),
+      ),
+    [status, industryId, cursor],
   );
   const [detail, setDetail] = useState<Row | null>(null);
   const [desc, setDesc] = useState<Record<string, string>>({});
@@ -151,12 +161,27 @@ export function TemplatesPage() {
           </Space>
         }
       >
+        <Space wrap style={{ marginBottom: 12 }}>
+        <Input.Search
+          allowClear
+          placeholder={t("Industry id")}
+          defaultValue={industryId}
+          data-testid="templates-industry"
+          onSearch={(v) => {
+            setCursors([]);
+            go("/templates", { industryId: v });
+          }}
+          style={{ width: 220 }}
+        />
         <Segmented
-          style={{ marginBottom: 12 }}
           value={status}
-          onChange={(v) => setStatus(String(v))}
+          onChange={(v) => {
+            setCursors([]);
+            setStatus(String(v));
+          }}
           options={[{ label: t("All"), value: "all" }, ...STATUS.map((s, i) => ({ label: t(s), value: String(i) }))]}
         />
+        </Space>
         <ErrorBox error={list.error} />
         <Table<Row>
           rowKey="id"
@@ -222,6 +247,10 @@ export function TemplatesPage() {
           ]}
         />
       </Card>
+      <Space>
+        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
+        <Button disabled={!list.data?.nextCursor} onClick={() => setCursors([...cursors, list.data!.nextCursor!])}>{t("Next page")}</Button>
+      </Space>
       <Drawer open={!!detail} width={640} title={detail?.id} onClose={() => setDetail(null)}>
         {detail && <TemplateDetail id={detail.id} />}
       </Drawer>
@@ -230,12 +259,41 @@ export function TemplatesPage() {
 }
 
 function TemplateDetail({ id }: { id: string }) {
+  const t = useT();
+  const role = session.get()!.role;
   const detail = useLoad(() => call(api.GET("/template/detail", { params: { query: { id } } })), [id]);
+  const d = detail.data as Row | null;
+  const [config, setConfig] = useState<unknown>(null);
+  const [pages, setPages] = useState<unknown>(null);
+  const editable = role === "developer" && d?.status === 0;
   return (
-    <>
+    <Space direction="vertical" style={{ width: "100%" }}>
       <ErrorBox error={detail.error} />
-      {(detail.data as Row | null)?.imgUrl && <img src={(detail.data as Row).imgUrl} style={{ maxWidth: 240 }} />}
-      <pre style={{ fontSize: 12 }}>{JSON.stringify(detail.data, null, 2)}</pre>
-    </>
+      {d?.imgUrl && <img src={d.imgUrl} style={{ maxWidth: 240 }} />}
+      {d && (
+        <>
+          <Typography.Text strong>{t("Default config (JSON)")}</Typography.Text>
+          <JsonEditor value={d.config} onValid={setConfig} rows={6} />
+          <Typography.Text strong>{t("Pages (JSON)")}</Typography.Text>
+          <JsonEditor value={(d.pages as Row[]).map(({ pageKey, name, config: c }) => ({ pageKey, name, config: c }))} onValid={setPages} rows={10} />
+          {editable && (
+            <Act
+              type="primary"
+              run={() =>
+                call(
+                  api.POST("/template/update", {
+                    body: { id, version: d.version, config: config ?? d.config, pages: pages ?? d.pages } as never,
+                  }),
+                )
+              }
+              done={detail.reload}
+            >
+              {t("Save")}
+            </Act>
+          )}
+          <pre style={{ fontSize: 12 }}>{JSON.stringify({ ...d, config: undefined, pages: undefined }, null, 2)}</pre>
+        </>
+      )}
+    </Space>
   );
 }

@@ -7,6 +7,7 @@ pub mod code;
 pub mod component;
 pub mod decoration;
 pub mod domains;
+pub mod events;
 pub mod forwarding;
 pub mod hosting;
 pub mod jump_rules;

@@ -131,8 +131,8 @@ pub async fn create(
             TransactWriteItem::builder()
                 .put(built(lock_put.build()))
                 .build(),
-        )
-        .transact_items(history::put_item(table, started));
+        );
+    let tx = history::add_to(tx, table, started);
     table.transact(tx, "TransactWriteItems create batch").await
 }
 
@@ -223,15 +223,12 @@ pub async fn complete(
         .expression_attribute_values(":done", s(BatchState::Completed.as_str()))
         .expression_attribute_values(":running", s(BatchState::Running.as_str()))
         .expression_attribute_values(":now", n(now_ms));
-    let tx = table
-        .client()
-        .transact_write_items()
-        .transact_items(
-            TransactWriteItem::builder()
-                .update(built(update.build()))
-                .build(),
-        )
-        .transact_items(history::put_item(table, completed));
+    let tx = table.client().transact_write_items().transact_items(
+        TransactWriteItem::builder()
+            .update(built(update.build()))
+            .build(),
+    );
+    let tx = history::add_to(tx, table, completed);
     let done = table
         .transact(tx, "TransactWriteItems complete batch")
         .await?;

@@ -1,7 +1,8 @@
 //! A mini-program's history (`SK=HIST#{maAppId}#{millis}#{kind}`): every commit, audit, release, rollback and visit
 //! change, written in the same transaction as the state change it describes. It doubles as the outbox of the event
 //! bus: a record carries `GSI1PK=OUTBOX#{n}` (one of `OUTBOX_SHARDS`, by mini-program) until EventBridge has accepted
-//! it. Records written before sharding carry `OUTBOX`.
+//! it. Records written before sharding carry `OUTBOX`. Beside each record, in the same write, the component's feed
+//! keeps a copy in time order (`SK=FEED#{millis}#{maAppId}#{kind}`) for `FEED_DAYS`.
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::item::{get_n, get_s, key, n, require_s, s, Item};
@@ -9,6 +10,9 @@ use super::{component_pk, StoreError, Table};
 use crate::domain::events::{Event, EventKind};
 
 const OUTBOX: &str = "OUTBOX";
+const FEED: &str = "FEED#";
+/// How long the component's feed keeps an event (the mini-program's own history keeps it for good).
+pub const FEED_DAYS: i64 = 90;
 pub const OUTBOX_SHARDS: u32 = 4;
 
 /// The outbox partitions to flush: the shards, then the one from before sharding.
@@ -47,6 +51,22 @@ fn to_item(event: &Event) -> Item {
     item
 }
 
+fn feed_item(event: &Event) -> Item {
+    let sk = format!(
+        "{FEED}{:013}#{}#{}",
+        event.at_ms,
+        event.ma_app_id,
+        event.kind.detail_type()
+    );
+    let mut item = key(component_pk(&event.component), sk);
+    item.insert("kind".into(), s(event.kind.detail_type()));
+    item.insert("ma_app_id".into(), s(&event.ma_app_id));
+    item.insert("at".into(), n(event.at_ms));
+    item.insert("data".into(), s(event.data.to_string()));
+    item.insert("ttl".into(), n(event.at_ms / 1000 + FEED_DAYS * 86_400));
+    item
+}
+
 fn from_item(item: &Item) -> Result<Event, StoreError> {
     let pk = require_s(item, "PK")?;
     let kind = require_s(item, "kind")?;
@@ -62,14 +82,67 @@ fn from_item(item: &Item) -> Result<Event, StoreError> {
     })
 }
 
-/// The history record as one item of a transaction; it fails the transaction if the same event was recorded.
-pub fn put_item(table: &Table, event: &Event) -> TransactWriteItem {
-    table.create_in_transaction(to_item(event))
+/// The history record and its feed copy as items of a transaction; the record fails the transaction if the same
+/// event was recorded.
+pub fn put_items(table: &Table, event: &Event) -> [TransactWriteItem; 2] {
+    let feed = TransactWriteItem::builder()
+        .put(super::item::built(
+            aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&table.name)
+                .set_item(Some(feed_item(event)))
+                .build(),
+        ))
+        .build();
+    [table.create_in_transaction(to_item(event)), feed]
 }
 
-/// Records an event on its own. False when it was already recorded (a retried push).
+/// `tx` with the event's history record and feed copy added.
+pub fn add_to(
+    tx: aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder,
+    table: &Table,
+    event: &Event,
+) -> aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder {
+    let [record, feed] = put_items(table, event);
+    tx.transact_items(record).transact_items(feed)
+}
+
+/// Records an event on its own, with its feed copy. False when it was already recorded (a retried push).
 pub async fn record(table: &Table, event: &Event) -> Result<bool, StoreError> {
-    table.create(to_item(event), "PutItem history").await
+    let tx = table
+        .client()
+        .transact_write_items()
+        .set_transact_items(Some(put_items(table, event).into()));
+    table.transact(tx, "TransactWriteItems history").await
+}
+
+/// One page of the component's events, newest first; with `appid`, of that mini-program's whole history.
+pub async fn feed(
+    table: &Table,
+    component: &str,
+    appid: Option<&str>,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<super::authorizers::Page<Event>, StoreError> {
+    let prefix = match appid {
+        Some(a) => format!("HIST#{a}#"),
+        None => FEED.to_owned(),
+    };
+    table
+        .page_prefix(
+            component_pk(component),
+            prefix,
+            true,
+            limit,
+            cursor,
+            "Query event feed",
+            feed_event,
+        )
+        .await
+}
+
+/// An event read back from the feed or the history: the component comes from the partition.
+fn feed_event(item: &Item) -> Result<Event, StoreError> {
+    from_item(item)
 }
 
 /// The newest `limit` events of one mini-program, newest first.

@@ -237,7 +237,7 @@ impl Table {
                 .build(),
         );
         for event in events {
-            tx = tx.transact_items(history::put_item(self, event));
+            tx = history::add_to(tx, self, event);
         }
         self.transact(tx, operation).await
     }

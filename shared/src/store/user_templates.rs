@@ -421,7 +421,7 @@ impl Write<'_> {
                 .build(),
         );
         if let Some(event) = self.event {
-            tx = tx.transact_items(history::put_item(table, event));
+            tx = history::add_to(tx, table, event);
         }
         table.transact(tx, operation).await
     }
