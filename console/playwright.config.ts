@@ -15,6 +15,7 @@ export default defineConfig({
     viewport: { width: 1280, height: 860 },
     locale: "zh-CN",
     screenshot: "only-on-failure",
+    actionTimeout: 30_000,
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

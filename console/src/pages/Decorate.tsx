@@ -1,7 +1,7 @@
 // A merchant decorates its mini-program: the template's config and pages with a form or as JSON, saved with the
 // version it read (a stale save is refused, not lost), then released; the trial QR code and the audit result show.
 import { useEffect, useState } from "react";
-import { Alert, Card, Descriptions, Empty, Form, Image, Input, InputNumber, Select, Space, Switch, Tabs } from "antd";
+import { Alert, Button, Card, Descriptions, Empty, Form, Image, Input, InputNumber, Select, Space, Switch, Tabs } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, JsonEditor, useLoad } from "../ui/kit";
@@ -116,7 +116,31 @@ export function DecoratePage() {
             />
           </Card>
           <Card size="small" title={t("Pages")}>
-            <JsonEditor value={pages} onValid={(v) => setPages(v as Row[])} rows={8} testId="pages-json" />
+            <Tabs
+              items={[
+                {
+                  key: "form",
+                  label: t("Form"),
+                  children: (
+                    <Space direction="vertical" style={{ width: "100%" }}>
+                      {pages.map((page, i) => {
+                        const set = (patch: Row) => setPages(pages.map((x, j) => (j === i ? { ...x, ...patch } : x)));
+                        return (
+                          <Card key={page.pageKey} size="small" type="inner" title={page.pageKey}>
+                            <Space wrap style={{ marginBottom: 8 }}>
+                              <Input addonBefore={t("Name")} value={page.name} onChange={(e) => set({ name: e.target.value })} style={{ width: 260 }} />
+                              <Switch checkedChildren={t("Shown")} unCheckedChildren={t("Hidden")} checked={page.status !== 0} onChange={(on) => set({ status: on ? 1 : 0 })} />
+                            </Space>
+                            <ConfigForm value={(page.config ?? {}) as Config} onChange={(c) => set({ config: c })} />
+                          </Card>
+                        );
+                      })}
+                    </Space>
+                  ),
+                },
+                { key: "json", label: "JSON", children: <JsonEditor value={pages.map(saveable)} onValid={(v) => setPages(v as Row[])} rows={8} testId="pages-json" /> },
+              ]}
+            />
           </Card>
           <Space wrap>
             <Act
@@ -145,9 +169,7 @@ export function DecoratePage() {
             >
               {t("Release")}
             </Act>
-            <Act onClick={() => undefined} run={async () => go(`/miniprograms/${maAppId}`)}>
-              {t("Open the mini-program")}
-            </Act>
+            <Button onClick={() => go(`/miniprograms/${maAppId}`)}>{t("Open the mini-program")}</Button>
           </Space>
           {!d.saved && <Alert type="info" showIcon message={<StateTag state="none" />} />}
         </>

@@ -22,12 +22,14 @@ function ReleaseTab({ appid }: { appid: string }) {
   const t = useT();
   const versions = useLoad(() => call(api.GET("/code/versions", { params: { query: { maAppId: appid } } })), [appid]);
   const qr = useLoad(() => call(api.GET("/code/qrcode", { params: { query: { maAppId: appid } } })), [appid]);
+  const gray = useLoad(() => call(api.GET("/code/gray", { params: { query: { maAppId: appid } } })), [appid]);
   const [userVersion, setUserVersion] = useState("1.0.0");
   const [userDesc, setUserDesc] = useState("");
   const [percentage, setPercentage] = useState<number>(10);
   const refresh = () => {
     void versions.reload();
     void qr.reload();
+    void gray.reload();
   };
   const v = versions.data as Row | null;
   const body = { maAppId: appid };
@@ -42,6 +44,7 @@ function ReleaseTab({ appid }: { appid: string }) {
         </Descriptions.Item>
         <Descriptions.Item label={t("Trial version")}>{v?.trial?.exp_version ?? "—"}</Descriptions.Item>
         <Descriptions.Item label={t("Online version")}>{v?.online?.release_version ?? "—"}</Descriptions.Item>
+        <Descriptions.Item label={t("Gray release")}>{gray.data?.percentage ? `${gray.data.percentage}%` : "—"}</Descriptions.Item>
         <Descriptions.Item label={t("Trial QR code")}>
           {qr.data?.qrCodeUrl ? <Image width={120} src={qr.data.qrCodeUrl} data-testid="trial-qr" /> : "—"}
         </Descriptions.Item>
@@ -206,8 +209,8 @@ export function MiniProgramPage({ appid }: { appid: string }) {
         <Space>
           {merchant && (
             <>
-              <Act size="small" run={() => call(api.POST("/hosting/start", { body: { maAppId: appid } }))}>{t("Hosted")} ✓</Act>
-              <Act size="small" run={() => call(api.POST("/hosting/end", { body: { maAppId: appid } }))}>{t("Hosted")} ✗</Act>
+              <Act size="small" run={() => call(api.POST("/hosting/start", { body: { maAppId: appid } }))}>{t("Start hosting")}</Act>
+              <Act size="small" run={() => call(api.POST("/hosting/end", { body: { maAppId: appid } }))}>{t("End hosting")}</Act>
             </>
           )}
           <Button size="small" onClick={() => go("/decorate", { maAppId: appid })}>{t("Decorate")}</Button>

@@ -1,6 +1,6 @@
 // Small pieces every page uses: loading an answer, running an action with its outcome shown, an error with its
 // code, a JSON editor, times.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { Alert, App, Button, Input, Space, Typography } from "antd";
 import type { ButtonProps } from "antd";
 import { ApiError } from "../api/client";
@@ -24,17 +24,24 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
+  // Only the latest request's answer is shown: an earlier one that arrives late (a slower page before a filter
+  // was typed) must not overwrite it.
+  const latest = useRef(0);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const run = useCallback(load, deps);
   const reload = useCallback(async () => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
-      setData(await run());
-      setError(null);
+      const out = await run();
+      if (mine === latest.current) {
+        setData(out);
+        setError(null);
+      }
     } catch (e) {
-      setError(e);
+      if (mine === latest.current) setError(e);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   }, [run]);
   useEffect(() => {
