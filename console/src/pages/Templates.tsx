@@ -155,7 +155,8 @@ export function TemplatesPage() {
         extra={
           <Space>
             <Typography.Text type="secondary" data-testid="library-count">
-              {items.length} / {LIBRARY_CAP}
+              {items.length}
+              {list.data?.nextCursor ? "+" : ""} / {LIBRARY_CAP}
             </Typography.Text>
             <Button onClick={list.reload}>{t("Refresh")}</Button>
           </Space>

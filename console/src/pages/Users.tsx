@@ -4,7 +4,7 @@ import { App, Button, Card, Form, Input, Modal, Select, Space, Table, Tag, Typog
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
-import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { Act, ErrorBox, describe, time, useLoad } from "../ui/kit";
 
 const ROLES = ["admin", "developer", "operator", "merchant"] as const;
 
@@ -45,7 +45,8 @@ export function UsersPage() {
                       await call(api.POST("/user/role", { body: { account: r.account, role } }));
                       void users.reload();
                     } catch (e) {
-                      modal.error({ title: String((e as Error).message) });
+                      const { code, message } = describe(e);
+                      modal.error({ title: code, content: message });
                     }
                   }}
                 />
