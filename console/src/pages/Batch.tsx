@@ -62,7 +62,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
                     until: b!.until,
                     gray: b!.grayPercentage ? { percentage: b!.grayPercentage } : undefined,
                     maAppIds,
-                  } as never,
+                  },
                 }),
               );
             }}

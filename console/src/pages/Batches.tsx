@@ -14,7 +14,7 @@ async function decoratedInIndustry(industry: string, published: Row[]): Promise<
   const out: string[] = [];
   let cursor: string | undefined;
   do {
-    const page = (await call(api.GET("/miniprogram/list", { params: { query: { limit: 500, cursor } as never } }))) as Row;
+    const page = (await call(api.GET("/miniprogram/list", { params: { query: { limit: 500, cursor } } }))) as Row;
     out.push(...(page.items as Row[]).filter((m) => templates.has(m.templateId)).map((m) => m.maAppId as string));
     cursor = page.nextCursor ?? undefined;
   } while (cursor && out.length < MAX_TARGETS);
@@ -32,11 +32,11 @@ function NewBatch() {
   const [search, setSearch] = useState("");
   const [industryId, setIndustryId] = useState("");
   const templates = useLoad(
-    () => call(api.GET("/template/list", { params: { query: { status: 2, industryId: industryId || undefined, limit: 100 } as never } })),
+    () => call(api.GET("/template/list", { params: { query: { status: 2, industryId: industryId || undefined, limit: 100 } } })),
     [industryId],
   );
   const mps = useLoad(
-    () => call(api.GET("/miniprogram/list", { params: { query: { search: search || undefined, limit: 500 } as never } })),
+    () => call(api.GET("/miniprogram/list", { params: { query: { search: search || undefined, limit: 500 } } })),
     [search],
   );
   return (
@@ -145,7 +145,7 @@ function NewBatch() {
                   until: v.until,
                   gray: v.gray ? { percentage: v.gray } : undefined,
                   ...(targets === "all" ? { all: true } : { maAppIds: v.maAppIds }),
-                } as never,
+                },
               }),
             );
           }}

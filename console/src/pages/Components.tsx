@@ -31,7 +31,7 @@ export function ComponentStatus() {
 
 function Domains() {
   const t = useT();
-  const domains = useLoad(() => call(api.POST("/component/domains", { body: { action: "get" } as never })), []);
+  const domains = useLoad(() => call(api.POST("/component/domains", { body: { action: "get" } })), []);
   return (
     <Card title={t("Registered domains")} size="small">
       <ErrorBox error={domains.error} />

@@ -7,11 +7,14 @@ import { useT } from "../i18n";
 import { Act, ErrorBox, JsonEditor, useLoad } from "../ui/kit";
 import { StateTag } from "../ui/states";
 import { go, useRoute } from "../route";
+import type { paths } from "../api/schema";
 
 type Config = Record<string, unknown>;
 
+type SavedPage = NonNullable<paths["/config/save"]["post"]["requestBody"]>["content"]["application/json"]["pages"][number];
+
 /** What a merchant saves of a page: the answer's id, pageValue and url are the platform's, not the merchant's. */
-function saveable({ pageKey, name, config, status, ext }: Row): Row {
+function saveable({ pageKey, name, config, status, ext }: Row): SavedPage {
   return { pageKey, name, config, status, ext };
 }
 
@@ -149,7 +152,7 @@ export function DecoratePage() {
               run={() =>
                 call(
                   api.POST("/config/save", {
-                    body: { maAppId: maAppId!, templateId: templateId!, config, pages: pages.map(saveable), version: d.version ?? undefined } as never,
+                    body: { maAppId: maAppId!, templateId: templateId!, config, pages: pages.map(saveable), version: d.version ?? undefined },
                   }),
                 )
               }

@@ -183,7 +183,7 @@ function CodeTab({ appid }: { appid: string }) {
       <Space>
         <Input addonBefore="scene" value={scene} onChange={(e) => setScene(e.target.value)} />
         <Act
-          run={() => call(api.POST("/wxacode", { body: { maAppId: appid, scene, checkPath: false } as never }))}
+          run={() => call(api.POST("/wxacode", { body: { maAppId: appid, scene, checkPath: false } }))}
           done={(out) => setUrl((out as Row).url ?? (out as Row).codeUrl ?? null)}
         >
           {t("Mini-program code")}

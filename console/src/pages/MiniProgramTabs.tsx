@@ -64,7 +64,7 @@ const LISTS = ["requestdomain", "wsrequestdomain", "uploaddomain", "downloaddoma
 
 export function DomainsTab({ appid }: { appid: string }) {
   const t = useT();
-  const server = useLoad(() => call(api.POST("/domain/server", { body: { maAppId: appid, action: "get" } as never })), [appid]);
+  const server = useLoad(() => call(api.POST("/domain/server", { body: { maAppId: appid, action: "get" } })), [appid]);
   const webview = useLoad(() => call(api.POST("/domain/webview", { body: { maAppId: appid, action: "get" } })), [appid]);
   const [form] = Form.useForm();
   const [web, setWeb] = useState("");
@@ -95,9 +95,9 @@ export function DomainsTab({ appid }: { appid: string }) {
                 key={action}
                 run={() => {
                   const v = form.getFieldsValue();
-                  const body: Row = { maAppId: appid, action };
-                  LISTS.forEach((k) => (body[k] = lines(v[k])));
-                  return call(api.POST("/domain/server", { body: body as never }));
+                  const [requestdomain, wsrequestdomain, uploaddomain, downloaddomain] = LISTS.map((k) => lines(v[k]));
+                  const body = { maAppId: appid, action, requestdomain, wsrequestdomain, uploaddomain, downloaddomain };
+                  return call(api.POST("/domain/server", { body }));
                 }}
                 done={server.reload}
               >

@@ -14,7 +14,7 @@ export function OverviewPage() {
   const t = useT();
   const role = session.get()!.role;
   const fleet = useLoad(
-    async () => (role === "developer" ? null : ((await call(api.GET("/miniprogram/list", { params: { query: { limit: SAMPLE } as never } }))) as Row)),
+    async () => (role === "developer" ? null : ((await call(api.GET("/miniprogram/list", { params: { query: { limit: SAMPLE } } }))) as Row)),
     [role],
   );
   const items = (fleet.data?.items ?? []) as Row[];

@@ -77,7 +77,8 @@ export function ShopsPage() {
                   disabled={!edits[r.shopId]}
                   run={() => call(api.POST("/shop/update", { body: { shopId: r.shopId, version: r.version, ...edits[r.shopId] } }))}
                   done={() => {
-                    setEdits({ ...edits, [r.shopId]: undefined as never });
+                    const { [r.shopId]: _saved, ...rest } = edits;
+                    setEdits(rest);
                     void shops.reload();
                   }}
                 >

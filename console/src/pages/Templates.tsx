@@ -74,7 +74,7 @@ function Drafts({ onMade }: { onMade: () => void }) {
             run={() =>
               call(
                 api.POST("/draft/release", {
-                  body: { draftId: draft!.draft_id, ...form.getFieldsValue(), config, pages } as never,
+                  body: { draftId: draft!.draft_id, ...form.getFieldsValue(), config, pages },
                 }),
               )
             }
@@ -112,7 +112,7 @@ function Cover({ template, done }: { template: Row; done: () => void }) {
             );
             const put = await fetch((target as Row).uploadUrl, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
             if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
-            await call(api.POST("/template/update", { body: { id: template.id, version: template.version, img: (target as Row).key } as never }));
+            await call(api.POST("/template/update", { body: { id: template.id, version: template.version, img: (target as Row).key } }));
             setError(null);
             done();
           } catch (err) {
@@ -137,7 +137,7 @@ export function TemplatesPage() {
     () =>
       call(
         api.GET("/template/list", {
-          params: { query: { status: status === "all" ? undefined : Number(status), industryId: industryId || undefined, cursor, limit: 100 } as never },
+          params: { query: { status: status === "all" ? undefined : (Number(status) as 0 | 1 | 2), industryId: industryId || undefined, cursor, limit: 100 } },
         }),
       ),
     [status, industryId, cursor],
@@ -226,7 +226,7 @@ export function TemplatesPage() {
                       <Act
                         size="small"
                         data-testid={`save-desc-${r.id}`}
-                        run={() => call(api.POST("/template/update", { body: { id: r.id, version: r.version, desc: desc[r.id] ?? r.desc } as never }))}
+                        run={() => call(api.POST("/template/update", { body: { id: r.id, version: r.version, desc: desc[r.id] ?? r.desc } }))}
                         done={list.reload}
                       >
                         {t("Save")}
@@ -283,7 +283,7 @@ function TemplateDetail({ id }: { id: string }) {
               run={() =>
                 call(
                   api.POST("/template/update", {
-                    body: { id, version: d.version, config: config ?? d.config, pages: pages ?? d.pages } as never,
+                    body: { id, version: d.version, config: config ?? d.config, pages: pages ?? d.pages },
                   }),
                 )
               }
