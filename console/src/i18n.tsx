@@ -157,6 +157,7 @@ const zh: Record<string, string> = {
   "Not allowed": "无权访问",
   Events: "事件",
   Visits: "访问",
+  Decorated: "已装修",
   Shown: "显示",
   Hidden: "隐藏",
   "Start hosting": "开始托管",

@@ -28,6 +28,15 @@ async function actAndReload(page: Page, button: string, reloaded: string) {
   await Promise.all([page.waitForResponse((r) => r.url().includes(reloaded) && r.request().method() === "GET"), page.getByTestId(button).click()]);
 }
 
+/** The API's count of released mini-programs, after the overview shows the same. */
+async function releasedCount(page: Page): Promise<number> {
+  const { body } = await apiAs(seededUser("operator"), "GET", "/fleet/summary");
+  const released = (body.releaseStates.released ?? 0) as number;
+  await page.goto("/#/overview");
+  if (released) await expect(page.locator("[data-count=released] .ant-statistic-content-value")).toHaveText(String(released));
+  return released;
+}
+
 async function chooseOption(page: Page, select: string, text: string) {
   await page.getByTestId(select).click();
   await page.locator(".ant-select-item-option", { hasText: text }).first().click();
@@ -150,6 +159,7 @@ test.describe.serial("the console", () => {
       fleet.push(out.authorizerAppid);
     }
     await login(page, seededUser("operator"));
+    const releasedBefore = await releasedCount(page);
     await page.goto(`/#/miniprograms?search=${fleetName}`);
     await expect(page.getByTestId("mp-table").locator("tbody tr.ant-table-row")).toHaveCount(10);
     await shot(page, "miniprograms-operator");
@@ -178,6 +188,10 @@ test.describe.serial("the console", () => {
     await expect(page.locator("[data-count=released]")).toContainText("10");
     await expect(page.getByTestId("batch-progress")).toContainText("10 / 10");
     await shot(page, "batch-completed");
+
+    // The overview counts them among the released, exactly.
+    expect(await releasedCount(page)).toBe(releasedBefore + 10);
+    await shot(page, "overview");
 
     // The component's event feed has the batch's end, newest first.
     await page.goto("/#/records");

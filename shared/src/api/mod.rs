@@ -8,6 +8,7 @@ pub mod component;
 pub mod decoration;
 pub mod domains;
 pub mod events;
+pub mod fleet;
 pub mod forwarding;
 pub mod hosting;
 pub mod jump_rules;

@@ -102,7 +102,7 @@ pub async fn settle(
         Move {
             component,
             appid,
-            from: &[from.as_str()],
+            from: from.as_str(),
             to: to.as_str(),
             sets: vec![
                 ("audit_status", s(to.as_str())),
@@ -184,7 +184,7 @@ pub async fn undo(
                 Move {
                     component,
                     appid,
-                    from: &[state.as_str()],
+                    from: state.as_str(),
                     to: withdrawn,
                     sets: vec![("audit_status", s(withdrawn))],
                     guard: None,
@@ -632,7 +632,7 @@ pub async fn reconcile(
         Move {
             component,
             appid,
-            from: &[state.as_str()],
+            from: state.as_str(),
             to: to.as_str(),
             sets,
             guard,

@@ -251,7 +251,7 @@ pub async fn gray_saved(
         Move {
             component,
             appid,
-            from: &[state.as_str()],
+            from: state.as_str(),
             to: ReleaseState::Gray.as_str(),
             sets: vec![("gray_percentage", n(percentage))],
             guard: None,
@@ -317,7 +317,7 @@ pub async fn gray_revert(
         Move {
             component,
             appid,
-            from: &[state.as_str()],
+            from: state.as_str(),
             to: ReleaseState::Passed.as_str(),
             sets: vec![("gray_percentage", n(0))],
             guard: None,

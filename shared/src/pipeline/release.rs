@@ -409,7 +409,7 @@ impl<'a> Intent<'a> {
             Move {
                 component,
                 appid,
-                from: &[from.as_str()],
+                from: from.as_str(),
                 to: to.as_str(),
                 sets,
                 guard: None,
@@ -450,7 +450,7 @@ impl<'a> Intent<'a> {
             Move {
                 component: self.component,
                 appid: self.appid,
-                from: &[self.state.as_str()],
+                from: self.state.as_str(),
                 to: to.as_str(),
                 sets,
                 guard: self.guard(),
@@ -519,7 +519,7 @@ impl<'a> Intent<'a> {
             Move {
                 component: self.component,
                 appid: self.appid,
-                from: &[self.state.as_str()],
+                from: self.state.as_str(),
                 to: self.back_to.as_str(),
                 sets: vec![],
                 guard: self.guard(),

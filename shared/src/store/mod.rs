@@ -3,6 +3,7 @@ pub mod audit_quota;
 pub mod authorizers;
 pub mod batches;
 pub mod components;
+pub mod fleet;
 pub mod forwarding;
 pub mod history;
 pub mod item;

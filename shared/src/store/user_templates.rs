@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
-use super::{component_pk, history, StoreError, Table};
+use super::{component_pk, fleet, history, StoreError, Table};
 use crate::domain::events::Event;
 use crate::domain::release::ReleaseState;
 
@@ -165,7 +165,8 @@ pub fn transaction_size(save: &Save<'_>) -> usize {
         .previous
         .map(|(p, _)| p.template_id != save.template_id)
         .unwrap_or(true);
-    1 + save.pages.len() + save.removed_pages.len() + if switches { 2 } else { 0 }
+    let first = usize::from(save.previous.is_none());
+    1 + first + save.pages.len() + save.removed_pages.len() + if switches { 2 } else { 0 }
 }
 
 fn usage(table: &Table, component: &str, template_id: &str, delta: i64) -> TransactWriteItem {
@@ -271,6 +272,15 @@ pub async fn save(table: &Table, save: &Save<'_>) -> Result<bool, StoreError> {
         Some(p) => Some(Some(p.template_id.as_str())),
         None => Some(None),
     };
+    if prev.is_none() {
+        tx = tx.transact_items(fleet::moved(
+            table,
+            save.component,
+            save.ma_app_id,
+            None,
+            "saved",
+        ));
+    }
     if let Some(from) = switched_from {
         tx = tx.transact_items(usage(table, save.component, save.template_id, 1));
         if let Some(old) = from {
@@ -311,7 +321,8 @@ pub fn open_partitions() -> Vec<String> {
 pub struct Move<'a> {
     pub component: &'a str,
     pub appid: &'a str,
-    pub from: &'a [&'a str],
+    /// The state the caller saw: the step applies only from it, and the fleet's counts move from it.
+    pub from: &'a str,
     pub to: &'a str,
     pub sets: Vec<(&'a str, AttributeValue)>,
     /// An attribute that must still hold this value (an intent's token), besides the state.
@@ -326,11 +337,7 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
     let mut update = record_update(table, mv.component, mv.appid)
         .expression_attribute_values(":to", s(mv.to))
         .expression_attribute_values(":now", n(mv.now));
-    let mut condition = Vec::new();
-    for (i, from) in mv.from.iter().enumerate() {
-        condition.push(format!(":f{i}"));
-        update = update.expression_attribute_values(format!(":f{i}"), s(*from));
-    }
+    update = update.expression_attribute_values(":from", s(mv.from));
     // A record entering an open state is due for the sweep at once; the sweep defers it when there is nothing to do.
     let remove = if ReleaseState::parse(mv.to).is_some_and(ReleaseState::is_open) {
         set.push_str(", GSI1PK = :open, GSI1SK = :ref, sweep_misses = :zero");
@@ -350,15 +357,18 @@ pub async fn move_release(table: &Table, mv: Move<'_>) -> Result<bool, StoreErro
             .expression_attribute_values(":guard", value);
     }
     let update = update.condition_expression(format!(
-        "attribute_exists(PK) AND release_state IN ({}){guard}",
-        condition.join(", ")
+        "attribute_exists(PK) AND release_state = :from{guard}"
     ));
+    // The fleet's counts move with the step (a step to the same state moves none).
+    let counted = (mv.from != mv.to)
+        .then(|| fleet::moved(table, mv.component, mv.appid, Some(mv.from), mv.to));
     let write = Write {
         update,
         set,
         sets: mv.sets,
         remove,
         event: mv.event.as_ref(),
+        counted,
     };
     write.commit(table, "TransactWriteItems release step").await
 }
@@ -382,6 +392,7 @@ pub async fn set_fields(
         sets,
         remove: "",
         event,
+        counted: None,
     };
     write
         .commit(table, "TransactWriteItems user template fields")
@@ -402,6 +413,8 @@ struct Write<'a> {
     sets: Vec<(&'a str, AttributeValue)>,
     remove: &'static str,
     event: Option<&'a Event>,
+    /// The fleet's counts moved by a change of release state.
+    counted: Option<TransactWriteItem>,
 }
 
 impl Write<'_> {
@@ -422,6 +435,9 @@ impl Write<'_> {
         );
         if let Some(event) = self.event {
             tx = history::add_to(tx, table, event);
+        }
+        if let Some(counted) = self.counted {
+            tx = tx.transact_items(counted);
         }
         table.transact(tx, operation).await
     }
