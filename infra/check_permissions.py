@@ -1,6 +1,8 @@
 """Least privilege, checked: every function's IAM policy in template.yaml grants only what infra/permissions.yaml
 declares for it. Fails on an undeclared action, a wildcard, a SAM policy template, a resource beyond the table, the
-bucket prefixes, the secrets or the bus it declares, and on a function missing from either file.
+bucket prefixes, the secrets or the bus it declares, and on a function missing from either file; and when the
+library calls a DynamoDB operation with an IAM action of its own (BatchGetItem, BatchWriteItem, Scan) that no
+function is granted, which only AWS would refuse.
 
     python infra/check_permissions.py           # check (make lint)
     python infra/check_permissions.py --write   # rewrite each function's Policies from permissions.yaml
@@ -124,7 +126,27 @@ def check():
                                 problems.append(f"{binary}: {action} on {text(r)} is beyond what it declares")
     for binary in set(declared) - seen:
         problems.append(f"{binary}: declared but no such function in template.yaml")
+    problems.extend(ungranted(declared))
     return problems
+
+
+# DynamoDB calls whose IAM action is their own (transactions need only the per-item actions, which every writer has).
+SDK_CALLS = {".batch_get_item()": "BatchGetItem", ".batch_write_item()": "BatchWriteItem", ".scan()": "Scan"}
+
+
+def ungranted(declared):
+    """A DynamoDB operation the library's code makes that no function is granted: it would fail only on AWS, where
+    IAM is enforced (the local emulator does not)."""
+    granted = {a for spec in declared.values() for a in spec["dynamodb"]}
+    root = os.path.join(os.path.dirname(TEMPLATE), "shared", "src")
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".rs"):
+                code = open(path).read()
+                for call, action in SDK_CALLS.items():
+                    if call in code and action not in granted:
+                        yield f"{os.path.relpath(path, root)} calls {call} but no function is granted dynamodb:{action}"
 
 
 def write():
