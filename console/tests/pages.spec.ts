@@ -1,5 +1,5 @@
 // Every page and every tab of the mini-program page opens without a script error, for each role that may open it
-// (a mini-program with a violation on record for the tabs); a screenshot of each is kept.
+// (a mini-program with a tester and a violation on record, which its tabs show); a screenshot of each is kept.
 import { expect, test, type Page } from "@playwright/test";
 import { apiAs, sandbox, seededUser } from "./stack";
 
@@ -44,6 +44,8 @@ test("every tab of a mini-program's page opens for its merchant", async ({ page 
   const link = await apiAs(merchant, "GET", "/auth/link?kind=pc");
   const appid = (await (await fetch(link.body.url)).json()).frontend.maAppId as string;
   await sandbox("/control/violation", { appid, reason: "测试违规" });
+  const bound = await apiAs(merchant, "POST", "/tester/bind", { maAppId: appid, wechatId: "tester_one" });
+  expect(bound.status).toBe(200);
   const errors = watchErrors(page);
   await login(page, "merchant");
   await page.goto(`/#/miniprograms/${appid}`);
@@ -53,5 +55,10 @@ test("every tab of a mini-program's page opens for its merchant", async ({ page 
     await page.screenshot({ path: `test-results/screens/tab-${(await tab.innerText()).trim()}.png`, fullPage: true });
   }
   await expect(page.getByRole("tab")).toHaveCount(9);
+  // The tabs show what the API answers: the tester bound above, the violation on record.
+  await page.getByRole("tab", { name: "体验者" }).click();
+  await expect(page.getByRole("tabpanel")).toContainText("tester_one");
+  await page.getByRole("tab", { name: "违规记录" }).click();
+  await expect(page.getByRole("tabpanel")).toContainText("测试违规");
   expect(errors).toEqual([]);
 });

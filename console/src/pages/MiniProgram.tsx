@@ -114,7 +114,7 @@ function TestersTab({ appid }: { appid: string }) {
   const t = useT();
   const list = useLoad(() => call(api.GET("/tester/list", { params: { query: { maAppId: appid } } })), [appid]);
   const [wechatId, setWechatId] = useState("");
-  const rows = ((list.data as Row | null)?.members ?? (list.data as Row | null)?.items ?? []) as Row[];
+  const rows = (list.data?.testers ?? []) as Row[];
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
       <Space>

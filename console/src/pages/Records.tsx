@@ -36,7 +36,7 @@ function Forwarding() {
       <Table<Row>
         rowKey="id"
         size="small"
-        dataSource={((rules.data as Row | null)?.rules ?? (rules.data as Row | null)?.items ?? []) as Row[]}
+        dataSource={(rules.data?.rules ?? []) as Row[]}
         pagination={false}
         columns={[
           { title: t("Name"), dataIndex: "name" },
