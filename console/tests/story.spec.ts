@@ -74,6 +74,12 @@ test.describe.serial("the console", () => {
     await page.goto(`/#/templates?industryId=${industry.toLowerCase()}`);
     await page.getByTestId(`desc-${templateId}`).fill("温暖的茶馆模板");
     await actAndReload(page, `save-desc-${templateId}`, "/template/list");
+    // A cover: a presigned upload, then the template names it; the market shows it.
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/template/list") && r.request().method() === "GET"),
+      page.getByTestId("templates").locator("tr", { hasText: industry }).locator("input[type=file]").setInputFiles({ name: "cover.png", mimeType: "image/png", buffer: png }),
+    ]);
     await expect(page.getByTestId(`publish-${templateId}`)).toBeVisible();
     await actAndReload(page, `publish-${templateId}`, "/template/list");
     await expect(page.getByTestId("templates").locator("tr", { hasText: industry }).locator("[data-status]")).toHaveAttribute("data-status", "2");
@@ -119,6 +125,8 @@ test.describe.serial("the console", () => {
     await page.getByTestId("market-industry").locator("input").fill(industry.toLowerCase());
     await page.getByTestId("market-industry").locator("input").press("Enter");
     await shot(page, "market");
+    const cover = page.getByTestId(`market-${templateId}`).locator("img");
+    await expect.poll(() => cover.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
     await page.getByTestId(`choose-${templateId}`).click();
     await chooseOption(page, "pick-mp", appid);
     await expect(page.getByTestId("config-theme")).toHaveValue("red");

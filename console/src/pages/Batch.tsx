@@ -1,10 +1,10 @@
 // One batch, live: its state, progress and counts by target state refresh every two seconds while it runs; each
 // target with its audit, errcode and reason; pause, resume, cancel, and a new batch for the failed ones.
-import { useEffect, useState } from "react";
+import { useEffect } from "react";
 import { Button, Card, Descriptions, Progress, Space, Table, Tag } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
-import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { StateTag } from "../ui/states";
 import { go } from "../route";
 
@@ -25,7 +25,7 @@ async function targetsIn(batchId: string, states: string[]): Promise<string[]> {
 
 export function BatchPage({ batchId }: { batchId: string }) {
   const t = useT();
-  const [cursor, setCursor] = useState<string | undefined>();
+  const { cursor, pager } = usePages();
   const status = useLoad(() => call(api.GET("/batch/status", { params: { query: { batchId, cursor } } })), [batchId, cursor]);
   const b = status.data as Row | null;
   const live = !!b && LIVE.includes(b.state);
@@ -112,10 +112,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
               { title: t("Updated"), dataIndex: "updatedAt", render: (v) => time(v) },
             ]}
           />
-          <Space>
-            <Button disabled={!cursor} onClick={() => setCursor(undefined)}>{t("First page")}</Button>
-            <Button disabled={!b.nextCursor} onClick={() => setCursor(b.nextCursor)}>{t("Next page")}</Button>
-          </Space>
+          {pager(b.nextCursor)}
         </Space>
       )}
     </Card>

@@ -1,17 +1,15 @@
 // Published templates, as a merchant chooses one for its shop.
-import { useState } from "react";
-import { Button, Card, Col, Empty, Input, Row as Grid, Space, Tag, Typography } from "antd";
+import { Button, Card, Col, Empty, Input, Row as Grid, Tag, Typography } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
-import { ErrorBox, useLoad } from "../ui/kit";
+import { ErrorBox, useLoad, usePages } from "../ui/kit";
 import { go, useRoute } from "../route";
 
 export function MarketPage() {
   const t = useT();
   const { query } = useRoute();
   const industryId = query.get("industryId") ?? "";
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, reset, pager } = usePages();
   const market = useLoad(
     () => call(api.GET("/template/market", { params: { query: { industryId: industryId || undefined, cursor, limit: 30 } } })),
     [industryId, cursor],
@@ -27,7 +25,7 @@ export function MarketPage() {
           defaultValue={industryId}
           data-testid="market-industry"
           onSearch={(v) => {
-            setCursors([]);
+            reset();
             go("/market", { industryId: v });
           }}
           style={{ width: 220 }}
@@ -63,10 +61,7 @@ export function MarketPage() {
           </Col>
         ))}
       </Grid>
-      <Space style={{ marginTop: 16 }}>
-        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
-        <Button disabled={!market.data?.nextCursor} onClick={() => setCursors([...cursors, market.data!.nextCursor!])}>{t("Next page")}</Button>
-      </Space>
+      {pager(market.data?.nextCursor)}
     </Card>
   );
 }

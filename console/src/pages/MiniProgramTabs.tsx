@@ -1,10 +1,10 @@
 // The mini-program page's tabs past the release: categories, server and web-view domains, basic info (name,
 // signature, avatar), ordinary-QR jump rules and violations — each read from the API and changed through it.
 import { useState } from "react";
-import { Button, Card, Cascader, Descriptions, Form, Image, Input, Select, Space, Table, Tag, Typography } from "antd";
+import { Card, Cascader, Descriptions, Form, Image, Input, Select, Space, Table, Tag, Typography } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
-import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { Act, ErrorBox, ImageUpload, time, useLoad } from "../ui/kit";
 
 export function CategoriesTab({ appid }: { appid: string }) {
   const t = useT();
@@ -129,11 +129,10 @@ export function BasicInfoTab({ appid }: { appid: string }) {
   const info = useLoad(() => call(api.GET("/basicinfo", { params: { query: { maAppId: appid } } })), [appid]);
   const [signature, setSignature] = useState("");
   const [nickname, setNickname] = useState("");
-  const [error, setError] = useState<unknown>(null);
   const b = info.data as Row | null;
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
-      <ErrorBox error={info.error ?? error} />
+      <ErrorBox error={info.error} />
       {b && (
         <Descriptions size="small" bordered column={{ xs: 1, md: 2 }}>
           <Descriptions.Item label={t("Name")}>{String(b.nickname ?? "")}</Descriptions.Item>
@@ -155,29 +154,12 @@ export function BasicInfoTab({ appid }: { appid: string }) {
           {t("Save")}
         </Act>
       </Space>
-      <label>
-        <Button onClick={(e) => (e.currentTarget.nextElementSibling as HTMLInputElement).click()}>{t("Upload avatar")}</Button>
-        <input
-          type="file"
-          accept="image/png,image/jpeg"
-          style={{ display: "none" }}
-          onChange={async (e) => {
-            const file = e.target.files?.[0];
-            if (!file) return;
-            try {
-              const contentType = file.type as "image/png" | "image/jpeg";
-              const target = (await call(api.POST("/basicinfo/avatar/upload-url", { body: { maAppId: appid, contentType, size: file.size } }))) as Row;
-              const put = await fetch(target.uploadUrl, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
-              if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
-              await call(api.POST("/basicinfo/avatar", { body: { maAppId: appid, key: target.key } }));
-              setError(null);
-              void info.reload();
-            } catch (err) {
-              setError(err);
-            }
-          }}
-        />
-      </label>
+      <ImageUpload
+        label={t("Upload avatar")}
+        presign={(contentType, size) => call(api.POST("/basicinfo/avatar/upload-url", { body: { maAppId: appid, contentType, size } }))}
+        finish={(key) => call(api.POST("/basicinfo/avatar", { body: { maAppId: appid, key } }))}
+        done={info.reload}
+      />
     </Space>
   );
 }

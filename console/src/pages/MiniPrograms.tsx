@@ -1,10 +1,9 @@
 // Every mini-program the user may see (a merchant its own, staff the component's), searchable and filtered by
 // release state, a page at a time.
-import { useState } from "react";
 import { Button, Card, Input, Select, Space, Table, Tag } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
-import { ErrorBox, time, useLoad } from "../ui/kit";
+import { ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { RELEASE_STATES, StateTag } from "../ui/states";
 import { go, useRoute } from "../route";
 import type { paths } from "../api/schema";
@@ -16,8 +15,7 @@ export function MiniProgramsPage() {
   const { query } = useRoute();
   const search = query.get("search") ?? "";
   const releaseState = query.get("releaseState") ?? "";
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, reset, pager } = usePages();
   const { data, error, loading, reload } = useLoad(
     () =>
       call(
@@ -36,7 +34,7 @@ export function MiniProgramsPage() {
           placeholder={`${t("Search")}: ${t("Name")} / appid`}
           defaultValue={search}
           onSearch={(v) => {
-            setCursors([]);
+            reset();
             go("/miniprograms", { search: v, releaseState });
           }}
           style={{ width: 280 }}
@@ -48,7 +46,7 @@ export function MiniProgramsPage() {
           style={{ width: 200 }}
           options={RELEASE_STATES.map((s) => ({ value: s, label: <StateTag state={s} /> }))}
           onChange={(v) => {
-            setCursors([]);
+            reset();
             go("/miniprograms", { search, releaseState: v });
           }}
         />
@@ -81,14 +79,7 @@ export function MiniProgramsPage() {
           { title: t("Authorized at"), dataIndex: "authorizedAt", render: (v) => time(v) },
         ]}
       />
-      <Space style={{ marginTop: 12 }}>
-        <Button disabled={!cursors.length} onClick={() => setCursors([])}>
-          {t("First page")}
-        </Button>
-        <Button disabled={!data?.nextCursor} onClick={() => setCursors([...cursors, data!.nextCursor!])}>
-          {t("Next page")}
-        </Button>
-      </Space>
+      {pager(data?.nextCursor)}
     </Card>
   );
 }

@@ -5,7 +5,7 @@ import { App, Button, Card, Drawer, Form, Input, Space, Table, Tag, Typography }
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
-import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
 
 function Forwarding() {
   const t = useT();
@@ -74,15 +74,14 @@ function Deliveries({ ruleId }: { ruleId: string }) {
 function EventFeed() {
   const t = useT();
   const [appid, setAppid] = useState("");
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, reset, pager } = usePages();
   const feed = useLoad(
     () => call(api.GET("/event/feed", { params: { query: { maAppId: appid || undefined, cursor, limit: 50 } } })),
     [appid, cursor],
   );
   return (
     <Card title={t("Events")} size="small" extra={<Button onClick={feed.reload}>{t("Refresh")}</Button>}>
-      <Input.Search placeholder="maAppId" allowClear onSearch={(v) => { setCursors([]); setAppid(v); }} style={{ width: 240, marginBottom: 12 }} />
+      <Input.Search placeholder="maAppId" allowClear onSearch={(v) => { reset(); setAppid(v); }} style={{ width: 240, marginBottom: 12 }} />
       <ErrorBox error={feed.error} />
       <Table<Row>
         rowKey={(r) => r.detail.eventId}
@@ -98,10 +97,7 @@ function EventFeed() {
           { title: "data", render: (_, r) => <Typography.Text type="secondary" style={{ fontSize: 12 }}>{JSON.stringify(r.detail.data)}</Typography.Text> },
         ]}
       />
-      <Space style={{ marginTop: 12 }}>
-        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
-        <Button disabled={!feed.data?.nextCursor} onClick={() => setCursors([...cursors, feed.data!.nextCursor!])}>{t("Next page")}</Button>
-      </Space>
+      {pager(feed.data?.nextCursor)}
     </Card>
   );
 }
@@ -111,8 +107,7 @@ export function RecordsPage() {
   const role = session.get()!.role;
   const [type, setType] = useState("");
   const [appid, setAppid] = useState("");
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, reset, pager } = usePages();
   const records = useLoad(
     () => call(api.GET("/callback/records", { params: { query: { type: type || undefined, appid: appid || undefined, cursor, limit: 50 } } })),
     [type, appid, cursor],
@@ -121,8 +116,8 @@ export function RecordsPage() {
     <Space direction="vertical" style={{ width: "100%" }} size="large">
       <Card title={t("Message records")} extra={<Button onClick={records.reload}>{t("Refresh")}</Button>}>
         <Space wrap style={{ marginBottom: 12 }}>
-          <Input.Search placeholder={t("Type")} allowClear onSearch={(v) => { setCursors([]); setType(v); }} style={{ width: 240 }} />
-          <Input.Search placeholder="appid" allowClear onSearch={(v) => { setCursors([]); setAppid(v); }} style={{ width: 220 }} />
+          <Input.Search placeholder={t("Type")} allowClear onSearch={(v) => { reset(); setType(v); }} style={{ width: 240 }} />
+          <Input.Search placeholder="appid" allowClear onSearch={(v) => { reset(); setAppid(v); }} style={{ width: 220 }} />
         </Space>
         <ErrorBox error={records.error} />
         <Table<Row>
@@ -141,10 +136,7 @@ export function RecordsPage() {
             { title: t("Time"), dataIndex: "lastReceivedAt", render: (v) => time(v) },
           ]}
         />
-        <Space style={{ marginTop: 12 }}>
-          <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
-          <Button disabled={!records.data?.nextCursor} onClick={() => setCursors([...cursors, records.data!.nextCursor!])}>{t("Next page")}</Button>
-        </Space>
+        {pager(records.data?.nextCursor)}
       </Card>
       <EventFeed />
       {(role === "admin" || role === "operator") && <Forwarding />}

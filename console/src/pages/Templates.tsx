@@ -5,7 +5,7 @@ import { Button, Card, Drawer, Form, Input, Modal, Segmented, Space, Table, Tag,
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
-import { Act, ErrorBox, JsonEditor, time, useLoad } from "../ui/kit";
+import { Act, ErrorBox, ImageUpload, JsonEditor, time, useLoad, usePages } from "../ui/kit";
 import { go, useRoute } from "../route";
 
 const STATUS = ["Under development", "Handed over", "Published"];
@@ -93,35 +93,13 @@ function Drafts({ onMade }: { onMade: () => void }) {
 
 function Cover({ template, done }: { template: Row; done: () => void }) {
   const t = useT();
-  const [error, setError] = useState<unknown>(null);
   return (
-    <label>
-      <Typography.Link>{t("Upload cover")}</Typography.Link>
-      <input
-        type="file"
-        accept="image/png,image/jpeg"
-        style={{ display: "none" }}
-        onChange={async (e) => {
-          const file = e.target.files?.[0];
-          if (!file) return;
-          try {
-            const target = await call(
-              api.POST("/template/cover/upload-url", {
-                body: { id: template.id, contentType: file.type as "image/png", size: file.size },
-              }),
-            );
-            const put = await fetch((target as Row).uploadUrl, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
-            if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
-            await call(api.POST("/template/update", { body: { id: template.id, version: template.version, img: (target as Row).key } }));
-            setError(null);
-            done();
-          } catch (err) {
-            setError(err);
-          }
-        }}
-      />
-      <ErrorBox error={error} />
-    </label>
+    <ImageUpload
+      label={t("Upload cover")}
+      presign={(contentType, size) => call(api.POST("/template/cover/upload-url", { body: { id: template.id, contentType, size } }))}
+      finish={(img) => call(api.POST("/template/update", { body: { id: template.id, version: template.version, img } }))}
+      done={done}
+    />
   );
 }
 
@@ -131,8 +109,7 @@ export function TemplatesPage() {
   const [status, setStatus] = useState<string>("all");
   const { query } = useRoute();
   const industryId = query.get("industryId") ?? "";
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { cursor, reset, pager } = usePages();
   const list = useLoad(
     () =>
       call(
@@ -169,7 +146,7 @@ export function TemplatesPage() {
           defaultValue={industryId}
           data-testid="templates-industry"
           onSearch={(v) => {
-            setCursors([]);
+            reset();
             go("/templates", { industryId: v });
           }}
           style={{ width: 220 }}
@@ -177,7 +154,7 @@ export function TemplatesPage() {
         <Segmented
           value={status}
           onChange={(v) => {
-            setCursors([]);
+            reset();
             setStatus(String(v));
           }}
           options={[{ label: t("All"), value: "all" }, ...STATUS.map((s, i) => ({ label: t(s), value: String(i) }))]}
@@ -248,10 +225,7 @@ export function TemplatesPage() {
           ]}
         />
       </Card>
-      <Space>
-        <Button disabled={!cursors.length} onClick={() => setCursors([])}>{t("First page")}</Button>
-        <Button disabled={!list.data?.nextCursor} onClick={() => setCursors([...cursors, list.data!.nextCursor!])}>{t("Next page")}</Button>
-      </Space>
+      {pager(list.data?.nextCursor)}
       <Drawer open={!!detail} width={640} title={detail?.id} onClose={() => setDetail(null)}>
         {detail && <TemplateDetail id={detail.id} />}
       </Drawer>

@@ -130,3 +130,66 @@ export function time(seconds?: number | null): string {
   const ms = seconds > 1e12 ? seconds : seconds * 1000;
   return new Date(ms).toLocaleString();
 }
+
+export type ImageType = "image/png" | "image/jpeg";
+
+/** An image sent the way the API takes files: `presign` asks for a presigned PUT, the bytes go there, `finish`
+ * hands the stored key to the route that uses it. */
+export function ImageUpload({
+  label,
+  presign,
+  finish,
+  done,
+}: {
+  label: string;
+  presign: (contentType: ImageType, size: number) => Promise<{ uploadUrl: string; key: string }>;
+  finish: (key: string) => Promise<unknown>;
+  done: () => void;
+}) {
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <label>
+      <Typography.Link>{label}</Typography.Link>
+      <input
+        type="file"
+        accept="image/png,image/jpeg"
+        style={{ display: "none" }}
+        onChange={async (e) => {
+          const file = e.target.files?.[0];
+          if (!file) return;
+          try {
+            const target = await presign(file.type as ImageType, file.size);
+            const put = await fetch(target.uploadUrl, { method: "PUT", body: file, headers: { "Content-Type": file.type } });
+            if (!put.ok) throw new Error(`upload: HTTP ${put.status}`);
+            await finish(target.key);
+            setError(null);
+            done();
+          } catch (err) {
+            setError(err);
+          }
+        }}
+      />
+      <ErrorBox error={error} />
+    </label>
+  );
+}
+
+/** Cursor paging of a list answer: the cursor to ask with, and `pager(nextCursor)` draws the first/next buttons.
+ * `reset` starts again from the first page (after a filter changed). */
+export function usePages() {
+  const t = useT();
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const reset = () => setCursors([]);
+  const pager = (next?: string | null) => (
+    <Space style={{ marginTop: 12 }}>
+      <Button disabled={!cursors.length} onClick={reset}>
+        {t("First page")}
+      </Button>
+      <Button disabled={!next} onClick={() => setCursors([...cursors, next!])}>
+        {t("Next page")}
+      </Button>
+    </Space>
+  );
+  return { cursor, reset, pager };
+}
