@@ -2,15 +2,7 @@
 // (a mini-program with a tester and a violation on record, which its tabs show); a screenshot of each is kept.
 import { expect, test, type Page } from "@playwright/test";
 import { apiAs, sandbox, seededUser } from "./stack";
-
-async function login(page: Page, role: string) {
-  const user = seededUser(role);
-  await page.goto("/#/login");
-  await page.locator("#account").fill(user.account);
-  await page.locator("#password").fill(user.password);
-  await page.locator("form[data-testid=login] button[type=submit]").click();
-  await expect(page.getByTestId("whoami")).toContainText(user.account);
-}
+import { login } from "./console";
 
 function watchErrors(page: Page): string[] {
   const errors: string[] = [];
@@ -28,7 +20,7 @@ const PAGES: Record<string, string[]> = {
 for (const [role, pages] of Object.entries(PAGES)) {
   test(`every page of the ${role} opens`, async ({ page }) => {
     const errors = watchErrors(page);
-    await login(page, role);
+    await login(page, seededUser(role));
     for (const key of pages) {
       await page.goto(`/#/${key}`);
       await page.waitForLoadState("networkidle");
@@ -47,7 +39,7 @@ test("every tab of a mini-program's page opens for its merchant", async ({ page 
   const bound = await apiAs(merchant, "POST", "/tester/bind", { maAppId: appid, wechatId: "tester_one" });
   expect(bound.status).toBe(200);
   const errors = watchErrors(page);
-  await login(page, "merchant");
+  await login(page, seededUser("merchant"));
   await page.goto(`/#/miniprograms/${appid}`);
   for (const tab of await page.getByRole("tab").all()) {
     await tab.click();

@@ -1,21 +1,13 @@
 // The shell around every page: the merchant's pages on a phone, English one click away, the token kept in the tab's
 // session storage only, and a refused action shown with the API's code and message.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { seededUser } from "./stack";
-
-async function login(page: Page, role: string) {
-  const user = seededUser(role);
-  await page.goto("/#/login");
-  await page.locator("#account").fill(user.account);
-  await page.locator("#password").fill(user.password);
-  await page.locator("form[data-testid=login] button[type=submit]").click();
-  await expect(page.getByTestId("whoami")).toContainText(user.account);
-}
+import { login } from "./console";
 
 test("a merchant's pages fit a phone's width", async ({ browser }) => {
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await phone.newPage();
-  await login(page, "merchant");
+  await login(page, seededUser("merchant"));
   for (const hash of ["miniprograms", "authorize", "market", "decorate", "password"]) {
     await page.goto(`/#/${hash}`);
     await page.waitForLoadState("networkidle");
@@ -27,7 +19,7 @@ test("a merchant's pages fit a phone's width", async ({ browser }) => {
 });
 
 test("the token lives in the tab's session storage only, and logging out drops it", async ({ page }) => {
-  await login(page, "operator");
+  await login(page, seededUser("operator"));
   const stored = await page.evaluate(() => ({
     session: sessionStorage.getItem("wxtpl.session") ?? "",
     local: JSON.stringify({ ...localStorage }),
@@ -44,7 +36,7 @@ test("the token lives in the tab's session storage only, and logging out drops i
 });
 
 test("English is one click away and stays chosen", async ({ page }) => {
-  await login(page, "operator");
+  await login(page, seededUser("operator"));
   await expect(page.getByTestId("menu")).toContainText("批量发布");
   await page.getByTestId("lang").getByText("EN").click();
   await expect(page.getByTestId("menu")).toContainText("Batch release");
@@ -55,7 +47,7 @@ test("English is one click away and stays chosen", async ({ page }) => {
 });
 
 test("a refused action shows the API's code and message", async ({ page }) => {
-  await login(page, "merchant");
+  await login(page, seededUser("merchant"));
   await page.goto("/#/authorize");
   await page.getByTestId("auth-pc").click();
   await expect(page.getByTestId("authorized")).toBeVisible();

@@ -3,24 +3,11 @@
 // upload, the reviewers); everything else is the console. Screenshots of each main page go to test-results/screens.
 import { expect, test, type Page } from "@playwright/test";
 import { apiAs, sandbox, seededUser, stack, unique, type User } from "./stack";
+import { login, logout } from "./console";
 
 let shots = 0;
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: `test-results/screens/${String(++shots).padStart(2, "0")}-${name}.png`, fullPage: true });
-}
-
-async function login(page: Page, user: User) {
-  await page.goto("/#/login");
-  await page.locator("#account").fill(user.account);
-  await page.locator("#password").fill(user.password);
-  await page.locator("form[data-testid=login] button[type=submit]").click();
-  await expect(page.getByTestId("whoami")).toContainText(user.account);
-}
-
-async function logout(page: Page) {
-  await page.keyboard.press("Escape");
-  await page.getByTestId("logout").click();
-  await expect(page.locator("form[data-testid=login]")).toBeVisible();
 }
 
 /** Clicks an action button and waits for the list it reloads. */
