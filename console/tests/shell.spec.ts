@@ -1,7 +1,7 @@
 // The shell around every page: the merchant's pages on a phone, English one click away, the token kept in the tab's
 // session storage only, and a refused action shown with the API's code and message.
 import { expect, test } from "@playwright/test";
-import { seededUser } from "./stack";
+import { seededUser, unique } from "./stack";
 import { login } from "./console";
 
 test("a merchant's pages fit a phone's width", async ({ browser }) => {
@@ -57,4 +57,16 @@ test("a refused action shows the API's code and message", async ({ page }) => {
   await page.getByTestId("act-publish").click();
   await expect(page.locator(".api-error")).toContainText("409");
   await expect(page.locator(".api-error")).toContainText("CONFLICT");
+});
+
+test("a provider signs up through the console and logs in as its first admin", async ({ page }) => {
+  const admin = { account: unique("founder@"), password: "a-long-password-2", role: "admin" };
+  await page.goto("/#/signup");
+  await page.locator("#name").fill("Oak Shops 橡树");
+  await page.locator("#account").fill(admin.account);
+  await page.locator("#password").fill(admin.password);
+  await page.locator("button[type=submit]").click();
+  await expect(page.locator("form[data-testid=login]")).toBeVisible();
+  await login(page, admin);
+  await expect(page.getByTestId("whoami")).toContainText("管理员");
 });

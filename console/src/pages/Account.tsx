@@ -65,19 +65,31 @@ export function LoginPage() {
   );
 }
 
-export function InvitePage() {
+/** A new account: one field of its own (the invitation code, the provider's name), then account and password;
+ * once created, on to the login. */
+function NewAccountPage({
+  title,
+  field,
+  label,
+  create,
+}: {
+  title: string;
+  field: "code" | "name";
+  label: string;
+  create: (v: Record<string, string>) => Promise<unknown>;
+}) {
   const t = useT();
   const { message } = App.useApp();
-  const { error, busy, submit } = useSubmit(async (v: { code: string; account: string; password: string }) => {
-    await call(api.POST("/invite/accept", { body: v }));
+  const { error, busy, submit } = useSubmit(async (v: Record<string, string>) => {
+    await create(v);
     message.success(t("Account created: log in"));
     go("/login");
   });
   return (
-    <Card title={t("Accept an invitation")}>
+    <Card title={t(title)}>
       <ErrorBox error={error} />
       <Form layout="vertical" onFinish={submit}>
-        <Form.Item name="code" label={t("Invitation code")} rules={[{ required: true }]}>
+        <Form.Item name={field} label={t(label)} rules={[{ required: true }]}>
           <Input />
         </Form.Item>
         <Form.Item name="account" label={t("Account")} rules={[{ required: true }]}>
@@ -99,37 +111,25 @@ export function InvitePage() {
   );
 }
 
-export function SignupPage() {
-  const t = useT();
-  const { message } = App.useApp();
-  const { error, busy, submit } = useSubmit(async (v: { name: string; account: string; password: string }) => {
-    await call(api.POST("/tenant/signup", { body: v }));
-    message.success(t("Account created: log in"));
-    go("/login");
-  });
+export function InvitePage() {
   return (
-    <Card title={t("Sign up a provider")}>
-      <ErrorBox error={error} />
-      <Form layout="vertical" onFinish={submit}>
-        <Form.Item name="name" label={t("Provider name")} rules={[{ required: true }]}>
-          <Input />
-        </Form.Item>
-        <Form.Item name="account" label={t("Account")} rules={[{ required: true }]}>
-          <Input autoComplete="username" />
-        </Form.Item>
-        <Form.Item name="password" label={t("Password")} rules={[{ required: true }]}>
-          <Input.Password autoComplete="new-password" />
-        </Form.Item>
-        <Space>
-          <Button type="primary" htmlType="submit" loading={busy}>
-            {t("Create")}
-          </Button>
-          <Button type="link" onClick={() => go("/login")}>
-            {t("Back to login")}
-          </Button>
-        </Space>
-      </Form>
-    </Card>
+    <NewAccountPage
+      title="Accept an invitation"
+      field="code"
+      label="Invitation code"
+      create={({ code, account, password }) => call(api.POST("/invite/accept", { body: { code, account, password } }))}
+    />
+  );
+}
+
+export function SignupPage() {
+  return (
+    <NewAccountPage
+      title="Sign up a provider"
+      field="name"
+      label="Provider name"
+      create={({ name, account, password }) => call(api.POST("/tenant/signup", { body: { name, account, password } }))}
+    />
   );
 }
 
