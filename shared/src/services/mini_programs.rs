@@ -97,13 +97,17 @@ pub struct Found {
     pub next_cursor: Option<String>,
 }
 
-fn listed(a: Authorizer, states: &HashMap<String, ReleaseSummary>) -> Listed {
-    let summary = states.get(&a.appid).cloned();
-    let release_state = summary
-        .as_ref()
-        .map_or_else(|| NOT_DECORATED.into(), |s| s.state.clone());
+/// Where a mini-program's code stands: `none` before any saved decoration.
+fn state_of<'a>(summaries: &'a HashMap<String, ReleaseSummary>, appid: &str) -> &'a str {
+    summaries
+        .get(appid)
+        .map_or(NOT_DECORATED, |s| s.state.as_str())
+}
+
+fn listed(a: Authorizer, summaries: &HashMap<String, ReleaseSummary>) -> Listed {
+    let release_state = state_of(summaries, &a.appid).to_owned();
     let hosted = a.is_hosted();
-    let summary = summary.as_ref();
+    let summary = summaries.get(&a.appid);
     Listed {
         template_id: summary.and_then(|s| s.template_id.clone()),
         audit_reason: summary.and_then(|s| s.audit_reason.clone()),
@@ -163,17 +167,14 @@ pub async fn find(
         let candidates: Vec<Authorizer> =
             page.items.into_iter().filter(|a| filter.names(a)).collect();
         let ids: Vec<&str> = candidates.iter().map(|a| a.appid.as_str()).collect();
-        let states = user_templates::release_states(&deps.table, component, &ids).await?;
+        let summaries = user_templates::release_summaries(&deps.table, component, &ids).await?;
         examined += page_size as usize;
         let count = candidates.len();
         for (i, a) in candidates.into_iter().enumerate() {
-            let state = states
-                .get(&a.appid)
-                .map_or(NOT_DECORATED, |s| s.state.as_str());
-            if !filter.in_state(state) {
+            if !filter.in_state(state_of(&summaries, &a.appid)) {
                 continue;
             }
-            items.push(listed(a, &states));
+            items.push(listed(a, &summaries));
             if items.len() == limit {
                 // Full: go on after the last one listed (what follows it on this page is read again next time).
                 let more = page.next_cursor.is_some() || i + 1 < count;
@@ -217,18 +218,14 @@ async fn find_own(
             && filter.names(a)
     });
     let ids: Vec<&str> = own.iter().map(|a| a.appid.as_str()).collect();
-    let states = user_templates::release_states(&deps.table, component, &ids).await?;
-    let mut matching = own.into_iter().filter(|a| {
-        filter.in_state(
-            states
-                .get(&a.appid)
-                .map_or(NOT_DECORATED, |s| s.state.as_str()),
-        )
-    });
+    let summaries = user_templates::release_summaries(&deps.table, component, &ids).await?;
+    let mut matching = own
+        .into_iter()
+        .filter(|a| filter.in_state(state_of(&summaries, &a.appid)));
     let items: Vec<Listed> = matching
         .by_ref()
         .take(limit)
-        .map(|a| listed(a, &states))
+        .map(|a| listed(a, &summaries))
         .collect();
     let more = matching.next().is_some();
     Ok(Found {

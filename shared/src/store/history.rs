@@ -24,21 +24,32 @@ pub fn outbox_partitions() -> Vec<String> {
     out
 }
 
+/// The sort keys of one mini-program's history.
+fn history_prefix(appid: &str) -> String {
+    format!("HIST#{appid}#")
+}
+
+/// The event's own attributes, under `sk` in its component's partition.
+fn event_item(event: &Event, sk: String) -> Item {
+    let mut item = key(component_pk(&event.component), sk);
+    item.insert("kind".into(), s(event.kind.detail_type()));
+    item.insert("ma_app_id".into(), s(&event.ma_app_id));
+    item.insert("at".into(), n(event.at_ms));
+    item.insert("data".into(), s(event.data.to_string()));
+    item
+}
+
 fn sk(event: &Event) -> String {
     format!(
-        "HIST#{}#{:013}#{}",
-        event.ma_app_id,
+        "{}{:013}#{}",
+        history_prefix(&event.ma_app_id),
         event.at_ms,
         event.kind.detail_type()
     )
 }
 
 fn to_item(event: &Event) -> Item {
-    let mut item = key(component_pk(&event.component), sk(event));
-    item.insert("kind".into(), s(event.kind.detail_type()));
-    item.insert("ma_app_id".into(), s(&event.ma_app_id));
-    item.insert("at".into(), n(event.at_ms));
-    item.insert("data".into(), s(event.data.to_string()));
+    let mut item = event_item(event, sk(event));
     let shard = super::shard_of(
         &format!("{}#{}", event.component, event.ma_app_id),
         OUTBOX_SHARDS,
@@ -58,11 +69,7 @@ fn feed_item(event: &Event) -> Item {
         event.ma_app_id,
         event.kind.detail_type()
     );
-    let mut item = key(component_pk(&event.component), sk);
-    item.insert("kind".into(), s(event.kind.detail_type()));
-    item.insert("ma_app_id".into(), s(&event.ma_app_id));
-    item.insert("at".into(), n(event.at_ms));
-    item.insert("data".into(), s(event.data.to_string()));
+    let mut item = event_item(event, sk);
     item.insert("ttl".into(), n(event.at_ms / 1000 + FEED_DAYS * 86_400));
     item
 }
@@ -123,10 +130,7 @@ pub async fn feed(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<super::authorizers::Page<Event>, StoreError> {
-    let prefix = match appid {
-        Some(a) => format!("HIST#{a}#"),
-        None => FEED.to_owned(),
-    };
+    let prefix = appid.map_or_else(|| FEED.to_owned(), history_prefix);
     table
         .page_prefix(
             component_pk(component),
@@ -135,14 +139,9 @@ pub async fn feed(
             limit,
             cursor,
             "Query event feed",
-            feed_event,
+            from_item,
         )
         .await
-}
-
-/// An event read back from the feed or the history: the component comes from the partition.
-fn feed_event(item: &Item) -> Result<Event, StoreError> {
-    from_item(item)
 }
 
 /// The newest `limit` events of one mini-program, newest first.
@@ -152,14 +151,9 @@ pub async fn list(
     appid: &str,
     limit: i32,
 ) -> Result<Vec<Event>, StoreError> {
-    let out = table
-        .query_prefix(component_pk(component), format!("HIST#{appid}#"))
-        .scan_index_forward(false)
-        .limit(limit)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query history", e))?;
-    out.items().iter().map(from_item).collect()
+    Ok(feed(table, component, Some(appid), limit, None)
+        .await?
+        .items)
 }
 
 /// Events of one outbox partition not yet accepted by the bus and older than `before_ms`, oldest first.

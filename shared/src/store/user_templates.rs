@@ -534,7 +534,7 @@ fn summary_of(item: &Item) -> ReleaseSummary {
 }
 
 /// The release summary of each of `appids` that has a user template (the others have none), read in batches of 100.
-pub async fn release_states(
+pub async fn release_summaries(
     table: &Table,
     component: &str,
     appids: &[&str],
