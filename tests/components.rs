@@ -157,28 +157,42 @@ async fn own_named(stack: &Stack, token: &str, nick: &str) -> String {
         .to_owned()
 }
 
-/// Every page of `/miniprogram/list?{query}`, following `nextCursor`: the maAppIds and release states, in order.
-async fn every_page(stack: &Stack, token: &str, query: &str) -> Vec<(String, String)> {
-    let mut found = Vec::new();
+/// The items of up to `max_pages` pages of `{path}?{query}`, following `nextCursor`, and whether the last page came.
+async fn paged_items(
+    stack: &Stack,
+    token: &str,
+    path: &str,
+    max_pages: usize,
+) -> (Vec<Value>, bool) {
+    let mut items = Vec::new();
     let mut cursor: Option<String> = None;
-    for _ in 0..100 {
+    for _ in 0..max_pages {
         let at = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let (code, out) = stack
-            .get(&format!("/miniprogram/list?{query}{at}"), token)
-            .await;
-        assert_eq!(code, 200, "{query}: {out}");
-        for item in out["items"].as_array().unwrap() {
-            found.push((
-                item["maAppId"].as_str().unwrap().to_owned(),
-                item["releaseState"].as_str().unwrap().to_owned(),
-            ));
-        }
+        let (code, out) = stack.get(&format!("{path}{at}"), token).await;
+        assert_eq!(code, 200, "{path}: {out}");
+        items.extend(out["items"].as_array().unwrap().iter().cloned());
         cursor = out["nextCursor"].as_str().map(str::to_owned);
         if cursor.is_none() {
-            return found;
+            return (items, true);
         }
     }
-    panic!("{query}: no end after 100 pages");
+    (items, false)
+}
+
+/// Every page of `/miniprogram/list?{query}`: the maAppIds and release states, in order.
+async fn every_page(stack: &Stack, token: &str, query: &str) -> Vec<(String, String)> {
+    let (items, ended) =
+        paged_items(stack, token, &format!("/miniprogram/list?{query}"), 100).await;
+    assert!(ended, "{query}: no end after 100 pages");
+    items
+        .iter()
+        .map(|item| {
+            (
+                item["maAppId"].as_str().unwrap().to_owned(),
+                item["releaseState"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -324,25 +338,11 @@ async fn the_listing_shows_each_mini_programs_template_versions_and_visit_status
     assert_eq!(after["auditReason"], Value::Null);
 }
 
-/// Every page of `/event/feed?{query}` up to `pages`: the events, in the order the pages gave them.
+/// The events of up to `pages` pages of `/event/feed?{query}`, in the order the pages gave them.
 async fn feed_pages(stack: &Stack, token: &str, query: &str, pages: usize) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    for _ in 0..pages {
-        let at = if cursor.is_empty() {
-            String::new()
-        } else {
-            format!("&cursor={cursor}")
-        };
-        let (code, page) = stack.get(&format!("/event/feed?{query}{at}"), token).await;
-        assert_eq!(code, 200, "{page}");
-        out.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["nextCursor"].as_str() {
-            Some(c) => cursor = c.to_owned(),
-            None => break,
-        }
-    }
-    out
+    paged_items(stack, token, &format!("/event/feed?{query}"), pages)
+        .await
+        .0
 }
 
 #[tokio::test]
