@@ -404,3 +404,109 @@ async fn lost_answers_and_wechat_refusals_of_the_new_calls_leave_nothing_half_do
     assert_eq!(code, 200, "{out}");
     assert_eq!(side(&stack, &appid).await["commits"], json!(["3.0.0"]));
 }
+
+fn listed<'a>(page: &'a Value, appid: &str) -> &'a Value {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["maAppId"] == appid)
+        .unwrap_or_else(|| panic!("{appid} not listed: {page}"))
+}
+
+#[tokio::test]
+async fn readiness_names_each_gap_and_the_listing_shows_shop_privacy_contact_and_icp_filing() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ready"));
+    let appid = stack.own_mini_program(&merchant).await;
+    let readiness = format!("/miniprogram/readiness?maAppId={appid}");
+
+    // Before anyone asked: no shop, no contact, the filing unknown.
+    let (code, page) = stack.get("/miniprogram/list", &merchant).await;
+    assert_eq!(code, 200, "{page}");
+    let row = listed(&page, &appid);
+    assert_eq!(
+        (&row["shopId"], &row["privacyContact"], &row["icpFiled"]),
+        (&Value::Null, &json!(false), &Value::Null),
+        "{row}"
+    );
+
+    // Nothing is ready: no category, no contact, not filed.
+    stack
+        .sandbox("/control/categories", json!({"appid": appid, "categories": []}))
+        .await;
+    stack
+        .sandbox("/control/icp", json!({"appid": appid, "status": 1024}))
+        .await;
+    let (code, out) = stack.get(&readiness, &merchant).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(
+        out["missing"],
+        json!(["category", "privacyContact", "icpFiling"]),
+        "{out}"
+    );
+    assert_eq!((&out["icpStatus"], &out["categories"]), (&json!(1024), &json!(0)));
+    let row_of = |page: &Value| listed(page, &appid).clone();
+    let (_, page) = stack.get("/miniprogram/list", &merchant).await;
+    let row = row_of(&page);
+    assert_eq!(row["icpFiled"], false, "{row}");
+    let first_check = row["icpCheckedAt"].as_i64().unwrap();
+
+    // Each gap closed in turn; the listing follows (the shop by its name, renamed too).
+    stack
+        .sandbox(
+            "/control/categories",
+            json!({"appid": appid, "categories": [{"first_class": "工具", "second_class": "效率",
+                                                   "first_id": 287, "second_id": 612}]}),
+        )
+        .await;
+    stack.privacy_contact(&merchant, &appid).await;
+    stack
+        .sandbox("/control/icp", json!({"appid": appid, "status": 6}))
+        .await;
+    let (code, shop) = stack
+        .post("/shop/create", &merchant, &json!({"name": "Ready Tea", "maAppId": appid}))
+        .await;
+    assert_eq!(code, 201, "{shop}");
+    let (code, out) = stack.get(&readiness, &merchant).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!((&out["missing"], &out["icpFiled"]), (&json!([]), &json!(true)), "{out}");
+    let rename = json!({"shopId": shop["shopId"], "version": 1, "name": "Ready Teahouse"});
+    let (code, out) = stack.post("/shop/update", &merchant, &rename).await;
+    assert_eq!(code, 200, "{out}");
+    let (_, page) = stack.get("/miniprogram/list", &merchant).await;
+    let row = row_of(&page);
+    assert_eq!(
+        (&row["shopId"], &row["shopName"], &row["privacyContact"], &row["icpFiled"]),
+        (&shop["shopId"], &json!("Ready Teahouse"), &json!(true), &json!(true)),
+        "{row}"
+    );
+    assert!(row["icpCheckedAt"].as_i64().unwrap() >= first_check);
+
+    // WeChat failing the filing question: a clear error, and the last known filing stays.
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "get_icp_entrance_info", "appid": appid, "errcode": 61070, "times": 1}),
+        )
+        .await;
+    let (code, out) = stack.get(&readiness, &merchant).await;
+    assert!(code >= 400, "{code} {out}");
+    assert_eq!(out["error"]["wechatErrcode"], 61070, "{out}");
+    let (_, page) = stack.get("/miniprogram/list", &merchant).await;
+    assert_eq!(row_of(&page)["icpFiled"], true);
+
+    // Strangers, wrong roles and bad input.
+    let other = stack.token_for_user(Role::Merchant, &unique("stranger"));
+    let (code, out) = stack.get(&readiness, &other).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "");
+    let (code, out) = stack.get(&readiness, &stack.token(Role::Developer)).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack.get("/miniprogram/readiness", &merchant).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "maAppId");
+    let (code, out) = stack
+        .get("/miniprogram/readiness?maAppId=not%20an%20appid", &merchant)
+        .await;
+    assert_refused(code, &out, 400, "INVALID_ID", "maAppId");
+}

@@ -133,10 +133,16 @@ test.describe.serial("the console", () => {
     await expect(page.getByTestId("trial-qr").locator("img")).toBeVisible();
     await page.getByTestId("act-publish").click();
     await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "released");
+    await page.getByRole("button", { name: "重新检查" }).click();
+    await expect(page.getByTestId("readiness")).toContainText("已备案");
+    await expect(page.getByTestId("readiness")).toContainText("已设置");
     await shot(page, "miniprogram-released");
     await page.goto("/#/miniprograms");
-    await expect(page.getByTestId("mp-table")).toContainText(appid);
-    await expect(page.getByTestId("mp-table")).toContainText("1.0.0");
+    const row = page.getByTestId("mp-table").locator("tr", { hasText: appid });
+    await expect(row).toContainText("1.0.0");
+    // The publish checked the ICP filing; the privacy contact was set above.
+    await expect(row).toContainText("已备案");
+    await expect(row).toContainText("已设置");
     await shot(page, "miniprograms-merchant");
 
     // A shop names the merchant's business.

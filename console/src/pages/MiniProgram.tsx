@@ -1,7 +1,7 @@
 // One mini-program: where its code stands and every code action, then its testers, domains, privacy guide, basic
 // info, categories, codes, jump rules, violations and history, each in a tab.
 import { useState } from "react";
-import { Button, Card, Descriptions, Empty, Form, Image, Input, InputNumber, Space, Table, Tabs, Timeline, Typography } from "antd";
+import { Button, Card, Descriptions, Empty, Form, Image, Input, InputNumber, Space, Table, Tabs, Tag, Timeline, Typography } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
@@ -91,6 +91,25 @@ function ReleaseTab({ appid }: { appid: string }) {
         )}
       </Card>
     </Space>
+  );
+}
+
+/** What a real account still lacks before an audit (category, privacy contact) and before going online (ICP filing). */
+function ReadinessCard({ appid }: { appid: string }) {
+  const t = useT();
+  const ready = useLoad(() => call(api.GET("/miniprogram/readiness", { params: { query: { maAppId: appid } } })), [appid]);
+  const r = ready.data;
+  const mark = (ok: boolean | undefined, yes: string, no: string) =>
+    ok === undefined ? "—" : ok ? <Tag color="green">{t(yes)}</Tag> : <Tag color="red">{t(no)}</Tag>;
+  return (
+    <Card size="small" title={t("Readiness")} extra={<Button size="small" onClick={ready.reload}>{t("Check again")}</Button>}>
+      <ErrorBox error={ready.error} />
+      <Descriptions size="small" column={{ xs: 1, md: 3 }} data-testid="readiness">
+        <Descriptions.Item label={t("Categories")}>{mark(r ? r.categories > 0 : undefined, String(r?.categories ?? ""), "None")}</Descriptions.Item>
+        <Descriptions.Item label={t("Privacy contact")}>{mark(r?.privacyContact, "Set", "Missing")}</Descriptions.Item>
+        <Descriptions.Item label={t("ICP filing")}>{mark(r?.icpFiled, "Filed", "Not filed")}</Descriptions.Item>
+      </Descriptions>
+    </Card>
   );
 }
 
@@ -220,7 +239,7 @@ export function MiniProgramPage({ appid }: { appid: string }) {
       <Tabs
         destroyOnHidden
         items={[
-          { key: "release", label: t("Release"), children: (<Space direction="vertical" style={{ width: "100%" }}><ReleaseTab appid={appid} /><QuotaCard appid={appid} /></Space>) },
+          { key: "release", label: t("Release"), children: (<Space direction="vertical" style={{ width: "100%" }}><ReadinessCard appid={appid} /><ReleaseTab appid={appid} /><QuotaCard appid={appid} /></Space>) },
           { key: "testers", label: t("Testers"), children: <TestersTab appid={appid} /> },
           { key: "domains", label: t("Domains"), children: <DomainsTab appid={appid} /> },
           { key: "privacy", label: t("Privacy guide"), children: <PrivacyTab appid={appid} /> },

@@ -58,13 +58,14 @@ export function MiniProgramsPage() {
         loading={loading}
         dataSource={data?.items ?? []}
         pagination={false}
-        scroll={{ x: 1300 }}
+        scroll={{ x: 1600 }}
         data-testid="mp-table"
         onRow={(r) => ({ onClick: () => go(`/miniprograms/${r.maAppId}`), style: { cursor: "pointer" } })}
         columns={[
           { title: t("Name"), dataIndex: "nickName", render: (v, r) => v || r.userName || "—" },
           { title: "appid", dataIndex: "maAppId" },
           { title: t("Merchant"), dataIndex: "merchant" },
+          { title: t("Shop"), dataIndex: "shopName", render: (v, r) => v ?? r.shopId ?? "—" },
           { title: t("Release state"), dataIndex: "releaseState", render: (v) => <StateTag state={v} /> },
           { title: t("Reason"), dataIndex: "auditReason", ellipsis: true },
           { title: t("Trial version"), dataIndex: "trialVersion" },
@@ -73,6 +74,23 @@ export function MiniProgramsPage() {
             title: t("Visits"),
             dataIndex: "accessStatus",
             render: (v) => (v === "close" ? <Tag color="red">{t("Closed")}</Tag> : v ? <Tag color="green">{t("Open")}</Tag> : null),
+          },
+          {
+            title: t("Privacy contact"),
+            dataIndex: "privacyContact",
+            render: (v) => (v ? <Tag color="green">{t("Set")}</Tag> : <Tag>{t("Missing")}</Tag>),
+          },
+          {
+            title: t("ICP filing"),
+            dataIndex: "icpFiled",
+            render: (v, r) =>
+              v == null ? (
+                <Tag>{t("Not checked")}</Tag>
+              ) : (
+                <Tag color={v ? "green" : "red"} title={time(r.icpCheckedAt)}>
+                  {t(v ? "Filed" : "Not filed")}
+                </Tag>
+              ),
           },
           { title: t("Template"), dataIndex: "templateId" },
           { title: t("Hosted"), dataIndex: "hosted", render: (v) => (v ? <Tag color="blue">{t("Yes")}</Tag> : t("No")) },

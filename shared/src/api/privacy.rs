@@ -1,5 +1,5 @@
 //! `GET /miniprogram/privacy`, `POST /miniprogram/privacy` — the privacy owner contact of a mini-program (its
-//! merchant, or the component's operators).
+//! merchant, or the component's operators); `GET /miniprogram/readiness` — what it still lacks for a real account.
 use lambda_http::{Body, Request, Response};
 
 use super::code_route;
@@ -17,6 +17,13 @@ pub async fn view(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn set(deps: &Deps, req: Request) -> Response<Body> {
     code_route(deps, req, |c, comp, req| async move {
         readiness::set(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn readiness(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        readiness::check(deps, &c, &comp, &required_id(&req, "maAppId")?).await
     })
     .await
 }

@@ -115,8 +115,8 @@ pub async fn publish_saved(
 /// A mini-program goes online only with a completed ICP filing (WeChat's rule since 2023-09-01): asked before
 /// publishing, so an unfiled one is refused with WeChat's status instead of failing at WeChat.
 async fn require_icp_filing(deps: &Deps, component: &str, appid: &str) -> AppResult<()> {
-    let icp = pipeline::host(deps, component, appid).filing().await?;
-    if icp.is_filed() {
+    let icp = pipeline::readiness::icp_filing(deps, component, appid).await?;
+    if icp.filed {
         return Ok(());
     }
     Err(AppError::IcpFilingRequired(format!(

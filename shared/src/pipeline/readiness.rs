@@ -1,7 +1,7 @@
 //! What a real account needs before its audit, applied by the pipeline right before every `submit_audit`: the
 //! template's server domains on the mini-program, WeChat's privacy scan of the committed code, and the privacy
 //! guide (the template's settings with the merchant's owner contact). Plus `GET/POST /miniprogram/privacy`, where
-//! merchants and operators give that contact.
+//! merchants and operators give that contact, and `GET /miniprogram/readiness`, what a mini-program still lacks.
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -12,6 +12,7 @@ use crate::domain::readiness::{self as rules, OwnerSetting, PrivacySpec, ServerD
 use crate::error::{AppError, AppResult};
 use crate::pipeline::{self, host::CodeHost};
 use crate::services::access::owned_mini_program;
+use crate::store::filings::{self, Filing};
 use crate::store::privacy;
 use crate::store::templates as industry;
 use crate::store::user_templates as saved_configs;
@@ -284,6 +285,68 @@ pub async fn view(
         updated_at: stored.map(|s| s.updated_ms),
         template,
         wechat,
+    })
+}
+
+/// The mini-program's ICP filing as WeChat reports it now, kept for listings.
+pub async fn icp_filing(deps: &Deps, component: &str, appid: &str) -> AppResult<Filing> {
+    let icp = pipeline::host(deps, component, appid).filing().await?;
+    let filing = Filing {
+        status: icp.status,
+        filed: icp.is_filed(),
+        checked_ms: now_millis(),
+    };
+    filings::record(&deps.table, component, appid, &filing).await?;
+    Ok(filing)
+}
+
+/// What stands between a mini-program and going online on a real account.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadinessView {
+    pub ma_app_id: String,
+    /// Categories it may submit under (an audit needs one).
+    pub categories: usize,
+    /// A privacy owner contact, given here or already in WeChat's guide (an audit needs one).
+    pub privacy_contact: bool,
+    /// The ICP filing (publishing needs it): WeChat's status, 6 when filed.
+    pub icp_status: i64,
+    pub icp_filed: bool,
+    /// What is missing, by name: `category`, `privacyContact`, `icpFiling`; empty when ready.
+    pub missing: Vec<&'static str>,
+}
+
+/// `GET /miniprogram/readiness?maAppId=`: asks WeChat now (categories, the current privacy guide when no contact
+/// is stored, the ICP filing) and keeps the filing for listings.
+pub async fn check(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<ReadinessView> {
+    owned_mini_program(deps, caller, component, appid).await?;
+    let categories = pipeline::host(deps, component, appid).categories().await?.len();
+    let privacy_contact = match owner_contact(deps, component, appid, None).await {
+        Ok(_) => true,
+        Err(AppError::PrivacyRequired(_)) => false,
+        Err(e) => return Err(e),
+    };
+    let icp = icp_filing(deps, component, appid).await?;
+    let missing = [
+        (categories == 0, "category"),
+        (!privacy_contact, "privacyContact"),
+        (!icp.filed, "icpFiling"),
+    ]
+    .into_iter()
+    .filter_map(|(lacks, name)| lacks.then_some(name))
+    .collect();
+    Ok(ReadinessView {
+        ma_app_id: appid.to_owned(),
+        categories,
+        privacy_contact,
+        icp_status: icp.status,
+        icp_filed: icp.filed,
+        missing,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::domain::identity::{Claims, Role};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::store::authorizers::{self, Authorizer};
-use crate::store::user_templates::{self, ReleaseSummary};
+use crate::store::listing::{self, Facts};
 
 /// At most this many records of the component are examined for one request.
 const SCAN_BUDGET: usize = 2_000;
@@ -89,6 +89,14 @@ pub struct Listed {
     pub access_status: Option<String>,
     pub trial_version: Option<String>,
     pub online_version: Option<String>,
+    /// The shop it belongs to, if any (its name as of the shop's last change).
+    pub shop_id: Option<String>,
+    pub shop_name: Option<String>,
+    /// Whether the privacy guide's owner contact is set (the pipeline refuses an audit without one).
+    pub privacy_contact: bool,
+    /// The ICP filing as WeChat last reported it (`GET /miniprogram/readiness`, a publish): None until asked.
+    pub icp_filed: Option<bool>,
+    pub icp_checked_at: Option<i64>,
 }
 
 pub struct Found {
@@ -98,22 +106,29 @@ pub struct Found {
 }
 
 /// Where a mini-program's code stands: `none` before any saved decoration.
-fn state_of<'a>(summaries: &'a HashMap<String, ReleaseSummary>, appid: &str) -> &'a str {
-    summaries
+fn state_of<'a>(facts: &'a HashMap<String, Facts>, appid: &str) -> &'a str {
+    facts
         .get(appid)
+        .and_then(|f| f.release.as_ref())
         .map_or(NOT_DECORATED, |s| s.state.as_str())
 }
 
-fn listed(a: Authorizer, summaries: &HashMap<String, ReleaseSummary>) -> Listed {
-    let release_state = state_of(summaries, &a.appid).to_owned();
+fn listed(a: Authorizer, facts: &HashMap<String, Facts>) -> Listed {
+    let release_state = state_of(facts, &a.appid).to_owned();
     let hosted = a.is_hosted();
-    let summary = summaries.get(&a.appid);
+    let f = facts.get(&a.appid).cloned().unwrap_or_default();
+    let summary = f.release.as_ref();
     Listed {
         template_id: summary.and_then(|s| s.template_id.clone()),
         audit_reason: summary.and_then(|s| s.audit_reason.clone()),
         access_status: summary.map(|s| s.access_status.clone()),
         trial_version: summary.and_then(|s| s.trial_version.clone()),
         online_version: summary.and_then(|s| s.online_version.clone()),
+        shop_id: f.shop.as_ref().map(|l| l.shop_id.clone()),
+        shop_name: f.shop.and_then(|l| l.shop_name),
+        privacy_contact: f.privacy_contact,
+        icp_filed: f.icp.as_ref().map(|i| i.filed),
+        icp_checked_at: f.icp.map(|i| i.checked_ms),
         ma_app_id: a.appid,
         nick_name: a.nick_name,
         user_name: a.user_name,
@@ -167,14 +182,14 @@ pub async fn find(
         let candidates: Vec<Authorizer> =
             page.items.into_iter().filter(|a| filter.names(a)).collect();
         let ids: Vec<&str> = candidates.iter().map(|a| a.appid.as_str()).collect();
-        let summaries = user_templates::release_summaries(&deps.table, component, &ids).await?;
+        let facts = listing::read(&deps.table, component, &ids).await?;
         examined += page_size as usize;
         let count = candidates.len();
         for (i, a) in candidates.into_iter().enumerate() {
-            if !filter.in_state(state_of(&summaries, &a.appid)) {
+            if !filter.in_state(state_of(&facts, &a.appid)) {
                 continue;
             }
-            items.push(listed(a, &summaries));
+            items.push(listed(a, &facts));
             if items.len() == limit {
                 // Full: go on after the last one listed (what follows it on this page is read again next time).
                 let more = page.next_cursor.is_some() || i + 1 < count;
@@ -218,14 +233,14 @@ async fn find_own(
             && filter.names(a)
     });
     let ids: Vec<&str> = own.iter().map(|a| a.appid.as_str()).collect();
-    let summaries = user_templates::release_summaries(&deps.table, component, &ids).await?;
+    let facts = listing::read(&deps.table, component, &ids).await?;
     let mut matching = own
         .into_iter()
-        .filter(|a| filter.in_state(state_of(&summaries, &a.appid)));
+        .filter(|a| filter.in_state(state_of(&facts, &a.appid)));
     let items: Vec<Listed> = matching
         .by_ref()
         .take(limit)
-        .map(|a| listed(a, &summaries))
+        .map(|a| listed(a, &facts))
         .collect();
     let more = matching.next().is_some();
     Ok(Found {

@@ -3,10 +3,12 @@ pub mod audit_quota;
 pub mod authorizers;
 pub mod batches;
 pub mod components;
+pub mod filings;
 pub mod fleet;
 pub mod forwarding;
 pub mod history;
 pub mod item;
+pub mod listing;
 pub mod login_attempts;
 pub mod nicknames;
 pub mod privacy;
@@ -260,6 +262,56 @@ impl Table {
             .await
             .map_err(|e| StoreError::dynamo(operation, e))?;
         Ok(out.item)
+    }
+
+    /// Consistent BatchGetItem of the records of `pk` with these sort keys (those that exist), 100 keys a request,
+    /// with only the `projection`'s attributes.
+    pub async fn batch_get(
+        &self,
+        pk: &str,
+        sks: &[String],
+        projection: &str,
+        operation: &'static str,
+    ) -> Result<Vec<item::Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::with_capacity(sks.len());
+        for chunk in sks.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|sk| item::key(pk.to_owned(), sk.clone()))
+                .collect::<Vec<_>>();
+            let mut wanted = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .projection_expression(projection)
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Malformed(format!("{operation}: {e}")))?,
+            );
+            // DynamoDB may leave keys unprocessed under load: ask again for those, a bounded number of times.
+            for _ in 0..5 {
+                let Some(request) = wanted.take() else { break };
+                let out = self
+                    .client()
+                    .batch_get_item()
+                    .request_items(&self.name, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::dynamo(operation, e))?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.name)) {
+                    found.extend(items.iter().cloned());
+                }
+                wanted = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.name))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if wanted.is_some() {
+                return Err(StoreError::Busy(operation));
+            }
+        }
+        Ok(found)
     }
 
     /// Unconditional PutItem of one whole record (it replaces what was there).

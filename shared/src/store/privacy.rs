@@ -4,7 +4,7 @@ use super::item::{get_n, get_s, key, n, s};
 use super::{component_pk, StoreError, Table};
 use crate::domain::readiness::OwnerSetting;
 
-fn sk(appid: &str) -> String {
+pub(super) fn sk(appid: &str) -> String {
     format!("PRIVACY#{appid}")
 }
 

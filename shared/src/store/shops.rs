@@ -19,11 +19,12 @@ pub struct Shop {
     pub update_time: i64,
 }
 
-/// The shop a mini-program belongs to.
+/// The shop a mini-program belongs to (its name as of the shop's last write).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Link {
     pub shop_id: String,
     pub merchant: String,
+    pub shop_name: Option<String>,
 }
 
 fn prefix(merchant: &str) -> String {
@@ -34,7 +35,7 @@ fn shop_sk(merchant: &str, id: &str) -> String {
     format!("{}{id}", prefix(merchant))
 }
 
-fn link_sk(appid: &str) -> String {
+pub(super) fn link_sk(appid: &str) -> String {
     format!("SHOPLINK#{appid}")
 }
 
@@ -89,12 +90,18 @@ pub async fn link(table: &Table, component: &str, appid: &str) -> Result<Option<
     Ok(table
         .get(component_pk(component), link_sk(appid), "GetItem shop link")
         .await?
-        .and_then(|i| {
-            Some(Link {
-                shop_id: get_s(&i, "shop_id")?,
-                merchant: get_s(&i, "merchant")?,
-            })
-        }))
+        .and_then(|i| link_of(&i)))
+}
+
+/// The attributes `link_of` reads.
+pub(super) const LINK_ATTRIBUTES: &str = "shop_id, merchant, shop_name";
+
+pub(super) fn link_of(item: &Item) -> Option<Link> {
+    Some(Link {
+        shop_id: get_s(item, "shop_id")?,
+        merchant: get_s(item, "merchant")?,
+        shop_name: get_s(item, "shop_name"),
+    })
 }
 
 /// A merchant's shops, in id order (ids begin with their creation time in milliseconds, so oldest first).
@@ -113,6 +120,7 @@ pub async fn list(
 
 /// How the shop's mini-program link changes in a write.
 pub enum LinkChange<'a> {
+    /// The shop keeps its mini-program (if any): the link is rewritten with the shop's name.
     Keep,
     /// The shop takes the mini-program: nobody's link (`taken_from` None), or a link left by a merchant who no
     /// longer owns the mini-program (its shop loses it in the same transaction).
@@ -136,6 +144,7 @@ fn link_put(
     let mut item = key(component_pk(component), link_sk(appid));
     item.insert("shop_id".into(), s(&shop.id));
     item.insert("merchant".into(), s(&shop.merchant));
+    item.insert("shop_name".into(), s(&shop.name));
     let put = Put::builder().table_name(&table.name).set_item(Some(item));
     let put = match from {
         None => put.condition_expression("attribute_not_exists(PK)"),
@@ -188,7 +197,21 @@ fn link_items(
     change: &LinkChange<'_>,
 ) -> Vec<TransactWriteItem> {
     match change {
-        LinkChange::Keep => vec![],
+        LinkChange::Keep => match &shop.ma_app_id {
+            // Only while the link is still this shop's (the same condition as taking it from itself).
+            Some(appid) => vec![link_put(
+                table,
+                component,
+                shop,
+                appid,
+                Some(&Link {
+                    shop_id: shop.id.clone(),
+                    merchant: shop.merchant.clone(),
+                    shop_name: None,
+                }),
+            )],
+            None => vec![],
+        },
         LinkChange::Take { appid, taken_from } => {
             let mut out = vec![link_put(table, component, shop, appid, *taken_from)];
             if let Some(old) = taken_from {

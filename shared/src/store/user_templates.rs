@@ -58,7 +58,7 @@ impl UserTemplate {
     }
 }
 
-fn ut_sk(appid: &str) -> String {
+pub(super) fn ut_sk(appid: &str) -> String {
     format!("UT#{appid}")
 }
 
@@ -521,7 +521,11 @@ pub struct ReleaseSummary {
     pub online_version: Option<String>,
 }
 
-fn summary_of(item: &Item) -> ReleaseSummary {
+/// The attributes `summary_of` reads.
+pub(super) const SUMMARY_ATTRIBUTES: &str =
+    "release_state, template_id, audit_reason, access_status, code_commit_info, release_info";
+
+pub(super) fn summary_of(item: &Item) -> ReleaseSummary {
     let version = |field: &str, key: &str| json_of(item, field)[key].as_str().map(str::to_owned);
     ReleaseSummary {
         state: get_s(item, "release_state").unwrap_or_else(|| "saved".into()),
@@ -531,63 +535,4 @@ fn summary_of(item: &Item) -> ReleaseSummary {
         trial_version: version("code_commit_info", "userVersion"),
         online_version: version("release_info", "release_version"),
     }
-}
-
-/// The release summary of each of `appids` that has a user template (the others have none), read in batches of 100.
-pub async fn release_summaries(
-    table: &Table,
-    component: &str,
-    appids: &[&str],
-) -> Result<std::collections::HashMap<String, ReleaseSummary>, StoreError> {
-    use aws_sdk_dynamodb::types::KeysAndAttributes;
-    let pk = component_pk(component);
-    let mut states = std::collections::HashMap::new();
-    for chunk in appids.chunks(100) {
-        let keys = chunk
-            .iter()
-            .map(|a| key(pk.clone(), ut_sk(a)))
-            .collect::<Vec<_>>();
-        let mut wanted = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .projection_expression(
-                    "SK, release_state, template_id, audit_reason, access_status, code_commit_info, release_info",
-                )
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Malformed(format!("batch read of release states: {e}")))?,
-        );
-        // DynamoDB may leave keys unprocessed under load: ask again for those, a bounded number of times.
-        for _ in 0..5 {
-            let Some(request) = wanted.take() else { break };
-            let out = table
-                .client()
-                .batch_get_item()
-                .request_items(&table.name, request)
-                .send()
-                .await
-                .map_err(|e| StoreError::dynamo("BatchGetItem release states", e))?;
-            for item in out
-                .responses()
-                .and_then(|r| r.get(&table.name))
-                .into_iter()
-                .flatten()
-            {
-                if let Some(appid) =
-                    get_s(item, "SK").and_then(|sk| sk.strip_prefix("UT#").map(str::to_owned))
-                {
-                    states.insert(appid, summary_of(item));
-                }
-            }
-            wanted = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&table.name))
-                .filter(|k| !k.keys().is_empty())
-                .cloned();
-        }
-        if wanted.is_some() {
-            return Err(StoreError::Busy("BatchGetItem release states"));
-        }
-    }
-    Ok(states)
 }
