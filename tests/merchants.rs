@@ -168,3 +168,68 @@ async fn bad_links_and_foreign_mini_programs_are_refused() {
     assert!(stack.mini_programs(&frank).await.is_empty());
     assert_eq!(stack.mini_programs(&erin).await, vec![appid]);
 }
+
+/// A merchant user of this stack's component, made by its admin; returns the account.
+async fn merchant_account(stack: &Stack, name: &str, role: &str) -> String {
+    let account = unique(name);
+    let body = serde_json::json!({"account": account, "password": "long enough 1", "role": role,
+                                  "components": [stack.component_appid()]});
+    let (code, out) = stack
+        .post("/user/create", &stack.token(Role::Admin), &body)
+        .await;
+    assert_eq!(code, 201, "{out}");
+    account
+}
+
+#[tokio::test]
+async fn an_operator_hands_a_merchant_a_link_and_what_it_authorizes_is_that_merchants() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let operator = stack.token(Role::Operator);
+    let account = merchant_account(&stack, "handed", "merchant").await;
+
+    for kind in ["pc", "h5"] {
+        let (code, out) = stack
+            .get(&format!("/auth/link?kind={kind}&merchant={account}"), &operator)
+            .await;
+        assert_eq!(code, 200, "{out}");
+        assert!(out["url"].as_str().unwrap().contains("pre_auth_code="), "{out}");
+    }
+    let (_, out) = stack
+        .get(&format!("/auth/link?merchant={account}"), &stack.token(Role::Admin))
+        .await;
+    let frontend = follow(&stack, out["url"].as_str().unwrap()).await;
+    assert_eq!(frontend["outcome"], "authorized", "{frontend}");
+    let appid = frontend["maAppId"].as_str().unwrap();
+    let (code, mine) = stack
+        .get("/miniprogram/list", &stack.token_for_user(Role::Merchant, &account))
+        .await;
+    assert_eq!(code, 200, "{mine}");
+    assert_eq!(mine["items"][0]["maAppId"], appid, "{mine}");
+    assert_eq!(mine["items"][0]["merchant"], account.as_str());
+
+    // Refusals: a merchant naming another, staff naming nobody, someone who is no merchant of theirs, a developer.
+    let merchant = merchant(&stack, "asker");
+    let (code, out) = stack
+        .get(&format!("/auth/link?merchant={account}"), &merchant)
+        .await;
+    stack_tests::assert_refused(code, &out, 403, "FORBIDDEN", "merchant");
+    let (code, out) = stack.get("/auth/link?kind=pc", &operator).await;
+    stack_tests::assert_refused(code, &out, 400, "BAD_REQUEST", "merchant");
+    let developer = merchant_account(&stack, "not-a-merchant", "developer").await;
+    let (_, other_admin) = stack.signed_up_tenant("Other Links").await;
+    let stranger = unique("strangers-merchant");
+    let body = serde_json::json!({"account": stranger, "password": "long enough 1", "role": "merchant"});
+    let (code, out) = stack.post("/user/create", &other_admin, &body).await;
+    assert_eq!(code, 201, "{out}");
+    for who in [developer.as_str(), stranger.as_str(), "nobody-at-all"] {
+        let (code, out) = stack
+            .get(&format!("/auth/link?merchant={who}"), &operator)
+            .await;
+        stack_tests::assert_refused(code, &out, 404, "NOT_FOUND", who);
+    }
+    let (code, out) = stack
+        .get(&format!("/auth/link?merchant={account}"), &stack.token(Role::Developer))
+        .await;
+    stack_tests::assert_refused(code, &out, 403, "FORBIDDEN", "");
+}

@@ -160,6 +160,16 @@ test.describe.serial("the console", () => {
       fleet.push(out.authorizerAppid);
     }
     await login(page, seededUser("operator"));
+    // The operator can hand the merchant links too: a PC link and the H5 QR code for that merchant.
+    await page.goto("/#/components");
+    await page.getByTestId("link-merchant").locator("input").fill(merchant.account);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes("/auth/link") && r.url().includes("kind=h5") && r.status() === 200),
+      page.getByTestId("link-merchant").locator("input").press("Enter"),
+    ]);
+    await expect(page.getByTestId("auth-h5")).toBeVisible();
+    await expect(page.getByTestId("auth-pc")).toHaveAttribute("href", /pre_auth_code=/);
+    await shot(page, "components-links");
     const releasedBefore = await releasedCount(page);
     await page.goto(`/#/miniprograms?search=${fleetName}`);
     await expect(page.getByTestId("mp-table").locator("tbody tr.ant-table-row")).toHaveCount(10);

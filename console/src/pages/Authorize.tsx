@@ -1,16 +1,65 @@
 // A merchant authorizes its mini-program to the platform: WeChat's consent page, by link on a computer or by QR code
 // on a phone; WeChat sends the browser back here (#/authorized?outcome=...).
-import { Button, Card, QRCode, Result, Space, Typography } from "antd";
+import { useState } from "react";
+import { Button, Card, Input, QRCode, Result, Space, Typography } from "antd";
 import { api, call } from "../api/client";
 import { useT } from "../i18n";
 import { ErrorBox, useLoad } from "../ui/kit";
 import { go, useRoute } from "../route";
 
+/** WeChat's consent page by link (PC) and by QR code (H5), for the caller or, from staff, for `merchant`. */
+function Links({ merchant }: { merchant?: string }) {
+  const t = useT();
+  const pc = useLoad(() => call(api.GET("/auth/link", { params: { query: { kind: "pc", merchant } } })), [merchant]);
+  const h5 = useLoad(() => call(api.GET("/auth/link", { params: { query: { kind: "h5", merchant } } })), [merchant]);
+  const pcUrl = (pc.data as { url: string } | null)?.url;
+  return (
+    <>
+      <ErrorBox error={pc.error ?? h5.error} />
+      <Space wrap size="large" align="start">
+        <Space direction="vertical">
+          <Typography.Text strong>{t("PC link")}</Typography.Text>
+          {pcUrl && (
+            <Typography.Link href={pcUrl} copyable={merchant ? { text: pcUrl } : false} data-testid="auth-pc">
+              {t("Open")}
+            </Typography.Link>
+          )}
+        </Space>
+        <Space direction="vertical">
+          <Typography.Text strong>{t("Mobile link (H5)")}</Typography.Text>
+          {h5.data && <QRCode value={(h5.data as { url: string }).url} size={160} data-testid="auth-h5" />}
+        </Space>
+      </Space>
+    </>
+  );
+}
+
+/** Staff hand one of their merchants links: what the merchant authorizes through them becomes that merchant's. */
+export function MerchantLinks() {
+  const t = useT();
+  const [typed, setTyped] = useState("");
+  const [merchant, setMerchant] = useState<string | null>(null);
+  return (
+    <Card title={t("Authorization links for a merchant")} size="small">
+      <Space direction="vertical" style={{ width: "100%" }}>
+        <Input.Search
+          data-testid="link-merchant"
+          placeholder={t("The merchant's account")}
+          enterButton={t("Make links")}
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          onSearch={(v) => setMerchant(v.trim() || null)}
+          style={{ maxWidth: 420 }}
+        />
+        {merchant && <Links merchant={merchant} />}
+      </Space>
+    </Card>
+  );
+}
+
 export function AuthorizePage() {
   const t = useT();
   const { path, query } = useRoute();
-  const pc = useLoad(() => call(api.GET("/auth/link", { params: { query: { kind: "pc" } } })), []);
-  const h5 = useLoad(() => call(api.GET("/auth/link", { params: { query: { kind: "h5" } } })), []);
   const outcome = path[0] === "authorized" ? query.get("outcome") : null;
   const appid = query.get("maAppId");
   return (
@@ -26,21 +75,7 @@ export function AuthorizePage() {
       )}
       {outcome === "error" && <Result status="error" title={t("Authorization failed")} subTitle={`HTTP ${query.get("status")}`} />}
       <Card title={t("Authorize a mini-program")}>
-        <ErrorBox error={pc.error ?? h5.error} />
-        <Space wrap size="large" align="start">
-          <Space direction="vertical">
-            <Typography.Text strong>{t("PC link")}</Typography.Text>
-            {pc.data && (
-              <a href={(pc.data as { url: string }).url} data-testid="auth-pc">
-                {t("Open")}
-              </a>
-            )}
-          </Space>
-          <Space direction="vertical">
-            <Typography.Text strong>{t("Mobile link (H5)")}</Typography.Text>
-            {h5.data && <QRCode value={(h5.data as { url: string }).url} size={160} />}
-          </Space>
-        </Space>
+        <Links />
       </Card>
     </Space>
   );

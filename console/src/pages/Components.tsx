@@ -5,6 +5,7 @@ import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
 import { Act, ErrorBox, time, useLoad } from "../ui/kit";
+import { MerchantLinks } from "./Authorize";
 
 export function ComponentStatus() {
   const t = useT();
@@ -66,6 +67,7 @@ export function ComponentsPage() {
   return (
     <Space direction="vertical" style={{ width: "100%" }} size="large">
       <ComponentStatus />
+      {(role === "admin" || role === "operator") && <MerchantLinks />}
       {(role === "admin" || role === "operator") && <Domains />}
       {role === "admin" && <Register />}
     </Space>

@@ -1,4 +1,4 @@
-//! `GET /auth/link` (merchant), `GET /auth/redirect` (WeChat's redirect target, no JWT), `GET /miniprogram/list`,
+//! `GET /auth/link` (a merchant for itself, an operator or admin for one of its merchants), `GET /auth/redirect` (WeChat's redirect target, no JWT), `GET /miniprogram/list`,
 //! `POST /miniprogram/unlink` (admin).
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -16,12 +16,29 @@ use crate::services::mini_programs;
 pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant]).await?;
+            let roles = [Role::Merchant, Role::Operator, Role::Admin];
+            let (claims, component) = caller(deps, &req, &roles).await?;
             let kind = LinkKind::parse(&query(&req, "kind").unwrap_or_else(|| "pc".into()))?;
-            Ok(json(
-                200,
-                &merchants::auth_link(deps, &claims, &component.appid, kind).await?,
-            ))
+            let link = match (claims.role, query(&req, "merchant")) {
+                (Role::Merchant, None) => {
+                    merchants::auth_link(deps, &claims, &component.appid, kind).await?
+                }
+                (Role::Merchant, Some(_)) => {
+                    return Err(AppError::Forbidden(
+                        "a merchant asks for links for itself only: leave out merchant".into(),
+                    ))
+                }
+                (_, None) => {
+                    return Err(AppError::BadRequest(
+                        "merchant is missing: name the merchant the link is for".into(),
+                    ))
+                }
+                (_, Some(merchant)) => {
+                    merchants::auth_link_for_merchant(deps, &claims, &component.appid, &merchant, kind)
+                        .await?
+                }
+            };
+            Ok(json(200, &link))
         }
         .await,
     )

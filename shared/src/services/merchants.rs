@@ -8,8 +8,8 @@ use crate::domain::identity::{Claims, Role};
 use crate::error::{AppError, AppResult};
 use crate::jwt as auth;
 use crate::services::quotas::{self, Kind};
-use crate::services::{access, callbacks, tokens::with_component_token};
-use crate::store::components;
+use crate::services::{access, accounts, callbacks, tokens::with_component_token};
+use crate::store::{components, users};
 
 /// A link (and its state) stays usable for at most this long; WeChat's pre-auth code lives about as long.
 const LINK_TTL_SECS: i64 = 600;
@@ -47,6 +47,44 @@ fn enc(v: &str) -> String {
         }
     }
     out
+}
+
+/// A link an operator or admin hands to one of its merchants (`merchant`, a merchant user of the caller's tenant
+/// working in this component): what it authorizes becomes that merchant's, and it counts in that merchant's daily
+/// quota of links, as if the merchant had asked.
+pub async fn auth_link_for_merchant(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    merchant: &str,
+    kind: LinkKind,
+) -> AppResult<AuthLink> {
+    let user = users::get(&deps.table, merchant).await?.filter(|u| {
+        u.tenant == caller.tenant
+            && accounts::parse_role(&u.role).ok() == Some(Role::Merchant)
+            && u.components.iter().any(|c| c == component)
+    });
+    let Some(user) = user else {
+        return Err(AppError::NotFound(format!(
+            "merchant {merchant} in component {component}"
+        )));
+    };
+    if user.disabled {
+        return Err(AppError::Conflict(format!(
+            "merchant {merchant} is disabled: enable it before handing it a link"
+        )));
+    }
+    let now = now_secs();
+    let as_merchant = Claims {
+        sub: user.account,
+        role: Role::Merchant,
+        tenant: user.tenant,
+        component: Some(component.to_owned()),
+        iat: now,
+        nbf: None,
+        exp: now + LINK_TTL_SECS,
+    };
+    auth_link(deps, &as_merchant, component, kind).await
 }
 
 pub async fn auth_link(
