@@ -581,3 +581,42 @@ async fn developers_delete_unused_templates_at_wechat_and_here() {
     assert_eq!(code, 201, "{body}");
     assert_ne!(body["template"]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn the_library_shows_wechats_templates_and_its_cap_to_staff_only() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let library = |token: String| {
+        let stack = &stack;
+        async move { stack.get("/template/library", &token).await }
+    };
+    let (code, before) = library(stack.token(Role::Operator)).await;
+    assert_eq!(code, 200, "{before}");
+    let t = released_template(&stack).await;
+    let (code, after) = library(stack.token(Role::Developer)).await;
+    assert_eq!(code, 200, "{after}");
+    assert_eq!(after["limit"], 200);
+    let items = after["items"].as_array().unwrap();
+    assert_eq!(after["count"].as_u64().unwrap() as usize, items.len());
+    assert_eq!(
+        after["count"].as_u64().unwrap(),
+        before["count"].as_u64().unwrap() + 1,
+        "{after}"
+    );
+    // Newest first: the one just made from the draft leads.
+    assert_eq!(items[0]["draft_id"], t["draftId"], "{after}");
+    assert_eq!(library(stack.token(Role::Admin)).await.0, 200);
+
+    let (code, out) = library(stack.token(Role::Merchant)).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "merchant");
+    // WeChat refusing: its errcode, nothing else.
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "gettemplatelist", "errcode": 45009, "times": 1}),
+        )
+        .await;
+    let (code, out) = library(stack.token(Role::Developer)).await;
+    assert!(code >= 400, "{code} {out}");
+    assert_eq!(out["error"]["wechatErrcode"], 45009, "{out}");
+}

@@ -43,7 +43,10 @@ test.describe.serial("the console", () => {
   test("a developer makes a template of a draft, an operator publishes it", async ({ page }) => {
     const draft = await sandbox("/control/drafts", { userVersion: "1.0.0", userDesc: industry });
     await login(page, seededUser("developer"));
+    const library = async () => (await apiAs(seededUser("developer"), "GET", "/template/library")).body.count as number;
+    const inLibrary = await library();
     await page.goto(`/#/templates?industryId=${industry.toLowerCase()}`);
+    await expect(page.getByTestId("library-count")).toHaveText(`${inLibrary} / 200`);
     await page.getByTestId(`make-${draft.draft_id}`).click();
     await page.getByTestId("industry-id").fill(industry.toLowerCase());
     await page.locator("#industryName").fill(industry);
@@ -52,6 +55,8 @@ test.describe.serial("the console", () => {
     await expect(row).toBeVisible();
     templateId = (await row.locator("td").first().innerText()).trim();
     expect(templateId).toMatch(/^it_/);
+    // The draft went into WeChat's library: the count the page shows grew by one.
+    await expect(page.getByTestId("library-count")).toHaveText(`${inLibrary + 1} / 200`);
     await shot(page, "templates-developer");
     await actAndReload(page, `handover-${templateId}`, "/template/list");
     await expect(row.locator("[data-status]")).toHaveAttribute("data-status", "1");

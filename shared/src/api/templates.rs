@@ -1,5 +1,5 @@
 //! Draft and template routes: `/draft/list`, `/draft/release`, `/template/{list,detail,update,handover,release,
-//! withdraw,market}`. Every template is looked up inside the caller's component partition: another tenant's id is 404.
+//! withdraw,market,library}`. Every template is looked up inside the caller's component partition: another tenant's id is 404.
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +25,16 @@ pub async fn draft_list(deps: &Deps, req: Request) -> Response<Body> {
                 200,
                 &json!({"items": service::list_drafts(deps, &component.appid).await?}),
             ))
+        }
+        .await,
+    )
+}
+
+pub async fn library(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (_, component) = caller(deps, &req, &STAFF).await?;
+            Ok(json(200, &service::library(deps, &component.appid).await?))
         }
         .await,
     )

@@ -1,5 +1,5 @@
 //! The template lifecycle: WeChat draft → code template → industry template → page configs → market.
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::clock::now_secs;
@@ -10,7 +10,10 @@ use crate::domain::templates::{self as rules, Changes, PageSpec, Refusal, Status
 use crate::error::{AppError, AppResult};
 use crate::services::tokens::with_component_token;
 use crate::store::templates::{self as store, ContentUpdate, IndustryTemplate, PageConfig};
-use crate::wechat::{client::Draft, errcode, WechatError};
+use crate::wechat::{
+    client::{CodeTemplate, Draft},
+    errcode, WechatError,
+};
 
 impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
@@ -37,6 +40,36 @@ pub async fn list_drafts(deps: &Deps, component: &str) -> AppResult<Vec<Draft>> 
             .then(b.draft_id.cmp(&a.draft_id))
     });
     Ok(drafts)
+}
+
+/// WeChat keeps at most this many code templates per component (85065 past it).
+pub const LIBRARY_LIMIT: usize = 200;
+
+/// WeChat's code template library of the component, newest first, with how much room is left.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Library {
+    pub items: Vec<CodeTemplate>,
+    pub count: usize,
+    pub limit: usize,
+}
+
+/// `GET /template/library`.
+pub async fn library(deps: &Deps, component: &str) -> AppResult<Library> {
+    let mut items = with_component_token(deps, component, |cat| async move {
+        deps.wechat.template_list(&cat).await
+    })
+    .await?;
+    items.sort_by(|a, b| {
+        b.create_time
+            .cmp(&a.create_time)
+            .then(b.template_id.cmp(&a.template_id))
+    });
+    Ok(Library {
+        count: items.len(),
+        items,
+        limit: LIBRARY_LIMIT,
+    })
 }
 
 #[derive(Deserialize)]
@@ -95,7 +128,9 @@ fn draft_error(e: AppError, draft_id: i64) -> AppError {
         }
         AppError::Upstream(w) if w.errcode() == Some(errcode::TEMPLATE_LIBRARY_FULL) => {
             AppError::Conflict(
-                "the WeChat template library is full (200 templates): delete one first".into(),
+                format!(
+                "the WeChat template library is full ({LIBRARY_LIMIT} templates): delete one first"
+            ),
             )
         }
         _ => e,

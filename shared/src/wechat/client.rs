@@ -163,7 +163,7 @@ struct DraftList {
     draft_list: Vec<Draft>,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct CodeTemplate {
     pub template_id: i64,
     pub draft_id: i64,
