@@ -174,6 +174,11 @@ test.describe.serial("the console", () => {
     ]);
     await expect(page.getByTestId("auth-h5")).toBeVisible();
     await expect(page.getByTestId("auth-pc")).toHaveAttribute("href", /pre_auth_code=/);
+    // And register a server domain for the platform: it shows among the testing ones.
+    const host = `${unique("api").toLowerCase()}.tea.example.com`;
+    await page.getByPlaceholder("api.shop.example.com").fill(host);
+    await page.getByTestId("domain-add").click();
+    await expect(page.getByTestId("component-domains")).toContainText(host);
     await shot(page, "components-links");
     const releasedBefore = await releasedCount(page);
     await page.goto(`/#/miniprograms?search=${fleetName}`);

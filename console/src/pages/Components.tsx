@@ -1,6 +1,7 @@
 // The user's component(s): ticket age, token state and expiry, the platform's registered server domains; an admin
 // registers another third-party platform app here.
-import { Card, Descriptions, Form, Input, Space, Tag } from "antd";
+import { useState } from "react";
+import { Card, Checkbox, Descriptions, Form, Input, Space, Tag } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { session } from "../session";
@@ -30,13 +31,61 @@ export function ComponentStatus() {
   );
 }
 
+/** The platform's server domains (testing, published, rejected), added to or taken off the platform. */
 function Domains() {
   const t = useT();
   const domains = useLoad(() => call(api.POST("/component/domains", { body: { action: "get" } })), []);
+  const [typed, setTyped] = useState("");
+  const [publishedToo, setPublishedToo] = useState(false);
+  const d = domains.data;
+  const change = (action: "add" | "delete", list: string[]) =>
+    call(api.POST("/component/domains", { body: { action, domains: list, publishedToo } }));
+  const row = (label: string, list: string[] | undefined, color: string, removable: boolean) => (
+    <Descriptions.Item label={t(label)}>
+      <Space wrap size={[4, 4]}>
+        {(list ?? []).length === 0
+          ? "—"
+          : (list ?? []).map((host) => (
+              <Tag
+                key={host}
+                color={color}
+                closable={removable}
+                onClose={(e) => {
+                  e.preventDefault();
+                  void change("delete", [host]).then(domains.setData, () => void domains.reload());
+                }}
+              >
+                {host}
+              </Tag>
+            ))}
+      </Space>
+    </Descriptions.Item>
+  );
   return (
     <Card title={t("Registered domains")} size="small">
       <ErrorBox error={domains.error} />
-      <pre style={{ fontSize: 12 }}>{JSON.stringify(domains.data, null, 2)}</pre>
+      <Descriptions size="small" bordered column={1} data-testid="component-domains">
+        {row("Testing", d?.testing, "blue", true)}
+        {row("Live", d?.published, "green", true)}
+        {row("Rejected", d?.invalid, "red", false)}
+      </Descriptions>
+      <Space wrap style={{ marginTop: 12 }}>
+        <Input placeholder="api.shop.example.com" value={typed} onChange={(e) => setTyped(e.target.value)} style={{ width: 280 }} />
+        <Checkbox checked={publishedToo} onChange={(e) => setPublishedToo(e.target.checked)}>
+          {t("Published too")}
+        </Checkbox>
+        <Act
+          type="primary"
+          data-testid="domain-add"
+          run={() => change("add", typed.split(/[\s,]+/).filter(Boolean))}
+          done={(out) => {
+            domains.setData(out as typeof d);
+            setTyped("");
+          }}
+        >
+          {t("Add")}
+        </Act>
+      </Space>
     </Card>
   );
 }
