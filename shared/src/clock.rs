@@ -24,3 +24,39 @@ pub async fn with_deadline<F: std::future::Future>(deadline_ms: i64, fut: F) -> 
 pub fn time_left_ms() -> Option<i64> {
     DEADLINE_MS.try_with(|d| *d - now_millis()).ok()
 }
+
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8, no daylight saving), as Alipay's `timestamp` parameter wants.
+pub fn beijing_datetime(secs: i64) -> String {
+    let local = secs + 8 * 3600;
+    let (days, rest) = (local.div_euclid(86_400), local.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian), by 400-year eras.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_across_days_and_leap_years() {
+        assert_eq!(beijing_datetime(0), "1970-01-01 08:00:00");
+        // 2024-02-29 16:30:05 UTC is already 1 March in Beijing.
+        assert_eq!(beijing_datetime(1_709_224_205), "2024-03-01 00:30:05");
+        assert_eq!(beijing_datetime(1_704_081_600), "2024-01-01 12:00:00");
+        assert_eq!(beijing_datetime(951_782_400), "2000-02-29 08:00:00");
+    }
+}

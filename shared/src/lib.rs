@@ -2,7 +2,8 @@
 //!
 //! Layers, depending downwards only: `api` (route handlers), `jobs` and `lambda` (function runtime glue) →
 //! `pipeline` (commit → readiness → submit → audit → publish, over a `CodeHost`) and `services` (tokens, push
-//! handling, templates, decoration, batches) → adapters (`store`, `wechat`, `secrets`) → `domain`, `config`, `clock`.
+//! handling, templates, decoration, batches) → adapters (`store`, `wechat`, `alipay`, `secrets`) → `domain`, `config`, `clock`.
+pub mod alipay;
 pub mod api;
 pub mod aws;
 pub mod blobs;
