@@ -1,5 +1,5 @@
-"""The local stack: AWS emulator (moto) + bootstrap from template.yaml + WeChat sandbox + every function behind the
-API Gateway paths. `up` starts it in the background and waits until every part answers; `down` stops it; `dev`
+"""The local stack: AWS emulator (moto) + bootstrap from template.yaml + WeChat and Alipay sandboxes + every function
+behind the API Gateway paths. `up` starts it in the background and waits until every part answers; `down` stops it; `dev`
 runs it in the foreground; `token ROLE` prints a development JWT.
 
 Everything lives under .local/: pids, logs, the generated sandbox component and stack.env (API_URL=, SANDBOX_URL=,
@@ -32,6 +32,7 @@ TEMPLATE = os.path.join(ROOT, "template.yaml")
 AWS_PORT = int(os.environ.get("LOCAL_AWS_PORT", "4566"))
 API_PORT = int(os.environ.get("LOCAL_API_PORT", "9000"))
 SANDBOX_PORT = int(os.environ.get("LOCAL_SANDBOX_PORT", "9100"))
+ALIPAY_PORT = int(os.environ.get("LOCAL_ALIPAY_PORT", "9110"))
 CONSOLE_PORT = int(os.environ.get("LOCAL_CONSOLE_PORT", "9200"))
 TENANT = "local-tenant"
 ROLES = ("developer", "operator", "merchant", "admin")
@@ -182,6 +183,27 @@ def seed_users(api_url, admin_token, component_appid):
     return users
 
 
+def alipay_keys():
+    """The provider's Alipay application (made up: an app id and its key pair) and the sandbox's own key pair: the
+    product gets its private key and the sandbox's public key, the sandbox the reverse."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def pair():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+        public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return private, public
+
+    app_id = "2021" + "".join(secrets.choice(string.digits) for _ in range(12))
+    (app_private, app_public), (alipay_private, alipay_public) = pair(), pair()
+    product = {"appId": app_id, "privateKey": app_private, "alipayPublicKey": alipay_public}
+    sandbox = {"appId": app_id, "appPublicKey": app_public, "alipayPrivateKey": alipay_private}
+    return product, sandbox
+
+
 def running():
     return os.path.isdir(PIDS) and any(os.listdir(PIDS))
 
@@ -225,6 +247,14 @@ def up(foreground=False):
     start("sandbox", [py, "infra/sandbox/wechat_sandbox.py", "--port", str(SANDBOX_PORT),
                       "--component", os.path.join(LOCAL, "sandbox-component.json"), "--push-base", api_url])
     wait_http(f"{sandbox_url}/health", "WeChat sandbox")
+    alipay_url = f"http://127.0.0.1:{ALIPAY_PORT}"
+    alipay_app, alipay_sandbox = alipay_keys()
+    for name, content in (("alipay-app.json", alipay_app), ("alipay-sandbox.json", alipay_sandbox)):
+        with open(os.path.join(LOCAL, name), "w") as f:
+            json.dump(content, f)
+    start("alipay", [py, "infra/sandbox/alipay_sandbox.py", "--port", str(ALIPAY_PORT),
+                     "--keys", os.path.join(LOCAL, "alipay-sandbox.json")])
+    wait_http(f"{alipay_url}/health", "Alipay sandbox")
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
                   "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
@@ -236,6 +266,8 @@ def up(foreground=False):
     wait_http(f"{console_url}/", "console")
 
     env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, "CONSOLE_URL": console_url, **AWS_ENV,
+           "ALIPAY_SANDBOX_URL": alipay_url, "ALIPAY_GATEWAY": f"{alipay_url}/gateway.do",
+           "ALIPAY_APP_FILE": os.path.join(LOCAL, "alipay-app.json"),
            "TABLE_NAME": resolver.physical_name("StateTable"), "JWT_SECRET_ID": resolver.physical_name("JwtSigningKey"),
            "COMPONENT_SECRET_PREFIX": resolver.resolve(template["Globals"]["Function"]["Environment"]["Variables"]["COMPONENT_SECRET_PREFIX"]),
            "COMPONENT_APPID": component["appid"], "TENANT": TENANT, "LOG_DIR": LOGS}
@@ -257,6 +289,7 @@ def up(foreground=False):
     log(f"console        {console_url}   (log in with a user below)")
     log(f"API            {api_url}")
     log(f"WeChat sandbox {sandbox_url}")
+    log(f"Alipay sandbox {alipay_url}   (application {alipay_app['appId']}, keys in .local/alipay-app.json)")
     log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")
     log(f"component      {component['appid']} registered; the sandbox pushes its first verify ticket now")
     log("users (POST /auth/login; also in .local/users.json):")

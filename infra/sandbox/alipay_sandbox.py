@@ -1,0 +1,477 @@
+"""Alipay sandbox: the open-platform gateway the product calls for merchants' Alipay mini-programs, checking the
+RSA2 signature of every request against the provider's application key and signing every answer with its own,
+with Alipay's node names, `code`/`sub_code` errors, the asynchronous build, the version states and the merchant
+consent page (appToAppAuth). Control API under /control/ for tests and demos (README.md in this folder).
+
+Run: python3 alipay_sandbox.py --port 9110 --keys .local/alipay-sandbox.json
+"""
+import argparse
+import base64
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from common import Answer, Clock, Faults, serve
+
+CODE_LIFETIME = 24 * 3600
+TOKEN_LIFETIME = 31_536_000
+REFRESH_LIFETIME = 32_140_800
+GRAY_STRATEGIES = ("p10", "p30", "p50")
+# Only one version at a time may be in these (CAN_NOT_SUBMIT_WITH_AUDIT_GRAY).
+OPEN_AUDIT_STATES = ("AUDITING", "WAIT_RELEASE", "AUDIT_REJECT", "GRAY")
+TOKEN_METHODS_WITHOUT_MINI_APP = ("alipay.open.auth.token.app",)
+
+
+class Refusal(Exception):
+    def __init__(self, code, sub_code, sub_msg, msg=None):
+        super().__init__(sub_code)
+        self.code, self.sub_code, self.sub_msg = code, sub_code, sub_msg
+        self.msg = msg or {"20000": "Service Currently Unavailable", "20001": "Insufficient Token Permissions",
+                           "40001": "Missing Required Arguments", "40002": "Invalid Arguments",
+                           "40004": "Business Failed", "40006": "Insufficient Permissions"}.get(code, "Failed")
+
+
+def business(sub_code, sub_msg):
+    return Refusal("40004", sub_code, sub_msg)
+
+
+def request_content(params):
+    """What a request is signed over: all but `sign`, empty values dropped, sorted, `k=v` joined by `&`."""
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
+
+
+def version_key(text):
+    parts = text.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    if any(int(p) > 2147483647 for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+class Sandbox:
+    def __init__(self, keys, build_seconds, public_base):
+        self.lock = threading.RLock()
+        self.clock, self.faults = Clock(), Faults()
+        self.isv_app_id = keys["appId"]
+        self.app_public = serialization.load_pem_public_key(keys["appPublicKey"].encode())
+        self.alipay_private = serialization.load_pem_private_key(keys["alipayPrivateKey"].encode(), None)
+        self.build_seconds, self.public_base = build_seconds, public_base
+        self.templates = {}  # template_id -> [released template versions]
+        self.apps = {}  # mini_app_id -> merchant mini-program
+        self.codes = {}  # app_auth_code -> {mini_app_id, expires, used}
+        self.tokens = {}  # app_auth_token -> mini_app_id
+        self.refresh = {}  # app_refresh_token -> mini_app_id
+        self.tamper = 0
+        self.counters = {}
+        self.next_app = 2021004000000000
+        self.methods = {
+            "alipay.open.auth.token.app": self.token_app,
+            "alipay.open.mini.version.upload": self.version_upload,
+            "alipay.open.mini.version.build.query": self.build_query,
+            "alipay.open.mini.version.detail.query": self.detail_query,
+            "alipay.open.mini.version.list.query": self.list_query,
+            "alipay.open.mini.experience.create": self.experience_create,
+            "alipay.open.mini.experience.query": self.experience_query,
+            "alipay.open.mini.experience.cancel": self.experience_cancel,
+            "alipay.open.mini.version.audit.apply": self.audit_apply,
+            "alipay.open.mini.version.audit.cancel": self.audit_cancel,
+            "alipay.open.mini.version.audited.cancel": self.audited_cancel,
+            "alipay.open.mini.version.gray.online": self.gray_online,
+            "alipay.open.mini.version.gray.cancel": self.gray_cancel,
+            "alipay.open.mini.version.online": self.online,
+            "alipay.open.mini.version.offline": self.offline,
+            "alipay.open.mini.version.rollback": self.rollback,
+            "alipay.open.mini.version.delete": self.delete,
+        }
+
+    # --- signing ------------------------------------------------------------------------------------------------
+    def sign(self, text):
+        sig = self.alipay_private.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return base64.b64encode(sig).decode()
+
+    def verified(self, params):
+        sign = params.get("sign")
+        if not sign:
+            raise Refusal("40001", "isv.missing-signature", "缺少签名参数")
+        if params.get("sign_type") != "RSA2":
+            raise Refusal("40002", "isv.invalid-signature-type", "无效签名类型")
+        try:
+            self.app_public.verify(base64.b64decode(sign), request_content(params).encode(), padding.PKCS1v15(),
+                                   hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            raise Refusal("40002", "isv.invalid-signature", "验签出错")
+
+    def answer(self, method, node):
+        name = (method.replace(".", "_") if method else "error") + "_response"
+        text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
+        with self.lock:
+            tampered = self.tamper > 0
+            self.tamper -= 1 if tampered else 0
+        sign = self.sign(text + (" " if tampered else ""))
+        return Answer(200, '{"%s":%s,"sign":"%s"}' % (name, text, sign), "text/html;charset=utf-8")
+
+    # --- the gateway --------------------------------------------------------------------------------------------
+    def gateway(self, query, raw):
+        params = dict(query)
+        params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        method = params.get("method")
+        try:
+            if not method:
+                raise Refusal("40001", "isv.missing-method", "缺少方法名参数")
+            if params.get("app_id") != self.isv_app_id:
+                raise Refusal("40002", "isv.invalid-app-id", "无效的AppID参数")
+            self.verified(params)
+            handler = self.methods.get(method)
+            if handler is None:
+                raise Refusal("40002", "isv.invalid-method", "不存在的方法名")
+            try:
+                biz = json.loads(params["biz_content"]) if params.get("biz_content") else {}
+            except ValueError:
+                raise Refusal("40002", "isv.invalid-biz-content", "biz_content 不是 JSON")
+            with self.lock:
+                self.counters[method] = self.counters.get(method, 0) + 1
+                app = None
+                if method not in TOKEN_METHODS_WITHOUT_MINI_APP:
+                    token = params.get("app_auth_token")
+                    if not token:
+                        raise Refusal("40006", "isv.self-invoke-forbidden", "此用户不允许自调用")
+                    if biz.get("app_auth_token"):
+                        raise Refusal("40002", "isv.invalid-biz-content", "app_auth_token 须为公共参数")
+                    app = self.apps.get(self.tokens.get(token))
+                    if app is None:
+                        raise Refusal("20001", "aop.invalid-app-auth-token", "无效的应用授权令牌")
+                fault = self.faults.take(method, app and app["mini_app_id"])
+                if fault:
+                    raise Refusal(str(fault.get("code", "40004")), fault.get("subCode", "SANDBOX_FAULT"),
+                                  fault.get("subMsg", "injected by the sandbox"))
+                fields = handler(app, biz, params)
+            return self.answer(method, {"code": "10000", "msg": "Success", **fields})
+        except Refusal as r:
+            node = {"code": r.code, "msg": r.msg, "sub_code": r.sub_code, "sub_msg": r.sub_msg}
+            return self.answer(method if method in self.methods else None, node)
+
+    # --- authorization ------------------------------------------------------------------------------------------
+    def new_mini_app(self, name=None):
+        with self.lock:
+            self.next_app += 1
+            mini_app_id = str(self.next_app)
+            app = {"mini_app_id": mini_app_id, "user_id": "2088" + secrets.choice("123456789") +
+                   "".join(secrets.choice("0123456789") for _ in range(11)), "app_name": name or f"店铺{mini_app_id[-4:]}",
+                   "versions": {}, "token": None, "refresh": None}
+            self.apps[mini_app_id] = app
+            return app
+
+    def new_code(self, app):
+        code = "P" + secrets.token_hex(16)
+        self.codes[code] = {"mini_app_id": app["mini_app_id"], "expires": self.clock.now() + CODE_LIFETIME,
+                            "used": False}
+        return code
+
+    def issue_tokens(self, app):
+        for old in (app["token"], app["refresh"]):
+            self.tokens.pop(old, None)
+            self.refresh.pop(old, None)
+        app["token"] = "202" + secrets.token_hex(20)
+        app["refresh"] = "202" + secrets.token_hex(20)
+        self.tokens[app["token"]] = app["mini_app_id"]
+        self.refresh[app["refresh"]] = app["mini_app_id"]
+        one = {"app_auth_token": app["token"], "app_refresh_token": app["refresh"], "auth_app_id": app["mini_app_id"],
+               "user_id": app["user_id"], "expires_in": TOKEN_LIFETIME, "re_expires_in": REFRESH_LIFETIME}
+        return {**one, "tokens": [one]}
+
+    def token_app(self, _app, biz, _params):
+        grant = biz.get("grant_type")
+        if grant == "authorization_code":
+            found = self.codes.get(biz.get("code", ""))
+            if found is None or found["expires"] < self.clock.now():
+                raise business("isv.invalid-app-auth-code", "授权码无效或已过期")
+            if found["used"]:
+                raise business("isv.app-auth-code-used", "授权码已使用")
+            found["used"] = True
+            return self.issue_tokens(self.apps[found["mini_app_id"]])
+        if grant == "refresh_token":
+            app = self.apps.get(self.refresh.get(biz.get("refresh_token", "")))
+            if app is None:
+                raise business("isv.refresh-token-invalid", "刷新令牌无效")
+            return self.issue_tokens(app)
+        raise Refusal("40002", "isv.invalid-grant-type", "grant_type 须为 authorization_code 或 refresh_token")
+
+    def consent(self, query):
+        """appToAppAuth.htm: the merchant agrees; the browser goes back with an app_auth_code."""
+        if query.get("app_id") != self.isv_app_id:
+            return Answer(400, {"error": "unknown third-party application"})
+        redirect = query.get("redirect_uri", "")
+        if not redirect.startswith(("http://", "https://")):
+            return Answer(400, {"error": "redirect_uri is missing or not a URL"})
+        with self.lock:
+            app = self.apps.get(query.get("mini_app_id", "")) or self.new_mini_app(query.get("app_name"))
+            code = self.new_code(app)
+        sep = "&" if "?" in redirect else "?"
+        target = redirect + sep + urllib.parse.urlencode(
+            {"app_id": self.isv_app_id, "app_auth_code": code, "state": query.get("state", "")})
+        return Answer.redirect(target)
+
+    # --- versions -----------------------------------------------------------------------------------------------
+    def version_of(self, app, biz, built=True):
+        ver = biz.get("app_version", "")
+        v = app["versions"].get(ver)
+        if v is None or v["status"] == "DELETED":
+            raise business("MINI_APP_VERSION_NOT_EXIST", f"版本 {ver} 不存在")
+        self.settle_build(v)
+        if built and v["build_status"] != 2:
+            raise business("MINI_APP_PACKAGE_INFO_NOT_EXIST", "构建未完成")
+        return v
+
+    def settle_build(self, v):
+        if v["build_status"] == 1 and self.clock.now() >= v["build_ready_at"]:
+            v["build_status"] = v["pending_build"]
+            v["create_status"] = 6 if v["pending_build"] == 2 else v["pending_build"]
+            if v["build_status"] == 2:
+                v["status"] = "INIT"
+
+    def in_state(self, v, *states):
+        if v["status"] not in states:
+            raise business("MINI_APP_VERSION_STATUS_ERROR",
+                           f"版本状态为 {v['status']}，须为 {'/'.join(states)}")
+
+    def version_upload(self, app, biz, _params):
+        ver, template = biz.get("app_version", ""), biz.get("template_id", "")
+        if not template:
+            raise business("TEMPLATE_ID_IS_BLANK", "模板 ID 为空")
+        if template not in self.templates:
+            raise business("CODE_TEMPLATE_DELETED", "模板不存在或已删除")
+        template_version = biz.get("template_version") or self.templates[template][-1]
+        if template_version not in self.templates[template]:
+            raise business("TEMPLATE_VERSION_NOT_EXIST", "模板版本不存在")
+        key = version_key(ver)
+        if key is None:
+            raise business("VERSION_EXCEEDED_LENGTH", "版本号须为 x.y.z，每段不超过 2147483647")
+        latest = max((version_key(k) for k, v in app["versions"].items() if v["status"] != "DELETED"), default=None)
+        if latest is not None and key <= latest:
+            raise business("VERSION_HAS_EXISTED", f"版本号须高于 {'.'.join(map(str, latest))}")
+        try:
+            ext = json.loads(biz.get("ext") or "{}")
+            assert isinstance(ext, dict)
+        except (ValueError, AssertionError):
+            raise business("INVALID_EXT_JSON", "ext 须为 JSON 对象字符串")
+        with self.lock:
+            pending = 3 if ext.get("sandboxBuild") == "fail" else 2
+        app["versions"][ver] = {"app_version": ver, "status": "BUILDING", "build_status": 1, "create_status": 1,
+                                "pending_build": pending, "build_ready_at": self.clock.now() + self.build_seconds,
+                                "template_id": template, "template_version": template_version, "ext": ext,
+                                "gmt_create": time.strftime("%Y-%m-%d %H:%M:%S"), "reject_reason": "",
+                                "gray_strategy": "", "experience": "notExpVersion", "version_desc": ""}
+        return {"build_status": "1", "create_status": "1", "need_rotation": "false", "version_created": "true"}
+
+    def build_query(self, app, biz, _params):
+        v = self.version_of(app, biz, built=False)
+        return {"build_status": str(v["build_status"]), "create_status": str(v["create_status"]),
+                "need_rotation": "false", "version_created": "true"}
+
+    def detail_query(self, app, biz, _params):
+        v = self.version_of(app, biz, built=False)
+        return {"app_version": v["app_version"], "status": v["status"], "version_desc": v["version_desc"],
+                "app_name": app["app_name"], "reject_reason": v["reject_reason"], "gray_strategy": v["gray_strategy"],
+                "gmt_create": v["gmt_create"], "can_release": str(v["status"] in ("WAIT_RELEASE", "GRAY")).lower()}
+
+    def list_query(self, app, biz, _params):
+        wanted = [s for s in biz.get("version_status", "").split(",") if s]
+        rows = [v for v in app["versions"].values() if v["status"] in wanted]
+        rows.sort(key=lambda v: version_key(v["app_version"]), reverse=True)
+        return {"app_version_infos": [{"app_version": v["app_version"], "bundle_id": "com.alipay.alipaywallet",
+                                       "version_status": v["status"], "version_description": v["version_desc"],
+                                       "create_time": v["gmt_create"]} for v in rows[:20]]}
+
+    def experience_create(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        v["experience"] = "expVersionPackaged"
+        return {}
+
+    def experience_query(self, app, biz, _params):
+        v = self.version_of(app, biz, built=False)
+        out = {"status": v["experience"]}
+        if v["experience"] == "expVersionPackaged":
+            out["exp_qr_code_url"] = f"{self.public_base}/qr/{app['mini_app_id']}/{v['app_version']}.png"
+            out["exp_schema_url"] = f"alipays://platformapi/startapp?appId={app['mini_app_id']}&version={v['app_version']}"
+        return out
+
+    def experience_cancel(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        if v["experience"] != "expVersionPackaged":
+            raise business("EXP_VERSION_NOT_EXIST", "没有体验版")
+        v["experience"] = "notExpVersion"
+        return {}
+
+    def audit_apply(self, app, _biz, params):
+        v = self.version_of(app, params)
+        if not params.get("version_desc"):
+            raise business("VERSION_DESC_IS_BLANK", "版本描述为空")
+        region = params.get("region_type", "")
+        if not region:
+            raise business("REGION_TYPE_IS_BLANK", "服务区域类型为空")
+        if region not in ("GLOBAL", "CHINA", "LOCATION"):
+            raise business("REGION_TYPE_IS_INVALID", "服务区域类型无效")
+        if not params.get("service_phone") and not params.get("service_email"):
+            raise business("SERVICE_TEL_AND_MAIL_BOTH_BLANK", "客服电话和邮箱不能都为空")
+        # A rejected or passed version goes back to development (audited.cancel) before any submission.
+        if any(o["status"] in OPEN_AUDIT_STATES for o in app["versions"].values()):
+            raise business("CAN_NOT_SUBMIT_WITH_AUDIT_GRAY", "已有版本在审核中、审核通过、审核驳回或灰度中")
+        self.in_state(v, "INIT")
+        v.update(status="AUDITING", version_desc=params["version_desc"], reject_reason="")
+        return {"speed_up": "false"}
+
+    def audit_cancel(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "AUDITING")
+        v["status"] = "INIT"
+        return {}
+
+    def audited_cancel(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "WAIT_RELEASE", "AUDIT_REJECT")
+        v["status"] = "INIT"
+        return {}
+
+    def gray_online(self, app, biz, _params):
+        strategy = biz.get("gray_strategy")
+        if not strategy:
+            raise business("GRAY_STRATEGY_IS_BLANK", "灰度策略为空")
+        if strategy not in GRAY_STRATEGIES:
+            raise business("GRAY_STRATEGY_IS_INVALID", "灰度策略须为 p10、p30 或 p50")
+        v = self.version_of(app, biz)
+        self.in_state(v, "WAIT_RELEASE", "GRAY")
+        v.update(status="GRAY", gray_strategy=strategy)
+        return {}
+
+    def gray_cancel(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "GRAY")
+        v.update(status="WAIT_RELEASE", gray_strategy="")
+        return {}
+
+    def online(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "WAIT_RELEASE", "GRAY")
+        for other in app["versions"].values():
+            if other["status"] == "RELEASE":
+                other["status"] = "OFFLINE"
+        v.update(status="RELEASE", gray_strategy="", released_at=self.clock.now())
+        return {}
+
+    def offline(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "RELEASE")
+        v["status"] = "OFFLINE"
+        return {}
+
+    def rollback(self, app, biz, _params):
+        v = self.version_of(app, biz)
+        self.in_state(v, "RELEASE")
+        earlier = [o for o in app["versions"].values() if o is not v and o["status"] == "OFFLINE" and
+                   o.get("released_at", 0) and version_key(o["app_version"]) < version_key(v["app_version"])]
+        if not earlier:
+            raise business("NO_ROLLBACK_VERSION", "没有可回滚的版本")
+        previous = max(earlier, key=lambda o: o["released_at"])
+        v["status"], previous["status"] = "OFFLINE", "RELEASE"
+        return {}
+
+    def delete(self, app, biz, _params):
+        v = self.version_of(app, biz, built=False)
+        if v["status"] not in ("INIT", "BUILDING") and v["build_status"] != 3:
+            raise business("MINI_APP_VERSION_STATUS_ERROR", "只能删除开发中的版本")
+        v["status"] = "DELETED"
+        return {}
+
+    # --- control ------------------------------------------------------------------------------------------------
+    def control(self, method, path, body):
+        with self.lock:
+            if method == "GET" and path == "/control/state":
+                return 200, {"apps": [{"miniAppId": a["mini_app_id"], "appName": a["app_name"],
+                                       "versions": {k: {"status": v["status"], "buildStatus": v["build_status"],
+                                                        "ext": v["ext"], "rejectReason": v["reject_reason"],
+                                                        "grayStrategy": v["gray_strategy"]}
+                                                    for k, v in a["versions"].items()}}
+                                      for a in self.apps.values()],
+                             "templates": self.templates}
+            if method == "GET" and path == "/control/counters":
+                return 200, dict(self.counters)
+            if method == "POST" and path == "/control/template":
+                versions = self.templates.setdefault(str(body["templateId"]), [])
+                if body.get("version", "0.0.1") not in versions:
+                    versions.append(body.get("version", "0.0.1"))
+                return 200, {"templateId": str(body["templateId"]), "versions": versions}
+            if method == "POST" and path == "/control/app/create":
+                # A merchant mini-program that authorized the application (as after the consent page).
+                app = self.new_mini_app(body.get("appName"))
+                return 200, {"miniAppId": app["mini_app_id"], "appAuthCode": self.new_code(app)}
+            if method == "POST" and path == "/control/audit/decide":
+                app = self.apps.get(str(body.get("miniAppId")))
+                if app is None:
+                    return 404, {"error": "unknown mini-program"}
+                auditing = [v for v in app["versions"].values() if v["status"] == "AUDITING"]
+                if not auditing:
+                    return 409, {"error": "no version is under audit"}
+                v = auditing[0]
+                if body.get("result") == "reject":
+                    v.update(status="AUDIT_REJECT", reject_reason=body.get("reason", "不符合规范"))
+                else:
+                    v.update(status="WAIT_RELEASE", reject_reason="")
+                return 200, {"miniAppId": app["mini_app_id"], "appVersion": v["app_version"], "status": v["status"]}
+            if method == "POST" and path == "/control/faults":
+                self.faults.add(body)
+                return 200, {"ok": True}
+            if method == "DELETE" and path == "/control/faults":
+                self.faults.clear()
+                self.tamper = 0
+                return 200, {"ok": True}
+            if method == "POST" and path == "/control/tamper":
+                # The next answers carry a signature that does not match their text.
+                self.tamper = int(body.get("times", 1))
+                return 200, {"tamper": self.tamper}
+            if method == "POST" and path == "/control/clock":
+                self.clock.offset += float(body.get("advanceSeconds", 0))
+                return 200, {"now": self.clock.now()}
+        return 404, {"error": f"no control endpoint {method} {path}"}
+
+    def handle(self, method, path, query, _headers, raw):
+        if path == "/health":
+            return Answer(200, {"ok": True})
+        if path == "/gateway.do" and method == "POST":
+            return self.gateway(query, raw)
+        if path == "/oauth2/appToAppAuth.htm" and method == "GET":
+            return self.consent(query)
+        if path.startswith("/qr/"):
+            return Answer(200, base64.b64decode(
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="),
+                "image/png")
+        if path.startswith("/control/"):
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                return Answer(400, {"error": "control bodies are JSON"})
+            status, out = self.control(method, path, body)
+            return Answer(status, out)
+        return Answer(404, {"error": f"the Alipay sandbox has no {method} {path}"})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--port", type=int, default=9110)
+    p.add_argument("--keys", required=True, help="JSON: appId, appPublicKey (PEM), alipayPrivateKey (PEM)")
+    p.add_argument("--build-seconds", type=float, default=1.0, help="how long a version.upload build takes")
+    args = p.parse_args()
+    with open(args.keys) as f:
+        keys = json.load(f)
+    sandbox = Sandbox(keys, args.build_seconds, f"http://127.0.0.1:{args.port}")
+    serve(args.port, sandbox.handle, f"Alipay sandbox on http://127.0.0.1:{args.port} for application {keys['appId']}")
+
+
+if __name__ == "__main__":
+    main()
