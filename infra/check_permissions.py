@@ -22,6 +22,7 @@ DECLARED = os.path.join(ROOT, "infra", "permissions.yaml")
 
 TABLE = ["!GetAtt StateTable.Arn", '!Sub "${StateTable.Arn}/index/*"']
 COMPONENT_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/component/*"'
+ALIPAY_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/alipay/*"'
 JWT = "!Ref JwtSigningKey"
 BUS = "!GetAtt EventBus.Arn"
 BUCKET = "!GetAtt AssetBucket.Arn"
@@ -37,11 +38,13 @@ def statements(spec):
     """The statements a declaration allows: (actions, resources, condition) each."""
     out = [([f"dynamodb:{a}" for a in spec["dynamodb"]], TABLE, None)]
     secrets = spec.get("secrets", [])
-    if "jwt" in secrets or "component-read" in secrets:
-        resources = ([JWT] if "jwt" in secrets else []) + ([COMPONENT_SECRETS] if "component-read" in secrets else [])
+    readable = {"jwt": JWT, "component-read": COMPONENT_SECRETS, "alipay-read": ALIPAY_SECRETS}
+    resources = [arn for kind, arn in readable.items() if kind in secrets]
+    if resources:
         out.append((["secretsmanager:GetSecretValue"], resources, None))
-    if "component-write" in secrets:
-        out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [COMPONENT_SECRETS], None))
+    for kind, arn in (("component-write", COMPONENT_SECRETS), ("alipay-write", ALIPAY_SECRETS)):
+        if kind in secrets:
+            out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [arn], None))
     if spec.get("events"):
         out.append((["events:PutEvents"], [BUS], None))
     sqs = spec.get("sqs") or {}

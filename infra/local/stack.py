@@ -216,9 +216,12 @@ def up(foreground=False):
     bin_dir = os.environ.get("FUNCTION_BIN_DIR", os.path.join(ROOT, "target", "debug"))
     template = cfn.load(TEMPLATE)
     api_url, sandbox_url = f"http://127.0.0.1:{API_PORT}", f"http://127.0.0.1:{SANDBOX_PORT}"
+    alipay_url = f"http://127.0.0.1:{ALIPAY_PORT}"
     console_url = f"http://127.0.0.1:{CONSOLE_PORT}"
     params = {"WechatApiBase": sandbox_url, "WechatMpBase": sandbox_url, "WechatOpenBase": sandbox_url,
               "AuthRedirectUrl": f"{api_url}/auth/redirect", "FrontendUrl": f"{api_url}/_local/frontend",
+              "AlipayGateway": f"{alipay_url}/gateway.do", "AlipayAuthBase": alipay_url,
+              "AlipayRedirectUrl": f"{api_url}/alipay/auth/redirect",
               # Locally every sweep polls open audits at once (AWS default: after 10 minutes).
               "AuditPollAfterSeconds": os.environ.get("LOCAL_AUDIT_POLL_AFTER_SECONDS", "0"),
               # ... and retries submissions waiting for the privacy scan at every run (AWS default: after a minute).
@@ -247,7 +250,6 @@ def up(foreground=False):
     start("sandbox", [py, "infra/sandbox/wechat_sandbox.py", "--port", str(SANDBOX_PORT),
                       "--component", os.path.join(LOCAL, "sandbox-component.json"), "--push-base", api_url])
     wait_http(f"{sandbox_url}/health", "WeChat sandbox")
-    alipay_url = f"http://127.0.0.1:{ALIPAY_PORT}"
     alipay_app, alipay_sandbox = alipay_keys()
     for name, content in (("alipay-app.json", alipay_app), ("alipay-sandbox.json", alipay_sandbox)):
         with open(os.path.join(LOCAL, name), "w") as f:

@@ -19,6 +19,12 @@ pub struct Config {
     pub auth_redirect_url: String,
     /// The front end the merchant returns to after authorizing, with `?outcome=...`.
     pub frontend_url: String,
+    /// Alipay's open-platform gateway, its merchant consent page's host, the public URL of
+    /// `GET /alipay/auth/redirect`, and where the provider applications' keys live in Secrets Manager.
+    pub alipay_gateway: String,
+    pub alipay_auth_base: String,
+    pub alipay_redirect_url: String,
+    pub alipay_secret_prefix: String,
     /// The EventBridge bus that receives the platform's events.
     pub event_bus_name: String,
     /// Audits are polled with `get_auditstatus` once they are this old without a result.
@@ -94,6 +100,10 @@ impl Config {
             wechat_open_base: optional("WECHAT_OPEN_BASE", "https://open.weixin.qq.com"),
             auth_redirect_url: optional("AUTH_REDIRECT_URL", ""),
             frontend_url: optional("FRONTEND_URL", ""),
+            alipay_gateway: optional("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+            alipay_auth_base: optional("ALIPAY_AUTH_BASE", "https://openauth.alipay.com"),
+            alipay_redirect_url: optional("ALIPAY_REDIRECT_URL", ""),
+            alipay_secret_prefix: optional("ALIPAY_SECRET_PREFIX", "wxtpl/alipay/"),
             event_bus_name: required("EVENT_BUS_NAME")?,
             audit_poll_after_secs: optional("AUDIT_POLL_AFTER_SECONDS", "600")
                 .parse()

@@ -2,6 +2,7 @@
 //! network at start: clients connect on first use and the JWT key is read by the first request that needs it.
 use tokio::sync::OnceCell;
 
+use crate::alipay::client::AlipayClient;
 use crate::aws::LazyClient;
 use crate::blobs::Blobs;
 use crate::bus::EventBus;
@@ -16,6 +17,7 @@ pub struct Deps {
     pub table: Table,
     pub secrets: Secrets,
     pub wechat: WechatClient,
+    pub alipay: AlipayClient,
     pub blobs: Blobs,
     pub bus: EventBus,
     pub queue: WorkQueue,
@@ -53,8 +55,10 @@ impl Deps {
         let secrets = Secrets::new(
             LazyClient::new(&aws, aws_sdk_secretsmanager::Client::new),
             &config.component_secret_prefix,
+            &config.alipay_secret_prefix,
         );
         let wechat = WechatClient::new(&config.wechat_api_base);
+        let alipay = AlipayClient::new(&config.alipay_gateway);
         let blobs = Blobs::new(LazyClient::new(&aws, s3_client), &config.bucket_name);
         let bus = EventBus::new(
             LazyClient::new(&aws, aws_sdk_eventbridge::Client::new),
@@ -69,6 +73,7 @@ impl Deps {
             table,
             secrets,
             wechat,
+            alipay,
             blobs,
             bus,
             queue,

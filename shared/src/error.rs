@@ -55,6 +55,8 @@ pub enum AppError {
     #[error("WeChat refused the call: {0}")]
     Upstream(#[from] WechatError),
     #[error(transparent)]
+    Alipay(#[from] crate::alipay::client::AlipayError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Secrets(#[from] SecretsError),

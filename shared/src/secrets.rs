@@ -36,6 +36,21 @@ impl std::fmt::Debug for ComponentSecret {
     }
 }
 
+/// A provider's Alipay application: its RSA2 private key and Alipay's public key (PEM or Base64), one JSON secret
+/// per application.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlipaySecret {
+    pub private_key: String,
+    pub alipay_public_key: String,
+}
+
+impl std::fmt::Debug for AlipaySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlipaySecret(***)")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     #[error("secret {0} not found")]
@@ -53,6 +68,7 @@ pub enum SecretsError {
 pub struct Secrets {
     client: LazyClient<Client>,
     prefix: String,
+    alipay_prefix: String,
     components: Arc<RwLock<HashMap<String, Cached>>>,
 }
 
@@ -68,10 +84,11 @@ fn service_error<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata, R>(
 }
 
 impl Secrets {
-    pub fn new(client: LazyClient<Client>, prefix: &str) -> Self {
+    pub fn new(client: LazyClient<Client>, prefix: &str, alipay_prefix: &str) -> Self {
         Self {
             client,
             prefix: prefix.to_owned(),
+            alipay_prefix: alipay_prefix.to_owned(),
             components: Default::default(),
         }
     }
@@ -158,34 +175,55 @@ impl Secrets {
         appid: &str,
         secret: &ComponentSecret,
     ) -> Result<(), SecretsError> {
-        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
         let name = self.component_secret_name(appid);
-        let value = serde_json::to_string(secret).expect("secret serializes");
+        self.put_json(&name, &serde_json::to_string(secret).expect("secret serializes"))
+            .await?;
+        self.remember(appid, secret).await;
+        Ok(())
+    }
+
+    /// Creates the secret, or gives an existing one a new value.
+    async fn put_json(&self, name: &str, value: &str) -> Result<(), SecretsError> {
+        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
         let created = self
             .client()
             .create_secret()
-            .name(&name)
-            .secret_string(&value)
+            .name(name)
+            .secret_string(value)
             .send()
             .await;
         match created {
-            Ok(_) => {}
+            Ok(_) => Ok(()),
             Err(e)
                 if e.as_service_error().and_then(|s| s.code())
                     == Some("ResourceExistsException") =>
             {
                 self.client()
                     .put_secret_value()
-                    .secret_id(&name)
-                    .secret_string(&value)
+                    .secret_id(name)
+                    .secret_string(value)
                     .send()
                     .await
-                    .map_err(|e| service_error("PutSecretValue", &e))?;
+                    .map(|_| ())
+                    .map_err(|e| service_error("PutSecretValue", &e))
             }
-            Err(e) => return Err(service_error("CreateSecret", &e)),
+            Err(e) => Err(service_error("CreateSecret", &e)),
         }
-        self.remember(appid, secret).await;
-        Ok(())
+    }
+
+    pub fn alipay_secret_name(&self, app_id: &str) -> String {
+        format!("{}{app_id}", self.alipay_prefix)
+    }
+
+    pub async fn put_alipay(&self, app_id: &str, secret: &AlipaySecret) -> Result<(), SecretsError> {
+        let value = serde_json::to_string(secret).expect("secret serializes");
+        self.put_json(&self.alipay_secret_name(app_id), &value).await
+    }
+
+    /// Read each time it is needed: Alipay calls are rare next to WeChat pushes, and a rotation is seen at once.
+    pub async fn alipay(&self, app_id: &str) -> Result<AlipaySecret, SecretsError> {
+        let name = self.alipay_secret_name(app_id);
+        serde_json::from_str(&self.read_string(&name).await?).map_err(|_| SecretsError::Malformed(name))
     }
 
     /// The HS256 signing key for API tokens (read once per process by `Deps::jwt_key`).

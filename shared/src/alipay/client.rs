@@ -12,6 +12,10 @@ use crate::clock::{beijing_datetime, now_secs};
 pub const SUCCESS: &str = "10000";
 /// Alipay answered "service unavailable": the same call may succeed later.
 pub const UNAVAILABLE: &str = "20000";
+/// The merchant's `app_auth_token` does not allow the call (invalid, expired, or the API not granted).
+pub const TOKEN_REFUSED: &str = "20001";
+/// The call was well formed and Alipay said no for business reasons (`sub_code` says which).
+pub const BUSINESS_FAILED: &str = "40004";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlipayError {

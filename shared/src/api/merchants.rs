@@ -6,7 +6,7 @@ use serde_json::json;
 use super::caller;
 use crate::deps::Deps;
 use crate::error::AppError;
-use crate::http::auth::Role;
+use crate::http::auth::{Claims, Role};
 use crate::http::request::{cursor_param, json_body, limit_param, query};
 use crate::http::response::{json, respond};
 use crate::services::access;
@@ -19,29 +19,31 @@ pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
             let roles = [Role::Merchant, Role::Operator, Role::Admin];
             let (claims, component) = caller(deps, &req, &roles).await?;
             let kind = LinkKind::parse(&query(&req, "kind").unwrap_or_else(|| "pc".into()))?;
-            let link = match (claims.role, query(&req, "merchant")) {
-                (Role::Merchant, None) => {
-                    merchants::auth_link(deps, &claims, &component.appid, kind).await?
-                }
-                (Role::Merchant, Some(_)) => {
-                    return Err(AppError::Forbidden(
-                        "a merchant asks for links for itself only: leave out merchant".into(),
-                    ))
-                }
-                (_, None) => {
-                    return Err(AppError::BadRequest(
-                        "merchant is missing: name the merchant the link is for".into(),
-                    ))
-                }
-                (_, Some(merchant)) => {
-                    merchants::auth_link_for_merchant(deps, &claims, &component.appid, &merchant, kind)
-                        .await?
-                }
-            };
+            let merchant = link_merchant(deps, &claims, &component.appid, query(&req, "merchant")).await?;
+            let link = merchants::auth_link(deps, &merchant, &component.appid, kind).await?;
             Ok(json(200, &link))
         }
         .await,
     )
+}
+
+/// Whom an authorization link is for: a merchant asks for itself; an operator or admin names one of its merchants.
+pub(crate) async fn link_merchant(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    named: Option<String>,
+) -> Result<Claims, AppError> {
+    match (caller.role, named) {
+        (Role::Merchant, None) => Ok(caller.clone()),
+        (Role::Merchant, Some(_)) => Err(AppError::Forbidden(
+            "a merchant asks for links for itself only: leave out merchant".into(),
+        )),
+        (_, None) => Err(AppError::BadRequest(
+            "merchant is missing: name the merchant the link is for".into(),
+        )),
+        (_, Some(merchant)) => merchants::as_merchant(deps, caller, component, &merchant).await,
+    }
 }
 
 fn redirect_to(url: &str) -> Response<Body> {
@@ -62,16 +64,22 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
         merchants::complete_redirect(deps, &state, &code).await
     }
     .await;
+    to_frontend(deps, outcome, "wechat")
+}
+
+/// Where the merchant's browser goes after a consent: the front end with the outcome (`maAppId` and `platform`, or
+/// the refusal's status), or, without a front end, the outcome as JSON.
+pub(crate) fn to_frontend(deps: &Deps, outcome: Result<String, AppError>, platform: &str) -> Response<Body> {
     let frontend = &deps.config.frontend_url;
     if frontend.is_empty() {
-        return respond(
-            outcome.map(|appid| json(200, &json!({"outcome": "authorized", "maAppId": appid}))),
-        );
+        return respond(outcome.map(|appid| {
+            json(200, &json!({"outcome": "authorized", "maAppId": appid, "platform": platform}))
+        }));
     }
     let sep = if frontend.contains('?') { '&' } else { '?' };
     match outcome {
         Ok(appid) => redirect_to(&format!(
-            "{frontend}{sep}outcome=authorized&maAppId={appid}"
+            "{frontend}{sep}outcome=authorized&maAppId={appid}&platform={platform}"
         )),
         Err(e) => {
             let status = crate::http::response::error_response(&e).status().as_u16();

@@ -1,4 +1,5 @@
 //! Route handlers: parse → authorize → call a service → map the result. One module per resource.
+pub mod alipay;
 pub mod authorizer;
 pub mod basic_info;
 pub mod batches;

@@ -2,6 +2,7 @@
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::alipay::client::{self as alipay, AlipayError};
 use crate::error::AppError;
 use crate::store::StoreError;
 use crate::wechat::errcode;
@@ -27,6 +28,16 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
+        AppError::Alipay(e) => match e {
+            AlipayError::Refused { code, .. } if code == alipay::UNAVAILABLE => (503, "ALIPAY_UNAVAILABLE"),
+            AlipayError::Refused { code, .. } if code == alipay::TOKEN_REFUSED => (409, "ALIPAY_NOT_AUTHORIZED"),
+            AlipayError::Refused { code, .. } if code == alipay::BUSINESS_FAILED => (422, "ALIPAY_REFUSED"),
+            AlipayError::Transport(_) | AlipayError::Status(_) => (503, "ALIPAY_UNAVAILABLE"),
+            // Our signature, parameters or Alipay's answer are wrong: the provider's keys or the product.
+            AlipayError::Refused { .. } | AlipayError::Signature(_) | AlipayError::Decode { .. } => {
+                (502, "ALIPAY_CALL_FAILED")
+            }
+        },
         AppError::Upstream(e) => match e.errcode() {
             Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
             Some(errcode::UNDO_QUOTA) => (429, "AUDIT_UNDO_QUOTA_EXCEEDED"),
@@ -129,6 +140,16 @@ pub fn public_message(err: &AppError) -> String {
         | AppError::Bus(_)
         | AppError::Blob(_)
         | AppError::Queue(_) => "internal error".into(),
+        AppError::Alipay(AlipayError::Refused { sub_code, sub_msg, .. }) => {
+            format!("Alipay refused the call: {sub_code} {sub_msg}")
+        }
+        AppError::Alipay(AlipayError::Signature(_)) => {
+            "Alipay's answer failed its signature check: check the application's Alipay public key".into()
+        }
+        AppError::Alipay(AlipayError::Transport(_) | AlipayError::Status(_)) => {
+            "Alipay could not be reached".into()
+        }
+        AppError::Alipay(e @ AlipayError::Decode { .. }) => e.to_string(),
         AppError::Upstream(e) => match e.errcode() {
             Some(code) => match wechat_explanation(code) {
                 Some(why) => format!("WeChat refused the call with errcode {code}: {why}"),
@@ -234,6 +255,11 @@ pub fn error_response(err: &AppError) -> Response<Body> {
     if let AppError::Upstream(e) = err {
         if let Some(errcode) = e.errcode() {
             body["error"]["wechatErrcode"] = errcode.into();
+        }
+    }
+    if let AppError::Alipay(e) = err {
+        if let Some(sub_code) = e.sub_code() {
+            body["error"]["alipaySubCode"] = sub_code.into();
         }
     }
     json(status, &body)

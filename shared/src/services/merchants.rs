@@ -37,7 +37,8 @@ pub struct AuthLink {
     pub expires_in: i64,
 }
 
-fn enc(v: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn enc(v: &str) -> String {
     let mut out = String::with_capacity(v.len() * 3);
     for b in v.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -49,16 +50,15 @@ fn enc(v: &str) -> String {
     out
 }
 
-/// A link an operator or admin hands to one of its merchants (`merchant`, a merchant user of the caller's tenant
-/// working in this component): what it authorizes becomes that merchant's, and it counts in that merchant's daily
-/// quota of links, as if the merchant had asked.
-pub async fn auth_link_for_merchant(
+/// The claims of `merchant`, a merchant user of the caller's tenant working in this component, for a link an
+/// operator or admin hands it: what it authorizes becomes that merchant's, and the link counts in that merchant's
+/// daily quota, as if the merchant had asked.
+pub async fn as_merchant(
     deps: &Deps,
     caller: &Claims,
     component: &str,
     merchant: &str,
-    kind: LinkKind,
-) -> AppResult<AuthLink> {
+) -> AppResult<Claims> {
     let user = users::get(&deps.table, merchant).await?.filter(|u| {
         u.tenant == caller.tenant
             && accounts::parse_role(&u.role).ok() == Some(Role::Merchant)
@@ -75,7 +75,7 @@ pub async fn auth_link_for_merchant(
         )));
     }
     let now = now_secs();
-    let as_merchant = Claims {
+    Ok(Claims {
         sub: user.account,
         role: Role::Merchant,
         tenant: user.tenant,
@@ -83,8 +83,7 @@ pub async fn auth_link_for_merchant(
         iat: now,
         nbf: None,
         exp: now + LINK_TTL_SECS,
-    };
-    auth_link(deps, &as_merchant, component, kind).await
+    })
 }
 
 pub async fn auth_link(

@@ -1,6 +1,7 @@
 //! Services that orchestrate adapters: the token store, push handling, component registration, scheduled jobs.
 pub mod access;
 pub mod accounts;
+pub mod alipay_auth;
 pub mod basic_info;
 pub mod batches;
 pub mod callbacks;

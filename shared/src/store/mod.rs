@@ -1,4 +1,5 @@
 //! DynamoDB repositories over the single table (key schema: docs/data-model.md), one module per aggregate.
+pub mod alipay;
 pub mod audit_quota;
 pub mod authorizers;
 pub mod batches;

@@ -1,0 +1,207 @@
+//! Alipay records. A provider's third-party application is claimed by one tenant (`PK=ALIPAYAPP#{appId}`, `SK=META`:
+//! tenant and the component workspace it serves) and named by that component (`COMP#{component}`, `SK=ALIPAYAPP`).
+//! A merchant's authorization (`COMP#{component}`, `SK=ALIPAYAUTH#{miniAppId}`) keeps `app_auth_token` and
+//! `app_refresh_token` as durable data: written only by an answer issued later than the one stored.
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
+use super::{component_pk, StoreError, Table};
+
+fn app_pk(app_id: &str) -> String {
+    format!("ALIPAYAPP#{app_id}")
+}
+
+const APP_OF_COMPONENT: &str = "ALIPAYAPP";
+
+fn auth_sk(mini_app_id: &str) -> String {
+    format!("ALIPAYAUTH#{mini_app_id}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Created,
+    Updated,
+    /// Another tenant, or another component of this tenant, holds the application.
+    Taken,
+}
+
+/// Claims `app_id` for the tenant's component (new, or already theirs) and makes it the component's application, in
+/// one transaction.
+pub async fn claim_app(
+    table: &Table,
+    app_id: &str,
+    tenant: &str,
+    component: &str,
+    now_ms: i64,
+) -> Result<Claim, StoreError> {
+    let existing = table.get(app_pk(app_id), "META".into(), "GetItem Alipay application").await?;
+    if let Some(item) = &existing {
+        if get_s(item, "tenant").as_deref() != Some(tenant)
+            || get_s(item, "component").as_deref() != Some(component)
+        {
+            return Ok(Claim::Taken);
+        }
+    }
+    let claim = Update::builder()
+        .table_name(&table.name)
+        .set_key(Some(key(app_pk(app_id), "META".into())))
+        .update_expression(
+            "SET app_id = :a, tenant = :t, component = :c, updated_ms = :now, \
+             created_ms = if_not_exists(created_ms, :now)",
+        )
+        .condition_expression("attribute_not_exists(PK) OR (tenant = :t AND component = :c)")
+        .expression_attribute_values(":a", s(app_id))
+        .expression_attribute_values(":t", s(tenant))
+        .expression_attribute_values(":c", s(component))
+        .expression_attribute_values(":now", n(now_ms));
+    let mut pointer = key(component_pk(component), APP_OF_COMPONENT.into());
+    pointer.insert("app_id".into(), s(app_id));
+    pointer.insert("updated_ms".into(), n(now_ms));
+    let tx = table
+        .client()
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(built(claim.build())).build())
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(built(Put::builder().table_name(&table.name).set_item(Some(pointer)).build()))
+                .build(),
+        );
+    Ok(match table.transact(tx, "TransactWriteItems claim Alipay application").await? {
+        false => Claim::Taken,
+        true if existing.is_some() => Claim::Updated,
+        true => Claim::Created,
+    })
+}
+
+/// Takes back a claim just created whose secret could not be written (the component's pointer with it).
+pub async fn forget_new_app(
+    table: &Table,
+    app_id: &str,
+    tenant: &str,
+    component: &str,
+) -> Result<(), StoreError> {
+    let res = table
+        .client()
+        .delete_item()
+        .table_name(&table.name)
+        .set_key(Some(key(app_pk(app_id), "META".into())))
+        .condition_expression("tenant = :t")
+        .expression_attribute_values(":t", s(tenant))
+        .send()
+        .await;
+    applied("DeleteItem Alipay application", res)?;
+    let res = table
+        .client()
+        .delete_item()
+        .table_name(&table.name)
+        .set_key(Some(key(component_pk(component), APP_OF_COMPONENT.into())))
+        .condition_expression("app_id = :a")
+        .expression_attribute_values(":a", s(app_id))
+        .send()
+        .await;
+    applied("DeleteItem component's Alipay application", res).map(|_| ())
+}
+
+/// The Alipay application the component works with, if one is registered.
+pub async fn app_of_component(table: &Table, component: &str) -> Result<Option<String>, StoreError> {
+    Ok(table
+        .get(component_pk(component), APP_OF_COMPONENT.into(), "GetItem component's Alipay application")
+        .await?
+        .and_then(|i| get_s(&i, "app_id")))
+}
+
+/// A merchant mini-program's authorization of the provider's application.
+#[derive(Clone, PartialEq)]
+pub struct Authorization {
+    pub mini_app_id: String,
+    /// The provider's application it was granted to.
+    pub app_id: String,
+    pub user_id: String,
+    pub merchant: Option<String>,
+    pub app_auth_token: String,
+    pub app_refresh_token: String,
+    /// When Alipay issued these tokens (ms): an older answer never replaces a newer one.
+    pub issued_ms: i64,
+    pub expires_at: i64,
+    pub refresh_expires_at: i64,
+    pub authorized_at: i64,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization")
+            .field("mini_app_id", &self.mini_app_id)
+            .field("merchant", &self.merchant)
+            .field("issued_ms", &self.issued_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn authorization_of(item: &Item) -> Result<Authorization, StoreError> {
+    Ok(Authorization {
+        mini_app_id: require_s(item, "mini_app_id")?,
+        app_id: require_s(item, "app_id")?,
+        user_id: get_s(item, "user_id").unwrap_or_default(),
+        merchant: get_s(item, "merchant"),
+        app_auth_token: require_s(item, "app_auth_token")?,
+        app_refresh_token: require_s(item, "app_refresh_token")?,
+        issued_ms: get_n(item, "issued_ms").unwrap_or(0),
+        expires_at: get_n(item, "expires_at").unwrap_or(0),
+        refresh_expires_at: get_n(item, "refresh_expires_at").unwrap_or(0),
+        authorized_at: get_n(item, "authorized_at").unwrap_or(0),
+    })
+}
+
+/// Keeps the tokens unless newer ones are stored; the first merchant to authorize keeps the mini-program. Returns
+/// what is stored afterwards (None: a newer answer was there, nothing written).
+pub async fn save_authorization(
+    table: &Table,
+    component: &str,
+    a: &Authorization,
+) -> Result<Option<Authorization>, StoreError> {
+    let mut update = table
+        .update(component_pk(component), auth_sk(&a.mini_app_id))
+        .update_expression(
+            "SET mini_app_id = :m, app_id = :a, user_id = :u, app_auth_token = :t, app_refresh_token = :r, \
+             issued_ms = :i, expires_at = :e, refresh_expires_at = :re, \
+             authorized_at = if_not_exists(authorized_at, :at), merchant = if_not_exists(merchant, :who)",
+        )
+        .condition_expression("attribute_not_exists(issued_ms) OR issued_ms < :i")
+        .expression_attribute_values(":m", s(&a.mini_app_id))
+        .expression_attribute_values(":a", s(&a.app_id))
+        .expression_attribute_values(":u", s(&a.user_id))
+        .expression_attribute_values(":t", s(&a.app_auth_token))
+        .expression_attribute_values(":r", s(&a.app_refresh_token))
+        .expression_attribute_values(":i", n(a.issued_ms))
+        .expression_attribute_values(":e", n(a.expires_at))
+        .expression_attribute_values(":re", n(a.refresh_expires_at))
+        .expression_attribute_values(":at", n(a.authorized_at))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+    // Without a merchant (a notification), `merchant` is left as it is.
+    update = match &a.merchant {
+        Some(m) => update.expression_attribute_values(":who", s(m)),
+        None => update
+            .update_expression(
+                "SET mini_app_id = :m, app_id = :a, user_id = :u, app_auth_token = :t, app_refresh_token = :r, \
+                 issued_ms = :i, expires_at = :e, refresh_expires_at = :re, \
+                 authorized_at = if_not_exists(authorized_at, :at)",
+            ),
+    };
+    match update.send().await {
+        Ok(out) => out.attributes.map(|i| authorization_of(&i)).transpose(),
+        Err(e) if super::item::is_conditional_failure(&e) => Ok(None),
+        Err(e) => Err(StoreError::dynamo("UpdateItem Alipay authorization", e)),
+    }
+}
+
+pub async fn authorization(
+    table: &Table,
+    component: &str,
+    mini_app_id: &str,
+) -> Result<Option<Authorization>, StoreError> {
+    table
+        .get(component_pk(component), auth_sk(mini_app_id), "GetItem Alipay authorization")
+        .await?
+        .map(|i| authorization_of(&i))
+        .transpose()
+}
