@@ -1,0 +1,217 @@
+//! Alipay for a provider, black-box: the admin registers the workspace's Alipay application, a merchant (or staff
+//! for a merchant) gets a consent link, the sandbox's consent page sends the browser back through our redirect, and
+//! the merchant's tokens are kept — usable at the gateway, never replaced by a replay; and every refusal on the way.
+use serde_json::{json, Value};
+use stack_tests::{assert_refused, serial, unique, Stack};
+use wxtpl::alipay::client::{AlipayApp, AlipayClient};
+use wxtpl::http::auth::Role;
+
+fn app_file(stack: &Stack) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap()).unwrap()
+}
+
+/// The stack's made-up application, registered for the local component (idempotent).
+async fn registered(stack: &Stack) -> Value {
+    let keys = app_file(stack);
+    let (code, out) = stack
+        .post("/alipay/app/register", &stack.token(Role::Admin), &keys)
+        .await;
+    assert!(code == 200 || code == 201, "{out}");
+    assert_eq!(out["appId"], keys["appId"]);
+    keys
+}
+
+/// Follows a consent link like a browser: Alipay's page → our redirect → the front end, which shows the outcome.
+async fn follow(stack: &Stack, url: &str) -> Value {
+    let resp = stack.http.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "final page of {url}");
+    resp.json::<Value>().await.unwrap()["frontend"].clone()
+}
+
+async fn link(stack: &Stack, token: &str, query: &str) -> String {
+    let (code, out) = stack.get(&format!("/alipay/auth/link{query}"), token).await;
+    assert_eq!(code, 200, "{out}");
+    out["url"].as_str().unwrap().to_owned()
+}
+
+/// What our redirect did with a consent: the URL of the consent page's redirect, without following it further.
+async fn consent_redirect(stack: &Stack, url: &str) -> String {
+    let no_follow = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_follow.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 302, "{url}");
+    let _ = stack;
+    resp.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn stored(stack: &Stack, mini_app_id: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let pk = format!("COMP#{}", stack.component_appid());
+    stack
+        .item(&pk, &format!("ALIPAYAUTH#{mini_app_id}"))
+        .await
+        .expect("the authorization is stored")
+}
+
+#[tokio::test]
+async fn a_merchant_authorizes_its_alipay_mini_program_and_its_tokens_are_kept() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let keys = registered(&stack).await;
+    // Registering again replaces the keys of the same application.
+    let (code, out) = stack
+        .post("/alipay/app/register", &stack.token(Role::Admin), &keys)
+        .await;
+    assert_eq!((code, &out["created"]), (200, &json!(false)), "{out}");
+
+    let account = unique("ali-merchant");
+    let merchant = stack.token_for_user(Role::Merchant, &account);
+    let url = link(&stack, &merchant, "").await;
+    assert!(url.contains("/oauth2/appToAppAuth.htm?app_id="), "{url}");
+    assert!(url.contains(keys["appId"].as_str().unwrap()), "{url}");
+    let back = consent_redirect(&stack, &url).await;
+    let frontend = follow(&stack, &back).await;
+    assert_eq!(
+        (&frontend["outcome"], &frontend["platform"]),
+        (&json!("authorized"), &json!("alipay")),
+        "{frontend}"
+    );
+    let mini_app_id = frontend["maAppId"].as_str().unwrap().to_owned();
+    let item = stored(&stack, &mini_app_id).await;
+    let s = |k: &str| stack_tests::s(&item, k).unwrap_or_default();
+    assert_eq!(s("merchant"), account);
+    assert_eq!(s("app_id"), keys["appId"].as_str().unwrap());
+    let token = s("app_auth_token");
+    // The kept token is the one Alipay issued: it works at the gateway.
+    let app = AlipayApp::new(
+        keys["appId"].as_str().unwrap(),
+        keys["privateKey"].as_str().unwrap(),
+        keys["alipayPublicKey"].as_str().unwrap(),
+    )
+    .unwrap();
+    AlipayClient::new(&stack.env["ALIPAY_GATEWAY"])
+        .version_list(&app, &token, &["INIT"])
+        .await
+        .unwrap();
+    // No token reaches a log.
+    assert!(!stack.logs().contains(&token), "the app_auth_token was logged");
+
+    // The same redirect again (a reload, a replay): Alipay refuses the used code, and what is kept stays.
+    let again = follow(&stack, &back).await;
+    assert_eq!((&again["outcome"], &again["status"]), (&json!("error"), &json!("422")), "{again}");
+    assert_eq!(stack_tests::s(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(), token);
+
+    // Staff hand a merchant of theirs a link: what it authorizes is that merchant's.
+    let handed = unique("ali-handed");
+    let body = json!({"account": handed, "password": "long enough 1", "role": "merchant",
+                      "components": [stack.component_appid()]});
+    let (code, out) = stack.post("/user/create", &stack.token(Role::Admin), &body).await;
+    assert_eq!(code, 201, "{out}");
+    let url = link(&stack, &stack.token(Role::Operator), &format!("?merchant={handed}")).await;
+    let frontend = follow(&stack, &url).await;
+    let theirs = frontend["maAppId"].as_str().unwrap().to_owned();
+    assert_eq!(stack_tests::s(&stored(&stack, &theirs).await, "merchant").unwrap(), handed);
+}
+
+#[tokio::test]
+async fn registrations_links_and_redirects_refuse_what_they_must() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let keys = registered(&stack).await;
+    let admin = stack.token(Role::Admin);
+
+    // Only an admin registers; the id and the keys are checked and never echoed.
+    for role in [Role::Operator, Role::Developer, Role::Merchant] {
+        let (code, out) = stack.post("/alipay/app/register", &stack.token(role), &keys).await;
+        assert_refused(code, &out, 403, "FORBIDDEN", "");
+    }
+    let mut bad = keys.clone();
+    bad["appId"] = json!("2021abc");
+    let (code, out) = stack.post("/alipay/app/register", &admin, &bad).await;
+    assert_refused(code, &out, 400, "INVALID_ID", "appId");
+    let mut bad = keys.clone();
+    bad["privateKey"] = json!("-----BEGIN PRIVATE KEY-----\nc2VjcmV0IG5vdCBhIGtleQ==\n-----END PRIVATE KEY-----");
+    let (code, out) = stack.post("/alipay/app/register", &admin, &bad).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "private key");
+    assert!(!out.to_string().contains("c2VjcmV0"), "{out}");
+    let mut swapped = keys.clone();
+    swapped["alipayPublicKey"] = keys["privateKey"].clone();
+    let (code, out) = stack.post("/alipay/app/register", &admin, &swapped).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "public key");
+    let mut extra = keys.clone();
+    extra["appSecret"] = json!("x");
+    let (code, _) = stack.post("/alipay/app/register", &admin, &extra).await;
+    assert_eq!(code, 400);
+    let mut huge = keys.clone();
+    huge["privateKey"] = json!("A".repeat(9000));
+    let (code, _) = stack.post("/alipay/app/register", &admin, &huge).await;
+    assert!(code == 400 || code == 413, "{code}");
+
+    // Another tenant cannot take the application; its workspace has none to link with.
+    let (_, other_admin) = stack.signed_up_tenant("Alipay Other").await;
+    let theirs = format!("wx{}", wxtpl::random::hex(8));
+    let reg = json!({"appid": theirs, "appsecret": "0123456789abcdef0123", "token": "tok123",
+                     "encodingAesKey": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"});
+    let (code, out) = stack.post("/component/register", &other_admin, &reg).await;
+    assert!(code == 200 || code == 201, "{out}");
+    let path = format!("/alipay/app/register?componentAppid={theirs}");
+    let (code, out) = stack.post(&path, &other_admin, &keys).await;
+    assert_refused(code, &out, 409, "CONFLICT", "another workspace");
+    let body = json!({"account": unique("other-ali"), "password": "long enough 1", "role": "merchant",
+                      "components": [theirs]});
+    let (code, out) = stack.post("/user/create", &other_admin, &body).await;
+    assert_eq!(code, 201, "{out}");
+    let (code, out) = stack
+        .get(
+            &format!("/alipay/auth/link?componentAppid={theirs}&merchant={}", body["account"].as_str().unwrap()),
+            &other_admin,
+        )
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "no Alipay application");
+
+    // Links: a merchant only for itself, staff only for their own merchants, developers not at all.
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-asker"));
+    let (code, out) = stack.get("/alipay/auth/link?merchant=someone", &merchant).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "merchant");
+    let (code, out) = stack.get("/alipay/auth/link", &stack.token(Role::Operator)).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "merchant");
+    let (code, out) = stack
+        .get(&format!("/alipay/auth/link?merchant={}", body["account"].as_str().unwrap()), &stack.token(Role::Operator))
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "merchant");
+    let (code, out) = stack.get("/alipay/auth/link", &stack.token(Role::Developer)).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+
+    // Redirects: a forged state, another application's consent, missing parameters. Nothing is stored.
+    let url = link(&stack, &merchant, "").await;
+    let back = consent_redirect(&stack, &url).await;
+    let forged = back.replace("state=ey", "state=eyX");
+    let out = follow(&stack, &forged).await;
+    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("401")), "{out}");
+    let other_app = back.replace(keys["appId"].as_str().unwrap(), "2021000000000009");
+    let out = follow(&stack, &other_app).await;
+    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("400")), "{out}");
+    let bare = format!("{}/alipay/auth/redirect?app_id=1", stack.env["API_URL"]);
+    let out = follow(&stack, &bare).await;
+    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("400")), "{out}");
+    // The code itself was never spent by those: the genuine redirect still authorizes.
+    let out = follow(&stack, &back).await;
+    assert_eq!(out["outcome"], "authorized", "{out}");
+
+    // Alipay failing the exchange: a clear status, and the merchant can try again with a new link.
+    let url = link(&stack, &merchant, "").await;
+    let back = consent_redirect(&stack, &url).await;
+    let alipay = stack.env["ALIPAY_SANDBOX_URL"].clone();
+    stack
+        .http
+        .post(format!("{alipay}/control/faults"))
+        .json(&json!({"method": "alipay.open.auth.token.app", "code": "20000", "subCode": "isp.unknow-error", "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    let out = follow(&stack, &back).await;
+    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("503")), "{out}");
+    let out = follow(&stack, &back).await;
+    assert_eq!(out["outcome"], "authorized", "the code was not used by the failed exchange: {out}");
+}
