@@ -215,3 +215,97 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
     let out = follow(&stack, &back).await;
     assert_eq!(out["outcome"], "authorized", "the code was not used by the failed exchange: {out}");
 }
+
+async fn notify(stack: &Stack, body: Value) -> Value {
+    let resp = stack
+        .http
+        .post(format!("{}/control/notify", stack.env["ALIPAY_SANDBOX_URL"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let keys = registered(&stack).await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-notified"));
+    let url = link(&stack, &merchant, "").await;
+    let mini_app_id = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let field = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
+        item.get(k).map(|v| match v {
+            aws_sdk_dynamodb::types::AttributeValue::S(s) => s.clone(),
+            aws_sdk_dynamodb::types::AttributeValue::N(n) => n.clone(),
+            other => format!("{other:?}"),
+        })
+    };
+
+    // An audit result: answered `success`, recorded; the same notification again changes nothing.
+    let out = notify(
+        &stack,
+        json!({"miniAppId": mini_app_id, "kind": "audit_rejected", "version": "1.0.0", "reason": "缺少客服入口"}),
+    )
+    .await;
+    assert_eq!((&out["status"], &out["body"]), (&json!(200), &json!("success")), "{out}");
+    let first = stored(&stack, &mini_app_id).await;
+    assert_eq!(field(&first, "last_audit_passed").as_deref(), Some("0"));
+    assert_eq!(field(&first, "last_audit_reason").as_deref(), Some("缺少客服入口"));
+    let again = notify(
+        &stack,
+        json!({"miniAppId": mini_app_id, "kind": "audit_passed", "version": "1.0.0", "notifyId": out["notifyId"]}),
+    )
+    .await;
+    assert_eq!(again["body"], "success", "{again}");
+    let after = stored(&stack, &mini_app_id).await;
+    assert_eq!(field(&after, "last_audit_passed"), field(&first, "last_audit_passed"), "handled once");
+    assert_eq!(field(&after, "last_audit_ms"), field(&first, "last_audit_ms"));
+
+    // Tampered after signing, or not signed: refused, nothing recorded, and Alipay would deliver again.
+    for forged in [json!({"tamper": true}), json!({"unsigned": true})] {
+        let mut body = json!({"miniAppId": mini_app_id, "kind": "audit_passed", "version": "1.0.0"});
+        body.as_object_mut().unwrap().extend(forged.as_object().unwrap().clone());
+        let out = notify(&stack, body).await;
+        assert_eq!(out["status"], 401, "{out}");
+        assert_ne!(out["body"], "success");
+    }
+    let unchanged = stored(&stack, &mini_app_id).await;
+    assert_eq!(field(&unchanged, "last_audit_passed").as_deref(), Some("0"));
+
+    // An authorization notified with tokens older than the kept ones does not replace them.
+    let token = field(&unchanged, "app_auth_token").unwrap();
+    let out = notify(&stack, json!({"miniAppId": mini_app_id, "kind": "auth", "authTime": 1000})).await;
+    assert_eq!(out["body"], "success", "{out}");
+    assert_eq!(field(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(), token);
+
+    // The merchant withdraws the authorization at Alipay.
+    let out = notify(&stack, json!({"miniAppId": mini_app_id, "kind": "cancelled"})).await;
+    assert_eq!(out["body"], "success", "{out}");
+    assert_eq!(field(&stored(&stack, &mini_app_id).await, "auth_status").as_deref(), Some("cancelled"));
+
+    // Not an application of ours, or not an application id at all.
+    let post = |path: String| {
+        let stack = &stack;
+        async move {
+            let resp = stack
+                .http
+                .post(format!("{}{path}", stack.env["API_URL"]))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("app_id=1&sign=x")
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let (code, body) = post("/alipay/2021000000000009/notify".into()).await;
+    assert_eq!(code, 404, "{body}");
+    let (code, body) = post("/alipay/not-an-app/notify".into()).await;
+    assert_eq!(code, 400, "{body}");
+    // A genuine application, a body signed by nobody.
+    let (code, body) = post(format!("/alipay/{}/notify", keys["appId"].as_str().unwrap())).await;
+    assert_eq!(code, 401, "{body}");
+}

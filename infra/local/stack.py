@@ -255,7 +255,7 @@ def up(foreground=False):
         with open(os.path.join(LOCAL, name), "w") as f:
             json.dump(content, f)
     start("alipay", [py, "infra/sandbox/alipay_sandbox.py", "--port", str(ALIPAY_PORT),
-                     "--keys", os.path.join(LOCAL, "alipay-sandbox.json")])
+                     "--keys", os.path.join(LOCAL, "alipay-sandbox.json"), "--notify-base", api_url])
     wait_http(f"{alipay_url}/health", "Alipay sandbox")
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),

@@ -7,11 +7,14 @@ Run: python3 alipay_sandbox.py --port 9110 --keys .local/alipay-sandbox.json
 """
 import argparse
 import base64
+import datetime
 import json
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -56,13 +59,14 @@ def version_key(text):
 
 
 class Sandbox:
-    def __init__(self, keys, build_seconds, public_base):
+    def __init__(self, keys, build_seconds, public_base, notify_base=None):
         self.lock = threading.RLock()
         self.clock, self.faults = Clock(), Faults()
         self.isv_app_id = keys["appId"]
         self.app_public = serialization.load_pem_public_key(keys["appPublicKey"].encode())
         self.alipay_private = serialization.load_pem_private_key(keys["alipayPrivateKey"].encode(), None)
-        self.build_seconds, self.public_base = build_seconds, public_base
+        self.build_seconds, self.public_base, self.notify_base = build_seconds, public_base, notify_base
+        self.notifications = []  # what was sent: {kind, notify_id, status, body}
         self.templates = {}  # template_id -> [released template versions]
         self.apps = {}  # mini_app_id -> merchant mini-program
         self.codes = {}  # app_auth_code -> {mini_app_id, expires, used}
@@ -157,6 +161,66 @@ class Sandbox:
             node = {"code": r.code, "msg": r.msg, "sub_code": r.sub_code, "sub_msg": r.sub_msg}
             return self.answer(method if method in self.methods else None, node)
 
+    # --- notifications ------------------------------------------------------------------------------------------
+    def notification(self, kind, app, extra=None):
+        """The form Alipay posts to the application's gateway address: signed like Alipay's (RSA2 over the sorted
+        parameters without sign and sign_type)."""
+        now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8)))
+        form = {"app_id": self.isv_app_id, "notify_id": secrets.token_hex(16), "charset": "utf-8", "version": "1.0",
+                "sign_type": "RSA2", "notify_time": now.strftime("%Y-%m-%d %H:%M:%S"),
+                "utc_timestamp": str(int(self.clock.now() * 1000))}
+        if kind == "auth":
+            form.update(notify_type="open_app_auth_notify", status="execute_auth", auth_app_id=app["mini_app_id"],
+                        biz_content=json.dumps({"notify_context": {"trigger": "user_auth"}, "detail": {
+                            "app_auth_token": app["token"], "app_refresh_token": app["refresh"],
+                            "user_id": app["user_id"], "auth_app_id": app["mini_app_id"], "app_id": self.isv_app_id,
+                            "expires_in": TOKEN_LIFETIME, "re_expires_in": REFRESH_LIFETIME,
+                            "auth_time": (extra or {}).get("authTime") or app.get("issued_ms")}}, ensure_ascii=False))
+        elif kind == "cancelled":
+            form.update(msg_method="alipay.open.auth.appauth.cancelled",
+                        biz_content=json.dumps({"auth_app_id": app["mini_app_id"]}))
+        elif kind in ("audit_passed", "audit_rejected"):
+            extra = extra or {}
+            biz = {"mini_app_id": app["mini_app_id"], "mini_app_version": extra.get("version", "")}
+            if kind == "audit_rejected":
+                biz.update(audit_reason=extra.get("reason", ""), bundle_id="com.alipay.alipaywallet")
+            form.update(msg_method=f"alipay.open.mini.version.{kind.replace('_', '.')}",
+                        biz_content=json.dumps(biz, ensure_ascii=False))
+        else:
+            raise ValueError(f"no notification kind {kind}")
+        content = "&".join(f"{k}={v}" for k, v in sorted(form.items()) if k not in ("sign", "sign_type") and v != "")
+        form["sign"] = self.sign(content)
+        return form
+
+    def deliver(self, form):
+        url = f"{self.notify_base}/alipay/{self.isv_app_id}/notify"
+        data = urllib.parse.urlencode(form).encode()
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                status, body = resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read().decode("utf-8", "replace")
+        except Exception as e:  # unreachable: as Alipay, try again later
+            status, body = 0, repr(e)
+        with self.lock:
+            self.notifications.append({"notifyId": form.get("notify_id"), "kind": form.get("notify_type") or
+                                       form.get("msg_method"), "status": status, "body": body})
+        return status, body
+
+    def deliver_later(self, form, tries=3, interval=1.0):
+        """As Alipay does: again and again until the answer is `success`."""
+        if not self.notify_base:
+            return
+
+        def run():
+            for _ in range(tries):
+                status, body = self.deliver(form)
+                if status == 200 and body == "success":
+                    return
+                time.sleep(interval)
+        threading.Thread(target=run, daemon=True).start()
+
     # --- authorization ------------------------------------------------------------------------------------------
     def new_mini_app(self, name=None):
         with self.lock:
@@ -178,6 +242,7 @@ class Sandbox:
         for old in (app["token"], app["refresh"]):
             self.tokens.pop(old, None)
             self.refresh.pop(old, None)
+        app["issued_ms"] = int(self.clock.now() * 1000)
         app["token"] = "202" + secrets.token_hex(20)
         app["refresh"] = "202" + secrets.token_hex(20)
         self.tokens[app["token"]] = app["mini_app_id"]
@@ -195,7 +260,11 @@ class Sandbox:
             if found["used"]:
                 raise business("isv.app-auth-code-used", "授权码已使用")
             found["used"] = True
-            return self.issue_tokens(self.apps[found["mini_app_id"]])
+            app = self.apps[found["mini_app_id"]]
+            out = self.issue_tokens(app)
+            # Alipay also tells the application's gateway about the authorization.
+            self.deliver_later(self.notification("auth", app))
+            return out
         if grant == "refresh_token":
             app = self.apps.get(self.refresh.get(biz.get("refresh_token", "")))
             if app is None:
@@ -423,7 +492,31 @@ class Sandbox:
                     v.update(status="AUDIT_REJECT", reject_reason=body.get("reason", "不符合规范"))
                 else:
                     v.update(status="WAIT_RELEASE", reject_reason="")
+                kind = "audit_rejected" if v["status"] == "AUDIT_REJECT" else "audit_passed"
+                self.deliver_later(self.notification(kind, app, {"version": v["app_version"],
+                                                                 "reason": v["reject_reason"]}))
                 return 200, {"miniAppId": app["mini_app_id"], "appVersion": v["app_version"], "status": v["status"]}
+            if method == "POST" and path == "/control/notify":
+                # One notification now, answered with what the product said; `tamper` changes a value after
+                # signing, `unsigned` drops the signature, `notifyId` repeats an earlier delivery's id.
+                app = self.apps.get(str(body.get("miniAppId")))
+                if app is None:
+                    return 404, {"error": "unknown mini-program"}
+                form = self.notification(body.get("kind", "auth"), app, body)
+                if body.get("notifyId"):
+                    form["notify_id"] = body["notifyId"]
+                    content = "&".join(f"{k}={v}" for k, v in sorted(form.items())
+                                       if k not in ("sign", "sign_type") and v != "")
+                    form["sign"] = self.sign(content)
+                if body.get("tamper"):
+                    form["biz_content"] = form["biz_content"].replace(app["mini_app_id"], "2021009999999999")
+                if body.get("unsigned"):
+                    form.pop("sign")
+                # Delivered holding the lock: the product's notify handler never calls the sandbox back.
+                status, answer = self.deliver(form)
+                return 200, {"status": status, "body": answer, "notifyId": form["notify_id"]}
+            if method == "GET" and path == "/control/notifications":
+                return 200, {"notifications": self.notifications}
             if method == "POST" and path == "/control/faults":
                 self.faults.add(body)
                 return 200, {"ok": True}
@@ -466,10 +559,11 @@ def main():
     p.add_argument("--port", type=int, default=9110)
     p.add_argument("--keys", required=True, help="JSON: appId, appPublicKey (PEM), alipayPrivateKey (PEM)")
     p.add_argument("--build-seconds", type=float, default=1.0, help="how long a version.upload build takes")
+    p.add_argument("--notify-base", help="the product's API: notifications go to {base}/alipay/{appId}/notify")
     args = p.parse_args()
     with open(args.keys) as f:
         keys = json.load(f)
-    sandbox = Sandbox(keys, args.build_seconds, f"http://127.0.0.1:{args.port}")
+    sandbox = Sandbox(keys, args.build_seconds, f"http://127.0.0.1:{args.port}", args.notify_base)
     serve(args.port, sandbox.handle, f"Alipay sandbox on http://127.0.0.1:{args.port} for application {keys['appId']}")
 
 

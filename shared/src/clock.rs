@@ -47,9 +47,41 @@ pub fn beijing_datetime(secs: i64) -> String {
     )
 }
 
+/// The inverse of `beijing_datetime`: seconds since the epoch of a `yyyy-MM-dd HH:mm:ss` Beijing time.
+pub fn parse_beijing_datetime(text: &str) -> Option<i64> {
+    let (date, time) = text.trim().split_once(' ')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // A civil date to days since 1970-01-01, by 400-year eras (the inverse of the conversion above).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - 8 * 3600)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beijing_times_parse_back_to_the_same_instant() {
+        for secs in [0, 951_782_400, 1_704_081_600, 1_709_224_205, 1_795_276_799, 4_102_444_800] {
+            assert_eq!(parse_beijing_datetime(&beijing_datetime(secs)), Some(secs));
+        }
+        assert_eq!(parse_beijing_datetime("2019-08-15 15:56:25"), Some(1_565_855_785));
+        for bad in ["", "2019-08-15", "2019-13-01 00:00:00", "2019-08-15 24:00:00", "x-y-z a:b:c"] {
+            assert_eq!(parse_beijing_datetime(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn beijing_time_is_eight_hours_ahead_across_days_and_leap_years() {

@@ -1,5 +1,6 @@
 //! `POST /alipay/app/register` (admin), `GET /alipay/auth/link` (a merchant for itself, staff for one of its
-//! merchants), `GET /alipay/auth/redirect` (Alipay's redirect target, no JWT).
+//! merchants), `GET /alipay/auth/redirect` (Alipay's redirect target, no JWT), `POST /alipay/{appId}/notify`
+//! (Alipay's notifications, signed by Alipay, no JWT).
 use lambda_http::{Body, Request, Response};
 
 use super::caller;
@@ -7,9 +8,9 @@ use super::merchants::{link_merchant, to_frontend};
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{json_body, query};
-use crate::http::response::{json, respond};
-use crate::services::alipay_auth;
+use crate::http::request::{body_bytes, json_body, path_param, query, MAX_PUSH_BODY};
+use crate::http::response::{json, respond, text};
+use crate::services::{alipay_auth, alipay_notify};
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -49,4 +50,17 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
     }
     .await;
     to_frontend(deps, outcome, "alipay")
+}
+
+/// Alipay needs the literal `success`; anything else (a refusal, a failure) makes it deliver again.
+pub async fn notify(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let app_id = path_param(&req, "appId")?;
+            let handled = alipay_notify::handle(deps, &app_id, body_bytes(&req, MAX_PUSH_BODY)?).await?;
+            tracing::debug!(?handled, "Alipay notification handled");
+            Ok(text(200, "success"))
+        }
+        .await,
+    )
 }

@@ -168,11 +168,12 @@ pub async fn complete_redirect(
             "the authorization was granted to application {app_id}, not to this workspace's"
         )));
     }
-    let issued_ms = now_millis();
     let answer = deps
         .alipay
         .token_app(&app, Grant::AuthorizationCode(app_auth_code))
         .await?;
+    // Taken after the answer: Alipay's own notification of these tokens says they were issued before.
+    let issued_ms = now_millis();
     // Newer answers carry the values in `tokens[0]`; older ones at the top.
     let tokens = answer["tokens"].get(0).unwrap_or(&answer);
     let text = |k: &str| tokens[k].as_str().map(str::to_owned);

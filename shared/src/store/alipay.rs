@@ -205,3 +205,54 @@ pub async fn authorization(
         .map(|i| authorization_of(&i))
         .transpose()
 }
+
+/// The tenant and component workspace that hold `app_id`, if it is registered.
+pub async fn app_claim(table: &Table, app_id: &str) -> Result<Option<(String, String)>, StoreError> {
+    Ok(table
+        .get(app_pk(app_id), "META".into(), "GetItem Alipay application")
+        .await?
+        .and_then(|i| Some((get_s(&i, "tenant")?, get_s(&i, "component")?))))
+}
+
+/// The merchant withdrew the authorization at Alipay: its tokens no longer work (kept for the record).
+pub async fn mark_cancelled(
+    table: &Table,
+    component: &str,
+    mini_app_id: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(component_pk(component), auth_sk(mini_app_id))
+        .update_expression("SET auth_status = :c, cancelled_ms = :at")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":c", s("cancelled"))
+        .expression_attribute_values(":at", n(at_ms))
+        .send()
+        .await;
+    applied("UpdateItem Alipay authorization cancelled", res)
+}
+
+/// The latest audit result Alipay notified for one of the mini-program's versions.
+pub async fn record_audit(
+    table: &Table,
+    component: &str,
+    mini_app_id: &str,
+    version: &str,
+    passed: bool,
+    reason: &str,
+    at_ms: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(component_pk(component), auth_sk(mini_app_id))
+        .update_expression(
+            "SET last_audit_version = :v, last_audit_passed = :p, last_audit_reason = :r, last_audit_ms = :at",
+        )
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":v", s(version))
+        .expression_attribute_values(":p", n(i64::from(passed)))
+        .expression_attribute_values(":r", s(reason))
+        .expression_attribute_values(":at", n(at_ms))
+        .send()
+        .await;
+    applied("UpdateItem Alipay audit result", res)
+}
