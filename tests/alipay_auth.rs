@@ -309,3 +309,89 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
     let (code, body) = post(format!("/alipay/{}/notify", keys["appId"].as_str().unwrap())).await;
     assert_eq!(code, 401, "{body}");
 }
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_new_consent() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let keys = registered(&stack).await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-refreshed"));
+    let url = link(&stack, &merchant, "").await;
+    let mini_app_id = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let (pk, sk) = (
+        format!("COMP#{}", stack.component_appid()),
+        format!("ALIPAYAUTH#{mini_app_id}"),
+    );
+    let due_now = format!("0000000001#{}#{mini_app_id}", stack.component_appid());
+    let before = stored(&stack, &mini_app_id).await;
+    let old_token = stack_tests::s(&before, "app_auth_token").unwrap();
+    // Not due yet (a year ahead): a run leaves it alone.
+    let out = stack.invoke("alipay-token-refresh").await;
+    assert_eq!(
+        stack_tests::s(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(),
+        old_token,
+        "{out}"
+    );
+
+    // Due: refreshed, the new token works, the old one no longer does, and it is due again a year on.
+    stack.set_string(&pk, &sk, "GSI1SK", &due_now).await;
+    let out = stack.invoke("alipay-token-refresh").await;
+    assert!(out["refreshed"].as_u64().unwrap() >= 1, "{out}");
+    let after = stored(&stack, &mini_app_id).await;
+    let new_token = stack_tests::s(&after, "app_auth_token").unwrap();
+    assert_ne!(new_token, old_token);
+    assert!(stack_tests::s(&after, "GSI1SK").unwrap() > due_now);
+    assert_eq!(stack_tests::s(&after, "merchant"), stack_tests::s(&before, "merchant"), "the owner stays");
+    let app = AlipayApp::new(
+        keys["appId"].as_str().unwrap(),
+        keys["privateKey"].as_str().unwrap(),
+        keys["alipayPublicKey"].as_str().unwrap(),
+    )
+    .unwrap();
+    let client = AlipayClient::new(&stack.env["ALIPAY_GATEWAY"]);
+    client.version_list(&app, &new_token, &["INIT"]).await.unwrap();
+    let stale = client.version_list(&app, &old_token, &["INIT"]).await.unwrap_err();
+    assert_eq!(stale.sub_code(), Some("aop.invalid-app-auth-token"));
+
+    // Alipay refuses the refresh token: out of the index, marked for a new consent; a later run does not retry it.
+    stack.set_string(&pk, &sk, "GSI1SK", &due_now).await;
+    stack
+        .http
+        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
+        .json(&json!({"method": "alipay.open.auth.token.app", "code": "40004",
+                      "subCode": "isv.refresh-token-invalid", "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    let out = stack.invoke("alipay-token-refresh").await;
+    assert!(out["reauthorizationRequired"].as_u64().unwrap() >= 1, "{out}");
+    let marked = stored(&stack, &mini_app_id).await;
+    assert_eq!(stack_tests::s(&marked, "auth_status").as_deref(), Some("reauthorization_required"));
+    assert!(!marked.contains_key("GSI1SK"), "out of the due index");
+    assert_eq!(stack_tests::s(&marked, "app_auth_token").unwrap(), new_token, "nothing lost");
+
+    // Alipay busy: counted as a failure and left due for the next run.
+    let url = link(&stack, &merchant, "").await;
+    let other = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let due_other = format!("0000000001#{}#{other}", stack.component_appid());
+    stack
+        .set_string(&pk, &format!("ALIPAYAUTH#{other}"), "GSI1SK", &due_other)
+        .await;
+    stack
+        .http
+        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
+        .json(&json!({"method": "alipay.open.auth.token.app", "code": "20000",
+                      "subCode": "isp.unknow-error", "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    let out = stack.invoke("alipay-token-refresh").await;
+    assert!(out["failed"].as_u64().unwrap() >= 1, "{out}");
+    assert_eq!(
+        stack_tests::s(&stored(&stack, &other).await, "GSI1SK").unwrap(),
+        due_other,
+        "still due"
+    );
+    let out = stack.invoke("alipay-token-refresh").await;
+    assert!(out["refreshed"].as_u64().unwrap() >= 1, "{out}");
+}

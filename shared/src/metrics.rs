@@ -11,6 +11,11 @@ pub fn count(name: &str, dimensions: &[(&str, &str)]) {
     emit(name, dimensions, 1.0, "Count");
 }
 
+/// Adds `n` to `name` under the given dimensions (a run's tally).
+pub fn count_n(name: &str, dimensions: &[(&str, &str)], n: f64) {
+    emit(name, dimensions, n, "Count");
+}
+
 /// Records a duration in milliseconds.
 pub fn millis(name: &str, dimensions: &[(&str, &str)], value: i64) {
     emit(name, dimensions, value as f64, "Milliseconds");

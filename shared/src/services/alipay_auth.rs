@@ -17,6 +17,8 @@ use crate::store::components;
 
 /// A consent link stays usable this long (Alipay's `app_auth_code` itself lives a day).
 const LINK_TTL_SECS: i64 = 1800;
+/// What a token without an `expires_in` is taken to live.
+const TOKEN_YEAR_SECS: i64 = 365 * 86_400;
 /// Keys arrive as PEM or Base64 DER; anything longer is not an RSA key we accept.
 const MAX_KEY_CHARS: usize = 8192;
 
@@ -174,8 +176,34 @@ pub async fn complete_redirect(
         .await?;
     // Taken after the answer: Alipay's own notification of these tokens says they were issued before.
     let issued_ms = now_millis();
-    // Newer answers carry the values in `tokens[0]`; older ones at the top.
-    let tokens = answer["tokens"].get(0).unwrap_or(&answer);
+    let authorization = authorization_of(&answer, &app.app_id, Some(&claims.sub), issued_ms)?;
+    let mini_app_id = authorization.mini_app_id.clone();
+    let stored = store::save_authorization(&deps.table, &component, &authorization).await?;
+    let owner = match stored {
+        Some(s) => s.merchant,
+        // A newer answer is stored already: ownership is what it says.
+        None => store::authorization(&deps.table, &component, &mini_app_id)
+            .await?
+            .and_then(|a| a.merchant),
+    };
+    if owner.as_deref() != Some(claims.sub.as_str()) {
+        return Err(AppError::Conflict(format!(
+            "Alipay mini-program {mini_app_id} belongs to another merchant"
+        )));
+    }
+    tracing::info!(component, mini_app_id = %mini_app_id, merchant = %claims.sub, "Alipay mini-program authorized");
+    Ok(mini_app_id)
+}
+
+/// The authorization an `alipay.open.auth.token.app` answer grants, issued at `issued_ms`. Newer answers carry the
+/// values in `tokens[0]`, older ones at the top.
+pub(crate) fn authorization_of(
+    answer: &serde_json::Value,
+    app_id: &str,
+    merchant: Option<&str>,
+    issued_ms: i64,
+) -> AppResult<Authorization> {
+    let tokens = answer["tokens"].get(0).unwrap_or(answer);
     let text = |k: &str| tokens[k].as_str().map(str::to_owned);
     let number = |k: &str| {
         tokens[k]
@@ -193,32 +221,19 @@ pub async fn complete_redirect(
             why: "no auth_app_id, app_auth_token or app_refresh_token".into(),
         }));
     };
-    let now = now_secs();
-    let authorization = Authorization {
-        mini_app_id: mini_app_id.clone(),
-        app_id: app.app_id.clone(),
+    let now = issued_ms / 1000;
+    // Alipay's SDKs call `expires_in` obsolete (tokens are long-lived): without one, a year is assumed.
+    let lifetime = |k: &str| Some(number(k)).filter(|s| *s > 0).unwrap_or(TOKEN_YEAR_SECS);
+    Ok(Authorization {
+        mini_app_id,
+        app_id: app_id.to_owned(),
         user_id: text("user_id").unwrap_or_default(),
-        merchant: Some(claims.sub.clone()),
+        merchant: merchant.map(str::to_owned),
         app_auth_token: token,
         app_refresh_token: refresh,
         issued_ms,
-        expires_at: now + number("expires_in"),
-        refresh_expires_at: now + number("re_expires_in"),
+        expires_at: now + lifetime("expires_in"),
+        refresh_expires_at: now + lifetime("re_expires_in"),
         authorized_at: now,
-    };
-    let stored = store::save_authorization(&deps.table, &component, &authorization).await?;
-    let owner = match stored {
-        Some(s) => s.merchant,
-        // A newer answer is stored already: ownership is what it says.
-        None => store::authorization(&deps.table, &component, &mini_app_id)
-            .await?
-            .and_then(|a| a.merchant),
-    };
-    if owner.as_deref() != Some(claims.sub.as_str()) {
-        return Err(AppError::Conflict(format!(
-            "Alipay mini-program {mini_app_id} belongs to another merchant"
-        )));
-    }
-    tracing::info!(component, mini_app_id = %mini_app_id, merchant = %claims.sub, "Alipay mini-program authorized");
-    Ok(mini_app_id)
+    })
 }

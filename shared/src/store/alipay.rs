@@ -17,6 +17,19 @@ fn auth_sk(mini_app_id: &str) -> String {
     format!("ALIPAYAUTH#{mini_app_id}")
 }
 
+/// Authorizations are indexed by when their tokens are due for a refresh, over this many GSI1 partitions.
+pub const DUE_SHARDS: u32 = 8;
+/// Tokens are refreshed this long before `expires_at` (Alipay's live about a year).
+pub const REFRESH_AHEAD_SECS: i64 = 30 * 86_400;
+
+fn due_pk(shard: u32) -> String {
+    format!("ALIPAYDUE#{shard}")
+}
+
+fn due_sk(due_at: i64, component: &str, mini_app_id: &str) -> String {
+    format!("{due_at:010}#{component}#{mini_app_id}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     Created,
@@ -164,7 +177,8 @@ pub async fn save_authorization(
         .update_expression(
             "SET mini_app_id = :m, app_id = :a, user_id = :u, app_auth_token = :t, app_refresh_token = :r, \
              issued_ms = :i, expires_at = :e, refresh_expires_at = :re, \
-             authorized_at = if_not_exists(authorized_at, :at), merchant = if_not_exists(merchant, :who)",
+             authorized_at = if_not_exists(authorized_at, :at), merchant = if_not_exists(merchant, :who), \
+             auth_status = :ok, GSI1PK = :g, GSI1SK = :due",
         )
         .condition_expression("attribute_not_exists(issued_ms) OR issued_ms < :i")
         .expression_attribute_values(":m", s(&a.mini_app_id))
@@ -176,6 +190,12 @@ pub async fn save_authorization(
         .expression_attribute_values(":e", n(a.expires_at))
         .expression_attribute_values(":re", n(a.refresh_expires_at))
         .expression_attribute_values(":at", n(a.authorized_at))
+        .expression_attribute_values(":ok", s("authorized"))
+        .expression_attribute_values(":g", s(due_pk(super::shard_of(&a.mini_app_id, DUE_SHARDS))))
+        .expression_attribute_values(
+            ":due",
+            s(due_sk(a.expires_at - REFRESH_AHEAD_SECS, component, &a.mini_app_id)),
+        )
         .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
     // Without a merchant (a notification), `merchant` is left as it is.
     update = match &a.merchant {
@@ -184,7 +204,7 @@ pub async fn save_authorization(
             .update_expression(
                 "SET mini_app_id = :m, app_id = :a, user_id = :u, app_auth_token = :t, app_refresh_token = :r, \
                  issued_ms = :i, expires_at = :e, refresh_expires_at = :re, \
-                 authorized_at = if_not_exists(authorized_at, :at)",
+                 authorized_at = if_not_exists(authorized_at, :at), auth_status = :ok, GSI1PK = :g, GSI1SK = :due",
             ),
     };
     match update.send().await {
@@ -223,7 +243,7 @@ pub async fn mark_cancelled(
 ) -> Result<bool, StoreError> {
     let res = table
         .update(component_pk(component), auth_sk(mini_app_id))
-        .update_expression("SET auth_status = :c, cancelled_ms = :at")
+        .update_expression("SET auth_status = :c, cancelled_ms = :at REMOVE GSI1PK, GSI1SK")
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_values(":c", s("cancelled"))
         .expression_attribute_values(":at", n(at_ms))
@@ -255,4 +275,56 @@ pub async fn record_audit(
         .send()
         .await;
     applied("UpdateItem Alipay audit result", res)
+}
+
+/// An authorization due for a refresh, as the due index names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Due {
+    pub component: String,
+    pub mini_app_id: String,
+}
+
+/// A page of authorizations of one shard whose refresh is due before `now` (oldest first), and where to go on.
+pub async fn due_page(
+    table: &Table,
+    shard: u32,
+    now: i64,
+    limit: i32,
+    start: Option<Item>,
+) -> Result<(Vec<Due>, Option<Item>), StoreError> {
+    let (items, next) = table
+        .query_due(&due_pk(shard), &format!("{now:010}#~"), limit, start, "Query Alipay tokens due")
+        .await?;
+    let due = items
+        .iter()
+        .filter_map(|i| {
+            let sk = get_s(i, "GSI1SK")?;
+            let mut parts = sk.splitn(3, '#');
+            let (_, component, mini) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(Due {
+                component: component.to_owned(),
+                mini_app_id: mini.to_owned(),
+            })
+        })
+        .collect();
+    Ok((due, next))
+}
+
+/// The refresh token no longer works (revoked, expired): out of the due index until the merchant authorizes again.
+pub async fn mark_reauthorization_required(
+    table: &Table,
+    component: &str,
+    mini_app_id: &str,
+    refresh_token: &str,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(component_pk(component), auth_sk(mini_app_id))
+        .update_expression("SET auth_status = :r REMOVE GSI1PK, GSI1SK")
+        // Only if nothing newer arrived meanwhile (a new consent brings new tokens).
+        .condition_expression("app_refresh_token = :t")
+        .expression_attribute_values(":r", s("reauthorization_required"))
+        .expression_attribute_values(":t", s(refresh_token))
+        .send()
+        .await;
+    applied("UpdateItem Alipay reauthorization required", res)
 }
