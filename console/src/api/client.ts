@@ -38,6 +38,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly wechatErrcode?: number,
+    readonly alipaySubCode?: string,
   ) {
     super(message);
   }
@@ -55,13 +56,17 @@ export async function call<T>(request: Promise<Answer<T>>): Promise<T> {
   }
   const { data, error, response } = answer;
   if (!response.ok) {
-    const body = (error ?? {}) as { error?: { code?: string; message?: string; wechatErrcode?: number }; message?: string };
+    const body = (error ?? {}) as {
+      error?: { code?: string; message?: string; wechatErrcode?: number; alipaySubCode?: string };
+      message?: string;
+    };
     if (response.status === 401 && session.get()) session.set(null);
     throw new ApiError(
       response.status,
       body.error?.code ?? `HTTP_${response.status}`,
       body.error?.message ?? body.message ?? response.statusText,
       body.error?.wechatErrcode,
+      body.error?.alipaySubCode,
     );
   }
   return data as T;

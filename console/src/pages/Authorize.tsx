@@ -2,7 +2,7 @@
 // on a phone; WeChat sends the browser back here (#/authorized?outcome=...).
 import { useState } from "react";
 import { Button, Card, Input, QRCode, Result, Space, Typography } from "antd";
-import { api, call } from "../api/client";
+import { api, ApiError, call } from "../api/client";
 import { useT } from "../i18n";
 import { ErrorBox, useLoad } from "../ui/kit";
 import { go, useRoute } from "../route";
@@ -29,8 +29,34 @@ function Links({ merchant }: { merchant?: string }) {
           <Typography.Text strong>{t("Mobile link (H5)")}</Typography.Text>
           {h5.data && <QRCode value={(h5.data as { url: string }).url} size={160} data-testid="auth-h5" />}
         </Space>
+        <AlipayLink merchant={merchant} />
       </Space>
     </>
+  );
+}
+
+/** Alipay's consent page (appToAppAuth) for an Alipay mini-program, when the workspace has an Alipay application. */
+function AlipayLink({ merchant }: { merchant?: string }) {
+  const t = useT();
+  const link = useLoad(() => call(api.GET("/alipay/auth/link", { params: { query: { merchant } } })), [merchant]);
+  const none = link.error instanceof ApiError && link.error.status === 409;
+  return (
+    <Space direction="vertical">
+      <Typography.Text strong>{t("Alipay mini-program")}</Typography.Text>
+      {none ? (
+        <Typography.Text type="secondary">{t("No Alipay application is registered")}</Typography.Text>
+      ) : (
+        <ErrorBox error={link.error} />
+      )}
+      {link.data && (
+        <Space align="start">
+          <Typography.Link href={link.data.url} data-testid="auth-alipay" copyable={merchant ? { text: link.data.url } : false}>
+            {t("Open")}
+          </Typography.Link>
+          <QRCode value={link.data.url} size={120} color="#1677ff" />
+        </Space>
+      )}
+    </Space>
   );
 }
 
@@ -69,8 +95,13 @@ export function AuthorizePage() {
           status="success"
           data-testid="authorized"
           title={t("Authorized: the mini-program is yours")}
-          subTitle={appid}
-          extra={<Button type="primary" onClick={() => go(`/miniprograms/${appid}`)}>{t("Open the mini-program")}</Button>}
+          subTitle={query.get("platform") === "alipay" ? `${t("Alipay mini-program")} ${appid}` : appid}
+          extra={
+            // Alipay mini-programs have no page of their own in the console yet.
+            query.get("platform") === "alipay" ? null : (
+              <Button type="primary" onClick={() => go(`/miniprograms/${appid}`)}>{t("Open the mini-program")}</Button>
+            )
+          }
         />
       )}
       {outcome === "error" && <Result status="error" title={t("Authorization failed")} subTitle={`HTTP ${query.get("status")}`} />}

@@ -90,6 +90,35 @@ function Domains() {
   );
 }
 
+/** The workspace's Alipay third-party application: its id and keys, kept in Secrets Manager and never shown again. */
+function AlipayApp() {
+  const t = useT();
+  const [form] = Form.useForm();
+  return (
+    <Card title={t("Alipay application")} size="small">
+      <Form form={form} layout="vertical" style={{ maxWidth: 720 }}>
+        <Form.Item name="appId" label="appId" rules={[{ required: true, pattern: /^[0-9]{16}$/ }]}>
+          <Input data-testid="alipay-app-id" autoComplete="off" style={{ width: 260 }} />
+        </Form.Item>
+        <Form.Item name="privateKey" label={t("Application private key (RSA2)")} rules={[{ required: true }]}>
+          <Input.TextArea data-testid="alipay-private-key" rows={3} autoComplete="off" spellCheck={false} />
+        </Form.Item>
+        <Form.Item name="alipayPublicKey" label={t("Alipay public key")} rules={[{ required: true }]}>
+          <Input.TextArea data-testid="alipay-public-key" rows={3} autoComplete="off" spellCheck={false} />
+        </Form.Item>
+        <Act
+          type="primary"
+          data-testid="alipay-register"
+          run={async () => call(api.POST("/alipay/app/register", { body: await form.validateFields() }))}
+          done={() => form.resetFields()}
+        >
+          {t("Save")}
+        </Act>
+      </Form>
+    </Card>
+  );
+}
+
 function Register() {
   const t = useT();
   const [form] = Form.useForm();
@@ -118,6 +147,7 @@ export function ComponentsPage() {
       <ComponentStatus />
       {(role === "admin" || role === "operator") && <MerchantLinks />}
       {(role === "admin" || role === "operator") && <Domains />}
+      {role === "admin" && <AlipayApp />}
       {role === "admin" && <Register />}
     </Space>
   );

@@ -9,7 +9,8 @@ import { useT } from "../i18n";
 export function describe(e: unknown): { code: string; message: string } {
   if (e instanceof ApiError) {
     const wechat = e.wechatErrcode !== undefined ? ` (WeChat ${e.wechatErrcode})` : "";
-    return { code: `${e.status} ${e.code}`, message: e.message + wechat };
+    const alipay = e.alipaySubCode ? ` (Alipay ${e.alipaySubCode})` : "";
+    return { code: `${e.status} ${e.code}`, message: e.message + wechat + alipay };
   }
   return { code: "ERROR", message: e instanceof Error ? e.message : String(e) };
 }

@@ -1,0 +1,42 @@
+// Alipay in the console: the admin registers the workspace's Alipay application (its keys typed in, never shown
+// again), and a merchant authorizes an Alipay mini-program through Alipay's consent page (the sandbox's).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { expect, test } from "@playwright/test";
+import { apiAs, seededUser, stack, unique } from "./stack";
+import { login, logout } from "./console";
+
+const keys = JSON.parse(
+  readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", ".local", "alipay-app.json"), "utf8"),
+) as { appId: string; privateKey: string; alipayPublicKey: string };
+
+test("an admin registers the Alipay application and a merchant authorizes an Alipay mini-program", async ({ page }) => {
+  const merchant = { account: unique("ali@"), password: "a-long-password-1", role: "merchant" };
+  const made = await apiAs(seededUser("admin"), "POST", "/user/create", { ...merchant, components: [stack.COMPONENT_APPID] });
+  expect(made.status).toBe(201);
+
+  await login(page, seededUser("admin"));
+  await page.goto("/#/components");
+  await page.getByTestId("alipay-app-id").fill(keys.appId);
+  await page.getByTestId("alipay-private-key").fill(keys.privateKey);
+  await page.getByTestId("alipay-public-key").fill(keys.alipayPublicKey);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/alipay/app/register") && r.status() < 300),
+    page.getByTestId("alipay-register").click(),
+  ]);
+  // The form forgets the keys once they are kept.
+  await expect(page.getByTestId("alipay-private-key")).toHaveValue("");
+  await page.screenshot({ path: "test-results/screens/alipay-application.png", fullPage: true });
+  await logout(page);
+
+  await login(page, merchant);
+  await page.goto("/#/authorize");
+  await expect(page.getByTestId("auth-alipay")).toHaveAttribute("href", /appToAppAuth\.htm\?app_id=/);
+  await page.getByTestId("auth-alipay").click();
+  await expect(page.getByTestId("authorized")).toBeVisible();
+  const query = new URLSearchParams(page.url().split("?")[1]);
+  expect(query.get("platform")).toBe("alipay");
+  expect(query.get("maAppId")).toMatch(/^\d{16}$/);
+  await page.screenshot({ path: "test-results/screens/alipay-authorized.png", fullPage: true });
+});
