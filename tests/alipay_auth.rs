@@ -395,3 +395,96 @@ async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_n
     let out = stack.invoke("alipay-token-refresh").await;
     assert!(out["refreshed"].as_u64().unwrap() >= 1, "{out}");
 }
+
+async fn counter(stack: &Stack, method: &str) -> u64 {
+    let out: Value = reqwest::get(format!("{}/control/counters", stack.env["ALIPAY_SANDBOX_URL"]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    out[method].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_merchant_edits_its_alipay_base_info_within_alipays_rules() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    registered(&stack).await;
+    let account = unique("ali-base");
+    let merchant = stack.token_for_user(Role::Merchant, &account);
+    let url = link(&stack, &merchant, "").await;
+    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let get = format!("/alipay/baseinfo?miniAppId={mini}");
+
+    let (code, out) = stack.get(&get, &merchant).await;
+    assert_eq!(code, 200, "{out}");
+    assert!(out["alipay"]["app_name"].as_str().unwrap().starts_with("店铺"), "{out}");
+    let change = json!({"miniAppId": mini, "appName": "安茶 Tea House", "appSlogan": "湖边的一杯好茶，慢慢喝",
+        "appDesc": "西湖边的茶馆：现泡好茶、点心与预约座位，一个小程序都能办。", "appCategoryIds": ["20_21"],
+        "servicePhone": "0571-88888888", "serviceEmail": "service@tea.example.com"});
+    let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &change).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["modifyStatus"], "SUCCESS", "nothing released yet: at once");
+    assert_eq!(
+        (&out["alipay"]["app_name"], &out["alipay"]["category_names"], &out["alipay"]["service_email"]),
+        (&json!("安茶 Tea House"), &json!("20_21"), &json!("service@tea.example.com"))
+    );
+    // The workspace's operator may too.
+    let (code, out) = stack.get(&get, &stack.token(Role::Operator)).await;
+    assert_eq!((code, &out["alipay"]["app_slogan"]), (200, &json!("湖边的一杯好茶，慢慢喝")));
+
+    // What Alipay would refuse is refused here, and Alipay is not asked.
+    let modifies = counter(&stack, "alipay.open.mini.baseinfo.modify").await;
+    for (bad, says) in [
+        (json!({"appName": "茶"}), "appName"),
+        (json!({"appSlogan": "short"}), "appSlogan"),
+        (json!({"appDesc": "太短"}), "appDesc"),
+        (json!({"appCategoryIds": ["1_2", "3_4", "5_6", "7_8", "9_10"]}), "appCategoryIds"),
+        (json!({"servicePhone": "call me maybe"}), "servicePhone"),
+        (json!({"serviceEmail": "nobody"}), "serviceEmail"),
+        (json!({}), "nothing to change"),
+    ] {
+        let mut body = bad.clone();
+        body["miniAppId"] = json!(mini);
+        let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &body).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", says);
+    }
+    let (code, _) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &json!({"miniAppId": mini, "logo": "x"}))
+        .await;
+    assert_eq!(code, 400, "unknown fields are refused");
+    assert_eq!(counter(&stack, "alipay.open.mini.baseinfo.modify").await, modifies);
+
+    // Another merchant's, a developer, an id that is not one, one nobody authorized.
+    let other = stack.token_for_user(Role::Merchant, &unique("ali-other"));
+    let (code, out) = stack.get(&get, &other).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack.post("/alipay/baseinfo/modify", &other, &change).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack.get(&get, &stack.token(Role::Developer)).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack.get("/alipay/baseinfo?miniAppId=wx123", &merchant).await;
+    assert_refused(code, &out, 400, "INVALID_ID", "miniAppId");
+    let (code, out) = stack.get("/alipay/baseinfo?miniAppId=2021009999999999", &merchant).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "2021009999999999");
+
+    // Alipay's own refusal comes back with its sub_code.
+    stack
+        .http
+        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
+        .json(&json!({"method": "alipay.open.mini.baseinfo.modify", "code": "40004",
+                      "subCode": "MINI_APP_NAME_DUPLICATE", "subMsg": "名称已被占用", "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &change).await;
+    assert_refused(code, &out, 422, "ALIPAY_REFUSED", "名称已被占用");
+    assert_eq!(out["error"]["alipaySubCode"], "MINI_APP_NAME_DUPLICATE");
+
+    // The merchant withdraws the authorization at Alipay: nothing more is done with its token.
+    let out = notify(&stack, json!({"miniAppId": mini, "kind": "cancelled"})).await;
+    assert_eq!(out["body"], "success");
+    let (code, out) = stack.get(&get, &merchant).await;
+    assert_refused(code, &out, 409, "MINI_PROGRAM_NOT_AUTHORIZED", "cancelled");
+}

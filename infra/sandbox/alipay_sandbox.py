@@ -93,6 +93,8 @@ class Sandbox:
             "alipay.open.mini.version.offline": self.offline,
             "alipay.open.mini.version.rollback": self.rollback,
             "alipay.open.mini.version.delete": self.delete,
+            "alipay.open.mini.baseinfo.query": self.baseinfo_query,
+            "alipay.open.mini.baseinfo.modify": self.baseinfo_modify,
         }
 
     # --- signing ------------------------------------------------------------------------------------------------
@@ -457,6 +459,48 @@ class Sandbox:
             raise business("MINI_APP_VERSION_STATUS_ERROR", "只能删除开发中的版本")
         v["status"] = "DELETED"
         return {}
+
+    # --- base info ----------------------------------------------------------------------------------------------
+    BASE_FIELDS = ("app_name", "app_english_name", "app_slogan", "app_desc", "service_phone", "service_email",
+                   "app_category_ids")
+
+    def baseinfo_query(self, app, _biz, _params):
+        info = app.setdefault("base", {"app_name": app["app_name"], "app_english_name": "", "app_slogan": "",
+                                       "app_desc": "", "service_phone": "", "service_email": "",
+                                       "app_category_ids": ""})
+        return {**{k: v for k, v in info.items() if k != "app_category_ids"},
+                "category_names": info["app_category_ids"], "app_logo": "",
+                "safe_domains": [], "package_names": [], "registration_limit_release": False}
+
+    def baseinfo_modify(self, app, _biz, params):
+        """An upload-style method: the fields are top-level form parameters (the logo a file part, not read)."""
+        changes = {k: params[k] for k in self.BASE_FIELDS if params.get(k)}
+        checks = [("app_name", 3, 30, "INVALID_MINI_APP_NAME_LENGTH"),
+                  ("app_english_name", 3, 30, "INVALID_MINI_APP_ENGLISH_NAME_LENGTH"),
+                  ("app_slogan", 10, 32, "INVALID_MINI_APP_SLOGAN_LENGTH"),
+                  ("app_desc", 20, 400, "INVALID_MINI_APP_DESC_LENGTH"),
+                  ("service_phone", 5, 30, "INVALID_SERVICE_PHONE")]
+        for field, low, high, code in checks:
+            if field in changes and not low <= len(changes[field]) <= high:
+                raise business(code, f"{field} 长度须为 {low}–{high}")
+        phone = changes.get("service_phone", "")
+        if phone and not all(c.isdigit() or c == "-" for c in phone):
+            raise business("INVALID_SERVICE_PHONE", "客服电话只能是数字和 -")
+        email = changes.get("service_email", "")
+        if email and ("@" not in email or len(email) > 128):
+            raise business("INVALID_SERVICE_EMAIL", "邮箱格式不正确")
+        categories = changes.get("app_category_ids", "")
+        if categories:
+            parts = categories.split(";")
+            if not 1 <= len(parts) <= 4 or not all(
+                    len(p.split("_")) == 2 and all(x.isdigit() for x in p.split("_")) for p in parts):
+                raise business("CATEGORY_NUM_IS_INVALID", "类目须为 一级_二级，1 到 4 个")
+        self.baseinfo_query(app, {}, {})
+        app["base"].update(changes)
+        if "app_name" in changes:
+            app["app_name"] = changes["app_name"]
+        released = any(v["status"] == "RELEASE" for v in app["versions"].values())
+        return {"modify_status": "AUDITING" if released else "SUCCESS"}
 
     # --- control ------------------------------------------------------------------------------------------------
     def control(self, method, path, body):

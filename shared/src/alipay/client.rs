@@ -290,4 +290,22 @@ impl AlipayClient {
         self.call(app, "alipay.open.mini.version.audit.apply", Some(app_auth_token), None, fields)
             .await
     }
+
+    /// `alipay.open.mini.baseinfo.query`: name, English name, slogan, logo, description, categories, service phone
+    /// and e-mail.
+    pub async fn baseinfo_query(&self, app: &AlipayApp, app_auth_token: &str) -> Result<Value, AlipayError> {
+        self.call(app, "alipay.open.mini.baseinfo.query", Some(app_auth_token), Some(&json!({})), &[])
+            .await
+    }
+
+    /// `alipay.open.mini.baseinfo.modify`: an upload-style method, its fields top-level form parameters.
+    pub async fn baseinfo_modify(
+        &self,
+        app: &AlipayApp,
+        app_auth_token: &str,
+        fields: &[(&str, String)],
+    ) -> Result<Value, AlipayError> {
+        self.call(app, "alipay.open.mini.baseinfo.modify", Some(app_auth_token), None, fields)
+            .await
+    }
 }

@@ -1,6 +1,7 @@
 //! `POST /alipay/app/register` (admin), `GET /alipay/auth/link` (a merchant for itself, staff for one of its
 //! merchants), `GET /alipay/auth/redirect` (Alipay's redirect target, no JWT), `POST /alipay/{appId}/notify`
-//! (Alipay's notifications, signed by Alipay, no JWT).
+//! (Alipay's notifications, signed by Alipay, no JWT), `GET /alipay/baseinfo`, `POST /alipay/baseinfo/modify`
+//! (a merchant its own Alipay mini-program, operators the workspace's).
 use lambda_http::{Body, Request, Response};
 
 use super::caller;
@@ -10,7 +11,7 @@ use crate::error::AppError;
 use crate::http::auth::Role;
 use crate::http::request::{body_bytes, json_body, path_param, query, MAX_PUSH_BODY};
 use crate::http::response::{json, respond, text};
-use crate::services::{alipay_auth, alipay_notify};
+use crate::services::{alipay_auth, alipay_base_info, alipay_notify};
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -60,6 +61,34 @@ pub async fn notify(deps: &Deps, req: Request) -> Response<Body> {
             let handled = alipay_notify::handle(deps, &app_id, body_bytes(&req, MAX_PUSH_BODY)?).await?;
             tracing::debug!(?handled, "Alipay notification handled");
             Ok(text(200, "success"))
+        }
+        .await,
+    )
+}
+
+pub async fn base_info(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let mini_app_id =
+                query(&req, "miniAppId").ok_or_else(|| AppError::BadRequest("miniAppId is missing".into()))?;
+            Ok(json(
+                200,
+                &alipay_base_info::query(deps, &claims, &component.appid, &mini_app_id).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            Ok(json(
+                200,
+                &alipay_base_info::modify(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
         }
         .await,
     )

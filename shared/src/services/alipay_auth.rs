@@ -235,5 +235,6 @@ pub(crate) fn authorization_of(
         expires_at: now + lifetime("expires_in"),
         refresh_expires_at: now + lifetime("re_expires_in"),
         authorized_at: now,
+        status: store::AUTHORIZED.into(),
     })
 }

@@ -120,6 +120,7 @@ async fn act(
             expires_at: now + number(&detail["expires_in"]),
             refresh_expires_at: now + number(&detail["re_expires_in"]),
             authorized_at: now,
+            status: store::AUTHORIZED.into(),
         };
         let kept = store::save_authorization(&deps.table, component, &authorization).await?;
         tracing::info!(component, mini_app_id = %mini_app_id, newer = kept.is_some(), "Alipay authorization notified");

@@ -138,7 +138,13 @@ pub struct Authorization {
     pub expires_at: i64,
     pub refresh_expires_at: i64,
     pub authorized_at: i64,
+    /// `authorized`, `cancelled` (at Alipay, by the merchant) or `reauthorization_required` (the refresh token
+    /// was refused); what is saved is always `authorized`.
+    pub status: String,
 }
+
+/// What an authorization in force says.
+pub const AUTHORIZED: &str = "authorized";
 
 impl std::fmt::Debug for Authorization {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -162,6 +168,7 @@ fn authorization_of(item: &Item) -> Result<Authorization, StoreError> {
         expires_at: get_n(item, "expires_at").unwrap_or(0),
         refresh_expires_at: get_n(item, "refresh_expires_at").unwrap_or(0),
         authorized_at: get_n(item, "authorized_at").unwrap_or(0),
+        status: get_s(item, "auth_status").unwrap_or_else(|| AUTHORIZED.into()),
     })
 }
 
@@ -190,7 +197,7 @@ pub async fn save_authorization(
         .expression_attribute_values(":e", n(a.expires_at))
         .expression_attribute_values(":re", n(a.refresh_expires_at))
         .expression_attribute_values(":at", n(a.authorized_at))
-        .expression_attribute_values(":ok", s("authorized"))
+        .expression_attribute_values(":ok", s(AUTHORIZED))
         .expression_attribute_values(":g", s(due_pk(super::shard_of(&a.mini_app_id, DUE_SHARDS))))
         .expression_attribute_values(
             ":due",

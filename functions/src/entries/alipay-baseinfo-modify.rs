@@ -1,0 +1,7 @@
+//! POST /alipay/baseinfo/modify — change an Alipay mini-program's base info (merchant, operator).
+use wxtpl::deps::Needs;
+
+#[tokio::main]
+pub async fn main() -> Result<(), wxtpl::lambda::BoxError> {
+    wxtpl::lambda::serve_http(Needs::Api, wxtpl::api::alipay::base_info_modify).await
+}
