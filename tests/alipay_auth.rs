@@ -488,3 +488,69 @@ async fn a_merchant_edits_its_alipay_base_info_within_alipays_rules() {
     let (code, out) = stack.get(&get, &merchant).await;
     assert_refused(code, &out, 409, "MINI_PROGRAM_NOT_AUTHORIZED", "cancelled");
 }
+
+#[tokio::test]
+async fn members_are_invited_listed_and_removed_within_alipays_limits() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    registered(&stack).await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-team"));
+    let url = link(&stack, &merchant, "").await;
+    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let add = |logon: &str, role: &str| json!({"miniAppId": mini, "logonId": logon, "role": role});
+
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev1@tea.example.com", "DEVELOPER")).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["members"].as_array().unwrap().len(), 1, "{out}");
+    let user_id = out["members"][0]["user_id"].as_str().unwrap().to_owned();
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("13800000000", "EXPERIENCER")).await;
+    assert_eq!((code, out["role"].as_str()), (200, Some("EXPERIENCER")), "{out}");
+    let (code, out) = stack
+        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &stack.token(Role::Operator))
+        .await;
+    assert_eq!((code, out["members"][0]["logon_id"].as_str()), (200, Some("dev1@tea.example.com")), "{out}");
+
+    // Alipay's refusals, with their sub_code: twice the same, a manager, beyond the 30 developers.
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev1@tea.example.com", "DEVELOPER")).await;
+    assert_refused(code, &out, 422, "ALIPAY_REFUSED", "");
+    assert_eq!(out["error"]["alipaySubCode"], "DEVELOPER_ALREADY_EXIST");
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("manager@tea.example.com", "DEVELOPER")).await;
+    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("CANNOT_INVITE_MANAGER")), "{out}");
+    for i in 2..=30 {
+        let (code, out) = stack
+            .post("/alipay/members/add", &merchant, &add(&format!("dev{i}@tea.example.com"), "DEVELOPER"))
+            .await;
+        assert_eq!(code, 200, "{out}");
+    }
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev31@tea.example.com", "DEVELOPER")).await;
+    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("ROLE_OVER_LIMIT")), "{out}");
+
+    // Removed by user id; removing again is Alipay's refusal.
+    let remove = json!({"miniAppId": mini, "userId": user_id, "role": "DEVELOPER"});
+    let (code, out) = stack.post("/alipay/members/remove", &merchant, &remove).await;
+    assert_eq!((code, out["members"].as_array().unwrap().len()), (200, 29), "{out}");
+    let (code, out) = stack.post("/alipay/members/remove", &merchant, &remove).await;
+    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("MEMBER_NOT_EXIST")), "{out}");
+
+    // Ours: a role Alipay has not, a login that is not one, a user id that is not one, someone else's, a developer.
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("x@y.com", "OWNER")).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "role");
+    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("two words", "DEVELOPER")).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "logonId");
+    let bad = json!({"miniAppId": mini, "userId": "12345", "role": "DEVELOPER"});
+    let (code, out) = stack.post("/alipay/members/remove", &merchant, &bad).await;
+    assert_refused(code, &out, 400, "INVALID_ID", "userId");
+    let other = stack.token_for_user(Role::Merchant, &unique("ali-stranger"));
+    let (code, out) = stack
+        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &other)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack.post("/alipay/members/remove", &other, &remove).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack
+        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &stack.token(Role::Developer))
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack.get(&format!("/alipay/members?miniAppId={mini}"), &merchant).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "role");
+}

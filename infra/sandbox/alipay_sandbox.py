@@ -29,6 +29,7 @@ GRAY_STRATEGIES = ("p10", "p30", "p50")
 # Only one version at a time may be in these (CAN_NOT_SUBMIT_WITH_AUDIT_GRAY).
 OPEN_AUDIT_STATES = ("AUDITING", "WAIT_RELEASE", "AUDIT_REJECT", "GRAY")
 TOKEN_METHODS_WITHOUT_MINI_APP = ("alipay.open.auth.token.app",)
+MEMBER_CAPS = {"DEVELOPER": 30, "EXPERIENCER": 50}
 
 
 class Refusal(Exception):
@@ -95,6 +96,9 @@ class Sandbox:
             "alipay.open.mini.version.delete": self.delete,
             "alipay.open.mini.baseinfo.query": self.baseinfo_query,
             "alipay.open.mini.baseinfo.modify": self.baseinfo_modify,
+            "alipay.open.app.members.create": self.members_create,
+            "alipay.open.app.members.delete": self.members_delete,
+            "alipay.open.app.members.query": self.members_query,
         }
 
     # --- signing ------------------------------------------------------------------------------------------------
@@ -501,6 +505,50 @@ class Sandbox:
             app["app_name"] = changes["app_name"]
         released = any(v["status"] == "RELEASE" for v in app["versions"].values())
         return {"modify_status": "AUDITING" if released else "SUCCESS"}
+
+    # --- members ------------------------------------------------------------------------------------------------
+    def members_of(self, app):
+        return app.setdefault("members", [])
+
+    def role_of(self, biz):
+        role = biz.get("role", "")
+        if role not in MEMBER_CAPS:
+            raise business("INVALID_ROLE", "角色须为 DEVELOPER 或 EXPERIENCER")
+        return role
+
+    def members_create(self, app, biz, _params):
+        role, logon = self.role_of(biz), biz.get("logon_id", "")
+        if not logon:
+            raise Refusal("40001", "isv.missing-logon-id", "缺少 logon_id")
+        if logon.startswith("manager"):
+            raise business("CANNOT_INVITE_MANAGER", "不能邀请管理员")
+        if logon.startswith("nobody"):
+            raise business("USER_NOT_EXIST", "支付宝账号不存在")
+        members = self.members_of(app)
+        if any(m["logon_id"] == logon and m["role"] == role for m in members):
+            raise business(f"{role}_ALREADY_EXIST", "成员已存在")
+        if sum(1 for m in members if m["role"] == role) >= MEMBER_CAPS[role]:
+            raise business("ROLE_OVER_LIMIT", f"{role} 最多 {MEMBER_CAPS[role]} 个")
+        user_id = "2088" + "".join(secrets.choice("0123456789") for _ in range(12))
+        # The invitee accepts in the Alipay app: the sandbox has them accept at once.
+        members.append({"user_id": user_id, "logon_id": logon, "role": role, "status": "VALID",
+                        "nick_name": logon.split("@")[0], "gmt_join": time.strftime("%Y-%m-%d %H:%M:%S")})
+        return {}
+
+    def members_delete(self, app, biz, _params):
+        role, user_id = self.role_of(biz), biz.get("user_id", "")
+        members = self.members_of(app)
+        kept = [m for m in members if not (m["user_id"] == user_id and m["role"] == role)]
+        if len(kept) == len(members):
+            raise business("MEMBER_NOT_EXIST", "成员不存在")
+        app["members"] = kept
+        return {}
+
+    def members_query(self, app, biz, _params):
+        role = self.role_of(biz)
+        return {"app_member_info_list": [
+            {"user_id": m["user_id"], "logon_id": m["logon_id"], "nick_name": m["nick_name"], "role": m["role"],
+             "status": m["status"], "gmt_join": m["gmt_join"]} for m in self.members_of(app) if m["role"] == role]}
 
     # --- control ------------------------------------------------------------------------------------------------
     def control(self, method, path, body):

@@ -112,6 +112,13 @@ impl VersionMethod {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembersAction {
+    Create,
+    Delete,
+    Query,
+}
+
 /// How a merchant authorization is exchanged (`alipay.open.auth.token.app`).
 pub enum Grant<'a> {
     AuthorizationCode(&'a str),
@@ -289,6 +296,23 @@ impl AlipayClient {
     ) -> Result<Value, AlipayError> {
         self.call(app, "alipay.open.mini.version.audit.apply", Some(app_auth_token), None, fields)
             .await
+    }
+
+    /// `alipay.open.app.members.create` / `.delete` / `.query`: `biz` names the member (`logon_id` or `user_id`) and
+    /// its `role` (`DEVELOPER`, `EXPERIENCER`).
+    pub async fn members(
+        &self,
+        app: &AlipayApp,
+        app_auth_token: &str,
+        action: MembersAction,
+        biz: &Value,
+    ) -> Result<Value, AlipayError> {
+        let method = match action {
+            MembersAction::Create => "alipay.open.app.members.create",
+            MembersAction::Delete => "alipay.open.app.members.delete",
+            MembersAction::Query => "alipay.open.app.members.query",
+        };
+        self.call(app, method, Some(app_auth_token), Some(biz), &[]).await
     }
 
     /// `alipay.open.mini.baseinfo.query`: name, English name, slogan, logo, description, categories, service phone

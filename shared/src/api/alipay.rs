@@ -1,7 +1,8 @@
 //! `POST /alipay/app/register` (admin), `GET /alipay/auth/link` (a merchant for itself, staff for one of its
 //! merchants), `GET /alipay/auth/redirect` (Alipay's redirect target, no JWT), `POST /alipay/{appId}/notify`
 //! (Alipay's notifications, signed by Alipay, no JWT), `GET /alipay/baseinfo`, `POST /alipay/baseinfo/modify`
-//! (a merchant its own Alipay mini-program, operators the workspace's).
+//! and `/alipay/members`, `/alipay/members/add`, `/alipay/members/remove` (a merchant its own Alipay mini-program,
+//! operators the workspace's).
 use lambda_http::{Body, Request, Response};
 
 use super::caller;
@@ -11,7 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::Role;
 use crate::http::request::{body_bytes, json_body, path_param, query, MAX_PUSH_BODY};
 use crate::http::response::{json, respond, text};
-use crate::services::{alipay_auth, alipay_base_info, alipay_notify};
+use crate::services::{alipay_auth, alipay_base_info, alipay_members, alipay_notify};
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -70,8 +71,7 @@ pub async fn base_info(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let mini_app_id =
-                query(&req, "miniAppId").ok_or_else(|| AppError::BadRequest("miniAppId is missing".into()))?;
+            let mini_app_id = required(&req, "miniAppId")?;
             Ok(json(
                 200,
                 &alipay_base_info::query(deps, &claims, &component.appid, &mini_app_id).await?,
@@ -88,6 +88,50 @@ pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
             Ok(json(
                 200,
                 &alipay_base_info::modify(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+fn required(req: &Request, name: &'static str) -> Result<String, AppError> {
+    query(req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is missing")))
+}
+
+pub async fn members(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let (mini, role) = (required(&req, "miniAppId")?, required(&req, "role")?);
+            Ok(json(
+                200,
+                &alipay_members::list(deps, &claims, &component.appid, &mini, &role).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn members_add(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            Ok(json(
+                200,
+                &alipay_members::add(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn members_remove(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            Ok(json(
+                200,
+                &alipay_members::remove(deps, &claims, &component.appid, json_body(&req)?).await?,
             ))
         }
         .await,
