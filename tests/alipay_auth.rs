@@ -554,3 +554,79 @@ async fn members_are_invited_listed_and_removed_within_alipays_limits() {
     let (code, out) = stack.get(&format!("/alipay/members?miniAppId={mini}"), &merchant).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "role");
 }
+
+#[tokio::test]
+async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    registered(&stack).await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-codes"));
+    let url = link(&stack, &merchant, "").await;
+    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+
+    // A code for a page: made by Alipay once, kept in S3, the same request again costs no Alipay call.
+    let code_req = json!({"miniAppId": mini, "urlParam": "pages/table/index", "queryParam": "table=7"});
+    let made = counter(&stack, "alipay.open.app.qrcode.create").await;
+    let (code, first) = stack.post("/alipay/qrcode", &merchant, &code_req).await;
+    assert_eq!((code, &first["reused"]), (201, &json!(false)), "{first}");
+    let image = stack.http.get(first["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(image.status(), 200);
+    assert!(image.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let (code, again) = stack.post("/alipay/qrcode", &stack.token(Role::Operator), &code_req).await;
+    assert_eq!((code, &again["reused"]), (200, &json!(true)), "{again}");
+    assert_eq!(counter(&stack, "alipay.open.app.qrcode.create").await, made + 1);
+    for bad in [json!({"urlParam": "/pages/x"}), json!({"urlParam": "pages/x", "size": "xl"}), json!({"urlParam": ""})] {
+        let mut body = bad.clone();
+        body["miniAppId"] = json!(mini);
+        let (code, out) = stack.post("/alipay/qrcode", &merchant, &body).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", "");
+    }
+
+    // Ordinary QR codes: bound, listed a page at a time, at most 20, unbound.
+    let bind = |i: usize| {
+        json!({"miniAppId": mini, "routeUrl": format!("https://qr.tea.example.com/t/{i}"), "mode": "EXACT",
+               "pageRedirection": "pages/table/index"})
+    };
+    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(1)).await;
+    assert_eq!(code, 200, "{out}");
+    let group = out["routeGroup"].as_str().unwrap().to_owned();
+    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(1)).await;
+    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("ROUTE_URL_EXISTED")), "{out}");
+    for i in 2..=20 {
+        let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(i)).await;
+        assert_eq!(code, 200, "{out}");
+    }
+    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(21)).await;
+    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("QRCODE_ROUTE_OVER_LIMIT")), "{out}");
+    let (code, out) = stack
+        .get(&format!("/alipay/qrcode/rules?miniAppId={mini}&pageNo=2"), &merchant)
+        .await;
+    assert_eq!((code, &out["total"], out["rules"].as_array().unwrap().len()), (200, &json!(20), 10), "{out}");
+    let (code, out) = stack
+        .post("/alipay/qrcode/unbind", &merchant, &json!({"miniAppId": mini, "routeGroup": group}))
+        .await;
+    assert_eq!((code, &out["unbound"]), (200, &json!(true)), "{out}");
+    let (_, out) = stack.get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &merchant).await;
+    assert_eq!(out["total"], 19);
+
+    // Ours before Alipay's: not an address, not a mode, not a group id; someone else's mini-program.
+    let mut bad = bind(30);
+    bad["routeUrl"] = json!("javascript:alert(1)");
+    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bad).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "routeUrl");
+    let mut bad = bind(30);
+    bad["mode"] = json!("PATTERN");
+    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bad).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "mode");
+    let (code, out) = stack
+        .post("/alipay/qrcode/unbind", &merchant, &json!({"miniAppId": mini, "routeGroup": "../x"}))
+        .await;
+    assert_refused(code, &out, 400, "INVALID_ID", "routeGroup");
+    let other = stack.token_for_user(Role::Merchant, &unique("ali-qr-stranger"));
+    let (code, out) = stack.post("/alipay/qrcode", &other, &code_req).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack.post("/alipay/qrcode/bind", &other, &bind(40)).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+    let (code, out) = stack.get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &other).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &mini);
+}

@@ -30,6 +30,7 @@ GRAY_STRATEGIES = ("p10", "p30", "p50")
 OPEN_AUDIT_STATES = ("AUDITING", "WAIT_RELEASE", "AUDIT_REJECT", "GRAY")
 TOKEN_METHODS_WITHOUT_MINI_APP = ("alipay.open.auth.token.app",)
 MEMBER_CAPS = {"DEVELOPER": 30, "EXPERIENCER": 50}
+QR_RULE_CAP = 20
 
 
 class Refusal(Exception):
@@ -99,6 +100,10 @@ class Sandbox:
             "alipay.open.app.members.create": self.members_create,
             "alipay.open.app.members.delete": self.members_delete,
             "alipay.open.app.members.query": self.members_query,
+            "alipay.open.app.qrcode.create": self.qrcode_create,
+            "alipay.open.mini.qrcode.bind": self.qrcode_bind,
+            "alipay.open.mini.qrcode.unbind": self.qrcode_unbind,
+            "alipay.open.mini.qrcode.query": self.qrcode_query,
         }
 
     # --- signing ------------------------------------------------------------------------------------------------
@@ -549,6 +554,58 @@ class Sandbox:
         return {"app_member_info_list": [
             {"user_id": m["user_id"], "logon_id": m["logon_id"], "nick_name": m["nick_name"], "role": m["role"],
              "status": m["status"], "gmt_join": m["gmt_join"]} for m in self.members_of(app) if m["role"] == role]}
+
+    # --- codes --------------------------------------------------------------------------------------------------
+    def qrcode_create(self, app, biz, _params):
+        page = biz.get("url_param", "")
+        if not page:
+            raise Refusal("40001", "isv.missing-url-param", "缺少 url_param")
+        if biz.get("size", "m") not in ("s", "m", "l"):
+            raise Refusal("40002", "isv.invalid-size", "size 须为 s、m 或 l")
+        if app.get("no_qrcode_product"):
+            raise Refusal("40006", "isv.insufficient-isv-permissions", "ISV权限不足")
+        self.counters["qr_images"] = self.counters.get("qr_images", 0) + 1
+        base = f"{self.public_base}/qr/{app['mini_app_id']}/code-{secrets.token_hex(4)}"
+        return {"qr_code_url": f"{base}.png", "qr_code_url_circle_blue": f"{base}-blue.png",
+                "qr_code_url_circle_white": f"{base}-white.png"}
+
+    def rules_of(self, app):
+        return app.setdefault("qr_rules", [])
+
+    def qrcode_bind(self, app, biz, _params):
+        route_url, mode = biz.get("route_url", ""), biz.get("mode", "")
+        if not route_url.startswith(("http://", "https://", "ftp://")):
+            raise business("ROUTE_URL_INVALID", "route_url 须为 http、https 或 ftp 地址")
+        if mode not in ("EXACT", "FUZZY"):
+            raise business("MODE_INVALID", "mode 须为 EXACT 或 FUZZY")
+        if not biz.get("page_redirection"):
+            raise business("PAGE_REDIRECTION_IS_BLANK", "page_redirection 为空")
+        rules = self.rules_of(app)
+        if any(r["route_url"] == route_url for r in rules):
+            raise business("ROUTE_URL_EXISTED", "该地址已绑定")
+        if len(rules) >= QR_RULE_CAP:
+            raise business("QRCODE_ROUTE_OVER_LIMIT", f"最多 {QR_RULE_CAP} 条规则")
+        group = secrets.token_hex(8)
+        rules.append({"route_group": group, "route_url": route_url, "mode": mode,
+                      "page_redirection": biz["page_redirection"]})
+        return {"route_group": group}
+
+    def qrcode_unbind(self, app, biz, _params):
+        rules = self.rules_of(app)
+        kept = [r for r in rules if r["route_group"] != biz.get("route_group")]
+        if len(kept) == len(rules):
+            raise business("ROUTE_GROUP_NOT_EXIST", "规则不存在")
+        app["qr_rules"] = kept
+        return {}
+
+    def qrcode_query(self, app, biz, _params):
+        page_no, page_size = int(biz.get("page_no", 1)), int(biz.get("page_size", 10))
+        if not 1 <= page_size <= 10 or page_no < 1:
+            raise Refusal("40002", "isv.invalid-page", "page_size 为 1 到 10")
+        rules = self.rules_of(app)
+        chunk = rules[(page_no - 1) * page_size:page_no * page_size]
+        return {"qr_code_route_groups": [{k: r[k] for k in ("route_group", "route_url", "mode", "page_redirection")}
+                                         for r in chunk], "total_items": len(rules)}
 
     # --- control ------------------------------------------------------------------------------------------------
     def control(self, method, path, body):

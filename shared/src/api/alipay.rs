@@ -1,8 +1,8 @@
 //! `POST /alipay/app/register` (admin), `GET /alipay/auth/link` (a merchant for itself, staff for one of its
 //! merchants), `GET /alipay/auth/redirect` (Alipay's redirect target, no JWT), `POST /alipay/{appId}/notify`
 //! (Alipay's notifications, signed by Alipay, no JWT), `GET /alipay/baseinfo`, `POST /alipay/baseinfo/modify`
-//! and `/alipay/members`, `/alipay/members/add`, `/alipay/members/remove` (a merchant its own Alipay mini-program,
-//! operators the workspace's).
+//! `/alipay/members`, `/alipay/members/add`, `/alipay/members/remove`, `/alipay/qrcode`, `/alipay/qrcode/rules`,
+//! `/alipay/qrcode/bind`, `/alipay/qrcode/unbind` (a merchant its own Alipay mini-program, operators the workspace's).
 use lambda_http::{Body, Request, Response};
 
 use super::caller;
@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::http::auth::Role;
 use crate::http::request::{body_bytes, json_body, path_param, query, MAX_PUSH_BODY};
 use crate::http::response::{json, respond, text};
-use crate::services::{alipay_auth, alipay_base_info, alipay_members, alipay_notify};
+use crate::services::{alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_notify};
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -132,6 +132,61 @@ pub async fn members_remove(deps: &Deps, req: Request) -> Response<Body> {
             Ok(json(
                 200,
                 &alipay_members::remove(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let code = alipay_codes::create(deps, &claims, &component.appid, json_body(&req)?).await?;
+            Ok(json(if code.reused { 200 } else { 201 }, &code))
+        }
+        .await,
+    )
+}
+
+pub async fn qrcode_rules(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let page_no = match query(&req, "pageNo") {
+                Some(p) => p.parse().map_err(|_| AppError::BadRequest("pageNo is a number".into()))?,
+                None => 1,
+            };
+            let mini = required(&req, "miniAppId")?;
+            Ok(json(
+                200,
+                &alipay_codes::rules(deps, &claims, &component.appid, &mini, page_no).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn qrcode_bind(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            Ok(json(
+                200,
+                &alipay_codes::bind(deps, &claims, &component.appid, json_body(&req)?).await?,
+            ))
+        }
+        .await,
+    )
+}
+
+pub async fn qrcode_unbind(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            Ok(json(
+                200,
+                &alipay_codes::unbind(deps, &claims, &component.appid, json_body(&req)?).await?,
             ))
         }
         .await,

@@ -3,6 +3,7 @@ pub mod access;
 pub mod accounts;
 pub mod alipay_auth;
 pub mod alipay_base_info;
+pub mod alipay_codes;
 pub mod alipay_members;
 pub mod alipay_notify;
 pub mod alipay_refresh;
