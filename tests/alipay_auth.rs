@@ -46,7 +46,10 @@ async fn consent_redirect(stack: &Stack, url: &str) -> String {
     resp.headers()["location"].to_str().unwrap().to_owned()
 }
 
-async fn stored(stack: &Stack, mini_app_id: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+async fn stored(
+    stack: &Stack,
+    mini_app_id: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     let pk = format!("COMP#{}", stack.component_appid());
     stack
         .item(&pk, &format!("ALIPAYAUTH#{mini_app_id}"))
@@ -95,23 +98,43 @@ async fn a_merchant_authorizes_its_alipay_mini_program_and_its_tokens_are_kept()
         .await
         .unwrap();
     // No token reaches a log.
-    assert!(!stack.logs().contains(&token), "the app_auth_token was logged");
+    assert!(
+        !stack.logs().contains(&token),
+        "the app_auth_token was logged"
+    );
 
     // The same redirect again (a reload, a replay): Alipay refuses the used code, and what is kept stays.
     let again = follow(&stack, &back).await;
-    assert_eq!((&again["outcome"], &again["status"]), (&json!("error"), &json!("422")), "{again}");
-    assert_eq!(stack_tests::s(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(), token);
+    assert_eq!(
+        (&again["outcome"], &again["status"]),
+        (&json!("error"), &json!("422")),
+        "{again}"
+    );
+    assert_eq!(
+        stack_tests::s(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(),
+        token
+    );
 
     // Staff hand a merchant of theirs a link: what it authorizes is that merchant's.
     let handed = unique("ali-handed");
     let body = json!({"account": handed, "password": "long enough 1", "role": "merchant",
                       "components": [stack.component_appid()]});
-    let (code, out) = stack.post("/user/create", &stack.token(Role::Admin), &body).await;
+    let (code, out) = stack
+        .post("/user/create", &stack.token(Role::Admin), &body)
+        .await;
     assert_eq!(code, 201, "{out}");
-    let url = link(&stack, &stack.token(Role::Operator), &format!("?merchant={handed}")).await;
+    let url = link(
+        &stack,
+        &stack.token(Role::Operator),
+        &format!("?merchant={handed}"),
+    )
+    .await;
     let frontend = follow(&stack, &url).await;
     let theirs = frontend["maAppId"].as_str().unwrap().to_owned();
-    assert_eq!(stack_tests::s(&stored(&stack, &theirs).await, "merchant").unwrap(), handed);
+    assert_eq!(
+        stack_tests::s(&stored(&stack, &theirs).await, "merchant").unwrap(),
+        handed
+    );
 }
 
 #[tokio::test]
@@ -123,7 +146,9 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
 
     // Only an admin registers; the id and the keys are checked and never echoed.
     for role in [Role::Operator, Role::Developer, Role::Merchant] {
-        let (code, out) = stack.post("/alipay/app/register", &stack.token(role), &keys).await;
+        let (code, out) = stack
+            .post("/alipay/app/register", &stack.token(role), &keys)
+            .await;
         assert_refused(code, &out, 403, "FORBIDDEN", "");
     }
     let mut bad = keys.clone();
@@ -131,7 +156,8 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
     let (code, out) = stack.post("/alipay/app/register", &admin, &bad).await;
     assert_refused(code, &out, 400, "INVALID_ID", "appId");
     let mut bad = keys.clone();
-    bad["privateKey"] = json!("-----BEGIN PRIVATE KEY-----\nc2VjcmV0IG5vdCBhIGtleQ==\n-----END PRIVATE KEY-----");
+    bad["privateKey"] =
+        json!("-----BEGIN PRIVATE KEY-----\nc2VjcmV0IG5vdCBhIGtleQ==\n-----END PRIVATE KEY-----");
     let (code, out) = stack.post("/alipay/app/register", &admin, &bad).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "private key");
     assert!(!out.to_string().contains("c2VjcmV0"), "{out}");
@@ -164,7 +190,10 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
     assert_eq!(code, 201, "{out}");
     let (code, out) = stack
         .get(
-            &format!("/alipay/auth/link?componentAppid={theirs}&merchant={}", body["account"].as_str().unwrap()),
+            &format!(
+                "/alipay/auth/link?componentAppid={theirs}&merchant={}",
+                body["account"].as_str().unwrap()
+            ),
             &other_admin,
         )
         .await;
@@ -172,15 +201,27 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
 
     // Links: a merchant only for itself, staff only for their own merchants, developers not at all.
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-asker"));
-    let (code, out) = stack.get("/alipay/auth/link?merchant=someone", &merchant).await;
+    let (code, out) = stack
+        .get("/alipay/auth/link?merchant=someone", &merchant)
+        .await;
     assert_refused(code, &out, 403, "FORBIDDEN", "merchant");
-    let (code, out) = stack.get("/alipay/auth/link", &stack.token(Role::Operator)).await;
+    let (code, out) = stack
+        .get("/alipay/auth/link", &stack.token(Role::Operator))
+        .await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "merchant");
     let (code, out) = stack
-        .get(&format!("/alipay/auth/link?merchant={}", body["account"].as_str().unwrap()), &stack.token(Role::Operator))
+        .get(
+            &format!(
+                "/alipay/auth/link?merchant={}",
+                body["account"].as_str().unwrap()
+            ),
+            &stack.token(Role::Operator),
+        )
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", "merchant");
-    let (code, out) = stack.get("/alipay/auth/link", &stack.token(Role::Developer)).await;
+    let (code, out) = stack
+        .get("/alipay/auth/link", &stack.token(Role::Developer))
+        .await;
     assert_refused(code, &out, 403, "FORBIDDEN", "");
 
     // Redirects: a forged state, another application's consent, missing parameters. Nothing is stored.
@@ -188,13 +229,25 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
     let back = consent_redirect(&stack, &url).await;
     let forged = back.replace("state=ey", "state=eyX");
     let out = follow(&stack, &forged).await;
-    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("401")), "{out}");
+    assert_eq!(
+        (&out["outcome"], &out["status"]),
+        (&json!("error"), &json!("401")),
+        "{out}"
+    );
     let other_app = back.replace(keys["appId"].as_str().unwrap(), "2021000000000009");
     let out = follow(&stack, &other_app).await;
-    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("400")), "{out}");
+    assert_eq!(
+        (&out["outcome"], &out["status"]),
+        (&json!("error"), &json!("400")),
+        "{out}"
+    );
     let bare = format!("{}/alipay/auth/redirect?app_id=1", stack.env["API_URL"]);
     let out = follow(&stack, &bare).await;
-    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("400")), "{out}");
+    assert_eq!(
+        (&out["outcome"], &out["status"]),
+        (&json!("error"), &json!("400")),
+        "{out}"
+    );
     // The code itself was never spent by those: the genuine redirect still authorizes.
     let out = follow(&stack, &back).await;
     assert_eq!(out["outcome"], "authorized", "{out}");
@@ -211,15 +264,25 @@ async fn registrations_links_and_redirects_refuse_what_they_must() {
         .await
         .unwrap();
     let out = follow(&stack, &back).await;
-    assert_eq!((&out["outcome"], &out["status"]), (&json!("error"), &json!("503")), "{out}");
+    assert_eq!(
+        (&out["outcome"], &out["status"]),
+        (&json!("error"), &json!("503")),
+        "{out}"
+    );
     let out = follow(&stack, &back).await;
-    assert_eq!(out["outcome"], "authorized", "the code was not used by the failed exchange: {out}");
+    assert_eq!(
+        out["outcome"], "authorized",
+        "the code was not used by the failed exchange: {out}"
+    );
 }
 
 async fn notify(stack: &Stack, body: Value) -> Value {
     let resp = stack
         .http
-        .post(format!("{}/control/notify", stack.env["ALIPAY_SANDBOX_URL"]))
+        .post(format!(
+            "{}/control/notify",
+            stack.env["ALIPAY_SANDBOX_URL"]
+        ))
         .json(&body)
         .send()
         .await
@@ -235,14 +298,19 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
     let keys = registered(&stack).await;
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-notified"));
     let url = link(&stack, &merchant, "").await;
-    let mini_app_id = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
-    let field = |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>, k: &str| {
-        item.get(k).map(|v| match v {
-            aws_sdk_dynamodb::types::AttributeValue::S(s) => s.clone(),
-            aws_sdk_dynamodb::types::AttributeValue::N(n) => n.clone(),
-            other => format!("{other:?}"),
-        })
-    };
+    let mini_app_id = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let field =
+        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+         k: &str| {
+            item.get(k).map(|v| match v {
+                aws_sdk_dynamodb::types::AttributeValue::S(s) => s.clone(),
+                aws_sdk_dynamodb::types::AttributeValue::N(n) => n.clone(),
+                other => format!("{other:?}"),
+            })
+        };
 
     // An audit result: answered `success`, recorded; the same notification again changes nothing.
     let out = notify(
@@ -250,10 +318,17 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
         json!({"miniAppId": mini_app_id, "kind": "audit_rejected", "version": "1.0.0", "reason": "缺少客服入口"}),
     )
     .await;
-    assert_eq!((&out["status"], &out["body"]), (&json!(200), &json!("success")), "{out}");
+    assert_eq!(
+        (&out["status"], &out["body"]),
+        (&json!(200), &json!("success")),
+        "{out}"
+    );
     let first = stored(&stack, &mini_app_id).await;
     assert_eq!(field(&first, "last_audit_passed").as_deref(), Some("0"));
-    assert_eq!(field(&first, "last_audit_reason").as_deref(), Some("缺少客服入口"));
+    assert_eq!(
+        field(&first, "last_audit_reason").as_deref(),
+        Some("缺少客服入口")
+    );
     let again = notify(
         &stack,
         json!({"miniAppId": mini_app_id, "kind": "audit_passed", "version": "1.0.0", "notifyId": out["notifyId"]}),
@@ -261,13 +336,23 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
     .await;
     assert_eq!(again["body"], "success", "{again}");
     let after = stored(&stack, &mini_app_id).await;
-    assert_eq!(field(&after, "last_audit_passed"), field(&first, "last_audit_passed"), "handled once");
-    assert_eq!(field(&after, "last_audit_ms"), field(&first, "last_audit_ms"));
+    assert_eq!(
+        field(&after, "last_audit_passed"),
+        field(&first, "last_audit_passed"),
+        "handled once"
+    );
+    assert_eq!(
+        field(&after, "last_audit_ms"),
+        field(&first, "last_audit_ms")
+    );
 
     // Tampered after signing, or not signed: refused, nothing recorded, and Alipay would deliver again.
     for forged in [json!({"tamper": true}), json!({"unsigned": true})] {
-        let mut body = json!({"miniAppId": mini_app_id, "kind": "audit_passed", "version": "1.0.0"});
-        body.as_object_mut().unwrap().extend(forged.as_object().unwrap().clone());
+        let mut body =
+            json!({"miniAppId": mini_app_id, "kind": "audit_passed", "version": "1.0.0"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(forged.as_object().unwrap().clone());
         let out = notify(&stack, body).await;
         assert_eq!(out["status"], 401, "{out}");
         assert_ne!(out["body"], "success");
@@ -277,14 +362,28 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
 
     // An authorization notified with tokens older than the kept ones does not replace them.
     let token = field(&unchanged, "app_auth_token").unwrap();
-    let out = notify(&stack, json!({"miniAppId": mini_app_id, "kind": "auth", "authTime": 1000})).await;
+    let out = notify(
+        &stack,
+        json!({"miniAppId": mini_app_id, "kind": "auth", "authTime": 1000}),
+    )
+    .await;
     assert_eq!(out["body"], "success", "{out}");
-    assert_eq!(field(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(), token);
+    assert_eq!(
+        field(&stored(&stack, &mini_app_id).await, "app_auth_token").unwrap(),
+        token
+    );
 
     // The merchant withdraws the authorization at Alipay.
-    let out = notify(&stack, json!({"miniAppId": mini_app_id, "kind": "cancelled"})).await;
+    let out = notify(
+        &stack,
+        json!({"miniAppId": mini_app_id, "kind": "cancelled"}),
+    )
+    .await;
     assert_eq!(out["body"], "success", "{out}");
-    assert_eq!(field(&stored(&stack, &mini_app_id).await, "auth_status").as_deref(), Some("cancelled"));
+    assert_eq!(
+        field(&stored(&stack, &mini_app_id).await, "auth_status").as_deref(),
+        Some("cancelled")
+    );
 
     // Not an application of ours, or not an application id at all.
     let post = |path: String| {
@@ -306,7 +405,11 @@ async fn signed_notifications_are_handled_once_and_forged_ones_refused() {
     let (code, body) = post("/alipay/not-an-app/notify".into()).await;
     assert_eq!(code, 400, "{body}");
     // A genuine application, a body signed by nobody.
-    let (code, body) = post(format!("/alipay/{}/notify", keys["appId"].as_str().unwrap())).await;
+    let (code, body) = post(format!(
+        "/alipay/{}/notify",
+        keys["appId"].as_str().unwrap()
+    ))
+    .await;
     assert_eq!(code, 401, "{body}");
 }
 
@@ -317,7 +420,10 @@ async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_n
     let keys = registered(&stack).await;
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-refreshed"));
     let url = link(&stack, &merchant, "").await;
-    let mini_app_id = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let mini_app_id = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (pk, sk) = (
         format!("COMP#{}", stack.component_appid()),
         format!("ALIPAYAUTH#{mini_app_id}"),
@@ -341,7 +447,11 @@ async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_n
     let new_token = stack_tests::s(&after, "app_auth_token").unwrap();
     assert_ne!(new_token, old_token);
     assert!(stack_tests::s(&after, "GSI1SK").unwrap() > due_now);
-    assert_eq!(stack_tests::s(&after, "merchant"), stack_tests::s(&before, "merchant"), "the owner stays");
+    assert_eq!(
+        stack_tests::s(&after, "merchant"),
+        stack_tests::s(&before, "merchant"),
+        "the owner stays"
+    );
     let app = AlipayApp::new(
         keys["appId"].as_str().unwrap(),
         keys["privateKey"].as_str().unwrap(),
@@ -349,39 +459,68 @@ async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_n
     )
     .unwrap();
     let client = AlipayClient::new(&stack.env["ALIPAY_GATEWAY"]);
-    client.version_list(&app, &new_token, &["INIT"]).await.unwrap();
-    let stale = client.version_list(&app, &old_token, &["INIT"]).await.unwrap_err();
+    client
+        .version_list(&app, &new_token, &["INIT"])
+        .await
+        .unwrap();
+    let stale = client
+        .version_list(&app, &old_token, &["INIT"])
+        .await
+        .unwrap_err();
     assert_eq!(stale.sub_code(), Some("aop.invalid-app-auth-token"));
 
     // Alipay refuses the refresh token: out of the index, marked for a new consent; a later run does not retry it.
     stack.set_string(&pk, &sk, "GSI1SK", &due_now).await;
     stack
         .http
-        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
-        .json(&json!({"method": "alipay.open.auth.token.app", "code": "40004",
-                      "subCode": "isv.refresh-token-invalid", "times": 1}))
+        .post(format!(
+            "{}/control/faults",
+            stack.env["ALIPAY_SANDBOX_URL"]
+        ))
+        .json(
+            &json!({"method": "alipay.open.auth.token.app", "code": "40004",
+                      "subCode": "isv.refresh-token-invalid", "times": 1}),
+        )
         .send()
         .await
         .unwrap();
     let out = stack.invoke("alipay-token-refresh").await;
-    assert!(out["reauthorizationRequired"].as_u64().unwrap() >= 1, "{out}");
+    assert!(
+        out["reauthorizationRequired"].as_u64().unwrap() >= 1,
+        "{out}"
+    );
     let marked = stored(&stack, &mini_app_id).await;
-    assert_eq!(stack_tests::s(&marked, "auth_status").as_deref(), Some("reauthorization_required"));
+    assert_eq!(
+        stack_tests::s(&marked, "auth_status").as_deref(),
+        Some("reauthorization_required")
+    );
     assert!(!marked.contains_key("GSI1SK"), "out of the due index");
-    assert_eq!(stack_tests::s(&marked, "app_auth_token").unwrap(), new_token, "nothing lost");
+    assert_eq!(
+        stack_tests::s(&marked, "app_auth_token").unwrap(),
+        new_token,
+        "nothing lost"
+    );
 
     // Alipay busy: counted as a failure and left due for the next run.
     let url = link(&stack, &merchant, "").await;
-    let other = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let other = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let due_other = format!("0000000001#{}#{other}", stack.component_appid());
     stack
         .set_string(&pk, &format!("ALIPAYAUTH#{other}"), "GSI1SK", &due_other)
         .await;
     stack
         .http
-        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
-        .json(&json!({"method": "alipay.open.auth.token.app", "code": "20000",
-                      "subCode": "isp.unknow-error", "times": 1}))
+        .post(format!(
+            "{}/control/faults",
+            stack.env["ALIPAY_SANDBOX_URL"]
+        ))
+        .json(
+            &json!({"method": "alipay.open.auth.token.app", "code": "20000",
+                      "subCode": "isp.unknow-error", "times": 1}),
+        )
         .send()
         .await
         .unwrap();
@@ -397,12 +536,15 @@ async fn tokens_are_refreshed_before_they_expire_and_a_refused_refresh_needs_a_n
 }
 
 async fn counter(stack: &Stack, method: &str) -> u64 {
-    let out: Value = reqwest::get(format!("{}/control/counters", stack.env["ALIPAY_SANDBOX_URL"]))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let out: Value = reqwest::get(format!(
+        "{}/control/counters",
+        stack.env["ALIPAY_SANDBOX_URL"]
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     out[method].as_u64().unwrap_or(0)
 }
 
@@ -414,25 +556,50 @@ async fn a_merchant_edits_its_alipay_base_info_within_alipays_rules() {
     let account = unique("ali-base");
     let merchant = stack.token_for_user(Role::Merchant, &account);
     let url = link(&stack, &merchant, "").await;
-    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let mini = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let get = format!("/alipay/baseinfo?miniAppId={mini}");
 
     let (code, out) = stack.get(&get, &merchant).await;
     assert_eq!(code, 200, "{out}");
-    assert!(out["alipay"]["app_name"].as_str().unwrap().starts_with("店铺"), "{out}");
+    assert!(
+        out["alipay"]["app_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("店铺"),
+        "{out}"
+    );
     let change = json!({"miniAppId": mini, "appName": "安茶 Tea House", "appSlogan": "湖边的一杯好茶，慢慢喝",
         "appDesc": "西湖边的茶馆：现泡好茶、点心与预约座位，一个小程序都能办。", "appCategoryIds": ["20_21"],
         "servicePhone": "0571-88888888", "serviceEmail": "service@tea.example.com"});
-    let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &change).await;
+    let (code, out) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &change)
+        .await;
     assert_eq!(code, 200, "{out}");
-    assert_eq!(out["modifyStatus"], "SUCCESS", "nothing released yet: at once");
     assert_eq!(
-        (&out["alipay"]["app_name"], &out["alipay"]["category_names"], &out["alipay"]["service_email"]),
-        (&json!("安茶 Tea House"), &json!("20_21"), &json!("service@tea.example.com"))
+        out["modifyStatus"], "SUCCESS",
+        "nothing released yet: at once"
+    );
+    assert_eq!(
+        (
+            &out["alipay"]["app_name"],
+            &out["alipay"]["category_names"],
+            &out["alipay"]["service_email"]
+        ),
+        (
+            &json!("安茶 Tea House"),
+            &json!("20_21"),
+            &json!("service@tea.example.com")
+        )
     );
     // The workspace's operator may too.
     let (code, out) = stack.get(&get, &stack.token(Role::Operator)).await;
-    assert_eq!((code, &out["alipay"]["app_slogan"]), (200, &json!("湖边的一杯好茶，慢慢喝")));
+    assert_eq!(
+        (code, &out["alipay"]["app_slogan"]),
+        (200, &json!("湖边的一杯好茶，慢慢喝"))
+    );
 
     // What Alipay would refuse is refused here, and Alipay is not asked.
     let modifies = counter(&stack, "alipay.open.mini.baseinfo.modify").await;
@@ -440,21 +607,33 @@ async fn a_merchant_edits_its_alipay_base_info_within_alipays_rules() {
         (json!({"appName": "茶"}), "appName"),
         (json!({"appSlogan": "short"}), "appSlogan"),
         (json!({"appDesc": "太短"}), "appDesc"),
-        (json!({"appCategoryIds": ["1_2", "3_4", "5_6", "7_8", "9_10"]}), "appCategoryIds"),
+        (
+            json!({"appCategoryIds": ["1_2", "3_4", "5_6", "7_8", "9_10"]}),
+            "appCategoryIds",
+        ),
         (json!({"servicePhone": "call me maybe"}), "servicePhone"),
         (json!({"serviceEmail": "nobody"}), "serviceEmail"),
         (json!({}), "nothing to change"),
     ] {
         let mut body = bad.clone();
         body["miniAppId"] = json!(mini);
-        let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &body).await;
+        let (code, out) = stack
+            .post("/alipay/baseinfo/modify", &merchant, &body)
+            .await;
         assert_refused(code, &out, 400, "BAD_REQUEST", says);
     }
     let (code, _) = stack
-        .post("/alipay/baseinfo/modify", &merchant, &json!({"miniAppId": mini, "logo": "x"}))
+        .post(
+            "/alipay/baseinfo/modify",
+            &merchant,
+            &json!({"miniAppId": mini, "logo": "x"}),
+        )
         .await;
     assert_eq!(code, 400, "unknown fields are refused");
-    assert_eq!(counter(&stack, "alipay.open.mini.baseinfo.modify").await, modifies);
+    assert_eq!(
+        counter(&stack, "alipay.open.mini.baseinfo.modify").await,
+        modifies
+    );
 
     // Another merchant's, a developer, an id that is not one, one nobody authorized.
     let other = stack.token_for_user(Role::Merchant, &unique("ali-other"));
@@ -464,21 +643,32 @@ async fn a_merchant_edits_its_alipay_base_info_within_alipays_rules() {
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
     let (code, out) = stack.get(&get, &stack.token(Role::Developer)).await;
     assert_refused(code, &out, 403, "FORBIDDEN", "");
-    let (code, out) = stack.get("/alipay/baseinfo?miniAppId=wx123", &merchant).await;
+    let (code, out) = stack
+        .get("/alipay/baseinfo?miniAppId=wx123", &merchant)
+        .await;
     assert_refused(code, &out, 400, "INVALID_ID", "miniAppId");
-    let (code, out) = stack.get("/alipay/baseinfo?miniAppId=2021009999999999", &merchant).await;
+    let (code, out) = stack
+        .get("/alipay/baseinfo?miniAppId=2021009999999999", &merchant)
+        .await;
     assert_refused(code, &out, 404, "NOT_FOUND", "2021009999999999");
 
     // Alipay's own refusal comes back with its sub_code.
     stack
         .http
-        .post(format!("{}/control/faults", stack.env["ALIPAY_SANDBOX_URL"]))
-        .json(&json!({"method": "alipay.open.mini.baseinfo.modify", "code": "40004",
-                      "subCode": "MINI_APP_NAME_DUPLICATE", "subMsg": "名称已被占用", "times": 1}))
+        .post(format!(
+            "{}/control/faults",
+            stack.env["ALIPAY_SANDBOX_URL"]
+        ))
+        .json(
+            &json!({"method": "alipay.open.mini.baseinfo.modify", "code": "40004",
+                      "subCode": "MINI_APP_NAME_DUPLICATE", "subMsg": "名称已被占用", "times": 1}),
+        )
         .send()
         .await
         .unwrap();
-    let (code, out) = stack.post("/alipay/baseinfo/modify", &merchant, &change).await;
+    let (code, out) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &change)
+        .await;
     assert_refused(code, &out, 422, "ALIPAY_REFUSED", "名称已被占用");
     assert_eq!(out["error"]["alipaySubCode"], "MINI_APP_NAME_DUPLICATE");
 
@@ -496,62 +686,146 @@ async fn members_are_invited_listed_and_removed_within_alipays_limits() {
     registered(&stack).await;
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-team"));
     let url = link(&stack, &merchant, "").await;
-    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let mini = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let add = |logon: &str, role: &str| json!({"miniAppId": mini, "logonId": logon, "role": role});
 
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev1@tea.example.com", "DEVELOPER")).await;
+    let (code, out) = stack
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("dev1@tea.example.com", "DEVELOPER"),
+        )
+        .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["members"].as_array().unwrap().len(), 1, "{out}");
     let user_id = out["members"][0]["user_id"].as_str().unwrap().to_owned();
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("13800000000", "EXPERIENCER")).await;
-    assert_eq!((code, out["role"].as_str()), (200, Some("EXPERIENCER")), "{out}");
     let (code, out) = stack
-        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &stack.token(Role::Operator))
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("13800000000", "EXPERIENCER"),
+        )
         .await;
-    assert_eq!((code, out["members"][0]["logon_id"].as_str()), (200, Some("dev1@tea.example.com")), "{out}");
+    assert_eq!(
+        (code, out["role"].as_str()),
+        (200, Some("EXPERIENCER")),
+        "{out}"
+    );
+    let (code, out) = stack
+        .get(
+            &format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"),
+            &stack.token(Role::Operator),
+        )
+        .await;
+    assert_eq!(
+        (code, out["members"][0]["logon_id"].as_str()),
+        (200, Some("dev1@tea.example.com")),
+        "{out}"
+    );
 
     // Alipay's refusals, with their sub_code: twice the same, a manager, beyond the 30 developers.
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev1@tea.example.com", "DEVELOPER")).await;
+    let (code, out) = stack
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("dev1@tea.example.com", "DEVELOPER"),
+        )
+        .await;
     assert_refused(code, &out, 422, "ALIPAY_REFUSED", "");
     assert_eq!(out["error"]["alipaySubCode"], "DEVELOPER_ALREADY_EXIST");
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("manager@tea.example.com", "DEVELOPER")).await;
-    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("CANNOT_INVITE_MANAGER")), "{out}");
+    let (code, out) = stack
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("manager@tea.example.com", "DEVELOPER"),
+        )
+        .await;
+    assert_eq!(
+        (code, &out["error"]["alipaySubCode"]),
+        (422, &json!("CANNOT_INVITE_MANAGER")),
+        "{out}"
+    );
     for i in 2..=30 {
         let (code, out) = stack
-            .post("/alipay/members/add", &merchant, &add(&format!("dev{i}@tea.example.com"), "DEVELOPER"))
+            .post(
+                "/alipay/members/add",
+                &merchant,
+                &add(&format!("dev{i}@tea.example.com"), "DEVELOPER"),
+            )
             .await;
         assert_eq!(code, 200, "{out}");
     }
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("dev31@tea.example.com", "DEVELOPER")).await;
-    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("ROLE_OVER_LIMIT")), "{out}");
+    let (code, out) = stack
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("dev31@tea.example.com", "DEVELOPER"),
+        )
+        .await;
+    assert_eq!(
+        (code, &out["error"]["alipaySubCode"]),
+        (422, &json!("ROLE_OVER_LIMIT")),
+        "{out}"
+    );
 
     // Removed by user id; removing again is Alipay's refusal.
     let remove = json!({"miniAppId": mini, "userId": user_id, "role": "DEVELOPER"});
-    let (code, out) = stack.post("/alipay/members/remove", &merchant, &remove).await;
-    assert_eq!((code, out["members"].as_array().unwrap().len()), (200, 29), "{out}");
-    let (code, out) = stack.post("/alipay/members/remove", &merchant, &remove).await;
-    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("MEMBER_NOT_EXIST")), "{out}");
+    let (code, out) = stack
+        .post("/alipay/members/remove", &merchant, &remove)
+        .await;
+    assert_eq!(
+        (code, out["members"].as_array().unwrap().len()),
+        (200, 29),
+        "{out}"
+    );
+    let (code, out) = stack
+        .post("/alipay/members/remove", &merchant, &remove)
+        .await;
+    assert_eq!(
+        (code, &out["error"]["alipaySubCode"]),
+        (422, &json!("MEMBER_NOT_EXIST")),
+        "{out}"
+    );
 
     // Ours: a role Alipay has not, a login that is not one, a user id that is not one, someone else's, a developer.
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("x@y.com", "OWNER")).await;
+    let (code, out) = stack
+        .post("/alipay/members/add", &merchant, &add("x@y.com", "OWNER"))
+        .await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "role");
-    let (code, out) = stack.post("/alipay/members/add", &merchant, &add("two words", "DEVELOPER")).await;
+    let (code, out) = stack
+        .post(
+            "/alipay/members/add",
+            &merchant,
+            &add("two words", "DEVELOPER"),
+        )
+        .await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "logonId");
     let bad = json!({"miniAppId": mini, "userId": "12345", "role": "DEVELOPER"});
     let (code, out) = stack.post("/alipay/members/remove", &merchant, &bad).await;
     assert_refused(code, &out, 400, "INVALID_ID", "userId");
     let other = stack.token_for_user(Role::Merchant, &unique("ali-stranger"));
     let (code, out) = stack
-        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &other)
+        .get(
+            &format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"),
+            &other,
+        )
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
     let (code, out) = stack.post("/alipay/members/remove", &other, &remove).await;
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
     let (code, out) = stack
-        .get(&format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"), &stack.token(Role::Developer))
+        .get(
+            &format!("/alipay/members?miniAppId={mini}&role=DEVELOPER"),
+            &stack.token(Role::Developer),
+        )
         .await;
     assert_refused(code, &out, 403, "FORBIDDEN", "");
-    let (code, out) = stack.get(&format!("/alipay/members?miniAppId={mini}"), &merchant).await;
+    let (code, out) = stack
+        .get(&format!("/alipay/members?miniAppId={mini}"), &merchant)
+        .await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "role");
 }
 
@@ -562,20 +836,38 @@ async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
     registered(&stack).await;
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-codes"));
     let url = link(&stack, &merchant, "").await;
-    let mini = follow(&stack, &url).await["maAppId"].as_str().unwrap().to_owned();
+    let mini = follow(&stack, &url).await["maAppId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // A code for a page: made by Alipay once, kept in S3, the same request again costs no Alipay call.
-    let code_req = json!({"miniAppId": mini, "urlParam": "pages/table/index", "queryParam": "table=7"});
+    let code_req =
+        json!({"miniAppId": mini, "urlParam": "pages/table/index", "queryParam": "table=7"});
     let made = counter(&stack, "alipay.open.app.qrcode.create").await;
     let (code, first) = stack.post("/alipay/qrcode", &merchant, &code_req).await;
     assert_eq!((code, &first["reused"]), (201, &json!(false)), "{first}");
-    let image = stack.http.get(first["url"].as_str().unwrap()).send().await.unwrap();
+    let image = stack
+        .http
+        .get(first["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(image.status(), 200);
     assert!(image.bytes().await.unwrap().starts_with(b"\x89PNG"));
-    let (code, again) = stack.post("/alipay/qrcode", &stack.token(Role::Operator), &code_req).await;
+    let (code, again) = stack
+        .post("/alipay/qrcode", &stack.token(Role::Operator), &code_req)
+        .await;
     assert_eq!((code, &again["reused"]), (200, &json!(true)), "{again}");
-    assert_eq!(counter(&stack, "alipay.open.app.qrcode.create").await, made + 1);
-    for bad in [json!({"urlParam": "/pages/x"}), json!({"urlParam": "pages/x", "size": "xl"}), json!({"urlParam": ""})] {
+    assert_eq!(
+        counter(&stack, "alipay.open.app.qrcode.create").await,
+        made + 1
+    );
+    for bad in [
+        json!({"urlParam": "/pages/x"}),
+        json!({"urlParam": "pages/x", "size": "xl"}),
+        json!({"urlParam": ""}),
+    ] {
         let mut body = bad.clone();
         body["miniAppId"] = json!(mini);
         let (code, out) = stack.post("/alipay/qrcode", &merchant, &body).await;
@@ -591,22 +883,45 @@ async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
     assert_eq!(code, 200, "{out}");
     let group = out["routeGroup"].as_str().unwrap().to_owned();
     let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(1)).await;
-    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("ROUTE_URL_EXISTED")), "{out}");
+    assert_eq!(
+        (code, &out["error"]["alipaySubCode"]),
+        (422, &json!("ROUTE_URL_EXISTED")),
+        "{out}"
+    );
     for i in 2..=20 {
         let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(i)).await;
         assert_eq!(code, 200, "{out}");
     }
-    let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bind(21)).await;
-    assert_eq!((code, &out["error"]["alipaySubCode"]), (422, &json!("QRCODE_ROUTE_OVER_LIMIT")), "{out}");
     let (code, out) = stack
-        .get(&format!("/alipay/qrcode/rules?miniAppId={mini}&pageNo=2"), &merchant)
+        .post("/alipay/qrcode/bind", &merchant, &bind(21))
         .await;
-    assert_eq!((code, &out["total"], out["rules"].as_array().unwrap().len()), (200, &json!(20), 10), "{out}");
+    assert_eq!(
+        (code, &out["error"]["alipaySubCode"]),
+        (422, &json!("QRCODE_ROUTE_OVER_LIMIT")),
+        "{out}"
+    );
     let (code, out) = stack
-        .post("/alipay/qrcode/unbind", &merchant, &json!({"miniAppId": mini, "routeGroup": group}))
+        .get(
+            &format!("/alipay/qrcode/rules?miniAppId={mini}&pageNo=2"),
+            &merchant,
+        )
+        .await;
+    assert_eq!(
+        (code, &out["total"], out["rules"].as_array().unwrap().len()),
+        (200, &json!(20), 10),
+        "{out}"
+    );
+    let (code, out) = stack
+        .post(
+            "/alipay/qrcode/unbind",
+            &merchant,
+            &json!({"miniAppId": mini, "routeGroup": group}),
+        )
         .await;
     assert_eq!((code, &out["unbound"]), (200, &json!(true)), "{out}");
-    let (_, out) = stack.get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &merchant).await;
+    let (_, out) = stack
+        .get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &merchant)
+        .await;
     assert_eq!(out["total"], 19);
 
     // Ours before Alipay's: not an address, not a mode, not a group id; someone else's mini-program.
@@ -619,7 +934,11 @@ async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
     let (code, out) = stack.post("/alipay/qrcode/bind", &merchant, &bad).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "mode");
     let (code, out) = stack
-        .post("/alipay/qrcode/unbind", &merchant, &json!({"miniAppId": mini, "routeGroup": "../x"}))
+        .post(
+            "/alipay/qrcode/unbind",
+            &merchant,
+            &json!({"miniAppId": mini, "routeGroup": "../x"}),
+        )
         .await;
     assert_refused(code, &out, 400, "INVALID_ID", "routeGroup");
     let other = stack.token_for_user(Role::Merchant, &unique("ali-qr-stranger"));
@@ -627,6 +946,8 @@ async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
     let (code, out) = stack.post("/alipay/qrcode/bind", &other, &bind(40)).await;
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
-    let (code, out) = stack.get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &other).await;
+    let (code, out) = stack
+        .get(&format!("/alipay/qrcode/rules?miniAppId={mini}"), &other)
+        .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
 }

@@ -21,7 +21,12 @@ impl Alipay {
         let text = |k: &str| keys[k].as_str().unwrap().to_owned();
         Alipay {
             client: AlipayClient::new(&stack.env["ALIPAY_GATEWAY"]),
-            app: AlipayApp::new(&text("appId"), &text("privateKey"), &text("alipayPublicKey")).unwrap(),
+            app: AlipayApp::new(
+                &text("appId"),
+                &text("privateKey"),
+                &text("alipayPublicKey"),
+            )
+            .unwrap(),
             control: stack.env["ALIPAY_SANDBOX_URL"].clone(),
             http: reqwest::Client::new(),
         }
@@ -57,8 +62,11 @@ impl Alipay {
 
     async fn template(&self) -> String {
         let id = format!("2021{:012}", wxtpl::clock::now_millis() % 1_000_000_000_000);
-        self.control("/control/template", json!({"templateId": id, "version": "0.0.1"}))
-            .await;
+        self.control(
+            "/control/template",
+            json!({"templateId": id, "version": "0.0.1"}),
+        )
+        .await;
         id
     }
 
@@ -97,7 +105,10 @@ impl Alipay {
     async fn apply(&self, token: &str, version: &str) -> Result<Value, AlipayError> {
         let fields = [
             ("app_version", version.to_owned()),
-            ("version_desc", "首个版本：门店展示与下单，适配模板配置。".to_owned()),
+            (
+                "version_desc",
+                "首个版本：门店展示与下单，适配模板配置。".to_owned(),
+            ),
             ("region_type", "CHINA".to_owned()),
             ("service_phone", "0571-88888888".to_owned()),
         ];
@@ -107,13 +118,18 @@ impl Alipay {
 
 fn sub_code(r: Result<Value, AlipayError>) -> String {
     match r {
-        Err(e) => e.sub_code().unwrap_or_else(|| panic!("not a refusal: {e}")).to_owned(),
+        Err(e) => e
+            .sub_code()
+            .unwrap_or_else(|| panic!("not a refusal: {e}"))
+            .to_owned(),
         Ok(v) => panic!("expected a refusal, got {v}"),
     }
 }
 
 #[tokio::test]
 async fn a_version_goes_from_template_to_online_and_back_through_the_signed_gateway() {
+    // Serial: the other test makes the sandbox tamper with the next answer, whoever asks.
+    let _g = serial().await;
     let stack = Stack::connect().await;
     let alipay = Alipay::connect(&stack);
     let template = alipay.template().await;
@@ -178,14 +194,20 @@ async fn a_version_goes_from_template_to_online_and_back_through_the_signed_gate
     assert_eq!(alipay.status(&token, "1.0.0").await, "INIT");
     alipay.apply(&token, "1.0.0").await.unwrap();
     alipay
-        .control("/control/audit/decide", json!({"miniAppId": mine, "result": "pass"}))
+        .control(
+            "/control/audit/decide",
+            json!({"miniAppId": mine, "result": "pass"}),
+        )
         .await;
     assert_eq!(alipay.status(&token, "1.0.0").await, "WAIT_RELEASE");
 
     // Gray, then online.
     let bad = client.gray_online(app, &token, "1.0.0", "p20").await;
     assert_eq!(sub_code(bad), "GRAY_STRATEGY_IS_INVALID");
-    client.gray_online(app, &token, "1.0.0", "p10").await.unwrap();
+    client
+        .gray_online(app, &token, "1.0.0", "p10")
+        .await
+        .unwrap();
     assert_eq!(alipay.status(&token, "1.0.0").await, "GRAY");
     v(VersionMethod::Online).await.unwrap();
     assert_eq!(alipay.status(&token, "1.0.0").await, "RELEASE");
@@ -194,7 +216,10 @@ async fn a_version_goes_from_template_to_online_and_back_through_the_signed_gate
     alipay.built(&token, &template, "1.1.0").await;
     alipay.apply(&token, "1.1.0").await.unwrap();
     alipay
-        .control("/control/audit/decide", json!({"miniAppId": mine, "result": "pass"}))
+        .control(
+            "/control/audit/decide",
+            json!({"miniAppId": mine, "result": "pass"}),
+        )
         .await;
     client
         .version(app, &token, VersionMethod::Online, "1.1.0")
@@ -246,11 +271,15 @@ async fn forged_tampered_and_foreign_calls_are_refused_and_tokens_refresh() {
     let tampered = client
         .version(app, &token, VersionMethod::DetailQuery, "1.0.0")
         .await;
-    assert!(matches!(tampered, Err(AlipayError::Signature(_))), "{tampered:?}");
+    assert!(
+        matches!(tampered, Err(AlipayError::Signature(_))),
+        "{tampered:?}"
+    );
     // A request signed with another key is refused by the gateway (and its refusal is signed).
     let stranger_key = include_str!("fixtures/alipay-stranger-key.pem");
     let keys: Value =
-        serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap())
+            .unwrap();
     let forged = AlipayApp::new(
         keys["appId"].as_str().unwrap(),
         stranger_key,
@@ -263,7 +292,13 @@ async fn forged_tampered_and_foreign_calls_are_refused_and_tokens_refresh() {
     assert_eq!(sub_code(out), "isv.invalid-signature");
     // Without the merchant's token, with an unknown one, or with another merchant's: nothing of this version.
     let none = client
-        .call(app, VersionMethod::DetailQuery.method(), None, Some(&json!({"app_version": "1.0.0"})), &[])
+        .call(
+            app,
+            VersionMethod::DetailQuery.method(),
+            None,
+            Some(&json!({"app_version": "1.0.0"})),
+            &[],
+        )
         .await;
     assert_eq!(sub_code(none), "isv.self-invoke-forbidden");
     let unknown = client
@@ -286,7 +321,10 @@ async fn forged_tampered_and_foreign_calls_are_refused_and_tokens_refresh() {
     let again = client.token_app(app, Grant::AuthorizationCode(code)).await;
     assert_eq!(sub_code(again), "isv.app-auth-code-used");
     let refreshed = client
-        .token_app(app, Grant::RefreshToken(first["app_refresh_token"].as_str().unwrap()))
+        .token_app(
+            app,
+            Grant::RefreshToken(first["app_refresh_token"].as_str().unwrap()),
+        )
         .await
         .unwrap();
     assert_ne!(refreshed["app_auth_token"], first["app_auth_token"]);
@@ -294,7 +332,11 @@ async fn forged_tampered_and_foreign_calls_are_refused_and_tokens_refresh() {
     let stale = client.version_list(app, old, &["INIT"]).await;
     assert_eq!(sub_code(stale), "aop.invalid-app-auth-token");
     client
-        .version_list(app, refreshed["app_auth_token"].as_str().unwrap(), &["INIT"])
+        .version_list(
+            app,
+            refreshed["app_auth_token"].as_str().unwrap(),
+            &["INIT"],
+        )
         .await
         .unwrap();
 

@@ -190,19 +190,31 @@ async fn an_operator_hands_a_merchant_a_link_and_what_it_authorizes_is_that_merc
 
     for kind in ["pc", "h5"] {
         let (code, out) = stack
-            .get(&format!("/auth/link?kind={kind}&merchant={account}"), &operator)
+            .get(
+                &format!("/auth/link?kind={kind}&merchant={account}"),
+                &operator,
+            )
             .await;
         assert_eq!(code, 200, "{out}");
-        assert!(out["url"].as_str().unwrap().contains("pre_auth_code="), "{out}");
+        assert!(
+            out["url"].as_str().unwrap().contains("pre_auth_code="),
+            "{out}"
+        );
     }
     let (_, out) = stack
-        .get(&format!("/auth/link?merchant={account}"), &stack.token(Role::Admin))
+        .get(
+            &format!("/auth/link?merchant={account}"),
+            &stack.token(Role::Admin),
+        )
         .await;
     let frontend = follow(&stack, out["url"].as_str().unwrap()).await;
     assert_eq!(frontend["outcome"], "authorized", "{frontend}");
     let appid = frontend["maAppId"].as_str().unwrap();
     let (code, mine) = stack
-        .get("/miniprogram/list", &stack.token_for_user(Role::Merchant, &account))
+        .get(
+            "/miniprogram/list",
+            &stack.token_for_user(Role::Merchant, &account),
+        )
         .await;
     assert_eq!(code, 200, "{mine}");
     assert_eq!(mine["items"][0]["maAppId"], appid, "{mine}");
@@ -219,7 +231,8 @@ async fn an_operator_hands_a_merchant_a_link_and_what_it_authorizes_is_that_merc
     let developer = merchant_account(&stack, "not-a-merchant", "developer").await;
     let (_, other_admin) = stack.signed_up_tenant("Other Links").await;
     let stranger = unique("strangers-merchant");
-    let body = serde_json::json!({"account": stranger, "password": "long enough 1", "role": "merchant"});
+    let body =
+        serde_json::json!({"account": stranger, "password": "long enough 1", "role": "merchant"});
     let (code, out) = stack.post("/user/create", &other_admin, &body).await;
     assert_eq!(code, 201, "{out}");
     for who in [developer.as_str(), stranger.as_str(), "nobody-at-all"] {
@@ -229,7 +242,10 @@ async fn an_operator_hands_a_merchant_a_link_and_what_it_authorizes_is_that_merc
         stack_tests::assert_refused(code, &out, 404, "NOT_FOUND", who);
     }
     let (code, out) = stack
-        .get(&format!("/auth/link?merchant={account}"), &stack.token(Role::Developer))
+        .get(
+            &format!("/auth/link?merchant={account}"),
+            &stack.token(Role::Developer),
+        )
         .await;
     stack_tests::assert_refused(code, &out, 403, "FORBIDDEN", "");
 }

@@ -434,7 +434,10 @@ async fn readiness_names_each_gap_and_the_listing_shows_shop_privacy_contact_and
 
     // Nothing is ready: no category, no contact, not filed.
     stack
-        .sandbox("/control/categories", json!({"appid": appid, "categories": []}))
+        .sandbox(
+            "/control/categories",
+            json!({"appid": appid, "categories": []}),
+        )
         .await;
     stack
         .sandbox("/control/icp", json!({"appid": appid, "status": 1024}))
@@ -446,7 +449,10 @@ async fn readiness_names_each_gap_and_the_listing_shows_shop_privacy_contact_and
         json!(["category", "privacyContact", "icpFiling"]),
         "{out}"
     );
-    assert_eq!((&out["icpStatus"], &out["categories"]), (&json!(1024), &json!(0)));
+    assert_eq!(
+        (&out["icpStatus"], &out["categories"]),
+        (&json!(1024), &json!(0))
+    );
     let row_of = |page: &Value| listed(page, &appid).clone();
     let (_, page) = stack.get("/miniprogram/list", &merchant).await;
     let row = row_of(&page);
@@ -466,20 +472,38 @@ async fn readiness_names_each_gap_and_the_listing_shows_shop_privacy_contact_and
         .sandbox("/control/icp", json!({"appid": appid, "status": 6}))
         .await;
     let (code, shop) = stack
-        .post("/shop/create", &merchant, &json!({"name": "Ready Tea", "maAppId": appid}))
+        .post(
+            "/shop/create",
+            &merchant,
+            &json!({"name": "Ready Tea", "maAppId": appid}),
+        )
         .await;
     assert_eq!(code, 201, "{shop}");
     let (code, out) = stack.get(&readiness, &merchant).await;
     assert_eq!(code, 200, "{out}");
-    assert_eq!((&out["missing"], &out["icpFiled"]), (&json!([]), &json!(true)), "{out}");
+    assert_eq!(
+        (&out["missing"], &out["icpFiled"]),
+        (&json!([]), &json!(true)),
+        "{out}"
+    );
     let rename = json!({"shopId": shop["shopId"], "version": 1, "name": "Ready Teahouse"});
     let (code, out) = stack.post("/shop/update", &merchant, &rename).await;
     assert_eq!(code, 200, "{out}");
     let (_, page) = stack.get("/miniprogram/list", &merchant).await;
     let row = row_of(&page);
     assert_eq!(
-        (&row["shopId"], &row["shopName"], &row["privacyContact"], &row["icpFiled"]),
-        (&shop["shopId"], &json!("Ready Teahouse"), &json!(true), &json!(true)),
+        (
+            &row["shopId"],
+            &row["shopName"],
+            &row["privacyContact"],
+            &row["icpFiled"]
+        ),
+        (
+            &shop["shopId"],
+            &json!("Ready Teahouse"),
+            &json!(true),
+            &json!(true)
+        ),
         "{row}"
     );
     assert!(row["icpCheckedAt"].as_i64().unwrap() >= first_check);

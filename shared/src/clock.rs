@@ -54,7 +54,12 @@ pub fn parse_beijing_datetime(text: &str) -> Option<i64> {
     let (year, month, day) = (d.next()??, d.next()??, d.next()??);
     let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     // A civil date to days since 1970-01-01, by 400-year eras (the inverse of the conversion above).
@@ -74,11 +79,27 @@ mod tests {
 
     #[test]
     fn beijing_times_parse_back_to_the_same_instant() {
-        for secs in [0, 951_782_400, 1_704_081_600, 1_709_224_205, 1_795_276_799, 4_102_444_800] {
+        for secs in [
+            0,
+            951_782_400,
+            1_704_081_600,
+            1_709_224_205,
+            1_795_276_799,
+            4_102_444_800,
+        ] {
             assert_eq!(parse_beijing_datetime(&beijing_datetime(secs)), Some(secs));
         }
-        assert_eq!(parse_beijing_datetime("2019-08-15 15:56:25"), Some(1_565_855_785));
-        for bad in ["", "2019-08-15", "2019-13-01 00:00:00", "2019-08-15 24:00:00", "x-y-z a:b:c"] {
+        assert_eq!(
+            parse_beijing_datetime("2019-08-15 15:56:25"),
+            Some(1_565_855_785)
+        );
+        for bad in [
+            "",
+            "2019-08-15",
+            "2019-13-01 00:00:00",
+            "2019-08-15 24:00:00",
+            "x-y-z a:b:c",
+        ] {
             assert_eq!(parse_beijing_datetime(bad), None, "{bad}");
         }
     }

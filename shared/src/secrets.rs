@@ -176,8 +176,11 @@ impl Secrets {
         secret: &ComponentSecret,
     ) -> Result<(), SecretsError> {
         let name = self.component_secret_name(appid);
-        self.put_json(&name, &serde_json::to_string(secret).expect("secret serializes"))
-            .await?;
+        self.put_json(
+            &name,
+            &serde_json::to_string(secret).expect("secret serializes"),
+        )
+        .await?;
         self.remember(appid, secret).await;
         Ok(())
     }
@@ -215,15 +218,21 @@ impl Secrets {
         format!("{}{app_id}", self.alipay_prefix)
     }
 
-    pub async fn put_alipay(&self, app_id: &str, secret: &AlipaySecret) -> Result<(), SecretsError> {
+    pub async fn put_alipay(
+        &self,
+        app_id: &str,
+        secret: &AlipaySecret,
+    ) -> Result<(), SecretsError> {
         let value = serde_json::to_string(secret).expect("secret serializes");
-        self.put_json(&self.alipay_secret_name(app_id), &value).await
+        self.put_json(&self.alipay_secret_name(app_id), &value)
+            .await
     }
 
     /// Read each time it is needed: Alipay calls are rare next to WeChat pushes, and a rotation is seen at once.
     pub async fn alipay(&self, app_id: &str) -> Result<AlipaySecret, SecretsError> {
         let name = self.alipay_secret_name(app_id);
-        serde_json::from_str(&self.read_string(&name).await?).map_err(|_| SecretsError::Malformed(name))
+        serde_json::from_str(&self.read_string(&name).await?)
+            .map_err(|_| SecretsError::Malformed(name))
     }
 
     /// The HS256 signing key for API tokens (read once per process by `Deps::jwt_key`).

@@ -1,4 +1,4 @@
-//! The root certificates every outbound TLS connection trusts (AWS and WeChat alike): Mozilla's set, compiled in,
+//! The root certificates every outbound TLS connection trusts (AWS, WeChat and Alipay alike): Mozilla's set, compiled in,
 //! so that no process reads the system's certificate store at start.
 use base64::Engine;
 
@@ -7,6 +7,18 @@ pub fn der() -> impl Iterator<Item = &'static [u8]> {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .map(|c| c.as_ref())
+}
+
+/// An HTTPS client for a platform's API (WeChat, Alipay) that trusts exactly these roots, with the call's timeout.
+pub fn https_client(timeout: std::time::Duration) -> reqwest::Client {
+    let roots =
+        der().map(|der| reqwest::Certificate::from_der(der).expect("a compiled-in root parses"));
+    reqwest::Client::builder()
+        .tls_certs_only(roots)
+        .timeout(timeout)
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("HTTP client builds with static settings")
 }
 
 /// The same roots as PEM, for the AWS SDK (its trust store takes only PEM).

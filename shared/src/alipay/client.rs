@@ -66,7 +66,11 @@ pub struct AlipayApp {
 }
 
 impl AlipayApp {
-    pub fn new(app_id: &str, private_key: &str, alipay_public_key: &str) -> Result<Self, SignError> {
+    pub fn new(
+        app_id: &str,
+        private_key: &str,
+        alipay_public_key: &str,
+    ) -> Result<Self, SignError> {
         Ok(AlipayApp {
             app_id: app_id.to_owned(),
             signer: Signer::from_private_key(private_key)?,
@@ -149,16 +153,8 @@ impl AlipayClient {
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            let roots = crate::tls_roots::der()
-                .map(|der| reqwest::Certificate::from_der(der).expect("a compiled-in root parses"));
-            reqwest::Client::builder()
-                .tls_certs_only(roots)
-                .timeout(Duration::from_secs(10))
-                .connect_timeout(Duration::from_secs(2))
-                .build()
-                .expect("HTTP client builds with static settings")
-        })
+        self.http
+            .get_or_init(|| crate::tls_roots::https_client(Duration::from_secs(10)))
     }
 
     /// Signs and sends `method` with `biz` as `biz_content` (or, for the upload-style methods, `fields` as top-level
@@ -189,9 +185,9 @@ impl AlipayClient {
         if !biz_content.is_empty() {
             form.push(("biz_content", &biz_content));
         }
-        let signature = app
-            .signer
-            .sign(&sign::request_content(common.iter().chain(form.iter()).copied()));
+        let signature = app.signer.sign(&sign::request_content(
+            common.iter().chain(form.iter()).copied(),
+        ));
         common.push(("sign", &signature));
         // As Alipay's SDKs send it: the common parameters in the query, the business ones in the form body.
         let resp = self
@@ -231,8 +227,12 @@ impl AlipayClient {
     /// `alipay.open.auth.token.app`: a merchant's `app_auth_code` (or a refresh token) for its tokens.
     pub async fn token_app(&self, app: &AlipayApp, grant: Grant<'_>) -> Result<Value, AlipayError> {
         let biz = match grant {
-            Grant::AuthorizationCode(code) => json!({"grant_type": "authorization_code", "code": code}),
-            Grant::RefreshToken(token) => json!({"grant_type": "refresh_token", "refresh_token": token}),
+            Grant::AuthorizationCode(code) => {
+                json!({"grant_type": "authorization_code", "code": code})
+            }
+            Grant::RefreshToken(token) => {
+                json!({"grant_type": "refresh_token", "refresh_token": token})
+            }
         };
         self.call(app, "alipay.open.auth.token.app", None, Some(&biz), &[])
             .await
@@ -249,12 +249,19 @@ impl AlipayClient {
         template_version: Option<&str>,
         ext: &Value,
     ) -> Result<Value, AlipayError> {
-        let mut biz = json!({"app_version": app_version, "template_id": template_id, "ext": ext.to_string()});
+        let mut biz =
+            json!({"app_version": app_version, "template_id": template_id, "ext": ext.to_string()});
         if let Some(v) = template_version {
             biz["template_version"] = json!(v);
         }
-        self.call(app, "alipay.open.mini.version.upload", Some(app_auth_token), Some(&biz), &[])
-            .await
+        self.call(
+            app,
+            "alipay.open.mini.version.upload",
+            Some(app_auth_token),
+            Some(&biz),
+            &[],
+        )
+        .await
     }
 
     /// One of the methods that take only `app_version`.
@@ -279,8 +286,14 @@ impl AlipayClient {
         strategy: &str,
     ) -> Result<Value, AlipayError> {
         let biz = json!({"app_version": app_version, "gray_strategy": strategy});
-        self.call(app, "alipay.open.mini.version.gray.online", Some(app_auth_token), Some(&biz), &[])
-            .await
+        self.call(
+            app,
+            "alipay.open.mini.version.gray.online",
+            Some(app_auth_token),
+            Some(&biz),
+            &[],
+        )
+        .await
     }
 
     /// `alipay.open.mini.version.list.query` for the given states (it returns nothing without them).
@@ -291,8 +304,14 @@ impl AlipayClient {
         states: &[&str],
     ) -> Result<Value, AlipayError> {
         let biz = json!({"version_status": states.join(",")});
-        self.call(app, "alipay.open.mini.version.list.query", Some(app_auth_token), Some(&biz), &[])
-            .await
+        self.call(
+            app,
+            "alipay.open.mini.version.list.query",
+            Some(app_auth_token),
+            Some(&biz),
+            &[],
+        )
+        .await
     }
 
     /// `alipay.open.mini.version.audit.apply`: an upload-style method, its fields top-level form parameters.
@@ -302,8 +321,14 @@ impl AlipayClient {
         app_auth_token: &str,
         fields: &[(&str, String)],
     ) -> Result<Value, AlipayError> {
-        self.call(app, "alipay.open.mini.version.audit.apply", Some(app_auth_token), None, fields)
-            .await
+        self.call(
+            app,
+            "alipay.open.mini.version.audit.apply",
+            Some(app_auth_token),
+            None,
+            fields,
+        )
+        .await
     }
 
     /// `alipay.open.app.members.create` / `.delete` / `.query`: `biz` names the member (`logon_id` or `user_id`) and
@@ -320,7 +345,8 @@ impl AlipayClient {
             MembersAction::Delete => "alipay.open.app.members.delete",
             MembersAction::Query => "alipay.open.app.members.query",
         };
-        self.call(app, method, Some(app_auth_token), Some(biz), &[]).await
+        self.call(app, method, Some(app_auth_token), Some(biz), &[])
+            .await
     }
 
     /// `alipay.open.app.qrcode.create`, `alipay.open.mini.qrcode.bind` / `.unbind` / `.query`: `biz` as Alipay takes it.
@@ -337,12 +363,17 @@ impl AlipayClient {
             QrMethod::Unbind => "alipay.open.mini.qrcode.unbind",
             QrMethod::Query => "alipay.open.mini.qrcode.query",
         };
-        self.call(app, method, Some(app_auth_token), Some(biz), &[]).await
+        self.call(app, method, Some(app_auth_token), Some(biz), &[])
+            .await
     }
 
     /// An image Alipay's answer pointed at (a code's `qr_code_url`), at most `max` bytes, PNG or JPEG by its first
     /// bytes: (bytes, content type).
-    pub async fn image(&self, url: &str, max: usize) -> Result<(Vec<u8>, &'static str), AlipayError> {
+    pub async fn image(
+        &self,
+        url: &str,
+        max: usize,
+    ) -> Result<(Vec<u8>, &'static str), AlipayError> {
         if !url.starts_with("https://") && !url.starts_with("http://") {
             return Err(AlipayError::Decode {
                 method: "qr_code_url".into(),
@@ -359,30 +390,49 @@ impl AlipayClient {
             return Err(AlipayError::Status(resp.status().as_u16()));
         }
         if resp.content_length().is_some_and(|n| n as usize > max) {
-            return Err(AlipayError::Decode { method: "qr_code_url".into(), why: format!("larger than {max} bytes") });
+            return Err(AlipayError::Decode {
+                method: "qr_code_url".into(),
+                why: format!("larger than {max} bytes"),
+            });
         }
         let bytes = resp
             .bytes()
             .await
             .map_err(|e| AlipayError::Transport(e.without_url().to_string()))?;
         if bytes.len() > max {
-            return Err(AlipayError::Decode { method: "qr_code_url".into(), why: format!("larger than {max} bytes") });
+            return Err(AlipayError::Decode {
+                method: "qr_code_url".into(),
+                why: format!("larger than {max} bytes"),
+            });
         }
         let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
             "image/png"
         } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
             "image/jpeg"
         } else {
-            return Err(AlipayError::Decode { method: "qr_code_url".into(), why: "not a PNG or JPEG image".into() });
+            return Err(AlipayError::Decode {
+                method: "qr_code_url".into(),
+                why: "not a PNG or JPEG image".into(),
+            });
         };
         Ok((bytes.to_vec(), kind))
     }
 
     /// `alipay.open.mini.baseinfo.query`: name, English name, slogan, logo, description, categories, service phone
     /// and e-mail.
-    pub async fn baseinfo_query(&self, app: &AlipayApp, app_auth_token: &str) -> Result<Value, AlipayError> {
-        self.call(app, "alipay.open.mini.baseinfo.query", Some(app_auth_token), Some(&json!({})), &[])
-            .await
+    pub async fn baseinfo_query(
+        &self,
+        app: &AlipayApp,
+        app_auth_token: &str,
+    ) -> Result<Value, AlipayError> {
+        self.call(
+            app,
+            "alipay.open.mini.baseinfo.query",
+            Some(app_auth_token),
+            Some(&json!({})),
+            &[],
+        )
+        .await
     }
 
     /// `alipay.open.mini.baseinfo.modify`: an upload-style method, its fields top-level form parameters.
@@ -392,7 +442,13 @@ impl AlipayClient {
         app_auth_token: &str,
         fields: &[(&str, String)],
     ) -> Result<Value, AlipayError> {
-        self.call(app, "alipay.open.mini.baseinfo.modify", Some(app_auth_token), None, fields)
-            .await
+        self.call(
+            app,
+            "alipay.open.mini.baseinfo.modify",
+            Some(app_auth_token),
+            None,
+            fields,
+        )
+        .await
     }
 }

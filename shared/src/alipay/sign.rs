@@ -132,7 +132,10 @@ pub fn notification_content<'a>(params: impl IntoIterator<Item = (&'a str, &'a s
 }
 
 /// Checks a notification's `sign` against its other parameters.
-pub fn verify_notification(alipay: &Verifier, params: &[(String, String)]) -> Result<(), SignError> {
+pub fn verify_notification(
+    alipay: &Verifier,
+    params: &[(String, String)],
+) -> Result<(), SignError> {
     let sign = params
         .iter()
         .find(|(k, _)| k == "sign")
@@ -182,7 +185,10 @@ mod tests {
         ("buyer_logon_id", "xud***@126.com"),
         ("buyer_pay_amount", "0.10"),
         ("charset", "utf-8"),
-        ("fund_bill_list", r#"[{"amount":"0.10","fundChannel":"ALIPAYACCOUNT"}]"#),
+        (
+            "fund_bill_list",
+            r#"[{"amount":"0.10","fundChannel":"ALIPAYACCOUNT"}]"#,
+        ),
         ("gmt_create", "2019-08-15 15:56:22"),
         ("gmt_payment", "2019-08-15 15:56:24"),
         ("invoice_amount", "0.10"),
@@ -217,7 +223,10 @@ mod tests {
             ("sign_type", "RSA2"),
             ("timestamp", "2024-01-01 12:00:00"),
             ("version", "1.0"),
-            ("app_auth_token", "202401BBexampletoken0000000000000000000X00"),
+            (
+                "app_auth_token",
+                "202401BBexampletoken0000000000000000000X00",
+            ),
             (
                 "biz_content",
                 r#"{"template_id":"2021000000000001","template_version":"0.0.1","app_version":"0.0.1","ext":"{\"extEnable\":true,\"ext\":{\"shopId\":\"1\"}}"}"#,
@@ -236,8 +245,14 @@ mod tests {
         // PKCS#1 v1.5 is deterministic: the same key and content give the reference's signature.
         assert_eq!(signer.sign(&content), V5_SIGN);
         let pem = format!("-----BEGIN PRIVATE KEY-----\n{V5_PRIVATE}\n-----END PRIVATE KEY-----\n");
-        assert_eq!(Signer::from_private_key(&pem).unwrap().sign(&content), V5_SIGN);
-        Verifier::from_public_key(V5_PUBLIC).unwrap().verify(&content, V5_SIGN).unwrap();
+        assert_eq!(
+            Signer::from_private_key(&pem).unwrap().sign(&content),
+            V5_SIGN
+        );
+        Verifier::from_public_key(V5_PUBLIC)
+            .unwrap()
+            .verify(&content, V5_SIGN)
+            .unwrap();
     }
 
     #[test]
@@ -297,21 +312,43 @@ mod tests {
         assert_eq!(alipay.verify(&with_type, V2_SIGN), Err(SignError::Mismatch));
         // Values left URL-encoded, a changed amount, no signature: refused.
         let mut encoded = params.clone();
-        encoded[18].1 = "%E8%AF%AD%E9%9B%80%E7%A9%BA%E9%97%B4 500%E4%BA%BA%E8%A7%84%E6%A8%A1".into();
-        assert_eq!(verify_notification(&alipay, &encoded), Err(SignError::Mismatch));
+        encoded[18].1 =
+            "%E8%AF%AD%E9%9B%80%E7%A9%BA%E9%97%B4 500%E4%BA%BA%E8%A7%84%E6%A8%A1".into();
+        assert_eq!(
+            verify_notification(&alipay, &encoded),
+            Err(SignError::Mismatch)
+        );
         let mut changed = params.clone();
         changed[19].1 = "100.00".into();
-        assert_eq!(verify_notification(&alipay, &changed), Err(SignError::Mismatch));
+        assert_eq!(
+            verify_notification(&alipay, &changed),
+            Err(SignError::Mismatch)
+        );
         params.pop();
-        assert_eq!(verify_notification(&alipay, &params), Err(SignError::Mismatch));
+        assert_eq!(
+            verify_notification(&alipay, &params),
+            Err(SignError::Mismatch)
+        );
     }
 
     #[test]
     fn keys_that_are_not_rsa_keys_are_refused() {
-        assert!(matches!(Signer::from_private_key("not a key"), Err(SignError::BadPrivateKey)));
-        assert!(matches!(Signer::from_private_key(V5_PUBLIC), Err(SignError::BadPrivateKey)));
-        assert!(matches!(Verifier::from_public_key("bm90IGEga2V5"), Err(SignError::BadPublicKey)));
-        assert!(matches!(Verifier::from_public_key(""), Err(SignError::BadPublicKey)));
+        assert!(matches!(
+            Signer::from_private_key("not a key"),
+            Err(SignError::BadPrivateKey)
+        ));
+        assert!(matches!(
+            Signer::from_private_key(V5_PUBLIC),
+            Err(SignError::BadPrivateKey)
+        ));
+        assert!(matches!(
+            Verifier::from_public_key("bm90IGEga2V5"),
+            Err(SignError::BadPublicKey)
+        ));
+        assert!(matches!(
+            Verifier::from_public_key(""),
+            Err(SignError::BadPublicKey)
+        ));
         // Nothing of the key shows in a debug print.
         let signer = Signer::from_private_key(V5_PRIVATE).unwrap();
         assert_eq!(format!("{signer:?}"), "Signer(RSA private key)");

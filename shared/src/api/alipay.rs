@@ -5,8 +5,8 @@
 //! `/alipay/qrcode/bind`, `/alipay/qrcode/unbind` (a merchant its own Alipay mini-program, operators the workspace's).
 use lambda_http::{Body, Request, Response};
 
-use super::caller;
 use super::merchants::{link_merchant, to_frontend};
+use super::{caller, code_route};
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
@@ -18,8 +18,8 @@ pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Admin]).await?;
-            let out =
-                alipay_auth::register_app(deps, &claims, &component.appid, json_body(&req)?).await?;
+            let out = alipay_auth::register_app(deps, &claims, &component.appid, json_body(&req)?)
+                .await?;
             Ok(json(if out.created { 201 } else { 200 }, &out))
         }
         .await,
@@ -31,7 +31,8 @@ pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
         async {
             let roles = [Role::Merchant, Role::Operator, Role::Admin];
             let (claims, component) = caller(deps, &req, &roles).await?;
-            let merchant = link_merchant(deps, &claims, &component.appid, query(&req, "merchant")).await?;
+            let merchant =
+                link_merchant(deps, &claims, &component.appid, query(&req, "merchant")).await?;
             Ok(json(
                 200,
                 &alipay_auth::auth_link(deps, &merchant, &component.appid).await?,
@@ -47,8 +48,13 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
         let param = |name: &'static str| {
             query(&req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is missing")))
         };
-        alipay_auth::complete_redirect(deps, &param("state")?, &param("app_id")?, &param("app_auth_code")?)
-            .await
+        alipay_auth::complete_redirect(
+            deps,
+            &param("state")?,
+            &param("app_id")?,
+            &param("app_auth_code")?,
+        )
+        .await
     }
     .await;
     to_frontend(deps, outcome, "alipay")
@@ -59,7 +65,8 @@ pub async fn notify(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let app_id = path_param(&req, "appId")?;
-            let handled = alipay_notify::handle(deps, &app_id, body_bytes(&req, MAX_PUSH_BODY)?).await?;
+            let handled =
+                alipay_notify::handle(deps, &app_id, body_bytes(&req, MAX_PUSH_BODY)?).await?;
             tracing::debug!(?handled, "Alipay notification handled");
             Ok(text(200, "success"))
         }
@@ -67,82 +74,56 @@ pub async fn notify(deps: &Deps, req: Request) -> Response<Body> {
     )
 }
 
-pub async fn base_info(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let mini_app_id = required(&req, "miniAppId")?;
-            Ok(json(
-                200,
-                &alipay_base_info::query(deps, &claims, &component.appid, &mini_app_id).await?,
-            ))
-        }
-        .await,
-    )
-}
-
-pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            Ok(json(
-                200,
-                &alipay_base_info::modify(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
-}
+// The mini-program routes below: a merchant acts on its own Alipay mini-program, the workspace's operators on any
+// (`code_route`; the ownership check is `alipay_base_info::owned_alipay_mini_program`).
 
 fn required(req: &Request, name: &'static str) -> Result<String, AppError> {
     query(req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is missing")))
 }
 
+pub async fn base_info(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_base_info::query(deps, &c, &comp, &required(&req, "miniAppId")?).await
+    })
+    .await
+}
+
+pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_base_info::modify(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
 pub async fn members(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let (mini, role) = (required(&req, "miniAppId")?, required(&req, "role")?);
-            Ok(json(
-                200,
-                &alipay_members::list(deps, &claims, &component.appid, &mini, &role).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        let (mini, role) = (required(&req, "miniAppId")?, required(&req, "role")?);
+        alipay_members::list(deps, &c, &comp, &mini, &role).await
+    })
+    .await
 }
 
 pub async fn members_add(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            Ok(json(
-                200,
-                &alipay_members::add(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_members::add(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
 }
 
 pub async fn members_remove(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            Ok(json(
-                200,
-                &alipay_members::remove(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_members::remove(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
 }
 
+/// 201 when Alipay made the code now, 200 when it was kept already.
 pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let code = alipay_codes::create(deps, &claims, &component.appid, json_body(&req)?).await?;
+            let code =
+                alipay_codes::create(deps, &claims, &component.appid, json_body(&req)?).await?;
             Ok(json(if code.reused { 200 } else { 201 }, &code))
         }
         .await,
@@ -150,45 +131,28 @@ pub async fn qrcode(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 pub async fn qrcode_rules(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let page_no = match query(&req, "pageNo") {
-                Some(p) => p.parse().map_err(|_| AppError::BadRequest("pageNo is a number".into()))?,
-                None => 1,
-            };
-            let mini = required(&req, "miniAppId")?;
-            Ok(json(
-                200,
-                &alipay_codes::rules(deps, &claims, &component.appid, &mini, page_no).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        let page_no = match query(&req, "pageNo") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| AppError::BadRequest("pageNo is a number".into()))?,
+            None => 1,
+        };
+        alipay_codes::rules(deps, &c, &comp, &required(&req, "miniAppId")?, page_no).await
+    })
+    .await
 }
 
 pub async fn qrcode_bind(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            Ok(json(
-                200,
-                &alipay_codes::bind(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_codes::bind(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
 }
 
 pub async fn qrcode_unbind(deps: &Deps, req: Request) -> Response<Body> {
-    respond(
-        async {
-            let (claims, component) = caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            Ok(json(
-                200,
-                &alipay_codes::unbind(deps, &claims, &component.appid, json_body(&req)?).await?,
-            ))
-        }
-        .await,
-    )
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_codes::unbind(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
 }

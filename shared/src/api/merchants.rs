@@ -19,7 +19,8 @@ pub async fn link(deps: &Deps, req: Request) -> Response<Body> {
             let roles = [Role::Merchant, Role::Operator, Role::Admin];
             let (claims, component) = caller(deps, &req, &roles).await?;
             let kind = LinkKind::parse(&query(&req, "kind").unwrap_or_else(|| "pc".into()))?;
-            let merchant = link_merchant(deps, &claims, &component.appid, query(&req, "merchant")).await?;
+            let merchant =
+                link_merchant(deps, &claims, &component.appid, query(&req, "merchant")).await?;
             let link = merchants::auth_link(deps, &merchant, &component.appid, kind).await?;
             Ok(json(200, &link))
         }
@@ -69,11 +70,18 @@ pub async fn redirect(deps: &Deps, req: Request) -> Response<Body> {
 
 /// Where the merchant's browser goes after a consent: the front end with the outcome (`maAppId` and `platform`, or
 /// the refusal's status), or, without a front end, the outcome as JSON.
-pub(crate) fn to_frontend(deps: &Deps, outcome: Result<String, AppError>, platform: &str) -> Response<Body> {
+pub(crate) fn to_frontend(
+    deps: &Deps,
+    outcome: Result<String, AppError>,
+    platform: &str,
+) -> Response<Body> {
     let frontend = &deps.config.frontend_url;
     if frontend.is_empty() {
         return respond(outcome.map(|appid| {
-            json(200, &json!({"outcome": "authorized", "maAppId": appid, "platform": platform}))
+            json(
+                200,
+                &json!({"outcome": "authorized", "maAppId": appid, "platform": platform}),
+            )
         }));
     }
     let sep = if frontend.contains('?') { '&' } else { '?' };

@@ -29,14 +29,20 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
         AppError::Alipay(e) => match e {
-            AlipayError::Refused { code, .. } if code == alipay::UNAVAILABLE => (503, "ALIPAY_UNAVAILABLE"),
-            AlipayError::Refused { code, .. } if code == alipay::TOKEN_REFUSED => (409, "ALIPAY_NOT_AUTHORIZED"),
-            AlipayError::Refused { code, .. } if code == alipay::BUSINESS_FAILED => (422, "ALIPAY_REFUSED"),
+            AlipayError::Refused { code, .. } if code == alipay::UNAVAILABLE => {
+                (503, "ALIPAY_UNAVAILABLE")
+            }
+            AlipayError::Refused { code, .. } if code == alipay::TOKEN_REFUSED => {
+                (409, "ALIPAY_NOT_AUTHORIZED")
+            }
+            AlipayError::Refused { code, .. } if code == alipay::BUSINESS_FAILED => {
+                (422, "ALIPAY_REFUSED")
+            }
             AlipayError::Transport(_) | AlipayError::Status(_) => (503, "ALIPAY_UNAVAILABLE"),
             // Our signature, parameters or Alipay's answer are wrong: the provider's keys or the product.
-            AlipayError::Refused { .. } | AlipayError::Signature(_) | AlipayError::Decode { .. } => {
-                (502, "ALIPAY_CALL_FAILED")
-            }
+            AlipayError::Refused { .. }
+            | AlipayError::Signature(_)
+            | AlipayError::Decode { .. } => (502, "ALIPAY_CALL_FAILED"),
         },
         AppError::Upstream(e) => match e.errcode() {
             Some(errcode::DAILY_QUOTA | errcode::TOO_FREQUENT) => (429, "WECHAT_QUOTA_EXCEEDED"),
@@ -140,11 +146,14 @@ pub fn public_message(err: &AppError) -> String {
         | AppError::Bus(_)
         | AppError::Blob(_)
         | AppError::Queue(_) => "internal error".into(),
-        AppError::Alipay(AlipayError::Refused { sub_code, sub_msg, .. }) => {
+        AppError::Alipay(AlipayError::Refused {
+            sub_code, sub_msg, ..
+        }) => {
             format!("Alipay refused the call: {sub_code} {sub_msg}")
         }
         AppError::Alipay(AlipayError::Signature(_)) => {
-            "Alipay's answer failed its signature check: check the application's Alipay public key".into()
+            "Alipay's answer failed its signature check: check the application's Alipay public key"
+                .into()
         }
         AppError::Alipay(AlipayError::Transport(_) | AlipayError::Status(_)) => {
             "Alipay could not be reached".into()

@@ -325,7 +325,10 @@ pub async fn check(
     appid: &str,
 ) -> AppResult<ReadinessView> {
     owned_mini_program(deps, caller, component, appid).await?;
-    let categories = pipeline::host(deps, component, appid).categories().await?.len();
+    let categories = pipeline::host(deps, component, appid)
+        .categories()
+        .await?
+        .len();
     let privacy_contact = match owner_contact(deps, component, appid, None).await {
         Ok(_) => true,
         Err(AppError::PrivacyRequired(_)) => false,

@@ -10,10 +10,9 @@ use crate::domain::identity::{Claims, Role};
 use crate::error::{AppError, AppResult};
 use crate::jwt as auth;
 use crate::secrets::AlipaySecret;
-use crate::services::merchants::enc;
+use crate::services::merchants::{enc, verified_state};
 use crate::services::quotas::{self, Kind};
 use crate::store::alipay::{self as store, Authorization, Claim};
-use crate::store::components;
 
 /// A consent link stays usable this long (Alipay's `app_auth_code` itself lives a day).
 const LINK_TTL_SECS: i64 = 1800;
@@ -50,14 +49,26 @@ pub async fn register_app(
     req: RegisterAppRequest,
 ) -> AppResult<RegisteredApp> {
     if !valid_app_id(&req.app_id) {
-        return Err(AppError::InvalidId("appId must be Alipay's 16-digit application id".into()));
+        return Err(AppError::InvalidId(
+            "appId must be Alipay's 16-digit application id".into(),
+        ));
     }
     if req.private_key.len() > MAX_KEY_CHARS || req.alipay_public_key.len() > MAX_KEY_CHARS {
-        return Err(AppError::BadRequest(format!("keys are at most {MAX_KEY_CHARS} characters")));
+        return Err(AppError::BadRequest(format!(
+            "keys are at most {MAX_KEY_CHARS} characters"
+        )));
     }
     AlipayApp::new(&req.app_id, &req.private_key, &req.alipay_public_key)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let created = match store::claim_app(&deps.table, &req.app_id, &admin.tenant, component, now_millis()).await? {
+    let created = match store::claim_app(
+        &deps.table,
+        &req.app_id,
+        &admin.tenant,
+        component,
+        now_millis(),
+    )
+    .await?
+    {
         Claim::Created => true,
         Claim::Updated => false,
         Claim::Taken => {
@@ -96,7 +107,9 @@ pub async fn app_of(deps: &Deps, component: &str) -> AppResult<AlipayApp> {
         })?;
     let secret = deps.secrets.alipay(&app_id).await?;
     AlipayApp::new(&app_id, &secret.private_key, &secret.alipay_public_key).map_err(|e| {
-        AppError::Conflict(format!("the stored keys of Alipay application {app_id} are unusable: {e}"))
+        AppError::Conflict(format!(
+            "the stored keys of Alipay application {app_id} are unusable: {e}"
+        ))
     })
 }
 
@@ -109,7 +122,11 @@ pub struct AlipayAuthLink {
 
 /// `GET /alipay/auth/link`: Alipay's appToAppAuth page for the merchant named by `merchant` (the caller, or one of
 /// the staff's merchants), counted in that merchant's daily quota of links.
-pub async fn auth_link(deps: &Deps, merchant: &Claims, component: &str) -> AppResult<AlipayAuthLink> {
+pub async fn auth_link(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+) -> AppResult<AlipayAuthLink> {
     if deps.config.alipay_redirect_url.is_empty() {
         return Err(AppError::Conflict(
             "ALIPAY_REDIRECT_URL is not configured for this deployment".into(),
@@ -128,7 +145,12 @@ pub async fn auth_link(deps: &Deps, merchant: &Claims, component: &str) -> AppRe
         exp: now + LINK_TTL_SECS,
     };
     let state = unit
-        .spend(async { Ok(auth::sign(&state_claims, &auth::state_key(deps.jwt_key().await?))) })
+        .spend(async {
+            Ok(auth::sign(
+                &state_claims,
+                &auth::state_key(deps.jwt_key().await?),
+            ))
+        })
         .await?;
     let url = format!(
         "{}/oauth2/appToAppAuth.htm?app_id={}&redirect_uri={}&state={}",
@@ -151,19 +173,7 @@ pub async fn complete_redirect(
     app_id: &str,
     app_auth_code: &str,
 ) -> AppResult<String> {
-    let claims = auth::verify(state, &auth::state_key(deps.jwt_key().await?), now_secs()).map_err(|_| {
-        AppError::Unauthenticated("the authorization link is invalid or expired; ask for a new one".into())
-    })?;
-    let component = claims
-        .component
-        .clone()
-        .ok_or_else(|| AppError::BadRequest("state names no component".into()))?;
-    let owned = components::get(&deps.table, &component)
-        .await?
-        .is_some_and(|c| c.tenant == claims.tenant);
-    if !owned {
-        return Err(AppError::NotFound(format!("component {component}")));
-    }
+    let (claims, component) = verified_state(deps, state).await?;
     let app = app_of(deps, &component).await?;
     if app.app_id != app_id {
         return Err(AppError::BadRequest(format!(
@@ -216,14 +226,20 @@ pub(crate) fn authorization_of(
         text("app_auth_token"),
         text("app_refresh_token"),
     ) else {
-        return Err(AppError::Alipay(crate::alipay::client::AlipayError::Decode {
-            method: "alipay.open.auth.token.app".into(),
-            why: "no auth_app_id, app_auth_token or app_refresh_token".into(),
-        }));
+        return Err(AppError::Alipay(
+            crate::alipay::client::AlipayError::Decode {
+                method: "alipay.open.auth.token.app".into(),
+                why: "no auth_app_id, app_auth_token or app_refresh_token".into(),
+            },
+        ));
     };
     let now = issued_ms / 1000;
     // Alipay's SDKs call `expires_in` obsolete (tokens are long-lived): without one, a year is assumed.
-    let lifetime = |k: &str| Some(number(k)).filter(|s| *s > 0).unwrap_or(TOKEN_YEAR_SECS);
+    let lifetime = |k: &str| {
+        Some(number(k))
+            .filter(|s| *s > 0)
+            .unwrap_or(TOKEN_YEAR_SECS)
+    };
     Ok(Authorization {
         mini_app_id,
         app_id: app_id.to_owned(),

@@ -20,7 +20,9 @@ pub async fn owned_alipay_mini_program(
     mini_app_id: &str,
 ) -> AppResult<Authorization> {
     if !valid_app_id(mini_app_id) {
-        return Err(AppError::InvalidId("miniAppId must be a 16-digit Alipay mini-program id".into()));
+        return Err(AppError::InvalidId(
+            "miniAppId must be a 16-digit Alipay mini-program id".into(),
+        ));
     }
     let found = store::authorization(&deps.table, component, mini_app_id)
         .await?
@@ -67,7 +69,9 @@ pub struct BaseInfo {
 fn chars_between(field: &str, value: &str, low: usize, high: usize) -> AppResult<()> {
     let n = value.chars().count();
     if !(low..=high).contains(&n) {
-        return Err(AppError::BadRequest(format!("{field} must be {low} to {high} characters")));
+        return Err(AppError::BadRequest(format!(
+            "{field} must be {low} to {high} characters"
+        )));
     }
     Ok(())
 }
@@ -77,7 +81,13 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
     let text = [
         ("appName", "app_name", &req.app_name, 3, 30),
-        ("appEnglishName", "app_english_name", &req.app_english_name, 3, 30),
+        (
+            "appEnglishName",
+            "app_english_name",
+            &req.app_english_name,
+            3,
+            30,
+        ),
         ("appSlogan", "app_slogan", &req.app_slogan, 10, 32),
         ("appDesc", "app_desc", &req.app_desc, 20, 400),
         ("servicePhone", "service_phone", &req.service_phone, 5, 30),
@@ -93,13 +103,16 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
         let allowed = |c: char| c.is_alphanumeric() || "_+- ".contains(c);
         if !name.chars().all(allowed) {
             return Err(AppError::BadRequest(
-                "appName may hold letters, digits, Chinese characters, spaces and _ + - only".into(),
+                "appName may hold letters, digits, Chinese characters, spaces and _ + - only"
+                    .into(),
             ));
         }
     }
     if let Some(phone) = &req.service_phone {
         if !phone.chars().all(|c| c.is_ascii_digit() || c == '-') {
-            return Err(AppError::BadRequest("servicePhone is digits and - only".into()));
+            return Err(AppError::BadRequest(
+                "servicePhone is digits and - only".into(),
+            ));
         }
     }
     if let Some(email) = &req.service_email {
@@ -107,13 +120,17 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
             .split_once('@')
             .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
         if !ok {
-            return Err(AppError::BadRequest("serviceEmail is not an e-mail address".into()));
+            return Err(AppError::BadRequest(
+                "serviceEmail is not an e-mail address".into(),
+            ));
         }
     }
     if let Some(ids) = &req.app_category_ids {
         let well_formed = |id: &String| {
             id.split_once('_').is_some_and(|(a, b)| {
-                !a.is_empty() && !b.is_empty() && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
             })
         };
         if !(1..=4).contains(&ids.len()) || !ids.iter().all(well_formed) {
@@ -124,13 +141,20 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
         out.push(("app_category_ids", ids.join(";")));
     }
     if out.is_empty() {
-        return Err(AppError::BadRequest("nothing to change: give at least one field".into()));
+        return Err(AppError::BadRequest(
+            "nothing to change: give at least one field".into(),
+        ));
     }
     Ok(out)
 }
 
 /// `GET /alipay/baseinfo?miniAppId=`.
-pub async fn query(deps: &Deps, caller: &Claims, component: &str, mini_app_id: &str) -> AppResult<BaseInfo> {
+pub async fn query(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    mini_app_id: &str,
+) -> AppResult<BaseInfo> {
     let authorization = owned_alipay_mini_program(deps, caller, component, mini_app_id).await?;
     let app = app_of(deps, component).await?;
     let mut answer = deps
@@ -146,9 +170,15 @@ pub async fn query(deps: &Deps, caller: &Claims, component: &str, mini_app_id: &
 }
 
 /// `POST /alipay/baseinfo/modify`.
-pub async fn modify(deps: &Deps, caller: &Claims, component: &str, req: ModifyRequest) -> AppResult<BaseInfo> {
+pub async fn modify(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: ModifyRequest,
+) -> AppResult<BaseInfo> {
     let form = fields(&req)?;
-    let authorization = owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
+    let authorization =
+        owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
     let app = app_of(deps, component).await?;
     let changed = deps
         .alipay
@@ -178,8 +208,10 @@ mod tests {
 
     #[test]
     fn fields_are_checked_as_alipay_checks_them() {
-        let ok = request(serde_json::json!({"miniAppId": "2021004000000001", "appName": "安茶 Tea",
-            "appSlogan": "湖边的一杯好茶，慢慢喝", "appCategoryIds": ["20_21", "30_31"], "servicePhone": "0571-8888"}));
+        let ok = request(
+            serde_json::json!({"miniAppId": "2021004000000001", "appName": "安茶 Tea",
+            "appSlogan": "湖边的一杯好茶，慢慢喝", "appCategoryIds": ["20_21", "30_31"], "servicePhone": "0571-8888"}),
+        );
         let form = fields(&ok).unwrap();
         assert!(form.contains(&("app_category_ids", "20_21;30_31".into())));
         assert!(form.contains(&("app_name", "安茶 Tea".into())));

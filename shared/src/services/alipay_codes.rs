@@ -48,33 +48,50 @@ fn check(req: &CodeRequest) -> AppResult<Value> {
     let page_ok = !req.url_param.is_empty()
         && req.url_param.len() <= 256
         && !req.url_param.starts_with('/')
-        && req.url_param.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-.".contains(&b));
+        && req
+            .url_param
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-.".contains(&b));
     if !page_ok {
         return Err(AppError::BadRequest(
-            "urlParam must be a page path such as pages/index/index (letters, digits, / _ - .)".into(),
+            "urlParam must be a page path such as pages/index/index (letters, digits, / _ - .)"
+                .into(),
         ));
     }
     if req.query_param.len() > 256 || req.describe.chars().count() > 64 {
-        return Err(AppError::BadRequest("queryParam is at most 256 bytes, describe 64 characters".into()));
+        return Err(AppError::BadRequest(
+            "queryParam is at most 256 bytes, describe 64 characters".into(),
+        ));
     }
     let size = req.size.as_deref().unwrap_or("m");
     if !["s", "m", "l"].contains(&size) {
         return Err(AppError::BadRequest("size must be s, m or l".into()));
     }
-    Ok(json!({"url_param": req.url_param, "query_param": req.query_param,
-              "describe": if req.describe.is_empty() { &req.url_param } else { &req.describe }, "size": size}))
+    Ok(
+        json!({"url_param": req.url_param, "query_param": req.query_param,
+              "describe": if req.describe.is_empty() { &req.url_param } else { &req.describe }, "size": size}),
+    )
 }
 
 /// Where a code is kept: by mini-program and a hash of exactly what Alipay is asked.
 pub fn object_key(component: &str, mini_app_id: &str, biz: &Value) -> String {
     let digest = Sha256::digest(biz.to_string().as_bytes());
-    format!("alipay-codes/{component}/{mini_app_id}/{}", crate::domain::ids::hex_lower(&digest))
+    format!(
+        "alipay-codes/{component}/{mini_app_id}/{}",
+        crate::domain::ids::hex_lower(&digest)
+    )
 }
 
 /// `POST /alipay/qrcode`.
-pub async fn create(deps: &Deps, caller: &Claims, component: &str, req: CodeRequest) -> AppResult<CodeView> {
+pub async fn create(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: CodeRequest,
+) -> AppResult<CodeView> {
     let biz = check(&req)?;
-    let authorization = owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
+    let authorization =
+        owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
     let key = object_key(component, &req.mini_app_id, &biz);
     let view = |url, content_type: String, reused| CodeView {
         mini_app_id: req.mini_app_id.clone(),
@@ -97,7 +114,11 @@ pub async fn create(deps: &Deps, caller: &Claims, component: &str, req: CodeRequ
     let (bytes, content_type) = deps.alipay.image(image_url, MAX_IMAGE_BYTES).await?;
     deps.blobs.put(&key, bytes, content_type).await?;
     tracing::info!(component, mini_app_id = %req.mini_app_id, "Alipay code made");
-    Ok(view(deps.blobs.read_url(&key).await?, content_type.to_owned(), false))
+    Ok(view(
+        deps.blobs.read_url(&key).await?,
+        content_type.to_owned(),
+        false,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,7 +151,13 @@ pub struct Rules {
 }
 
 /// `GET /alipay/qrcode/rules?miniAppId=&pageNo=` (10 a page, Alipay's page size).
-pub async fn rules(deps: &Deps, caller: &Claims, component: &str, mini_app_id: &str, page_no: i64) -> AppResult<Rules> {
+pub async fn rules(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    mini_app_id: &str,
+    page_no: i64,
+) -> AppResult<Rules> {
     if !(1..=100).contains(&page_no) {
         return Err(AppError::BadRequest("pageNo is 1 to 100".into()));
     }
@@ -138,31 +165,51 @@ pub async fn rules(deps: &Deps, caller: &Claims, component: &str, mini_app_id: &
     let app = app_of(deps, component).await?;
     let out = deps
         .alipay
-        .qrcode(&app, &authorization.app_auth_token, QrMethod::Query, &json!({"page_no": page_no, "page_size": 10}))
+        .qrcode(
+            &app,
+            &authorization.app_auth_token,
+            QrMethod::Query,
+            &json!({"page_no": page_no, "page_size": 10}),
+        )
         .await?;
     Ok(Rules {
         mini_app_id: mini_app_id.to_owned(),
-        rules: out["qr_code_route_groups"].as_array().cloned().unwrap_or_default(),
+        rules: out["qr_code_route_groups"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
         total: out["total_items"].as_i64().unwrap_or(0),
         page_no,
     })
 }
 
 /// `POST /alipay/qrcode/bind`.
-pub async fn bind(deps: &Deps, caller: &Claims, component: &str, req: BindRequest) -> AppResult<Value> {
-    let url_ok = ["http://", "https://", "ftp://"].iter().any(|s| req.route_url.starts_with(s))
+pub async fn bind(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: BindRequest,
+) -> AppResult<Value> {
+    let url_ok = ["http://", "https://", "ftp://"]
+        .iter()
+        .any(|s| req.route_url.starts_with(s))
         && req.route_url.len() <= 512
         && !req.route_url.chars().any(char::is_whitespace);
     if !url_ok {
-        return Err(AppError::BadRequest("routeUrl must be an http, https or ftp address".into()));
+        return Err(AppError::BadRequest(
+            "routeUrl must be an http, https or ftp address".into(),
+        ));
     }
     if req.mode != "EXACT" && req.mode != "FUZZY" {
         return Err(AppError::BadRequest("mode must be EXACT or FUZZY".into()));
     }
     if req.page_redirection.is_empty() || req.page_redirection.len() > 256 {
-        return Err(AppError::BadRequest("pageRedirection is the page the code opens".into()));
+        return Err(AppError::BadRequest(
+            "pageRedirection is the page the code opens".into(),
+        ));
     }
-    let authorization = owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
+    let authorization =
+        owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
     let app = app_of(deps, component).await?;
     let biz = json!({"route_url": req.route_url, "mode": req.mode, "page_redirection": req.page_redirection});
     let out = deps
@@ -174,14 +221,30 @@ pub async fn bind(deps: &Deps, caller: &Claims, component: &str, req: BindReques
 }
 
 /// `POST /alipay/qrcode/unbind`.
-pub async fn unbind(deps: &Deps, caller: &Claims, component: &str, req: UnbindRequest) -> AppResult<Value> {
-    if req.route_group.is_empty() || req.route_group.len() > 64 || !req.route_group.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::InvalidId("routeGroup is the id the rules list gives".into()));
+pub async fn unbind(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: UnbindRequest,
+) -> AppResult<Value> {
+    if req.route_group.is_empty()
+        || req.route_group.len() > 64
+        || !req.route_group.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(AppError::InvalidId(
+            "routeGroup is the id the rules list gives".into(),
+        ));
     }
-    let authorization = owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
+    let authorization =
+        owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
     let app = app_of(deps, component).await?;
     deps.alipay
-        .qrcode(&app, &authorization.app_auth_token, QrMethod::Unbind, &json!({"route_group": req.route_group}))
+        .qrcode(
+            &app,
+            &authorization.app_auth_token,
+            QrMethod::Unbind,
+            &json!({"route_group": req.route_group}),
+        )
         .await?;
     Ok(json!({"miniAppId": req.mini_app_id, "unbound": true}))
 }

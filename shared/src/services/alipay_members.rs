@@ -64,38 +64,85 @@ async fn act(
 }
 
 /// `GET /alipay/members?miniAppId=&role=`.
-pub async fn list(deps: &Deps, caller: &Claims, component: &str, mini_app_id: &str, role_name: &str) -> AppResult<Members> {
+pub async fn list(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    mini_app_id: &str,
+    role_name: &str,
+) -> AppResult<Members> {
     let role = role(role_name)?;
-    let out = act(deps, caller, component, mini_app_id, MembersAction::Query, json!({"role": role})).await?;
+    let out = act(
+        deps,
+        caller,
+        component,
+        mini_app_id,
+        MembersAction::Query,
+        json!({"role": role}),
+    )
+    .await?;
     Ok(Members {
         mini_app_id: mini_app_id.to_owned(),
         role,
-        members: out["app_member_info_list"].as_array().cloned().unwrap_or_default(),
+        members: out["app_member_info_list"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
     })
 }
 
 /// `POST /alipay/members/add`: Alipay invites the login; the list shows the member once they accept.
-pub async fn add(deps: &Deps, caller: &Claims, component: &str, req: AddRequest) -> AppResult<Members> {
+pub async fn add(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: AddRequest,
+) -> AppResult<Members> {
     let role = role(&req.role)?;
     let logon = req.logon_id.trim();
     if logon.is_empty() || logon.chars().count() > 100 || logon.chars().any(char::is_whitespace) {
-        return Err(AppError::BadRequest("logonId must be an Alipay login (a phone number or an e-mail address)".into()));
+        return Err(AppError::BadRequest(
+            "logonId must be an Alipay login (a phone number or an e-mail address)".into(),
+        ));
     }
-    act(deps, caller, component, &req.mini_app_id, MembersAction::Create, json!({"logon_id": logon, "role": role}))
-        .await?;
+    act(
+        deps,
+        caller,
+        component,
+        &req.mini_app_id,
+        MembersAction::Create,
+        json!({"logon_id": logon, "role": role}),
+    )
+    .await?;
     tracing::info!(component, mini_app_id = %req.mini_app_id, role, "Alipay member invited");
     list(deps, caller, component, &req.mini_app_id, role).await
 }
 
 /// `POST /alipay/members/remove`.
-pub async fn remove(deps: &Deps, caller: &Claims, component: &str, req: RemoveRequest) -> AppResult<Members> {
+pub async fn remove(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    req: RemoveRequest,
+) -> AppResult<Members> {
     let role = role(&req.role)?;
-    let user_ok = req.user_id.len() == 16 && req.user_id.starts_with("2088") && req.user_id.bytes().all(|b| b.is_ascii_digit());
+    let user_ok = req.user_id.len() == 16
+        && req.user_id.starts_with("2088")
+        && req.user_id.bytes().all(|b| b.is_ascii_digit());
     if !user_ok {
-        return Err(AppError::InvalidId("userId must be Alipay's 16-digit user id (2088…)".into()));
+        return Err(AppError::InvalidId(
+            "userId must be Alipay's 16-digit user id (2088…)".into(),
+        ));
     }
-    act(deps, caller, component, &req.mini_app_id, MembersAction::Delete, json!({"user_id": req.user_id, "role": role}))
-        .await?;
+    act(
+        deps,
+        caller,
+        component,
+        &req.mini_app_id,
+        MembersAction::Delete,
+        json!({"user_id": req.user_id, "role": role}),
+    )
+    .await?;
     tracing::info!(component, mini_app_id = %req.mini_app_id, role, "Alipay member removed");
     list(deps, caller, component, &req.mini_app_id, role).await
 }

@@ -18,9 +18,16 @@ const LEASE_SECS: i64 = 60;
 /// What the notification was about, for the log and the tests.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Handled {
-    Authorized { mini_app_id: String },
-    Cancelled { mini_app_id: String },
-    AuditResult { mini_app_id: String, passed: bool },
+    Authorized {
+        mini_app_id: String,
+    },
+    Cancelled {
+        mini_app_id: String,
+    },
+    AuditResult {
+        mini_app_id: String,
+        passed: bool,
+    },
     /// Handled before (a redelivery), or a kind the product does not act on: acknowledged all the same.
     Acknowledged,
 }
@@ -35,19 +42,25 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 pub async fn handle(deps: &Deps, app_id: &str, body: &[u8]) -> AppResult<Handled> {
     if !valid_app_id(app_id) {
-        return Err(AppError::InvalidId("appId must be Alipay's 16-digit application id".into()));
+        return Err(AppError::InvalidId(
+            "appId must be Alipay's 16-digit application id".into(),
+        ));
     }
     let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let (_, component) = store::app_claim(&deps.table, app_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("Alipay application {app_id}")))?;
     let keys = deps.secrets.alipay(app_id).await?;
-    let alipay = Verifier::from_public_key(&keys.alipay_public_key)
-        .map_err(|e| AppError::Conflict(format!("the stored Alipay public key is unusable: {e}")))?;
-    sign::verify_notification(&alipay, &params)
-        .map_err(|_| AppError::Unauthenticated("the notification's signature does not verify".into()))?;
+    let alipay = Verifier::from_public_key(&keys.alipay_public_key).map_err(|e| {
+        AppError::Conflict(format!("the stored Alipay public key is unusable: {e}"))
+    })?;
+    sign::verify_notification(&alipay, &params).map_err(|_| {
+        AppError::Unauthenticated("the notification's signature does not verify".into())
+    })?;
     if param(&params, "app_id") != Some(app_id) {
-        return Err(AppError::BadRequest(format!("the notification is not for application {app_id}")));
+        return Err(AppError::BadRequest(format!(
+            "the notification is not for application {app_id}"
+        )));
     }
     let notify_id = param(&params, "notify_id")
         .ok_or_else(|| AppError::BadRequest("notify_id is missing".into()))?;
@@ -59,7 +72,17 @@ pub async fn handle(deps: &Deps, app_id: &str, body: &[u8]) -> AppResult<Handled
     let dedup = hex_lower(&sha2_of(&format!("alipay\n{app_id}\n{notify_id}")));
     let owner = crate::random::hex(8);
     let now = now_secs();
-    match pushes::begin(&deps.table, &component, &dedup, &owner, now, LEASE_SECS, deps.push_ttl(now)).await? {
+    match pushes::begin(
+        &deps.table,
+        &component,
+        &dedup,
+        &owner,
+        now,
+        LEASE_SECS,
+        deps.push_ttl(now),
+    )
+    .await?
+    {
         Begin::AlreadyDone => return Ok(Handled::Acknowledged),
         Begin::InProgress => return Err(AppError::PushInProgress),
         Begin::Started => {}
@@ -86,7 +109,11 @@ fn issued_ms(detail: &Value, params: &[(String, String)]) -> Option<i64> {
     detail["auth_time"]
         .as_i64()
         .or_else(|| detail["auth_time"].as_str().and_then(|t| t.parse().ok()))
-        .or_else(|| param(params, "notify_time").and_then(parse_beijing_datetime).map(|s| s * 1000))
+        .or_else(|| {
+            param(params, "notify_time")
+                .and_then(parse_beijing_datetime)
+                .map(|s| s * 1000)
+        })
 }
 
 async fn act(
@@ -96,17 +123,26 @@ async fn act(
     params: &[(String, String)],
     biz: &Value,
 ) -> AppResult<Handled> {
-    let number = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or(0);
+    let number = |v: &Value| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .unwrap_or(0)
+    };
     if param(params, "notify_type") == Some("open_app_auth_notify") {
         let detail = &biz["detail"];
         let text = |k: &str| detail[k].as_str().map(str::to_owned);
-        let (Some(mini_app_id), Some(token), Some(refresh)) =
-            (text("auth_app_id"), text("app_auth_token"), text("app_refresh_token"))
-        else {
-            return Err(AppError::BadRequest("the authorization notification has no tokens".into()));
+        let (Some(mini_app_id), Some(token), Some(refresh)) = (
+            text("auth_app_id"),
+            text("app_auth_token"),
+            text("app_refresh_token"),
+        ) else {
+            return Err(AppError::BadRequest(
+                "the authorization notification has no tokens".into(),
+            ));
         };
-        let issued = issued_ms(detail, params)
-            .ok_or_else(|| AppError::BadRequest("the authorization notification has no time".into()))?;
+        let issued = issued_ms(detail, params).ok_or_else(|| {
+            AppError::BadRequest("the authorization notification has no time".into())
+        })?;
         let now = now_secs();
         let authorization = Authorization {
             mini_app_id: mini_app_id.clone(),
@@ -141,14 +177,29 @@ async fn act(
             tracing::info!(component, mini_app_id = %mini_app_id, "Alipay authorization cancelled");
             Ok(Handled::Cancelled { mini_app_id })
         }
-        Some(method @ ("alipay.open.mini.version.audit.passed" | "alipay.open.mini.version.audit.rejected")) => {
+        Some(
+            method @ ("alipay.open.mini.version.audit.passed"
+            | "alipay.open.mini.version.audit.rejected"),
+        ) => {
             let mini_app_id = mini_app_id()?;
             let passed = method.ends_with("passed");
             let version = biz["mini_app_version"].as_str().unwrap_or_default();
             let reason = biz["audit_reason"].as_str().unwrap_or_default();
-            store::record_audit(&deps.table, component, &mini_app_id, version, passed, reason, now_millis()).await?;
+            store::record_audit(
+                &deps.table,
+                component,
+                &mini_app_id,
+                version,
+                passed,
+                reason,
+                now_millis(),
+            )
+            .await?;
             tracing::info!(component, mini_app_id = %mini_app_id, version, passed, "Alipay audit result");
-            Ok(Handled::AuditResult { mini_app_id, passed })
+            Ok(Handled::AuditResult {
+                mini_app_id,
+                passed,
+            })
         }
         other => {
             tracing::info!(component, kind = ?other.or(param(params, "notify_type")), "Alipay notification acknowledged");

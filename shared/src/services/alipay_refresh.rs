@@ -66,7 +66,9 @@ pub async fn run(deps: &Deps) -> AppResult<AlipayRefreshSummary> {
                     Outcome::ReauthorizationRequired => summary.reauthorization_required += 1,
                     Outcome::Failed(why) => {
                         summary.failed += 1;
-                        summary.failures.push(format!("{} {}: {why}", d.component, d.mini_app_id));
+                        summary
+                            .failures
+                            .push(format!("{} {}: {why}", d.component, d.mini_app_id));
                     }
                 }
             }
@@ -90,7 +92,8 @@ async fn refresh(deps: &Deps, due: &Due) -> Outcome {
 }
 
 async fn try_refresh(deps: &Deps, due: &Due) -> AppResult<Outcome> {
-    let Some(current) = store::authorization(&deps.table, &due.component, &due.mini_app_id).await? else {
+    let Some(current) = store::authorization(&deps.table, &due.component, &due.mini_app_id).await?
+    else {
         return Ok(Outcome::Skipped);
     };
     let app = app_of(deps, &due.component).await?;
@@ -109,13 +112,19 @@ async fn try_refresh(deps: &Deps, due: &Due) -> AppResult<Outcome> {
                 &current.app_refresh_token,
             )
             .await?;
-            return Ok(if marked { Outcome::ReauthorizationRequired } else { Outcome::Skipped });
+            return Ok(if marked {
+                Outcome::ReauthorizationRequired
+            } else {
+                Outcome::Skipped
+            });
         }
         Err(e) => return Err(AppError::Alipay(e)),
     };
     let fresh = authorization_of(&answer, &app.app_id, None, now_millis())?;
-    Ok(match store::save_authorization(&deps.table, &due.component, &fresh).await? {
-        Some(_) => Outcome::Refreshed,
-        None => Outcome::Skipped,
-    })
+    Ok(
+        match store::save_authorization(&deps.table, &due.component, &fresh).await? {
+            Some(_) => Outcome::Refreshed,
+            None => Outcome::Skipped,
+        },
+    )
 }

@@ -139,9 +139,9 @@ pub async fn auth_link(
     })
 }
 
-/// Completes WeChat's redirect: checks the state, exchanges the code (or finds the push's result) and links the
-/// mini-program to the merchant. Returns the mini-program's appid.
-pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> AppResult<String> {
+/// The merchant and component a consent link's signed state names (WeChat's or Alipay's), once the state verifies,
+/// has not expired and the component is still its tenant's.
+pub async fn verified_state(deps: &Deps, state: &str) -> AppResult<(Claims, String)> {
     let key = auth::state_key(deps.jwt_key().await?);
     let claims = auth::verify(state, &key, now_secs()).map_err(|_| {
         AppError::Unauthenticated(
@@ -158,6 +158,13 @@ pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> App
     if !owned {
         return Err(AppError::NotFound(format!("component {component}")));
     }
+    Ok((claims, component))
+}
+
+/// Completes WeChat's redirect: checks the state, exchanges the code (or finds the push's result) and links the
+/// mini-program to the merchant. Returns the mini-program's appid.
+pub async fn complete_redirect(deps: &Deps, state: &str, auth_code: &str) -> AppResult<String> {
+    let (claims, component) = verified_state(deps, state).await?;
     let authorized =
         callbacks::authorize_with_code(deps, &component, auth_code, now_secs(), Some(&claims.sub))
             .await?;

@@ -127,11 +127,9 @@ fn draft_error(e: AppError, draft_id: i64) -> AppError {
             AppError::NotFound(format!("draft {draft_id} in the WeChat draft box"))
         }
         AppError::Upstream(w) if w.errcode() == Some(errcode::TEMPLATE_LIBRARY_FULL) => {
-            AppError::Conflict(
-                format!(
+            AppError::Conflict(format!(
                 "the WeChat template library is full ({LIBRARY_LIMIT} templates): delete one first"
-            ),
-            )
+            ))
         }
         _ => e,
     }

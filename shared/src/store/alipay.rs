@@ -47,7 +47,9 @@ pub async fn claim_app(
     component: &str,
     now_ms: i64,
 ) -> Result<Claim, StoreError> {
-    let existing = table.get(app_pk(app_id), "META".into(), "GetItem Alipay application").await?;
+    let existing = table
+        .get(app_pk(app_id), "META".into(), "GetItem Alipay application")
+        .await?;
     if let Some(item) = &existing {
         if get_s(item, "tenant").as_deref() != Some(tenant)
             || get_s(item, "component").as_deref() != Some(component)
@@ -73,17 +75,31 @@ pub async fn claim_app(
     let tx = table
         .client()
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().update(built(claim.build())).build())
         .transact_items(
             TransactWriteItem::builder()
-                .put(built(Put::builder().table_name(&table.name).set_item(Some(pointer)).build()))
+                .update(built(claim.build()))
+                .build(),
+        )
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(built(
+                    Put::builder()
+                        .table_name(&table.name)
+                        .set_item(Some(pointer))
+                        .build(),
+                ))
                 .build(),
         );
-    Ok(match table.transact(tx, "TransactWriteItems claim Alipay application").await? {
-        false => Claim::Taken,
-        true if existing.is_some() => Claim::Updated,
-        true => Claim::Created,
-    })
+    Ok(
+        match table
+            .transact(tx, "TransactWriteItems claim Alipay application")
+            .await?
+        {
+            false => Claim::Taken,
+            true if existing.is_some() => Claim::Updated,
+            true => Claim::Created,
+        },
+    )
 }
 
 /// Takes back a claim just created whose secret could not be written (the component's pointer with it).
@@ -116,9 +132,16 @@ pub async fn forget_new_app(
 }
 
 /// The Alipay application the component works with, if one is registered.
-pub async fn app_of_component(table: &Table, component: &str) -> Result<Option<String>, StoreError> {
+pub async fn app_of_component(
+    table: &Table,
+    component: &str,
+) -> Result<Option<String>, StoreError> {
     Ok(table
-        .get(component_pk(component), APP_OF_COMPONENT.into(), "GetItem component's Alipay application")
+        .get(
+            component_pk(component),
+            APP_OF_COMPONENT.into(),
+            "GetItem component's Alipay application",
+        )
         .await?
         .and_then(|i| get_s(&i, "app_id")))
 }
@@ -227,14 +250,21 @@ pub async fn authorization(
     mini_app_id: &str,
 ) -> Result<Option<Authorization>, StoreError> {
     table
-        .get(component_pk(component), auth_sk(mini_app_id), "GetItem Alipay authorization")
+        .get(
+            component_pk(component),
+            auth_sk(mini_app_id),
+            "GetItem Alipay authorization",
+        )
         .await?
         .map(|i| authorization_of(&i))
         .transpose()
 }
 
 /// The tenant and component workspace that hold `app_id`, if it is registered.
-pub async fn app_claim(table: &Table, app_id: &str) -> Result<Option<(String, String)>, StoreError> {
+pub async fn app_claim(
+    table: &Table,
+    app_id: &str,
+) -> Result<Option<(String, String)>, StoreError> {
     Ok(table
         .get(app_pk(app_id), "META".into(), "GetItem Alipay application")
         .await?
@@ -300,7 +330,13 @@ pub async fn due_page(
     start: Option<Item>,
 ) -> Result<(Vec<Due>, Option<Item>), StoreError> {
     let (items, next) = table
-        .query_due(&due_pk(shard), &format!("{now:010}#~"), limit, start, "Query Alipay tokens due")
+        .query_due(
+            &due_pk(shard),
+            &format!("{now:010}#~"),
+            limit,
+            start,
+            "Query Alipay tokens due",
+        )
         .await?;
     let due = items
         .iter()

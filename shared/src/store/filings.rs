@@ -45,7 +45,11 @@ pub async fn record(
     super::item::applied("UpdateItem ICP filing", res).map(|_| ())
 }
 
-pub async fn get(table: &Table, component: &str, appid: &str) -> Result<Option<Filing>, StoreError> {
+pub async fn get(
+    table: &Table,
+    component: &str,
+    appid: &str,
+) -> Result<Option<Filing>, StoreError> {
     Ok(table
         .get(component_pk(component), sk(appid), "GetItem ICP filing")
         .await?

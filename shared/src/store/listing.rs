@@ -51,8 +51,12 @@ pub async fn read(
         .await?;
     let mut facts: HashMap<String, Facts> = HashMap::new();
     for item in &items {
-        let Some(sk) = get_s(item, "SK") else { continue };
-        let Some((kind, appid)) = sk.split_once('#') else { continue };
+        let Some(sk) = get_s(item, "SK") else {
+            continue;
+        };
+        let Some((kind, appid)) = sk.split_once('#') else {
+            continue;
+        };
         let entry = facts.entry(appid.to_owned()).or_default();
         match kind {
             "UT" => entry.release = Some(user_templates::summary_of(item)),

@@ -129,9 +129,7 @@ pub enum LinkChange<'a> {
         taken_from: Option<&'a Link>,
     },
     /// The shop lets its mini-program go.
-    Drop {
-        appid: &'a str,
-    },
+    Drop { appid: &'a str },
 }
 
 fn link_put(

@@ -190,17 +190,8 @@ impl WechatClient {
     }
 
     fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            // The compiled-in roots: the system store is not read at start, and is not consulted at all.
-            let roots = crate::tls_roots::der()
-                .map(|der| reqwest::Certificate::from_der(der).expect("a compiled-in root parses"));
-            reqwest::Client::builder()
-                .tls_certs_only(roots)
-                .timeout(Duration::from_secs(5))
-                .connect_timeout(Duration::from_secs(2))
-                .build()
-                .expect("HTTP client builds with static settings")
-        })
+        self.http
+            .get_or_init(|| crate::tls_roots::https_client(Duration::from_secs(5)))
     }
 
     async fn post<T: DeserializeOwned>(
