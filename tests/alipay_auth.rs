@@ -951,3 +951,82 @@ async fn codes_are_made_once_and_kept_and_qr_rules_bound_within_twenty() {
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &mini);
 }
+
+#[tokio::test]
+async fn the_listing_shows_a_merchant_its_own_alipay_mini_programs_and_never_a_token() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    registered(&stack).await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-lister"));
+    let mut mine = Vec::new();
+    for _ in 0..3 {
+        let url = link(&stack, &merchant, "").await;
+        mine.push(
+            follow(&stack, &url).await["maAppId"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // A page of two, then the rest after its cursor: all three, in id order, none twice.
+    let (code, first) = stack
+        .get("/alipay/miniprogram/list?limit=2", &merchant)
+        .await;
+    assert_eq!(code, 200, "{first}");
+    let mut listed: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["miniAppId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed.len(), 2, "{first}");
+    let mut cursor = first["nextCursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (code, page) = stack
+            .get(
+                &format!("/alipay/miniprogram/list?limit=2&cursor={c}"),
+                &merchant,
+            )
+            .await;
+        assert_eq!(code, 200, "{page}");
+        listed.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["miniAppId"].as_str().unwrap().to_owned()),
+        );
+        cursor = page["nextCursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(listed, mine, "the merchant's own, in id order");
+    let token = stack_tests::s(&stored(&stack, &mine[0]).await, "app_auth_token").unwrap();
+    assert!(!first.to_string().contains(&token), "no token in a listing");
+    assert_eq!(first["items"][0]["status"], "authorized");
+
+    // The workspace's operator sees them among all; another merchant sees none of them; a developer nothing.
+    let (code, all) = stack
+        .get(
+            "/alipay/miniprogram/list?limit=500",
+            &stack.token(Role::Operator),
+        )
+        .await;
+    assert_eq!(code, 200, "{all}");
+    let every: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["miniAppId"].as_str().unwrap())
+        .collect();
+    assert!(mine.iter().all(|m| every.contains(&m.as_str())), "{all}");
+    let other = stack.token_for_user(Role::Merchant, &unique("ali-lister-other"));
+    let (code, theirs) = stack.get("/alipay/miniprogram/list", &other).await;
+    assert_eq!((code, &theirs["items"]), (200, &json!([])), "{theirs}");
+    let (code, out) = stack
+        .get("/alipay/miniprogram/list", &stack.token(Role::Developer))
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack
+        .get("/alipay/miniprogram/list?limit=9999", &merchant)
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "limit");
+}

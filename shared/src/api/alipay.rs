@@ -10,9 +10,11 @@ use super::{caller, code_route};
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{body_bytes, json_body, path_param, query, MAX_PUSH_BODY};
+use crate::http::request::{body_bytes, cursor_param, json_body, limit_param, path_param, query, MAX_PUSH_BODY};
 use crate::http::response::{json, respond, text};
-use crate::services::{alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_notify};
+use crate::services::{
+    alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_mini_programs, alipay_notify,
+};
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
@@ -155,4 +157,24 @@ pub async fn qrcode_unbind(deps: &Deps, req: Request) -> Response<Body> {
         alipay_codes::unbind(deps, &c, &comp, json_body(&req)?).await
     })
     .await
+}
+
+pub async fn mini_programs(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let roles = [Role::Merchant, Role::Operator, Role::Admin];
+            let (claims, component) = caller(deps, &req, &roles).await?;
+            let limit = limit_param(&req, 100, 500)? as usize;
+            let found = alipay_mini_programs::find(
+                deps,
+                &claims,
+                &component.appid,
+                limit,
+                cursor_param(&req)?.as_deref(),
+            )
+            .await?;
+            Ok(json(200, &found))
+        }
+        .await,
+    )
 }

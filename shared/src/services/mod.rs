@@ -5,6 +5,7 @@ pub mod alipay_auth;
 pub mod alipay_base_info;
 pub mod alipay_codes;
 pub mod alipay_members;
+pub mod alipay_mini_programs;
 pub mod alipay_notify;
 pub mod alipay_refresh;
 pub mod basic_info;

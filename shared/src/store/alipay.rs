@@ -371,3 +371,51 @@ pub async fn mark_reauthorization_required(
         .await;
     applied("UpdateItem Alipay reauthorization required", res)
 }
+
+/// What a listing shows of an Alipay mini-program (never its tokens).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub mini_app_id: String,
+    pub merchant: Option<String>,
+    pub status: String,
+    pub authorized_at: i64,
+    pub expires_at: i64,
+    /// The latest audit result Alipay notified: the version, whether it passed, and why not.
+    pub last_audit_version: Option<String>,
+    pub last_audit_passed: Option<bool>,
+    pub last_audit_reason: Option<String>,
+}
+
+fn summary_of(item: &Item) -> Result<Summary, StoreError> {
+    Ok(Summary {
+        mini_app_id: require_s(item, "mini_app_id")?,
+        merchant: get_s(item, "merchant"),
+        status: get_s(item, "auth_status").unwrap_or_else(|| AUTHORIZED.into()),
+        authorized_at: get_n(item, "authorized_at").unwrap_or(0),
+        expires_at: get_n(item, "expires_at").unwrap_or(0),
+        last_audit_version: get_s(item, "last_audit_version"),
+        last_audit_passed: get_n(item, "last_audit_passed").map(|p| p == 1),
+        last_audit_reason: get_s(item, "last_audit_reason").filter(|r| !r.is_empty()),
+    })
+}
+
+/// A page of the workspace's Alipay mini-programs in id order.
+pub async fn list(
+    table: &Table,
+    component: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<super::authorizers::Page<Summary>, StoreError> {
+    table
+        .page_prefix(
+            component_pk(component),
+            "ALIPAYAUTH#".into(),
+            false,
+            limit,
+            cursor,
+            "Query Alipay mini-programs",
+            summary_of,
+        )
+        .await
+}
