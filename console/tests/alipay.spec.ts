@@ -39,4 +39,18 @@ test("an admin registers the Alipay application and a merchant authorizes an Ali
   expect(query.get("platform")).toBe("alipay");
   expect(query.get("maAppId")).toMatch(/^\d{16}$/);
   await page.screenshot({ path: "test-results/screens/alipay-authorized.png", fullPage: true });
+
+  // The merchant finds it among its mini-programs and renames it at Alipay.
+  const miniAppId = query.get("maAppId")!;
+  await page.goto("/#/miniprograms");
+  await expect(page.getByTestId("alipay-table")).toContainText(miniAppId);
+  await page.getByTestId(`alipay-open-${miniAppId}`).click();
+  await expect(page.getByTestId("alipay-name")).toHaveValue(/店铺/);
+  await page.getByTestId("alipay-name").fill("安茶 Alipay");
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/alipay/baseinfo/modify") && r.status() === 200),
+    page.getByTestId("alipay-save").click(),
+  ]);
+  await expect(page.getByTestId("alipay-name")).toHaveValue("安茶 Alipay");
+  await page.screenshot({ path: "test-results/screens/alipay-base-info.png", fullPage: true });
 });

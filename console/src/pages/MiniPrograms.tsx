@@ -7,6 +7,7 @@ import { ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { RELEASE_STATES, StateTag } from "../ui/states";
 import { go, useRoute } from "../route";
 import type { paths } from "../api/schema";
+import { AlipayMiniPrograms } from "./AlipayMiniPrograms";
 
 type ReleaseState = NonNullable<NonNullable<paths["/miniprogram/list"]["get"]["parameters"]["query"]>["releaseState"]>;
 
@@ -26,6 +27,7 @@ export function MiniProgramsPage() {
     [search, releaseState, cursor],
   );
   return (
+    <Space direction="vertical" style={{ width: "100%" }} size="large">
     <Card title={t("Mini-programs")} extra={<Button onClick={reload}>{t("Refresh")}</Button>}>
       <Space wrap style={{ marginBottom: 12 }}>
         <Input.Search
@@ -99,5 +101,7 @@ export function MiniProgramsPage() {
       />
       {pager(data?.nextCursor)}
     </Card>
+    <AlipayMiniPrograms />
+    </Space>
   );
 }
