@@ -76,6 +76,7 @@ class Sandbox:
         self.refresh = {}  # app_refresh_token -> mini_app_id
         self.tamper = 0
         self.counters = {}
+        self.issued = set()  # every token, refresh token and code ever handed out
         self.next_app = 2021004000000000
         self.methods = {
             "alipay.open.auth.token.app": self.token_app,
@@ -245,6 +246,7 @@ class Sandbox:
 
     def new_code(self, app):
         code = "P" + secrets.token_hex(16)
+        self.issued.add(code)
         self.codes[code] = {"mini_app_id": app["mini_app_id"], "expires": self.clock.now() + CODE_LIFETIME,
                             "used": False}
         return code
@@ -258,6 +260,7 @@ class Sandbox:
         app["refresh"] = "202" + secrets.token_hex(20)
         self.tokens[app["token"]] = app["mini_app_id"]
         self.refresh[app["refresh"]] = app["mini_app_id"]
+        self.issued |= {app["token"], app["refresh"]}
         one = {"app_auth_token": app["token"], "app_refresh_token": app["refresh"], "auth_app_id": app["mini_app_id"],
                "user_id": app["user_id"], "expires_in": TOKEN_LIFETIME, "re_expires_in": REFRESH_LIFETIME}
         return {**one, "tokens": [one]}
@@ -618,6 +621,9 @@ class Sandbox:
                                                     for k, v in a["versions"].items()}}
                                       for a in self.apps.values()],
                              "templates": self.templates}
+            if method == "GET" and path == "/control/issued-secrets":
+                # Everything the sandbox handed out that must never reach the product's logs.
+                return 200, {"secrets": sorted(self.issued)}
             if method == "GET" and path == "/control/counters":
                 return 200, dict(self.counters)
             if method == "POST" and path == "/control/template":
