@@ -164,10 +164,13 @@ class Sandbox:
                     if app is None:
                         raise Refusal("20001", "aop.invalid-app-auth-token", "无效的应用授权令牌")
                 fault = self.faults.take(method, app and app["mini_app_id"])
-                if fault:
+                if fault and not fault.get("applied"):
                     raise Refusal(str(fault.get("code", "40004")), fault.get("subCode", "SANDBOX_FAULT"),
                                   fault.get("subMsg", "injected by the sandbox"))
                 fields = handler(app, biz, params)
+            if fault:
+                # Done here, but the answer never reaches the caller (a dropped connection, a gateway timeout).
+                return Answer(504, {"error": "the answer was lost on the way"})
             return self.answer(method, {"code": "10000", "msg": "Success", **fields})
         except Refusal as r:
             node = {"code": r.code, "msg": r.msg, "sub_code": r.sub_code, "sub_msg": r.sub_msg}
@@ -345,7 +348,9 @@ class Sandbox:
         except (ValueError, AssertionError):
             raise business("INVALID_EXT_JSON", "ext 须为 JSON 对象字符串")
         with self.lock:
-            pending = 3 if ext.get("sandboxBuild") == "fail" else 2
+            # `sandboxBuild: fail` in the ext (or in the config it carries as `ext`) makes the build fail.
+            inner = ext.get("ext") if isinstance(ext.get("ext"), dict) else {}
+            pending = 3 if "fail" in (ext.get("sandboxBuild"), inner.get("sandboxBuild")) else 2
         app["versions"][ver] = {"app_version": ver, "status": "BUILDING", "build_status": 1, "create_status": 1,
                                 "pending_build": pending, "build_ready_at": self.clock.now() + self.build_seconds,
                                 "template_id": template, "template_version": template_version, "ext": ext,

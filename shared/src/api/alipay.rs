@@ -10,10 +10,13 @@ use super::{caller, code_route};
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
-use crate::http::request::{body_bytes, cursor_param, json_body, limit_param, path_param, query, MAX_PUSH_BODY};
+use crate::http::request::{
+    body_bytes, cursor_param, json_body, limit_param, path_param, query, MAX_PUSH_BODY,
+};
 use crate::http::response::{json, respond, text};
 use crate::services::{
-    alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_mini_programs, alipay_notify,
+    alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_mini_programs,
+    alipay_notify,
 };
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
@@ -77,7 +80,7 @@ pub async fn notify(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 // The mini-program routes below: a merchant acts on its own Alipay mini-program, the workspace's operators on any
-// (`code_route`; the ownership check is `alipay_base_info::owned_alipay_mini_program`).
+// (`code_route`; the ownership check is `access::owned_alipay_mini_program`).
 
 fn required(req: &Request, name: &'static str) -> Result<String, AppError> {
     query(req, name).ok_or_else(|| AppError::BadRequest(format!("{name} is missing")))

@@ -25,9 +25,10 @@ pub enum EventKind {
     BatchCompleted,
     HostingStarted,
     HostingEnded,
+    CodeBuildFailed,
 }
 
-const ALL: [EventKind; 18] = [
+const ALL: [EventKind; 19] = [
     EventKind::CodeCommitted,
     EventKind::AuditSubmitted,
     EventKind::AuditPassed,
@@ -46,6 +47,7 @@ const ALL: [EventKind; 18] = [
     EventKind::BatchCompleted,
     EventKind::HostingStarted,
     EventKind::HostingEnded,
+    EventKind::CodeBuildFailed,
 ];
 
 impl EventKind {
@@ -69,6 +71,7 @@ impl EventKind {
             EventKind::BatchCompleted => "BatchCompleted",
             EventKind::HostingStarted => "HostingStarted",
             EventKind::HostingEnded => "HostingEnded",
+            EventKind::CodeBuildFailed => "CodeBuildFailed",
         }
     }
 

@@ -5,6 +5,7 @@ pub mod forwarding;
 pub mod identity;
 pub mod ids;
 pub mod jump_rules;
+pub mod platform;
 pub mod readiness;
 pub mod release;
 pub mod templates;

@@ -10,6 +10,8 @@ pub enum ReleaseState {
     Saved,
     /// Intent: a commit is being sent to WeChat; nobody else may commit until it is recorded or abandoned.
     Committing,
+    /// Uploaded to a platform that builds the code after answering (Alipay): the sweep polls the build.
+    Building,
     Committed,
     /// Intent: the audit submission is being sent to WeChat.
     Submitting,
@@ -35,6 +37,7 @@ impl ReleaseState {
         match self {
             ReleaseState::Saved => "saved",
             ReleaseState::Committing => "committing",
+            ReleaseState::Building => "building",
             ReleaseState::Committed => "committed",
             ReleaseState::Submitting => "submitting",
             ReleaseState::SubmitPending => "submit_pending",
@@ -73,7 +76,10 @@ impl ReleaseState {
         self.is_intent()
             || matches!(
                 self,
-                ReleaseState::SubmitPending | ReleaseState::Auditing | ReleaseState::Delayed
+                ReleaseState::SubmitPending
+                    | ReleaseState::Building
+                    | ReleaseState::Auditing
+                    | ReleaseState::Delayed
             )
     }
 
@@ -89,6 +95,9 @@ impl ReleaseState {
                 "another release step of this mini-program is {} right now",
                 s.as_str()
             )),
+            ReleaseState::Building => {
+                Err("the platform is building the committed code: wait for the build to end".into())
+            }
             ReleaseState::Auditing | ReleaseState::Delayed | ReleaseState::SubmitPending => {
                 Err(format!(
                     "the code is {}: wait for the audit to finish or undo it first",
@@ -271,6 +280,7 @@ mod tests {
             ReleaseState::Auditing,
             ReleaseState::Delayed,
             ReleaseState::SubmitPending,
+            ReleaseState::Building,
         ] {
             assert!(open.may_commit().is_err());
         }
@@ -291,6 +301,7 @@ mod tests {
             "withdrawing",
             "rolling_back",
             "submit_pending",
+            "building",
             "auditing",
             "delayed",
         ] {

@@ -8,12 +8,13 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
+use crate::domain::platform::Platform;
 use crate::domain::release::{sweep_delay_ms, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::pipeline::release::{
     owned, state_of, step, submit, try_step, Intent, Submitted, INTENT_STALE_MS,
 };
-use crate::pipeline::{self, host::CodeHost};
+use crate::pipeline::{self, alipay, host::CodeHost};
 use crate::services::events;
 use crate::services::quotas::{self, Kind};
 use crate::store::item::{n, s};
@@ -151,6 +152,9 @@ pub async fn undo(
 ) -> AppResult<AuditView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::undo(deps, component, appid, &saved).await;
+    }
     let state = state_of(&saved);
     let withdrawn = ReleaseState::Withdrawn.as_str();
     let event = withdrawn_event(component, appid, saved.audit_id);
@@ -217,6 +221,11 @@ pub async fn speedup(
 ) -> AppResult<AuditView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return Err(AppError::Conflict(
+            "Alipay takes no request to speed up an audit once it is applied".into(),
+        ));
+    }
     let state = state_of(&saved);
     let audit_id = match (state, saved.audit_id) {
         (ReleaseState::Auditing | ReleaseState::Delayed, Some(id)) => id,
@@ -397,6 +406,18 @@ async fn sweep_one(
     appid: &str,
     saved: &store::UserTemplate,
 ) -> AppResult<Swept> {
+    if Platform::of(appid) == Platform::Alipay {
+        let retry_at = now_millis() + deps.config.sweep_retry_secs * 1000;
+        return Ok(
+            match alipay::sweep_one(deps, component, appid, saved).await? {
+                alipay::Looked::Moved => Swept::Submitted,
+                alipay::Looked::Settled => Swept::Settled,
+                alipay::Looked::Building => Swept::WaitUntil(retry_at),
+                alipay::Looked::NoNews => Swept::NoNews,
+                alipay::Looked::Nothing => Swept::Nothing,
+            },
+        );
+    }
     match state_of(saved) {
         state @ ReleaseState::SubmitPending => {
             let intent = Intent::begin(

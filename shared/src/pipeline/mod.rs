@@ -2,6 +2,7 @@
 //! publish, gray release, rollback, and the sweep that settles what WeChat left open. Its states are
 //! `domain::release::ReleaseState`, the same for every platform; what it asks of the platform goes through
 //! `host::CodeHost`, so a second platform (Alipay) plugs in its own implementation beside `host::WechatHost`.
+pub mod alipay;
 pub mod audit;
 pub mod host;
 pub mod online;

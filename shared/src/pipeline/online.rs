@@ -7,11 +7,12 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
+use crate::domain::platform::Platform;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::pipeline::audit::MiniProgramRequest;
 use crate::pipeline::release::{owned, set_fields, state_of, step, Intent};
-use crate::pipeline::{self, host::CodeHost};
+use crate::pipeline::{self, alipay, host::CodeHost};
 use crate::store::history;
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
@@ -74,6 +75,9 @@ pub async fn publish_saved(
     appid: &str,
     saved: &store::UserTemplate,
 ) -> AppResult<OnlineView> {
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::publish(deps, component, appid, saved).await;
+    }
     let state = state_of(saved);
     if !state.may_publish() {
         return Err(AppError::Conflict(format!(
@@ -135,6 +139,9 @@ pub async fn rollback(
 ) -> AppResult<OnlineView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::rollback(deps, component, appid, &saved).await;
+    }
     if saved.release_info.is_null() {
         return Err(AppError::Conflict(
             "nothing has been published yet, so there is nothing to roll back".into(),
@@ -214,6 +221,9 @@ pub async fn gray(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, caller, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::gray(deps, component, appid, &saved, req.percentage).await;
+    }
     gray_saved(deps, component, appid, &saved, req.percentage).await?;
     gray_plan(deps, caller, component, appid).await
 }
@@ -278,6 +288,9 @@ pub async fn gray_plan(
     appid: &str,
 ) -> AppResult<GrayView> {
     let saved = owned(deps, caller, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::gray_plan(deps, component, appid, &saved).await;
+    }
     let plan = pipeline::host(deps, component, appid)
         .gray_release_plan()
         .await?;
@@ -302,6 +315,9 @@ pub async fn gray_revert(
 ) -> AppResult<GrayView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, caller, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::gray_revert(deps, component, appid, &saved).await;
+    }
     let state = state_of(&saved);
     if state != ReleaseState::Gray {
         return Err(AppError::Conflict(format!(
@@ -355,6 +371,9 @@ pub async fn visit_status(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        return alipay::visit_status(deps, component, appid, &saved, action).await;
+    }
     pipeline::host(deps, component, appid)
         .change_visit_status(action)
         .await?;
@@ -412,11 +431,21 @@ pub async fn versions(
     component: &str,
     appid: &str,
 ) -> AppResult<VersionsView> {
-    crate::services::access::owned_mini_program(deps, merchant, component, appid).await?;
+    let (platform, _) =
+        crate::services::access::owned_on_any_platform(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
-    let info = pipeline::host(deps, component, appid)
-        .version_info()
-        .await?;
+    let (trial, online) = match platform {
+        Platform::Wechat => {
+            let info = pipeline::host(deps, component, appid)
+                .version_info()
+                .await?;
+            (
+                info.exp_info.unwrap_or(Value::Null),
+                info.release_info.unwrap_or(Value::Null),
+            )
+        }
+        Platform::Alipay => alipay::trial_and_online(deps, component, appid).await?,
+    };
     let history = history::list(&deps.table, component, appid, HISTORY_LIMIT)
         .await?
         .into_iter()
@@ -434,8 +463,8 @@ pub async fn versions(
             .map(state_of)
             .unwrap_or(ReleaseState::Saved)
             .as_str(),
-        trial: info.exp_info.unwrap_or(Value::Null),
-        online: info.release_info.unwrap_or(Value::Null),
+        trial,
+        online,
         history,
     })
 }

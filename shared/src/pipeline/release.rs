@@ -9,10 +9,11 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
+use crate::domain::platform::Platform;
 use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::pipeline::readiness::{self, Prepared};
-use crate::pipeline::{self, host::CodeHost};
+use crate::pipeline::{self, alipay, host::CodeHost};
 use crate::services::quotas::{self, Kind};
 use crate::services::{access, events};
 use crate::store::item::{n, s};
@@ -46,7 +47,7 @@ pub async fn owned(
     component: &str,
     appid: &str,
 ) -> AppResult<UserTemplate> {
-    access::owned_mini_program(deps, merchant, component, appid).await?;
+    access::owned_on_any_platform(deps, merchant, component, appid).await?;
     store::get(&deps.table, component, appid)
         .await?
         .ok_or_else(|| AppError::Conflict("save a config with /config/save first".into()))
@@ -121,6 +122,20 @@ pub async fn release(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let unit = quotas::take(deps, component, merchant, Kind::AuditSubmission).await?;
+    if Platform::of(appid) == Platform::Alipay {
+        let asked = req.user_version.as_deref();
+        return unit
+            .spend(alipay::release(
+                deps,
+                component,
+                appid,
+                saved,
+                asked,
+                &user_version,
+                &user_desc,
+            ))
+            .await;
+    }
     let asked = Asked {
         user_version: req.user_version.as_deref(),
         version: &user_version,
@@ -221,7 +236,7 @@ async fn commit_and_submit(
 
 /// The `ext_json` of a saved config with its pages and the template's `requiredPrivateInfos`, and its hash (what a
 /// commit is compared by).
-async fn ext_of(
+pub(crate) async fn ext_of(
     deps: &Deps,
     component: &str,
     appid: &str,
@@ -279,7 +294,7 @@ pub async fn commit_for_batch(
 
 /// What a commit is, kept as `codeCommitInfo` (and in its intent, for the sweep): the WeChat template, the version,
 /// the title the audit is submitted under, the hash of its `ext_json` and the batch that made it, if any.
-fn commit_info(
+pub(crate) fn commit_info(
     template: &industry::IndustryTemplate,
     user_version: &str,
     user_desc: &str,
@@ -296,7 +311,7 @@ fn commit_info(
 }
 
 /// The `CodeCommitted` event of a commit described by `info`.
-fn committed_event(component: &str, appid: &str, info: &Value) -> Event {
+pub(crate) fn committed_event(component: &str, appid: &str, info: &Value) -> Event {
     let mut data = json!({"userVersion": info["userVersion"], "userDesc": info["userDesc"],
                           "templateId": info["templateId"], "industryTemplateId": info["industryTemplateId"]});
     if !info["batchId"].is_null() {
@@ -485,6 +500,10 @@ impl<'a> Intent<'a> {
                 component = self.component, appid = self.appid, state = self.state.as_str(), error = %e,
                 "WeChat did not answer: the intent is left for the sweep to reconcile"
             ),
+            Err(AppError::Alipay(e)) if e.is_transient() => tracing::warn!(
+                component = self.component, appid = self.appid, state = self.state.as_str(), error = %e,
+                "Alipay did not answer: the intent is left for the sweep to reconcile"
+            ),
             Err(_) => self.abandon(deps).await,
             Ok(_) => {}
         }
@@ -664,13 +683,23 @@ pub async fn submit(deps: &Deps, intent: Intent<'_>, commit_info: &Value) -> App
 
 /// The audit's fields; `submitted_ms` is also its `AuditSubmitted` event's time, so that a result (which is recorded
 /// after `audit_submit_ms`) is never ordered before it in the history.
-fn audit_fields(audit_id: i64, submitted_ms: i64) -> Vec<(&'static str, AttributeValue)> {
+pub(crate) fn audit_fields(
+    audit_id: i64,
+    submitted_ms: i64,
+) -> Vec<(&'static str, AttributeValue)> {
     vec![
         ("audit_id", n(audit_id)),
         ("audit_status", s("auditing")),
         ("audit_reason", s("")),
         ("audit_submit_ms", n(submitted_ms)),
     ]
+}
+
+/// `audit_fields` of a platform that numbers no audits (Alipay audits a version).
+pub(crate) fn audit_fields_without_id(submitted_ms: i64) -> Vec<(&'static str, AttributeValue)> {
+    let mut fields = audit_fields(0, submitted_ms);
+    fields.retain(|(name, _)| *name != "audit_id");
+    fields
 }
 
 fn submitted_event(

@@ -8,8 +8,10 @@ use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::{Claims, Role};
 use crate::domain::ids;
+use crate::domain::platform::Platform;
 use crate::error::{AppError, AppResult};
 use crate::services::events;
+use crate::store::alipay;
 use crate::store::authorizers::{self, Authorizer, STATUS_AUTHORIZED, STATUS_REAUTH_REQUIRED};
 
 /// A mini-program the caller may act on, ready to be acted on: a merchant's own, or any of the component for its
@@ -24,8 +26,57 @@ pub async fn owned_mini_program(
     in_force(visible_mini_program(deps, caller, component, appid).await?)
 }
 
+/// The Alipay mini-program if the caller may act on it and its authorization is in force; another merchant's is
+/// reported exactly like a missing one.
+pub async fn owned_alipay_mini_program(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    mini_app_id: &str,
+) -> AppResult<alipay::Authorization> {
+    if !crate::services::alipay_auth::valid_app_id(mini_app_id) {
+        return Err(AppError::InvalidId(
+            "miniAppId must be a 16-digit Alipay mini-program id".into(),
+        ));
+    }
+    let found = alipay::authorization(&deps.table, component, mini_app_id)
+        .await?
+        .filter(|a| match caller.role {
+            Role::Merchant => a.merchant.as_deref() == Some(caller.sub.as_str()),
+            Role::Operator => true,
+            Role::Developer | Role::Admin => false,
+        })
+        .ok_or_else(|| AppError::NotFound(format!("Alipay mini-program {mini_app_id}")))?;
+    if found.status != alipay::AUTHORIZED {
+        return Err(AppError::NotAuthorized(format!(
+            "Alipay mini-program {mini_app_id} is {}: its merchant authorizes it again",
+            found.status
+        )));
+    }
+    Ok(found)
+}
+
+/// A mini-program of either platform the caller may act on, its authorization in force: its platform and its
+/// merchant. The release pipeline's routes take both platforms; the platform is told by the id.
+pub async fn owned_on_any_platform(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<(Platform, Option<String>)> {
+    match Platform::of(appid) {
+        Platform::Wechat => owned_mini_program(deps, caller, component, appid)
+            .await
+            .map(|a| (Platform::Wechat, a.merchant)),
+        Platform::Alipay => owned_alipay_mini_program(deps, caller, component, appid)
+            .await
+            .map(|a| (Platform::Alipay, a.merchant)),
+    }
+}
+
 /// The mini-program if the caller may act on it (`may_act_on`), whatever its authorization's state; another
-/// merchant's is reported exactly like a missing one.
+/// merchant's is reported exactly like a missing one. An Alipay id is refused without a lookup: the route is
+/// WeChat's.
 pub async fn visible_mini_program(
     deps: &Deps,
     caller: &Claims,
@@ -33,6 +84,12 @@ pub async fn visible_mini_program(
     appid: &str,
 ) -> AppResult<Authorizer> {
     ids::check("maAppId", appid)?;
+    if Platform::of(appid) == Platform::Alipay {
+        return Err(AppError::Conflict(format!(
+            "{appid} is an Alipay mini-program: this route is WeChat's (Alipay's are under /alipay/, the release \
+             pipeline's /config/*, /page/query and /code/* take both)"
+        )));
+    }
     authorizers::get(&deps.table, component, appid)
         .await?
         .filter(|a| may_act_on(caller, a))

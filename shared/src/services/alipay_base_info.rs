@@ -6,40 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deps::Deps;
-use crate::domain::identity::{Claims, Role};
+use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
-use crate::services::alipay_auth::{app_of, valid_app_id};
-use crate::store::alipay::{self as store, Authorization, AUTHORIZED};
-
-/// The Alipay mini-program if the caller may act on it and its authorization is in force; another merchant's is
-/// reported exactly like a missing one.
-pub async fn owned_alipay_mini_program(
-    deps: &Deps,
-    caller: &Claims,
-    component: &str,
-    mini_app_id: &str,
-) -> AppResult<Authorization> {
-    if !valid_app_id(mini_app_id) {
-        return Err(AppError::InvalidId(
-            "miniAppId must be a 16-digit Alipay mini-program id".into(),
-        ));
-    }
-    let found = store::authorization(&deps.table, component, mini_app_id)
-        .await?
-        .filter(|a| match caller.role {
-            Role::Merchant => a.merchant.as_deref() == Some(caller.sub.as_str()),
-            Role::Operator => true,
-            Role::Developer | Role::Admin => false,
-        })
-        .ok_or_else(|| AppError::NotFound(format!("Alipay mini-program {mini_app_id}")))?;
-    if found.status != AUTHORIZED {
-        return Err(AppError::NotAuthorized(format!(
-            "Alipay mini-program {mini_app_id} is {}: its merchant authorizes it again",
-            found.status
-        )));
-    }
-    Ok(found)
-}
+use crate::services::access::owned_alipay_mini_program;
+use crate::services::alipay_auth::app_of;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -10,8 +10,8 @@ use crate::blobs::READ_URL_TTL;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
+use crate::services::access::owned_alipay_mini_program;
 use crate::services::alipay_auth::app_of;
-use crate::services::alipay_base_info::owned_alipay_mini_program;
 
 /// Alipay's code images are small; anything larger is not one.
 const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;

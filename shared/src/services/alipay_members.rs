@@ -8,8 +8,8 @@ use crate::alipay::client::MembersAction;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
+use crate::services::access::owned_alipay_mini_program;
 use crate::services::alipay_auth::app_of;
-use crate::services::alipay_base_info::owned_alipay_mini_program;
 
 const ROLES: [&str; 2] = ["DEVELOPER", "EXPERIENCER"];
 

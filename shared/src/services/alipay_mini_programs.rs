@@ -39,7 +39,8 @@ pub async fn find(
             let mut cursor = cursor.map(str::to_owned);
             let mut examined = 0;
             loop {
-                let page = store::list(&deps.table, component, FILTER_PAGE, cursor.as_deref()).await?;
+                let page =
+                    store::list(&deps.table, component, FILTER_PAGE, cursor.as_deref()).await?;
                 examined += FILTER_PAGE as usize;
                 let more = page.next_cursor.is_some();
                 for s in page.items {
@@ -65,7 +66,9 @@ pub async fn find(
                 }
             }
         }
-        Role::Developer => Err(AppError::Forbidden("role developer may not call this route".into())),
+        Role::Developer => Err(AppError::Forbidden(
+            "role developer may not call this route".into(),
+        )),
     }
 }
 

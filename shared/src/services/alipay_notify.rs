@@ -8,6 +8,8 @@ use crate::clock::{now_millis, now_secs, parse_beijing_datetime};
 use crate::deps::Deps;
 use crate::domain::ids::hex_lower;
 use crate::error::{AppError, AppResult};
+use crate::pipeline::alipay;
+use crate::pipeline::audit::AuditOutcome;
 use crate::services::alipay_auth::valid_app_id;
 use crate::store::alipay::{self as store, Authorization};
 use crate::store::pushes::{self, Begin};
@@ -195,7 +197,16 @@ async fn act(
                 now_millis(),
             )
             .await?;
-            tracing::info!(component, mini_app_id = %mini_app_id, version, passed, "Alipay audit result");
+            // The release pipeline's open audit of that version settles too (a result for another version does not).
+            let outcome = if passed {
+                AuditOutcome::Passed
+            } else {
+                AuditOutcome::Rejected
+            };
+            let settled =
+                alipay::settle_version(deps, component, &mini_app_id, version, outcome, reason)
+                    .await?;
+            tracing::info!(component, mini_app_id = %mini_app_id, version, passed, settled, "Alipay audit result");
             Ok(Handled::AuditResult {
                 mini_app_id,
                 passed,

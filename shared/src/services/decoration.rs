@@ -9,7 +9,7 @@ use crate::domain::identity::Claims;
 use crate::domain::release;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
-use crate::services::hosting::decorator_of;
+use crate::services::hosting::decorating_merchant;
 use crate::store::templates::{self as industry, IndustryTemplate};
 use crate::store::user_templates::{self as store, Save, UserPage, UserTemplate};
 
@@ -84,7 +84,7 @@ pub async fn query(
     appid: &str,
     template_id: Option<&str>,
 ) -> AppResult<ConfigView> {
-    decorator_of(deps, merchant, component, appid).await?;
+    decorating_merchant(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
     match (saved, template_id) {
         (Some(ut), wanted) if wanted.is_none() || wanted == Some(ut.template_id.as_str()) => {
@@ -195,9 +195,9 @@ pub async fn save(
             rules::validate_ext(&format!("ext of page {}", p.page_key), ext)?;
         }
     }
-    let record = decorator_of(deps, merchant, component, &req.ma_app_id).await?;
+    let owner = decorating_merchant(deps, merchant, component, &req.ma_app_id).await?;
     // The merchant's config, even when an operator saves it on the merchant's behalf (hosting).
-    let seller = record.merchant.unwrap_or_else(|| merchant.sub.clone());
+    let seller = owner.unwrap_or_else(|| merchant.sub.clone());
     let template = published(deps, component, &req.template_id).await?;
     let template_pages = industry::pages(&deps.table, component, &template.id).await?;
     if let Some(unknown) = req
@@ -296,7 +296,7 @@ pub async fn page(
     appid: &str,
     page_key: &str,
 ) -> AppResult<UserPage> {
-    decorator_of(deps, merchant, component, appid).await?;
+    decorating_merchant(deps, merchant, component, appid).await?;
     let not_found = || AppError::NotFound(format!("page {page_key} of mini-program {appid}"));
     if store::get(&deps.table, component, appid).await?.is_none() {
         return Err(AppError::NotFound(format!(

@@ -8,6 +8,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::{Claims, Role};
+use crate::domain::platform::Platform;
 use crate::error::{AppError, AppResult};
 use crate::services::{access, events};
 use crate::store::authorizers::{self, Authorizer};
@@ -100,6 +101,31 @@ pub async fn decorator_of(
         )));
     }
     access::in_force(record)
+}
+
+/// `decorator_of` for a mini-program of either platform: whose config it is (its merchant). Alipay mini-programs
+/// are decorated by their merchant alone: hosting is WeChat's (托管) and has no Alipay counterpart here yet.
+pub async fn decorating_merchant(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<Option<String>> {
+    match Platform::of(appid) {
+        Platform::Wechat => Ok(decorator_of(deps, caller, component, appid).await?.merchant),
+        Platform::Alipay => {
+            if caller.role == Role::Operator {
+                return Err(AppError::Forbidden(format!(
+                    "Alipay mini-program {appid} is decorated by its merchant"
+                )));
+            }
+            Ok(
+                access::owned_alipay_mini_program(deps, caller, component, appid)
+                    .await?
+                    .merchant,
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
+use crate::domain::platform::AlipayTemplate;
 use crate::domain::readiness::{self, PrivacySpec, ServerDomains};
 use crate::domain::templates::{self as rules, Changes, PageSpec, Refusal, Status, Transition};
 use crate::error::{AppError, AppResult};
@@ -193,6 +194,7 @@ pub async fn release_draft(
         ext: Value::Object(Default::default()),
         privacy: req.privacy,
         domains: req.domains,
+        alipay: None,
         version: 1,
         create_time: now,
         update_time: now,
@@ -228,6 +230,8 @@ pub struct UpdateRequest {
     pub domains: Option<ServerDomains>,
     /// Seed 000's `ext` of the industry template (a JSON object), edited with the config.
     pub ext: Option<Value>,
+    /// The Alipay template its Alipay mini-programs are built from.
+    pub alipay: Option<AlipayTemplate>,
 }
 
 pub async fn update(
@@ -242,7 +246,8 @@ pub async fn update(
             || req.pages.is_some()
             || req.privacy.is_some()
             || req.domains.is_some()
-            || req.ext.is_some(),
+            || req.ext.is_some()
+            || req.alipay.is_some(),
         desc_or_img: req.desc.is_some() || req.img.is_some(),
     };
     rules::check_edit(claims.role, current.status, &changes)?;
@@ -260,6 +265,9 @@ pub async fn update(
     }
     if let Some(d) = &req.domains {
         readiness::validate_domains(d)?;
+    }
+    if let Some(a) = &req.alipay {
+        a.validate().map_err(AppError::BadRequest)?;
     }
     if req
         .desc
@@ -292,6 +300,7 @@ pub async fn update(
         ext: req.ext.as_ref(),
         privacy: req.privacy.as_ref(),
         domains: req.domains.as_ref(),
+        alipay: req.alipay.as_ref(),
     };
     if !store::update_content(
         &deps.table,

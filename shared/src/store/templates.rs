@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{authorizers::Page, component_pk, StoreError, Table};
+use crate::domain::platform::AlipayTemplate;
 use crate::domain::readiness::{PrivacySpec, ServerDomains};
 use crate::domain::templates::{PageSpec, Status};
 
@@ -33,6 +34,8 @@ pub struct IndustryTemplate {
     pub privacy: PrivacySpec,
     /// The server domains the code talks to, added to each mini-program before its audit.
     pub domains: ServerDomains,
+    /// The Alipay template its Alipay mini-programs are built from; None: the template is WeChat's only.
+    pub alipay: Option<AlipayTemplate>,
     pub version: i64,
     pub create_time: i64,
     pub update_time: i64,
@@ -80,6 +83,7 @@ fn from_item(item: &Item) -> Result<IndustryTemplate, StoreError> {
         ext: json_field(item, "ext").unwrap_or(Value::Object(Default::default())),
         privacy: json_field(item, "privacy").unwrap_or_default(),
         domains: json_field(item, "domains").unwrap_or_default(),
+        alipay: json_field(item, "alipay").ok(),
         version: get_n(item, "version").unwrap_or(0),
         create_time: get_n(item, "create_time").unwrap_or(0),
         update_time: get_n(item, "update_time").unwrap_or(0),
@@ -103,6 +107,9 @@ fn to_item(t: &IndustryTemplate) -> Item {
     item.insert("ext".into(), json_attr(&t.ext));
     item.insert("privacy".into(), json_attr(&t.privacy));
     item.insert("domains".into(), json_attr(&t.domains));
+    if let Some(a) = &t.alipay {
+        item.insert("alipay".into(), json_attr(a));
+    }
     item.insert("version".into(), n(t.version));
     item.insert("create_time".into(), n(t.create_time));
     item.insert("update_time".into(), n(t.update_time));
@@ -164,6 +171,7 @@ pub struct ContentUpdate<'a> {
     pub ext: Option<&'a Value>,
     pub privacy: Option<&'a PrivacySpec>,
     pub domains: Option<&'a ServerDomains>,
+    pub alipay: Option<&'a AlipayTemplate>,
 }
 
 /// Applies an update only if the template is still at `version` and in `status`. False when stale.
@@ -216,6 +224,10 @@ pub async fn update_content(
         req = req
             .expression_attribute_names("#domains", "domains")
             .expression_attribute_values(":domains", json_attr(d));
+    }
+    if let Some(a) = change.alipay {
+        sets.push("alipay = :alipay");
+        req = req.expression_attribute_values(":alipay", json_attr(a));
     }
     let res = req
         .update_expression(format!("SET {}", sets.join(", ")))

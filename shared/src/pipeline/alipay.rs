@@ -1,0 +1,980 @@
+//! The release pipeline's steps for Alipay mini-programs (seed 004 §4), on the same record, states, intents, events
+//! and history as WeChat's: the pipeline's routes call here when the mini-program is Alipay's
+//! (`domain::platform::Platform::of`). What differs is Alipay's: a commit is `version.upload` and a build Alipay runs
+//! after answering (state `building`, polled here and by the sweep); the trial QR code is the experience version's;
+//! an audit is `audit.apply`, settled by Alipay's notification or by `detail.query`; one version at a time may be in
+//! audit, passed, rejected or gray, so a new release first sends the previous passed or rejected one back to
+//! development (`audited.cancel`).
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::alipay::client::{AlipayApp, VersionMethod};
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::domain::events::{Event, EventKind};
+use crate::domain::platform::{
+    alipay_audit_result, alipay_build, alipay_gray_strategy, valid_alipay_version, Build,
+};
+use crate::domain::release::ReleaseState;
+use crate::error::{AppError, AppResult};
+use crate::pipeline::audit::{settle, AuditOutcome, AuditView};
+use crate::pipeline::online::{released_event, rolled_back_event, GrayView, OnlineView};
+use crate::pipeline::release::{
+    audit_fields_without_id, commit_info, committed_event, ext_of, set_fields, state_of, step,
+    try_step, Intent, ReleaseOutcome, INTENT_STALE_MS,
+};
+use crate::services::alipay_auth::app_of;
+use crate::store::alipay::{self as alipay_store, AUTHORIZED};
+use crate::store::item::{n, s};
+use crate::store::templates as industry;
+use crate::store::user_templates::{self as store, Move, UserTemplate};
+
+/// `version_desc`'s bounds, Chinese characters counting 2.
+const MIN_DESC: usize = 30;
+const MAX_DESC: usize = 500;
+
+fn desc_length(desc: &str) -> usize {
+    desc.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum()
+}
+
+/// The longest a release request waits for Alipay's build before leaving it to the sweep.
+const BUILD_WAIT: Duration = Duration::from_secs(4);
+const BUILD_POLL: Duration = Duration::from_millis(500);
+/// The experience version's QR code is an image Alipay serves; at most this large.
+const MAX_QR_BYTES: usize = 2 * 1024 * 1024;
+/// Every version state `list.query` knows (it lists nothing unless asked for states).
+const VERSION_STATES: [&str; 8] = [
+    "INIT",
+    "AUDITING",
+    "WAIT_RELEASE",
+    "AUDIT_REJECT",
+    "GRAY",
+    "RELEASE",
+    "OFFLINE",
+    "BASE_AUDIT_PASS",
+];
+
+/// Alipay, acting for one merchant mini-program with its `app_auth_token`.
+struct AlipayHost<'a> {
+    deps: &'a Deps,
+    component: &'a str,
+    mini_app_id: &'a str,
+}
+
+impl<'a> AlipayHost<'a> {
+    fn new(deps: &'a Deps, component: &'a str, mini_app_id: &'a str) -> Self {
+        Self {
+            deps,
+            component,
+            mini_app_id,
+        }
+    }
+
+    /// The provider's application and the merchant's token; 409 when the authorization is no longer in force.
+    async fn signer(&self) -> AppResult<(AlipayApp, String)> {
+        let auth = alipay_store::authorization(&self.deps.table, self.component, self.mini_app_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("Alipay mini-program {}", self.mini_app_id))
+            })?;
+        if auth.status != AUTHORIZED {
+            return Err(AppError::NotAuthorized(format!(
+                "Alipay mini-program {} is {}: its merchant authorizes it again",
+                self.mini_app_id, auth.status
+            )));
+        }
+        Ok((
+            app_of(self.deps, self.component).await?,
+            auth.app_auth_token,
+        ))
+    }
+
+    async fn version(&self, method: VersionMethod, version: &str) -> AppResult<Value> {
+        let (app, token) = self.signer().await?;
+        Ok(self
+            .deps
+            .alipay
+            .version(&app, &token, method, version)
+            .await?)
+    }
+
+    async fn upload(&self, version: &str, info: &Value, ext: &Value) -> AppResult<()> {
+        let (app, token) = self.signer().await?;
+        self.deps
+            .alipay
+            .version_upload(
+                &app,
+                &token,
+                version,
+                info["alipayTemplateId"].as_str().unwrap_or_default(),
+                info["alipayTemplateVersion"].as_str(),
+                ext,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// `audit.apply` for the built version, under the mini-program's own service phone and e-mail (Alipay wants one
+    /// of them), for users everywhere (`GLOBAL`).
+    async fn submit(&self, version: &str, desc: &str) -> AppResult<()> {
+        let (app, token) = self.signer().await?;
+        let base = self.deps.alipay.baseinfo_query(&app, &token).await?;
+        let mut fields = vec![
+            ("app_version", version.to_owned()),
+            ("version_desc", desc.to_owned()),
+            ("region_type", "GLOBAL".to_owned()),
+        ];
+        for name in ["service_phone", "service_email"] {
+            if let Some(v) = base[name].as_str().filter(|v| !v.is_empty()) {
+                fields.push((name, v.to_owned()));
+            }
+        }
+        self.deps.alipay.audit_apply(&app, &token, &fields).await?;
+        Ok(())
+    }
+
+    async fn gray(&self, version: &str, strategy: &str) -> AppResult<()> {
+        let (app, token) = self.signer().await?;
+        self.deps
+            .alipay
+            .gray_online(&app, &token, version, strategy)
+            .await?;
+        Ok(())
+    }
+
+    /// The versions Alipay lists, newest first (at most 20).
+    async fn versions(&self) -> AppResult<Vec<Value>> {
+        let (app, token) = self.signer().await?;
+        let listed = self
+            .deps
+            .alipay
+            .version_list(&app, &token, &VERSION_STATES)
+            .await?;
+        Ok(listed["app_version_infos"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// The version online now, if any.
+    async fn online_version(&self) -> AppResult<Option<String>> {
+        Ok(self
+            .versions()
+            .await?
+            .into_iter()
+            .find(|v| v["version_status"] == "RELEASE")
+            .and_then(|v| v["app_version"].as_str().map(str::to_owned)))
+    }
+
+    /// The experience version's QR code, kept in S3: its key.
+    async fn trial_qrcode(&self, version: &str) -> AppResult<String> {
+        self.version(VersionMethod::ExperienceCreate, version)
+            .await?;
+        let shown = self
+            .version(VersionMethod::ExperienceQuery, version)
+            .await?;
+        let url = shown["exp_qr_code_url"].as_str().unwrap_or_default();
+        let (bytes, content_type) = self.deps.alipay.image(url, MAX_QR_BYTES).await?;
+        let ext = if content_type == "image/png" {
+            "png"
+        } else {
+            "jpg"
+        };
+        let key = format!(
+            "qrcodes/{}/{}/{}.{ext}",
+            self.component,
+            self.mini_app_id,
+            now_millis()
+        );
+        self.deps.blobs.put(&key, bytes, content_type).await?;
+        Ok(key)
+    }
+}
+
+fn version_of(saved: &UserTemplate) -> AppResult<String> {
+    saved.code_commit_info["userVersion"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            AppError::Conflict("no version of this mini-program was uploaded yet".into())
+        })
+}
+
+/// `POST /code/release` for an Alipay mini-program: upload from the template with the saved config as ext, wait a
+/// little for the build, then the experience QR code and `audit.apply`; a build still running is left to the sweep.
+pub async fn release(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: UserTemplate,
+    asked_version: Option<&str>,
+    version: &str,
+    desc: &str,
+) -> AppResult<ReleaseOutcome> {
+    if !valid_alipay_version(version) {
+        return Err(AppError::BadRequest(
+            "userVersion of an Alipay mini-program must be x.y.z, higher than its latest version"
+                .into(),
+        ));
+    }
+    if !desc.is_empty() && !(MIN_DESC..=MAX_DESC).contains(&desc_length(desc)) {
+        return Err(AppError::BadRequest(format!(
+            "userDesc of an Alipay release is {MIN_DESC} to {MAX_DESC} characters (Chinese ones count 2), or left out"
+        )));
+    }
+    let state = state_of(&saved);
+    let previous = &saved.code_commit_info;
+    let same_version = asked_version.is_none_or(|v| previous["userVersion"] == json!(v));
+    if state == ReleaseState::Committed && same_version && previous["platform"] == "alipay" {
+        // Built before, not yet submitted (a failure after the build): go on from there.
+        return submit_built(deps, component, appid, previous).await;
+    }
+    state.may_commit().map_err(AppError::Conflict)?;
+    let template = industry::get(&deps.table, component, &saved.template_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict("the chosen template no longer exists; pick another".into())
+        })?;
+    let alipay = template.alipay.clone().ok_or_else(|| {
+        AppError::Conflict(format!(
+            "template {} has no Alipay template: a developer sets `alipay` with /template/update",
+            template.id
+        ))
+    })?;
+    let (ext, ext_hash) = ext_of(deps, component, appid, &saved, &template).await?;
+    let ext: Value = serde_json::from_str(&ext).unwrap_or_else(|_| json!({}));
+    let desc = if desc.is_empty() {
+        format!(
+            "{} {version}: built from the provider's template with the merchant's saved decoration",
+            template.industry_name
+        )
+    } else {
+        desc.to_owned()
+    };
+    let mut info = commit_info(&template, version, &desc, &ext_hash, None);
+    info["platform"] = json!("alipay");
+    info["alipayTemplateId"] = json!(alipay.template_id);
+    info["alipayTemplateVersion"] = json!(alipay.template_version);
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::Committing,
+        vec![("intent_commit_info", s(info.to_string()))],
+    )
+    .await?;
+    let host = AlipayHost::new(deps, component, appid);
+    if matches!(state, ReleaseState::Passed | ReleaseState::Rejected) {
+        // Alipay holds one version at a time in audit, passed or rejected: the previous one goes back to development.
+        if let Ok(old) = version_of(&saved) {
+            let back = host.version(VersionMethod::AuditedCancel, &old).await;
+            if let Err(e) = back.as_ref().map(|_| ()) {
+                if !is_state_refusal(e) {
+                    intent.abandon(deps).await;
+                    return Err(back.unwrap_err());
+                }
+            }
+        }
+    }
+    intent
+        .at_wechat(deps, host.upload(version, &info, &ext))
+        .await?;
+    intent
+        .finish(
+            deps,
+            ReleaseState::Building,
+            vec![
+                ("code_commit_info", s(info.to_string())),
+                ("audit_reason", s("")),
+            ],
+            Some(committed_event(component, appid, &info)),
+        )
+        .await?;
+    let waited_until = std::time::Instant::now() + BUILD_WAIT;
+    while std::time::Instant::now() < waited_until {
+        tokio::time::sleep(BUILD_POLL).await;
+        match build_step(deps, component, appid, &info).await? {
+            Some(outcome) => return Ok(outcome),
+            None => continue,
+        }
+    }
+    Ok(ReleaseOutcome {
+        state: ReleaseState::Building.as_str(),
+        audit_id: None,
+        code_commit_info: info,
+        qr_code_url: String::new(),
+        message: format!(
+            "Alipay is building version {version}; it is submitted for audit when the build ends"
+        ),
+    })
+}
+
+/// Alipay's answer that a version is not in a state the call needs.
+fn is_state_refusal(e: &AppError) -> bool {
+    matches!(e, AppError::Alipay(a) if a.sub_code() == Some("MINI_APP_VERSION_STATUS_ERROR"))
+}
+
+/// One look at a build under way: submitted (or failed) when it ended, None while it runs.
+async fn build_step(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    info: &Value,
+) -> AppResult<Option<ReleaseOutcome>> {
+    let version = info["userVersion"].as_str().unwrap_or_default();
+    let built = AlipayHost::new(deps, component, appid)
+        .version(VersionMethod::BuildQuery, version)
+        .await?;
+    let status = built["build_status"].as_str().unwrap_or_default();
+    match alipay_build(status) {
+        Build::Running => Ok(None),
+        Build::Done => {
+            let moved = try_step(
+                deps,
+                Move {
+                    component,
+                    appid,
+                    from: ReleaseState::Building.as_str(),
+                    to: ReleaseState::Committed.as_str(),
+                    sets: vec![],
+                    guard: None,
+                    event: None,
+                    now: now_secs(),
+                },
+            )
+            .await?;
+            if !moved {
+                return Err(AppError::Conflict(
+                    "the mini-program's release moved on meanwhile; reload it".into(),
+                ));
+            }
+            submit_built(deps, component, appid, info).await.map(Some)
+        }
+        Build::Failed => {
+            let reason =
+                format!("Alipay's build of version {version} failed (build_status {status})");
+            let failed = try_step(
+                deps,
+                Move {
+                    component,
+                    appid,
+                    from: ReleaseState::Building.as_str(),
+                    to: ReleaseState::Saved.as_str(),
+                    sets: vec![("audit_reason", s(&reason))],
+                    guard: None,
+                    event: Some(Event::new(
+                        EventKind::CodeBuildFailed,
+                        component,
+                        appid,
+                        now_millis(),
+                        json!({"userVersion": version, "reason": reason}),
+                    )),
+                    now: now_secs(),
+                },
+            )
+            .await?;
+            if failed {
+                tracing::warn!(component, appid, version, status, "Alipay build failed");
+            }
+            Err(AppError::Conflict(format!(
+                "{reason}: fix the config or the template and release again"
+            )))
+        }
+    }
+}
+
+/// The built version: experience QR code, then `audit.apply` under a `submitting` intent.
+async fn submit_built(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    info: &Value,
+) -> AppResult<ReleaseOutcome> {
+    let version = info["userVersion"].as_str().unwrap_or_default();
+    let desc = info["userDesc"].as_str().unwrap_or_default();
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        ReleaseState::Committed,
+        ReleaseState::Submitting,
+        vec![],
+    )
+    .await?;
+    let host = AlipayHost::new(deps, component, appid);
+    let qr_key = match host.trial_qrcode(version).await {
+        Ok(key) => key,
+        Err(e) => {
+            intent.abandon(deps).await;
+            return Err(e);
+        }
+    };
+    intent.at_wechat(deps, host.submit(version, desc)).await?;
+    let submitted_ms = now_millis();
+    let mut sets = audit_fields_without_id(submitted_ms);
+    sets.push(("qr_code_path", s(&qr_key)));
+    intent
+        .finish(
+            deps,
+            ReleaseState::Auditing,
+            sets,
+            Some(Event::new(
+                EventKind::AuditSubmitted,
+                component,
+                appid,
+                submitted_ms,
+                json!({"auditId": null, "userVersion": version, "platform": "alipay"}),
+            )),
+        )
+        .await?;
+    tracing::info!(
+        component,
+        appid,
+        version,
+        "Alipay version submitted for audit"
+    );
+    Ok(ReleaseOutcome {
+        state: ReleaseState::Auditing.as_str(),
+        audit_id: None,
+        code_commit_info: info.clone(),
+        qr_code_url: deps.blobs.read_url(&qr_key).await?,
+        message: "built and submitted for audit".into(),
+    })
+}
+
+/// An Alipay audit result (notified, or read by the sweep) for `version`: settles the open audit if it is that
+/// version's. False when nothing was open for it.
+pub async fn settle_version(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    version: &str,
+    outcome: AuditOutcome,
+    reason: &str,
+) -> AppResult<bool> {
+    let Some(saved) = store::get(&deps.table, component, appid).await? else {
+        return Ok(false);
+    };
+    if saved.code_commit_info["userVersion"] != json!(version) {
+        return Ok(false);
+    }
+    let reason = (!reason.is_empty()).then_some(reason);
+    settle(deps, component, appid, outcome, reason, now_millis()).await
+}
+
+/// `POST /code/publish`: `version.online` of the version that passed (or is in gray release).
+pub async fn publish(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<OnlineView> {
+    let state = state_of(saved);
+    if !state.may_publish() {
+        return Err(AppError::Conflict(format!(
+            "only a version that passed its audit can be published: the code is {}",
+            state.as_str()
+        )));
+    }
+    let version = version_of(saved)?;
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::Releasing,
+        vec![],
+    )
+    .await?;
+    let host = AlipayHost::new(deps, component, appid);
+    intent
+        .at_wechat(deps, host.version(VersionMethod::Online, &version))
+        .await?;
+    let release_info = json!({"release_version": version,
+                              "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
+    intent
+        .finish(
+            deps,
+            ReleaseState::Released,
+            vec![
+                ("release_info", s(release_info.to_string())),
+                ("gray_percentage", n(0)),
+            ],
+            Some(released_event(component, appid, saved)),
+        )
+        .await?;
+    Ok(OnlineView {
+        state: ReleaseState::Released.as_str(),
+        release_info,
+        access_status: saved.access_status.clone(),
+        message: "published".into(),
+    })
+}
+
+/// `POST /code/rollback`: the online version goes offline and the previous release returns (`version.rollback`).
+pub async fn rollback(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<OnlineView> {
+    let online = saved.release_info["release_version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "nothing has been published yet, so there is nothing to roll back".into(),
+            )
+        })?;
+    let state = state_of(saved);
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::RollingBack,
+        vec![],
+    )
+    .await?;
+    let host = AlipayHost::new(deps, component, appid);
+    intent
+        .at_wechat(deps, host.version(VersionMethod::Rollback, &online))
+        .await?;
+    let now_online = host.online_version().await?;
+    let release_info = json!({"release_version": now_online, "release_time": now_secs()});
+    intent
+        .finish_back(
+            deps,
+            vec![("release_info", s(release_info.to_string()))],
+            Some(rolled_back_event(
+                component,
+                appid,
+                &saved.release_info,
+                &release_info,
+            )),
+        )
+        .await?;
+    Ok(OnlineView {
+        state: state.as_str(),
+        release_info,
+        access_status: saved.access_status.clone(),
+        message: "rolled back to the previous online version".into(),
+    })
+}
+
+/// `POST /code/gray`: `gray.online` with the smallest of Alipay's strategies (p10, p30, p50) that covers
+/// `percentage`; only growing.
+pub async fn gray(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+    percentage: i64,
+) -> AppResult<GrayView> {
+    let (strategy, share) = alipay_gray_strategy(percentage).map_err(AppError::BadRequest)?;
+    let state = state_of(saved);
+    let current = saved.raw_n("gray_percentage").unwrap_or(0);
+    match state {
+        ReleaseState::Passed => {}
+        ReleaseState::Gray if share > current => {}
+        ReleaseState::Gray => {
+            return Err(AppError::Conflict(format!(
+                "the gray release is at {current}%: it can only grow"
+            )))
+        }
+        other => {
+            return Err(AppError::Conflict(format!(
+                "only a version that passed its audit can be released gradually: the code is {}",
+                other.as_str()
+            )))
+        }
+    }
+    let version = version_of(saved)?;
+    AlipayHost::new(deps, component, appid)
+        .gray(&version, strategy)
+        .await?;
+    step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: state.as_str(),
+            to: ReleaseState::Gray.as_str(),
+            sets: vec![("gray_percentage", n(share))],
+            guard: None,
+            event: Some(Event::new(
+                EventKind::CodeGrayReleased,
+                component,
+                appid,
+                now_millis(),
+                json!({"percentage": share, "previous": current, "userVersion": version,
+                       "grayStrategy": strategy}),
+            )),
+            now: now_secs(),
+        },
+    )
+    .await?;
+    Ok(GrayView {
+        state: ReleaseState::Gray.as_str(),
+        percentage: share,
+        plan: json!({"gray_strategy": strategy}),
+    })
+}
+
+/// `GET /code/gray`: Alipay's view of the version (its `gray_strategy`) and our percentage.
+pub async fn gray_plan(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<GrayView> {
+    let state = state_of(saved);
+    let plan = match version_of(saved) {
+        Ok(version) => {
+            let detail = AlipayHost::new(deps, component, appid)
+                .version(VersionMethod::DetailQuery, &version)
+                .await?;
+            json!({"app_version": version, "status": detail["status"], "gray_strategy": detail["gray_strategy"]})
+        }
+        Err(_) => Value::Null,
+    };
+    Ok(GrayView {
+        state: state.as_str(),
+        percentage: if state == ReleaseState::Gray {
+            saved.raw_n("gray_percentage").unwrap_or(0)
+        } else {
+            0
+        },
+        plan,
+    })
+}
+
+/// `POST /code/gray/revert`: `gray.cancel`; the version stays ready to publish.
+pub async fn gray_revert(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<GrayView> {
+    let state = state_of(saved);
+    if state != ReleaseState::Gray {
+        return Err(AppError::Conflict(format!(
+            "no gray release to revert: the code is {}",
+            state.as_str()
+        )));
+    }
+    let version = version_of(saved)?;
+    AlipayHost::new(deps, component, appid)
+        .version(VersionMethod::GrayCancel, &version)
+        .await?;
+    step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: state.as_str(),
+            to: ReleaseState::Passed.as_str(),
+            sets: vec![("gray_percentage", n(0))],
+            guard: None,
+            event: Some(Event::new(
+                EventKind::CodeGrayReverted,
+                component,
+                appid,
+                now_millis(),
+                json!({"previous": saved.raw_n("gray_percentage").unwrap_or(0)}),
+            )),
+            now: now_secs(),
+        },
+    )
+    .await?;
+    Ok(GrayView {
+        state: ReleaseState::Passed.as_str(),
+        percentage: 0,
+        plan: json!({"app_version": version, "gray_strategy": ""}),
+    })
+}
+
+/// `POST /code/audit/undo`: `audit.cancel` of the version in audit; it goes back to development (`withdrawn`).
+pub async fn undo(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<AuditView> {
+    let state = state_of(saved);
+    if !matches!(state, ReleaseState::Auditing | ReleaseState::Delayed) {
+        return Err(AppError::Conflict(format!(
+            "no audit to withdraw: the code is {}",
+            state.as_str()
+        )));
+    }
+    let version = version_of(saved)?;
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::Withdrawing,
+        vec![],
+    )
+    .await?;
+    intent
+        .at_wechat(
+            deps,
+            AlipayHost::new(deps, component, appid).version(VersionMethod::AuditCancel, &version),
+        )
+        .await?;
+    let withdrawn = ReleaseState::Withdrawn.as_str();
+    intent
+        .finish(
+            deps,
+            ReleaseState::Withdrawn,
+            vec![("audit_status", s(withdrawn))],
+            Some(Event::new(
+                EventKind::AuditWithdrawn,
+                component,
+                appid,
+                now_millis(),
+                json!({"auditId": null, "userVersion": version, "reason": "withdrawn by the merchant"}),
+            )),
+        )
+        .await?;
+    Ok(AuditView {
+        state: withdrawn,
+        audit_id: None,
+        message: "the audit was withdrawn; the version is back in development".into(),
+    })
+}
+
+/// `POST /code/visit-status`: `close` takes the online version off Alipay (`version.offline`); an offline version
+/// does not come back, so `open` means releasing a version again.
+pub async fn visit_status(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+    action: &str,
+) -> AppResult<OnlineView> {
+    if action == "open" {
+        return Err(AppError::Conflict(
+            "an Alipay version taken offline does not come back: release a version (or roll back) instead".into(),
+        ));
+    }
+    let online = saved.release_info["release_version"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::Conflict("nothing is online to take offline".into()))?;
+    AlipayHost::new(deps, component, appid)
+        .version(VersionMethod::Offline, &online)
+        .await?;
+    let release_info =
+        json!({"release_version": null, "offline_version": online, "offline_time": now_secs()});
+    set_fields(
+        deps,
+        component,
+        appid,
+        vec![
+            ("access_status", s(action)),
+            ("release_info", s(release_info.to_string())),
+        ],
+        Event::new(
+            EventKind::VisitStatusChanged,
+            component,
+            appid,
+            now_millis(),
+            json!({"accessStatus": action, "previous": saved.access_status, "offlineVersion": online}),
+        ),
+    )
+    .await?;
+    Ok(OnlineView {
+        state: state_of(saved).as_str(),
+        release_info,
+        access_status: action.to_owned(),
+        message: format!("version {online} is offline"),
+    })
+}
+
+/// `GET /code/versions`: Alipay's versions as (trial, online): the newest not released, and the released one.
+pub async fn trial_and_online(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+) -> AppResult<(Value, Value)> {
+    let listed = AlipayHost::new(deps, component, appid).versions().await?;
+    let online = listed
+        .iter()
+        .find(|v| v["version_status"] == "RELEASE")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let trial = listed
+        .iter()
+        .find(|v| !matches!(v["version_status"].as_str(), Some("RELEASE" | "OFFLINE")))
+        .cloned()
+        .unwrap_or(Value::Null);
+    Ok((trial, online))
+}
+
+/// What the sweep found when it looked at an open Alipay release.
+pub enum Looked {
+    /// The build ended and the version went to audit (or its build failed).
+    Moved,
+    /// An audit or an intent settled.
+    Settled,
+    /// The build runs on: look again soon.
+    Building,
+    NoNews,
+    Nothing,
+}
+
+/// The sweep's look at one open Alipay release: a build under way, an audit without a result, a stale intent.
+pub async fn sweep_one(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<Looked> {
+    let state = state_of(saved);
+    match state {
+        ReleaseState::Building => Ok(
+            match build_step(deps, component, appid, &saved.code_commit_info).await {
+                Ok(Some(_)) => Looked::Moved,
+                Ok(None) => Looked::Building,
+                // A failed build is recorded by the step itself.
+                Err(AppError::Conflict(_)) => Looked::Moved,
+                Err(e) => return Err(e),
+            },
+        ),
+        ReleaseState::Auditing | ReleaseState::Delayed => {
+            let version = version_of(saved)?;
+            let detail = AlipayHost::new(deps, component, appid)
+                .version(VersionMethod::DetailQuery, &version)
+                .await?;
+            let status = detail["status"].as_str().unwrap_or_default();
+            let outcome = match alipay_audit_result(status) {
+                Some(ReleaseState::Passed) => AuditOutcome::Passed,
+                Some(ReleaseState::Rejected) => AuditOutcome::Rejected,
+                Some(_) => AuditOutcome::Withdrawn,
+                None => return Ok(Looked::NoNews),
+            };
+            let reason = detail["reject_reason"].as_str().unwrap_or_default();
+            Ok(
+                if settle_version(deps, component, appid, &version, outcome, reason).await? {
+                    Looked::Settled
+                } else {
+                    Looked::Nothing
+                },
+            )
+        }
+        s if s.is_intent() => {
+            let started = saved.raw_n("intent_started_ms").unwrap_or(0);
+            if now_millis() - started < INTENT_STALE_MS {
+                return Ok(Looked::Nothing);
+            }
+            reconcile(deps, component, appid, s, saved).await
+        }
+        _ => Ok(Looked::Nothing),
+    }
+}
+
+/// An intent whose holder died: Alipay's version status decides what happened, as WeChat's does for its own.
+async fn reconcile(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    state: ReleaseState,
+    saved: &UserTemplate,
+) -> AppResult<Looked> {
+    let raw_s = |name: &str| saved.raw.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let back = raw_s("intent_back_to")
+        .and_then(|v| ReleaseState::parse(&v))
+        .unwrap_or(ReleaseState::Saved);
+    let info = match state {
+        ReleaseState::Committing => raw_s("intent_commit_info")
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .unwrap_or(Value::Null),
+        _ => saved.code_commit_info.clone(),
+    };
+    let version = info["userVersion"].as_str().unwrap_or_default().to_owned();
+    let host = AlipayHost::new(deps, component, appid);
+    // Alipay's status of the version the intent was about (None: Alipay does not have it).
+    let status = match host.version(VersionMethod::DetailQuery, &version).await {
+        Ok(d) => d["status"].as_str().map(str::to_owned),
+        Err(AppError::Alipay(e)) if e.sub_code() == Some("MINI_APP_VERSION_NOT_EXIST") => None,
+        Err(e) => return Err(e),
+    };
+    let status = status.as_deref();
+    let event = |kind, data| Some(Event::new(kind, component, appid, now_millis(), data));
+    type Sets<'s> = Vec<(&'s str, aws_sdk_dynamodb::types::AttributeValue)>;
+    let (to, sets, event): (ReleaseState, Sets, Option<Event>) = match (state, status) {
+        (ReleaseState::Committing, Some(_)) => (
+            ReleaseState::Building,
+            vec![("code_commit_info", s(info.to_string()))],
+            Some(committed_event(component, appid, &info)),
+        ),
+        (ReleaseState::Submitting, Some("AUDITING")) => (
+            ReleaseState::Auditing,
+            audit_fields_without_id(now_millis()),
+            event(
+                EventKind::AuditSubmitted,
+                json!({"auditId": null, "userVersion": version, "platform": "alipay"}),
+            ),
+        ),
+        (ReleaseState::Releasing, Some("RELEASE")) => (
+            ReleaseState::Released,
+            vec![(
+                "release_info",
+                s(json!({"release_version": version, "release_time": now_secs()}).to_string()),
+            )],
+            Some(released_event(component, appid, saved)),
+        ),
+        (ReleaseState::Withdrawing, Some("INIT")) => (
+            ReleaseState::Withdrawn,
+            vec![("audit_status", s(ReleaseState::Withdrawn.as_str()))],
+            event(
+                EventKind::AuditWithdrawn,
+                json!({"auditId": null, "userVersion": version, "reason": "withdrawn by the merchant"}),
+            ),
+        ),
+        (ReleaseState::RollingBack, _) => {
+            let online = host.online_version().await?;
+            let release_info = json!({"release_version": online, "release_time": now_secs()});
+            let rolled = rolled_back_event(component, appid, &saved.release_info, &release_info);
+            (
+                back,
+                vec![("release_info", s(release_info.to_string()))],
+                Some(rolled),
+            )
+        }
+        _ => (back, vec![], None),
+    };
+    let guard = saved.raw.get("intent_token").cloned();
+    let moved = try_step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: state.as_str(),
+            to: to.as_str(),
+            sets,
+            guard: guard.map(|g| ("intent_token", g)),
+            event,
+            now: now_secs(),
+        },
+    )
+    .await?;
+    tracing::info!(
+        component,
+        appid,
+        from = state.as_str(),
+        to = to.as_str(),
+        moved,
+        "Alipay intent reconciled"
+    );
+    Ok(if moved {
+        Looked::Settled
+    } else {
+        Looked::Nothing
+    })
+}

@@ -1,0 +1,538 @@
+//! Seed 004's version management through the product's own routes, black-box against the Alipay sandbox: an Alipay
+//! mini-program is decorated and released like a WeChat one (`/config/save`, `/code/*`), the platform chosen by the
+//! mini-program. Upload from the template with the saved config as ext, Alipay's build, the experience QR code,
+//! audit, a rejection notified with its reason, back to development, resubmission, pass, gray, online, rollback,
+//! offline; a lost write reconciled by the sweep; and the refusals.
+use serde_json::{json, Value};
+use stack_tests::{assert_refused, serial, unique, Stack};
+use wxtpl::http::auth::Role;
+
+fn app_file(stack: &Stack) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap()).unwrap()
+}
+
+async fn sandbox(stack: &Stack, path: &str, body: Value) -> Value {
+    let resp = stack
+        .http
+        .post(format!("{}{path}", stack.env["ALIPAY_SANDBOX_URL"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
+/// Alipay's versions of the mini-program as the sandbox holds them: version → {status, ext, grayStrategy, ...}.
+async fn versions_at_alipay(stack: &Stack, mini_app_id: &str) -> Value {
+    let state: Value = stack
+        .http
+        .get(format!("{}/control/state", stack.env["ALIPAY_SANDBOX_URL"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    state["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["miniAppId"] == mini_app_id)
+        .map(|a| a["versions"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// The stack's Alipay application registered, and a merchant's mini-program authorized through its consent link:
+/// (merchant token, mini-program id).
+async fn authorized_merchant(stack: &Stack) -> (String, String) {
+    let keys = app_file(stack);
+    let (code, out) = stack
+        .post("/alipay/app/register", &stack.token(Role::Admin), &keys)
+        .await;
+    assert!(code == 200 || code == 201, "{out}");
+    let merchant = stack.token_for_user(Role::Merchant, &unique("ali-release"));
+    let (code, link) = stack.get("/alipay/auth/link", &merchant).await;
+    assert_eq!(code, 200, "{link}");
+    let page: Value = stack
+        .http
+        .get(link["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mini_app_id = page["frontend"]["maAppId"]
+        .as_str()
+        .expect("authorized")
+        .to_owned();
+    // Alipay audits only a mini-program with a service phone or e-mail.
+    let base = json!({"miniAppId": mini_app_id, "servicePhone": "0571-88886666"});
+    let (code, out) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &base)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    (merchant, mini_app_id)
+}
+
+/// A published industry template whose Alipay mini-programs build from a new sandbox template: (our id, Alipay's).
+async fn alipay_template(stack: &Stack, with_alipay: bool) -> (String, String) {
+    let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
+    let alipay_id = format!("2021{:012}", wxtpl::clock::now_millis() % 1_000_000_000_000);
+    sandbox(
+        stack,
+        "/control/template",
+        json!({"templateId": alipay_id, "version": "0.0.1"}),
+    )
+    .await;
+    let draft = stack.sandbox("/control/drafts", json!({})).await["draft_id"]
+        .as_i64()
+        .unwrap();
+    let body = json!({"draftId": draft, "industryId": "retail", "industryName": "Retail", "config": {"theme": "blue"},
+        "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
+    let (code, out) = stack.post("/draft/release", &dev, &body).await;
+    assert_eq!(code, 201, "{out}");
+    let id = out["template"]["id"].as_str().unwrap().to_owned();
+    let mut version = 1;
+    if with_alipay {
+        let update = json!({"id": id, "version": 1, "alipay": {"templateId": alipay_id}});
+        let (code, out) = stack.post("/template/update", &dev, &update).await;
+        assert_eq!(code, 200, "{out}");
+        assert_eq!(out["template"]["alipay"]["templateId"], alipay_id, "{out}");
+        version = 2;
+    }
+    let (code, out) = stack
+        .post(
+            "/template/handover",
+            &dev,
+            &json!({"id": id, "version": version}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack
+        .post(
+            "/template/release",
+            &ops,
+            &json!({"id": id, "version": version + 1}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    (id, alipay_id)
+}
+
+async fn save(stack: &Stack, token: &str, mini_app_id: &str, template: &str, config: Value) {
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={mini_app_id}"), token)
+        .await;
+    let mut body = json!({"maAppId": mini_app_id, "templateId": template, "config": config,
+                          "pages": [{"pageKey": "home", "name": "Home", "config": {"banner": true}}]});
+    if let Some(v) = now["userTemplate"]["version"].as_i64() {
+        body["version"] = json!(v);
+    }
+    let (code, out) = stack.post("/config/save", token, &body).await;
+    assert_eq!(code, 200, "{out}");
+}
+
+/// `/code/release`, then the sweep until the build ended and the version went to audit.
+async fn released_for_audit(stack: &Stack, token: &str, mini_app_id: &str, version: &str) -> Value {
+    let body = json!({"maAppId": mini_app_id, "userVersion": version});
+    let (code, out) = stack.post("/code/release", token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    if out["state"] == "building" {
+        for _ in 0..20 {
+            stack.invoke("release-sweep").await;
+            if stack.release_state(token, mini_app_id).await == "auditing" {
+                return out;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+    }
+    assert_eq!(out["state"], "auditing", "{out}");
+    out
+}
+
+/// Waits for Alipay's notification to move the release to `state`.
+async fn settled(stack: &Stack, token: &str, mini_app_id: &str, state: &str) -> Value {
+    for _ in 0..50 {
+        let (_, now) = stack
+            .get(&format!("/config/query?maAppId={mini_app_id}"), token)
+            .await;
+        if now["userTemplate"]["releaseState"] == state {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the release of {mini_app_id} never became {state}");
+}
+
+fn status_of(versions: &Value, version: &str) -> String {
+    versions[version]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn seed_004_versions_go_from_template_to_online_and_back_through_the_release_routes() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app) = authorized_merchant(&stack).await;
+    let (template, _) = alipay_template(&stack, true).await;
+    save(
+        &stack,
+        &merchant,
+        &app,
+        &template,
+        json!({"theme": "green"}),
+    )
+    .await;
+
+    // Upload with the saved config as ext, built, experience QR code kept, submitted.
+    let out = released_for_audit(&stack, &merchant, &app, "0.0.1").await;
+    assert_eq!(out["codeCommitInfo"]["platform"], "alipay", "{out}");
+    let at_alipay = versions_at_alipay(&stack, &app).await;
+    assert_eq!(status_of(&at_alipay, "0.0.1"), "AUDITING", "{at_alipay}");
+    assert_eq!(
+        at_alipay["0.0.1"]["ext"]["ext"]["theme"], "green",
+        "{at_alipay}"
+    );
+    assert!(at_alipay["0.0.1"]["ext"]["extPages"]["pages/home/index"]["banner"] == true);
+    let (code, qr) = stack
+        .get(&format!("/code/qrcode?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(code, 200, "{qr}");
+    let png = stack
+        .http
+        .get(qr["qrCodeUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+
+    // Alipay rejects with a reason, notified: the audit settles with it.
+    sandbox(
+        &stack,
+        "/control/audit/decide",
+        json!({"miniAppId": app, "result": "reject", "reason": "首页截图与描述不符"}),
+    )
+    .await;
+    let now = settled(&stack, &merchant, &app, "rejected").await;
+    assert_eq!(
+        now["userTemplate"]["auditReason"], "首页截图与描述不符",
+        "{now}"
+    );
+
+    // Fixed and released again: the rejected version goes back to development first.
+    save(&stack, &merchant, &app, &template, json!({"theme": "red"})).await;
+    released_for_audit(&stack, &merchant, &app, "0.0.2").await;
+    let at_alipay = versions_at_alipay(&stack, &app).await;
+    assert_eq!(
+        (
+            status_of(&at_alipay, "0.0.1"),
+            status_of(&at_alipay, "0.0.2")
+        ),
+        ("INIT".to_owned(), "AUDITING".to_owned()),
+        "{at_alipay}"
+    );
+    assert_eq!(at_alipay["0.0.2"]["ext"]["ext"]["theme"], "red");
+    sandbox(
+        &stack,
+        "/control/audit/decide",
+        json!({"miniAppId": app, "result": "pass"}),
+    )
+    .await;
+    settled(&stack, &merchant, &app, "passed").await;
+
+    // Gray: 20 % becomes Alipay's p30; it only grows.
+    let (code, out) = stack
+        .post(
+            "/code/gray",
+            &merchant,
+            &json!({"maAppId": app, "percentage": 20}),
+        )
+        .await;
+    assert_eq!((code, &out["percentage"]), (200, &json!(30)), "{out}");
+    assert_eq!(
+        versions_at_alipay(&stack, &app).await["0.0.2"]["grayStrategy"],
+        "p30"
+    );
+    let (code, out) = stack
+        .post(
+            "/code/gray",
+            &merchant,
+            &json!({"maAppId": app, "percentage": 10}),
+        )
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "only grow");
+    let (code, out) = stack
+        .post(
+            "/code/gray",
+            &merchant,
+            &json!({"maAppId": app, "percentage": 80}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "50");
+
+    // Online for everyone.
+    let (code, out) = stack
+        .post("/code/publish", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_eq!((code, &out["state"]), (200, &json!("released")), "{out}");
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "0.0.2"),
+        "RELEASE"
+    );
+
+    // A third version online, then rolled back: 0.0.2 returns.
+    save(&stack, &merchant, &app, &template, json!({"theme": "gold"})).await;
+    released_for_audit(&stack, &merchant, &app, "0.0.3").await;
+    sandbox(
+        &stack,
+        "/control/audit/decide",
+        json!({"miniAppId": app, "result": "pass"}),
+    )
+    .await;
+    settled(&stack, &merchant, &app, "passed").await;
+    let (code, out) = stack
+        .post("/code/publish", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack
+        .post("/code/rollback", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["releaseInfo"]["release_version"], "0.0.2", "{out}");
+    let at_alipay = versions_at_alipay(&stack, &app).await;
+    assert_eq!(
+        (
+            status_of(&at_alipay, "0.0.2"),
+            status_of(&at_alipay, "0.0.3")
+        ),
+        ("RELEASE".to_owned(), "OFFLINE".to_owned())
+    );
+    let (code, versions) = stack
+        .get(&format!("/code/versions?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(code, 200, "{versions}");
+    assert_eq!(versions["online"]["app_version"], "0.0.2", "{versions}");
+
+    // Offline: visits closed takes the online version off Alipay; it does not come back by opening.
+    let body = json!({"maAppId": app, "action": "close"});
+    let (code, out) = stack.post("/code/visit-status", &merchant, &body).await;
+    assert_eq!(
+        (code, &out["accessStatus"]),
+        (200, &json!("close")),
+        "{out}"
+    );
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "0.0.2"),
+        "OFFLINE"
+    );
+    let body = json!({"maAppId": app, "action": "open"});
+    let (code, out) = stack.post("/code/visit-status", &merchant, &body).await;
+    assert_refused(code, &out, 409, "CONFLICT", "release a version");
+
+    // One history, in the same events as WeChat's.
+    let kinds = stack.event_types(&app).await;
+    for kind in [
+        "CodeCommitted",
+        "AuditSubmitted",
+        "AuditRejected",
+        "AuditPassed",
+        "CodeGrayReleased",
+        "CodeReleased",
+        "CodeRolledBack",
+        "VisitStatusChanged",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app) = authorized_merchant(&stack).await;
+    let (template, _) = alipay_template(&stack, true).await;
+
+    // Nothing saved yet.
+    let release = json!({"maAppId": app, "userVersion": "1.0.0"});
+    let (code, out) = stack.post("/code/release", &merchant, &release).await;
+    assert_refused(code, &out, 409, "CONFLICT", "save a config");
+    save(&stack, &merchant, &app, &template, json!({"theme": "blue"})).await;
+
+    // Someone else's mini-program is as missing as one that does not exist; operators do not decorate it.
+    let stranger = stack.token_for_user(Role::Merchant, &unique("ali-stranger"));
+    let (code, out) = stack.post("/code/release", &stranger, &release).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, out) = stack
+        .get(&format!("/config/query?maAppId={app}"), &stranger)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, out) = stack
+        .get(
+            &format!("/config/query?maAppId={app}"),
+            &stack.token(Role::Operator),
+        )
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "decorated by its merchant");
+    let (code, out) = stack
+        .post("/code/release", &stack.token(Role::Developer), &release)
+        .await;
+    assert_eq!(code, 403, "{out}");
+    // A WeChat-only route says so.
+    let (code, out) = stack
+        .get(&format!("/tester/list?maAppId={app}"), &merchant)
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "Alipay mini-program");
+
+    // Alipay's version form and description length, checked before anything is sent.
+    for (bad, mentions) in [
+        (json!({"maAppId": app, "userVersion": "1.0"}), "userVersion"),
+        (
+            json!({"maAppId": app, "userVersion": "1.0.0", "userDesc": "too short"}),
+            "userDesc",
+        ),
+    ] {
+        let (code, out) = stack.post("/code/release", &merchant, &bad).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", mentions);
+    }
+    assert!(versions_at_alipay(&stack, &app)
+        .await
+        .as_object()
+        .is_none_or(|v| v.is_empty()));
+
+    // The same release twice at once: one upload reaches Alipay, the other is told so.
+    let (a, b) = tokio::join!(
+        stack.post("/code/release", &merchant, &release),
+        stack.post("/code/release", &merchant, &release)
+    );
+    let codes = [a.0, b.0];
+    assert!(codes.contains(&200) && codes.contains(&409), "{a:?} {b:?}");
+    let at_alipay = versions_at_alipay(&stack, &app).await;
+    assert_eq!(at_alipay.as_object().unwrap().len(), 1, "{at_alipay}");
+    // No speed-up on Alipay; a second release while the audit runs is refused.
+    let (code, out) = stack
+        .post("/code/audit/speedup", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "Alipay");
+    let again = json!({"maAppId": app, "userVersion": "1.0.1"});
+    let (code, out) = stack.post("/code/release", &merchant, &again).await;
+    assert_refused(code, &out, 409, "CONFLICT", "audit");
+    // Withdrawn: back to development at Alipay.
+    let (code, out) = stack
+        .post("/code/audit/undo", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_eq!((code, &out["state"]), (200, &json!("withdrawn")), "{out}");
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "1.0.0"),
+        "INIT"
+    );
+
+    // A lower version than Alipay's latest is Alipay's refusal, told as such; nothing moved.
+    let lower = json!({"maAppId": app, "userVersion": "0.9.0"});
+    let (code, out) = stack.post("/code/release", &merchant, &lower).await;
+    assert_refused(code, &out, 422, "ALIPAY_REFUSED", "");
+    assert_eq!(
+        out["error"]["alipaySubCode"], "VERSION_HAS_EXISTED",
+        "{out}"
+    );
+    assert_eq!(stack.release_state(&merchant, &app).await, "withdrawn");
+
+    // A build that fails is reported, recorded, and leaves the release free to go again.
+    save(
+        &stack,
+        &merchant,
+        &app,
+        &template,
+        json!({"sandboxBuild": "fail"}),
+    )
+    .await;
+    let failing = json!({"maAppId": app, "userVersion": "1.1.0"});
+    let (code, out) = stack.post("/code/release", &merchant, &failing).await;
+    assert_refused(code, &out, 409, "CONFLICT", "build");
+    assert_eq!(stack.release_state(&merchant, &app).await, "saved");
+    assert!(stack
+        .event_types(&app)
+        .await
+        .iter()
+        .any(|k| k == "CodeBuildFailed"));
+
+    // A template without an Alipay template cannot build an Alipay mini-program.
+    let (wechat_only, _) = alipay_template(&stack, false).await;
+    save(
+        &stack,
+        &merchant,
+        &app,
+        &wechat_only,
+        json!({"theme": "blue"}),
+    )
+    .await;
+    let (code, out) = stack
+        .post(
+            "/code/release",
+            &merchant,
+            &json!({"maAppId": app, "userVersion": "1.2.0"}),
+        )
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "no Alipay template");
+}
+
+#[tokio::test]
+async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app) = authorized_merchant(&stack).await;
+    let (template, _) = alipay_template(&stack, true).await;
+    save(&stack, &merchant, &app, &template, json!({"theme": "blue"})).await;
+    released_for_audit(&stack, &merchant, &app, "2.0.0").await;
+    sandbox(
+        &stack,
+        "/control/audit/decide",
+        json!({"miniAppId": app, "result": "pass"}),
+    )
+    .await;
+    settled(&stack, &merchant, &app, "passed").await;
+
+    // Alipay puts the version online but its answer is lost: the release stays `releasing`, nobody else may step.
+    sandbox(
+        &stack,
+        "/control/faults",
+        json!({"method": "alipay.open.mini.version.online", "appId": app, "applied": true, "times": 1}),
+    )
+    .await;
+    let publish = json!({"maAppId": app});
+    let (code, out) = stack.post("/code/publish", &merchant, &publish).await;
+    assert!(code >= 500, "{code} {out}");
+    assert_eq!(stack.release_state(&merchant, &app).await, "releasing");
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "2.0.0"),
+        "RELEASE"
+    );
+    let (code, out) = stack.post("/code/publish", &merchant, &publish).await;
+    assert_refused(code, &out, 409, "CONFLICT", "releasing");
+
+    // Once the intent is stale, the sweep asks Alipay and records what it did.
+    let pk = format!("COMP#{}", stack.component_appid());
+    stack
+        .set_number(&pk, &format!("UT#{app}"), "intent_started_ms", 0)
+        .await;
+    stack.invoke("release-sweep").await;
+    assert_eq!(stack.release_state(&merchant, &app).await, "released");
+    let (_, now) = stack
+        .get(&format!("/config/query?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(
+        now["userTemplate"]["releaseInfo"]["release_version"], "2.0.0",
+        "{now}"
+    );
+    assert!(stack
+        .event_types(&app)
+        .await
+        .iter()
+        .any(|k| k == "CodeReleased"));
+}
