@@ -31,6 +31,7 @@ OPEN_AUDIT_STATES = ("AUDITING", "WAIT_RELEASE", "AUDIT_REJECT", "GRAY")
 TOKEN_METHODS_WITHOUT_MINI_APP = ("alipay.open.auth.token.app",)
 MEMBER_CAPS = {"DEVELOPER": 30, "EXPERIENCER": 50}
 QR_RULE_CAP = 20
+DEMO_TEMPLATE = "2021000000000001"
 
 
 class Refusal(Exception):
@@ -69,7 +70,8 @@ class Sandbox:
         self.alipay_private = serialization.load_pem_private_key(keys["alipayPrivateKey"].encode(), None)
         self.build_seconds, self.public_base, self.notify_base = build_seconds, public_base, notify_base
         self.notifications = []  # what was sent: {kind, notify_id, status, body}
-        self.templates = {}  # template_id -> [released template versions]
+        # template_id -> [released template versions]; one is there from the start, for the README's walk-through.
+        self.templates = {DEMO_TEMPLATE: ["0.0.1"]}
         self.apps = {}  # mini_app_id -> merchant mini-program
         self.codes = {}  # app_auth_code -> {mini_app_id, expires, used}
         self.tokens = {}  # app_auth_token -> mini_app_id
