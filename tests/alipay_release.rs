@@ -333,6 +333,23 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     let (code, out) = stack.post("/code/visit-status", &merchant, &body).await;
     assert_refused(code, &out, 409, "CONFLICT", "release a version");
 
+    // The Alipay listing shows where the release stands.
+    let (code, listed) = stack.get("/alipay/miniprogram/list", &merchant).await;
+    assert_eq!(code, 200, "{listed}");
+    let row = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["miniAppId"] == app)
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&row["releaseState"], &row["templateId"]),
+        (&json!("released"), &json!(template)),
+        "{row}"
+    );
+    assert_eq!(row["trialVersion"], "0.0.3", "{row}");
+
     // One history, in the same events as WeChat's.
     let kinds = stack.event_types(&app).await;
     for kind in [

@@ -177,6 +177,7 @@ const zh: Record<string, string> = {
   Passed: "已通过",
   Status: "状态",
   "Alipay mini-programs": "支付宝小程序",
+  Alipay: "支付宝",
   "Latest audit": "最近审核",
   Slogan: "简介（slogan）",
   "Service phone": "客服电话",

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { expect, test } from "@playwright/test";
-import { apiAs, seededUser, stack, unique } from "./stack";
+import { apiAs, sandbox, seededUser, stack, unique } from "./stack";
 import { login, logout } from "./console";
 
 const keys = JSON.parse(
@@ -53,4 +53,36 @@ test("an admin registers the Alipay application and a merchant authorizes an Ali
   ]);
   await expect(page.getByTestId("alipay-name")).toHaveValue("安茶 Alipay");
   await page.screenshot({ path: "test-results/screens/alipay-base-info.png", fullPage: true });
+
+  // The merchant decorates it from the Alipay list and releases it through the same page as a WeChat one.
+  const industry = unique("AliTea");
+  const developer = seededUser("developer");
+  const draft = (await sandbox("/control/drafts", {})).draft_id;
+  const released = await apiAs(developer, "POST", "/draft/release", {
+    draftId: draft, industryId: industry.toLowerCase(), industryName: industry, config: { theme: "red" },
+    pages: [{ pageKey: "home", name: "Home", config: {} }],
+  });
+  expect(released.status).toBe(201);
+  const id = released.body.template.id as string;
+  expect((await apiAs(developer, "POST", "/template/update", { id, version: 1, alipay: { templateId: "2021000000000001" } })).status).toBe(200);
+  expect((await apiAs(developer, "POST", "/template/handover", { id, version: 2 })).status).toBe(200);
+  expect((await apiAs(seededUser("operator"), "POST", "/template/release", { id, version: 3 })).status).toBe(200);
+  const phone = await apiAs(merchant, "POST", "/alipay/baseinfo/modify", { miniAppId, servicePhone: "0571-88886666" });
+  expect(phone.status).toBe(200);
+
+  await page.keyboard.press("Escape");
+  await page.getByTestId(`alipay-decorate-${miniAppId}`).click();
+  await page.getByTestId("pick-template").click();
+  await page.locator(".ant-select-item-option", { hasText: industry }).first().click();
+  await expect(page.getByTestId("config-theme")).toHaveValue("red");
+  await page.getByTestId("config-theme").fill("jade");
+  await Promise.all([page.waitForResponse((r) => r.url().includes("/config/query") && r.request().method() === "GET"), page.getByTestId("save-config").click()]);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/code/release") && r.status() === 200, { timeout: 20_000 }),
+    page.getByTestId("release-config").click(),
+  ]);
+  await expect(page.getByTestId("audit-status")).not.toHaveText("—");
+  await page.screenshot({ path: "test-results/screens/alipay-decorated.png", fullPage: true });
+  await page.goto("/#/miniprograms");
+  await expect(page.getByTestId("alipay-table").locator("[data-state]").first()).toHaveAttribute("data-state", /building|auditing/);
 });

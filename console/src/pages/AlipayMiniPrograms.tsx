@@ -5,6 +5,8 @@ import { Button, Card, Drawer, Form, Input, Space, Table, Tag } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
+import { StateTag } from "../ui/states";
+import { go } from "../route";
 
 function BaseInfo({ miniAppId }: { miniAppId: string }) {
   const t = useT();
@@ -76,14 +78,23 @@ export function AlipayMiniPrograms() {
             title: t("Latest audit"),
             render: (_, r) => (r.lastAuditVersion ? `${r.lastAuditVersion} · ${r.lastAuditPassed ? t("Passed") : `${t("Rejected")} ${r.lastAuditReason ?? ""}`}` : "—"),
           },
+          { title: t("Release state"), dataIndex: "releaseState", render: (v) => <StateTag state={v} /> },
+          { title: t("Online version"), dataIndex: "onlineVersion", render: (v) => v ?? "—" },
           { title: t("Authorized at"), dataIndex: "authorizedAt", render: (v) => time(v) },
           {
             title: t("Actions"),
             render: (_, r) =>
               r.status === "authorized" ? (
-                <Button size="small" data-testid={`alipay-open-${r.miniAppId}`} onClick={() => setOpen(r.miniAppId)}>
-                  {t("Basic info")}
-                </Button>
+                <Space>
+                  <Button size="small" data-testid={`alipay-open-${r.miniAppId}`} onClick={() => setOpen(r.miniAppId)}>
+                    {t("Basic info")}
+                  </Button>
+                  {r.merchant && (
+                    <Button size="small" data-testid={`alipay-decorate-${r.miniAppId}`} onClick={() => go("/decorate", { maAppId: r.miniAppId, templateId: r.templateId ?? undefined })}>
+                      {t("Decorate")}
+                    </Button>
+                  )}
+                </Space>
               ) : null,
           },
         ]}

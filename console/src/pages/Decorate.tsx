@@ -45,6 +45,8 @@ export function DecoratePage() {
   const maAppId = query.get("maAppId") ?? undefined;
   const templateId = query.get("templateId") ?? undefined;
   const mine = useLoad(() => call(api.GET("/miniprogram/list", { params: { query: { limit: 100 } } })), []);
+  // Alipay mini-programs are decorated and released through the same routes (an empty list without Alipay).
+  const alipay = useLoad(() => call(api.GET("/alipay/miniprogram/list", { params: { query: { limit: 100 } } })), []);
   const market = useLoad(() => call(api.GET("/template/market", { params: { query: { limit: 100 } } })), []);
   const decoration = useLoad(
     async () =>
@@ -79,7 +81,12 @@ export function DecoratePage() {
             style={{ width: 280 }}
             value={maAppId}
             onChange={(v) => pick("maAppId", v)}
-            options={((mine.data?.items ?? []) as Row[]).map((m) => ({ value: m.maAppId, label: `${m.nickName || m.maAppId} (${m.maAppId})` }))}
+            options={[
+              ...((mine.data?.items ?? []) as Row[]).map((m) => ({ value: m.maAppId, label: `${m.nickName || m.maAppId} (${m.maAppId})` })),
+              ...((alipay.data?.items ?? []) as Row[])
+                .filter((m) => m.status === "authorized")
+                .map((m) => ({ value: m.miniAppId, label: `${t("Alipay")} (${m.miniAppId})` })),
+            ]}
           />
           <Select
             data-testid="pick-template"
