@@ -506,6 +506,23 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
     let (merchant, app) = authorized_merchant(&stack).await;
     let (template, _) = alipay_template(&stack, true).await;
     save(&stack, &merchant, &app, &template, json!({"theme": "blue"})).await;
+    released_for_audit(&stack, &merchant, &app, "1.9.0").await;
+    sandbox(
+        &stack,
+        "/control/audit/decide",
+        json!({"miniAppId": app, "result": "pass"}),
+    )
+    .await;
+    settled(&stack, &merchant, &app, "passed").await;
+    // A version that passed can be sent back to development (退回开发) instead of going online.
+    let (code, out) = stack
+        .post("/code/audit/undo", &merchant, &json!({"maAppId": app}))
+        .await;
+    assert_eq!((code, &out["state"]), (200, &json!("withdrawn")), "{out}");
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "1.9.0"),
+        "INIT"
+    );
     released_for_audit(&stack, &merchant, &app, "2.0.0").await;
     sandbox(
         &stack,
@@ -552,4 +569,110 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
         .await
         .iter()
         .any(|k| k == "CodeReleased"));
+}
+
+#[tokio::test]
+async fn one_batch_releases_a_template_to_five_wechat_and_five_alipay_mini_programs() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (template, _) = alipay_template(&stack, true).await;
+    let mut wechat = Vec::new();
+    for _ in 0..5 {
+        let appid = stack.authorize_new().await;
+        stack.existing_privacy_guide(&appid).await;
+        wechat.push(appid);
+    }
+    let mut alipay = Vec::new();
+    for _ in 0..5 {
+        alipay.push(authorized_merchant(&stack).await.1);
+    }
+    stack.clear_faults().await;
+    stack.sandbox("/control/quota", json!({"rest": 100})).await;
+    let pk = format!("COMP#{}", stack.component_appid());
+    stack.set_number(&pk, "AUDITQUOTA", "read_ms", 0).await;
+    let targets: Vec<&String> = wechat.iter().chain(&alipay).collect();
+    let ops = stack.token(Role::Operator);
+
+    // Alipay wants x.y.z versions: a batch naming Alipay mini-programs says so before anything starts.
+    let body = json!({"templateId": template, "maAppIds": targets, "userVersion": "v3", "until": "released"});
+    let (code, out) = stack.post("/batch/release", &ops, &body).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "x.y.z");
+
+    let body = json!({"templateId": template, "maAppIds": targets, "userVersion": "3.0.0", "until": "released"});
+    let (code, out) = stack.post("/batch/release", &ops, &body).await;
+    assert_eq!(code, 202, "{out}");
+    let batch = out["batchId"].as_str().unwrap().to_owned();
+    let auditing = |v: &Value| v["counts"]["auditing"].as_i64().unwrap_or(0);
+    stack
+        .wait_for_batch(&batch, 90, |v, _| auditing(v) == 10)
+        .await;
+    for appid in &wechat {
+        stack
+            .sandbox(
+                "/control/audit/decide",
+                json!({"appid": appid, "result": "pass"}),
+            )
+            .await;
+    }
+    for (i, app) in alipay.iter().enumerate() {
+        let decision = if i == 4 {
+            json!({"miniAppId": app, "result": "reject", "reason": "类目资质不全"})
+        } else {
+            json!({"miniAppId": app, "result": "pass"})
+        };
+        sandbox(&stack, "/control/audit/decide", decision).await;
+    }
+    let (view, seen) = stack
+        .wait_for_batch(&batch, 90, |v, _| v["state"] == "completed")
+        .await;
+    assert_eq!(view["counts"]["released"], 9, "{view}");
+    assert_eq!(view["counts"]["rejected"], 1, "{view}");
+    // Each platform holds the version the batch released, built from each one's own (default) config.
+    let wechat_side = stack.sandbox_get("/control/state").await;
+    for appid in &wechat {
+        assert_eq!(
+            seen[appid.as_str()]["state"],
+            "released",
+            "{}",
+            seen[appid.as_str()]
+        );
+        let side = wechat_side["authorizers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["appid"] == appid.as_str())
+            .unwrap();
+        assert_eq!(side["releaseVersion"], "3.0.0", "{side}");
+    }
+    for app in &alipay[..4] {
+        assert_eq!(
+            seen[app.as_str()]["state"],
+            "released",
+            "{}",
+            seen[app.as_str()]
+        );
+        let at_alipay = versions_at_alipay(&stack, app).await;
+        assert_eq!(status_of(&at_alipay, "3.0.0"), "RELEASE", "{at_alipay}");
+        assert_eq!(
+            at_alipay["3.0.0"]["ext"]["ext"]["theme"], "blue",
+            "{at_alipay}"
+        );
+    }
+    let rejected = &seen[alipay[4].as_str()];
+    assert_eq!(
+        (&rejected["state"], &rejected["reason"]),
+        (&json!("rejected"), &json!("类目资质不全")),
+        "{rejected}"
+    );
+    // However often a step was delivered or retried, each Alipay mini-program got one upload.
+    for app in &alipay {
+        assert_eq!(
+            versions_at_alipay(&stack, app)
+                .await
+                .as_object()
+                .unwrap()
+                .len(),
+            1
+        );
+    }
 }

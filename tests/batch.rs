@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use stack_tests::{serial, unique, Stack};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wxtpl::http::auth::Role;
 
 /// `n` newly authorized sandbox mini-programs (nobody decorated them).
@@ -40,25 +40,7 @@ async fn start(stack: &Stack, body: Value) -> String {
 
 /// The batch's status with every target (all pages).
 async fn status(stack: &Stack, batch: &str) -> (Value, HashMap<String, Value>) {
-    let ops = stack.token(Role::Operator);
-    let mut targets = HashMap::new();
-    let mut cursor = String::new();
-    loop {
-        let path = if cursor.is_empty() {
-            format!("/batch/status?batchId={batch}")
-        } else {
-            format!("/batch/status?batchId={batch}&cursor={cursor}")
-        };
-        let (code, out) = stack.get(&path, &ops).await;
-        assert_eq!(code, 200, "{out}");
-        for t in out["targets"].as_array().unwrap() {
-            targets.insert(t["maAppId"].as_str().unwrap().to_owned(), t.clone());
-        }
-        match out["nextCursor"].as_str() {
-            Some(c) => cursor = c.to_owned(),
-            None => return (out, targets),
-        }
-    }
+    stack.batch_status(batch).await
 }
 
 /// Polls the batch until `done` holds (panics with the last status after `secs`).
@@ -68,18 +50,7 @@ async fn wait_for(
     secs: u64,
     done: impl Fn(&Value, &HashMap<String, Value>) -> bool,
 ) -> (Value, HashMap<String, Value>) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let (view, targets) = status(stack, batch).await;
-        if done(&view, &targets) {
-            return (view, targets);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "batch {batch} did not get there in {secs} s: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    stack.wait_for_batch(batch, secs, done).await
 }
 
 fn count(view: &Value, state: &str) -> i64 {

@@ -448,6 +448,50 @@ impl Stack {
             .collect()
     }
 
+    /// A batch's status with every target (all pages): the view and the targets by maAppId.
+    pub async fn batch_status(&self, batch: &str) -> (Value, HashMap<String, Value>) {
+        let ops = self.token(Role::Operator);
+        let mut targets = HashMap::new();
+        let mut cursor = String::new();
+        loop {
+            let path = if cursor.is_empty() {
+                format!("/batch/status?batchId={batch}")
+            } else {
+                format!("/batch/status?batchId={batch}&cursor={cursor}")
+            };
+            let (code, out) = self.get(&path, &ops).await;
+            assert_eq!(code, 200, "{out}");
+            for t in out["targets"].as_array().unwrap() {
+                targets.insert(t["maAppId"].as_str().unwrap().to_owned(), t.clone());
+            }
+            match out["nextCursor"].as_str() {
+                Some(c) => cursor = c.to_owned(),
+                None => return (out, targets),
+            }
+        }
+    }
+
+    /// Polls a batch until `done` holds (panics with the last status after `secs`).
+    pub async fn wait_for_batch(
+        &self,
+        batch: &str,
+        secs: u64,
+        done: impl Fn(&Value, &HashMap<String, Value>) -> bool,
+    ) -> (Value, HashMap<String, Value>) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let (view, targets) = self.batch_status(batch).await;
+            if done(&view, &targets) {
+                return (view, targets);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "batch {batch} did not get there in {secs} s: {view}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+
     /// The `detail-type`s of those events, in order.
     pub async fn event_types(&self, ma_app_id: &str) -> Vec<String> {
         self.events(ma_app_id)

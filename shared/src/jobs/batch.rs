@@ -18,13 +18,15 @@ use crate::domain::batch::{
     retry_delay_secs, BatchState, TargetState, Until, WorkMessage, MAX_ATTEMPTS,
 };
 use crate::domain::events::{Event, EventKind};
+use crate::domain::platform::{Build, Platform};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::lambda::QueueRecord;
 use crate::pipeline::release::{state_of, Submitted, INTENT_STALE_MS};
-use crate::pipeline::{audit, online, release};
+use crate::pipeline::{alipay, audit, online, release};
 use crate::services::batches::{completed_data, message};
 use crate::services::{decoration, events};
+use crate::store::alipay as alipay_store;
 use crate::store::authorizers::{self, STATUS_AUTHORIZED};
 use crate::store::batches::{self as store, Batch, Target, TargetChange};
 use crate::store::templates as industry;
@@ -39,6 +41,8 @@ const LEASE_MS: i64 = 25_000;
 const STEP_RESERVE_MS: i64 = 8_000;
 /// Mini-programs created per expansion page; targets queued again per requeue page.
 const PAGE: i32 = 50;
+/// An expansion cursor past the WeChat mini-programs: the Alipay ones follow, from the cursor after it.
+const ALIPAY_PAGES: &str = "alipay:";
 
 /// Handles one delivery of messages; returns the ids of those SQS should deliver again.
 pub async fn handle(deps: &Deps, records: Vec<QueueRecord>) -> Vec<String> {
@@ -106,8 +110,28 @@ async fn expand(deps: &Deps, component: &str, batch_id: &str, cursor: &str) -> A
         return Ok(());
     }
     let now = now_millis();
+    // Alipay mini-programs are targets only when the template names an Alipay template to build them from.
+    let alipay_too = industry::get(&deps.table, component, &batch.spec.template_id)
+        .await?
+        .is_some_and(|t| t.alipay.is_some());
     let (candidates, next): (Vec<(String, Option<&'static str>)>, Option<String>) =
-        if batch.spec.all {
+        if let (true, Some(after)) = (batch.spec.all, cursor.strip_prefix(ALIPAY_PAGES)) {
+            // `all`, past the WeChat mini-programs: the workspace's Alipay ones, a page at a time.
+            let page = alipay_store::list(
+                &deps.table,
+                component,
+                PAGE,
+                (!after.is_empty()).then_some(after),
+            )
+            .await?;
+            let ours = page
+                .items
+                .into_iter()
+                .filter(|a| a.status == alipay_store::AUTHORIZED)
+                .map(|a| (a.mini_app_id, None))
+                .collect();
+            (ours, page.next_cursor.map(|c| format!("{ALIPAY_PAGES}{c}")))
+        } else if batch.spec.all {
             let page = authorizers::list(
                 &deps.table,
                 component,
@@ -121,17 +145,34 @@ async fn expand(deps: &Deps, component: &str, batch_id: &str, cursor: &str) -> A
                 .filter(|a| a.status == STATUS_AUTHORIZED)
                 .map(|a| (a.appid, None))
                 .collect();
-            (ours, page.next_cursor)
+            let next = match page.next_cursor {
+                None if alipay_too => Some(ALIPAY_PAGES.to_owned()),
+                next => next,
+            };
+            (ours, next)
         } else {
             let start: usize = cursor.parse().unwrap_or(0);
             let end = (start + PAGE as usize).min(batch.spec.ma_app_ids.len());
             let mut named = Vec::new();
             for appid in &batch.spec.ma_app_ids[start.min(end)..end] {
-                let authorized = authorizers::get(&deps.table, component, appid)
-                    .await?
-                    .is_some_and(|a| a.status == STATUS_AUTHORIZED);
-                let skip =
-                    (!authorized).then_some("not an authorized mini-program of this component");
+                let skip = match Platform::of(appid) {
+                    Platform::Wechat => {
+                        let authorized = authorizers::get(&deps.table, component, appid)
+                            .await?
+                            .is_some_and(|a| a.status == STATUS_AUTHORIZED);
+                        (!authorized).then_some("not an authorized mini-program of this component")
+                    }
+                    Platform::Alipay if !alipay_too => {
+                        Some("an Alipay mini-program, and the template names no Alipay template")
+                    }
+                    Platform::Alipay => {
+                        let authorized = alipay_store::authorization(&deps.table, component, appid)
+                            .await?
+                            .is_some_and(|a| a.status == alipay_store::AUTHORIZED);
+                        (!authorized)
+                            .then_some("not an authorized Alipay mini-program of this workspace")
+                    }
+                };
                 named.push((appid.clone(), skip));
             }
             (
@@ -466,6 +507,8 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
         &batch.spec,
     );
     let poll = deps.config.batch_poll_secs;
+    let platform = Platform::of(appid);
+    let alipay = platform == Platform::Alipay;
     let mut state = target.state;
     let later = |state: TargetState, delay_secs: i64, note: Note| Outcome::Later {
         state,
@@ -488,10 +531,15 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                         Note::reason("the template was deleted"),
                     ));
                 };
-                let seller = authorizers::get(&deps.table, component, appid)
-                    .await?
-                    .and_then(|a| a.merchant)
-                    .unwrap_or_default();
+                let seller = match platform {
+                    Platform::Wechat => authorizers::get(&deps.table, component, appid)
+                        .await?
+                        .and_then(|a| a.merchant),
+                    Platform::Alipay => alipay_store::authorization(&deps.table, component, appid)
+                        .await?
+                        .and_then(|a| a.merchant),
+                }
+                .unwrap_or_default();
                 decoration::save_defaults(deps, component, appid, &seller, &template).await?;
                 continue;
             }
@@ -512,9 +560,12 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 return Ok(later(state, deps.config.batch_retry_secs, Note::default()));
             }
             // Its holder died: settle it from WeChat's state before going on.
-            if let Err(e) =
+            let reconciled = if alipay {
+                alipay::reconcile(deps, component, appid, release_state, &saved).await
+            } else {
                 audit::reconcile(deps, component, appid, release_state, &saved, started).await
-            {
+            };
+            if let Err(e) = reconciled {
                 return failure(e, state, target.attempts, deps);
             }
             continue;
@@ -540,11 +591,21 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                     Note::reason("the template was deleted"),
                 ));
             };
-            match release::commit_for_batch(
-                deps, component, appid, &saved, &template, spec, &batch.id,
-            )
-            .await
-            {
+            let committed = if alipay {
+                alipay::commit_for_batch(deps, component, appid, &saved, &template, spec, &batch.id)
+                    .await
+            } else {
+                release::commit_for_batch(
+                    deps, component, appid, &saved, &template, spec, &batch.id,
+                )
+                .await
+            };
+            match committed {
+                // Alipay builds after answering: the next pass looks at the build.
+                Ok(_) if alipay => {
+                    state = TargetState::Committing;
+                    continue;
+                }
                 Ok(_) if spec.until == Until::Committed => {
                     return Ok(Outcome::Finished(TargetState::Committed, Note::default()))
                 }
@@ -556,10 +617,32 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
             }
         }
         match release_state {
+            ReleaseState::Building => {
+                match alipay::build(deps, component, appid, &saved.code_commit_info).await {
+                    Ok((Build::Running, _)) => {
+                        return Ok(later(state, deps.config.batch_retry_secs, Note::default()))
+                    }
+                    Ok((Build::Done, _)) => continue,
+                    Ok((Build::Failed, reason)) => {
+                        return Ok(Outcome::Finished(TargetState::Failed, Note::reason(reason)))
+                    }
+                    Err(e) => return failure(e, state, target.attempts, deps),
+                }
+            }
             ReleaseState::Committed | ReleaseState::SubmitPending
                 if spec.until == Until::Committed =>
             {
                 return Ok(Outcome::Finished(TargetState::Committed, Note::default()))
+            }
+            ReleaseState::Committed if alipay => {
+                // Alipay keeps no monthly audit quota like WeChat's: submitted at once.
+                match alipay::submit_saved(deps, component, appid, &saved).await {
+                    Ok(_) if spec.until == Until::Submitted => {
+                        return Ok(Outcome::Finished(TargetState::Submitted, Note::default()))
+                    }
+                    Ok(_) => return Ok(later(TargetState::Auditing, poll, Note::default())),
+                    Err(e) => return failure(e, state, target.attempts, deps),
+                }
             }
             ReleaseState::Committed | ReleaseState::SubmitPending => {
                 match audit_quota::reserve(deps, component, appid).await {
@@ -601,7 +684,12 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 if spec.until == Until::Submitted {
                     return Ok(Outcome::Finished(TargetState::Submitted, note));
                 }
-                match audit::poll_audit(deps, component, appid, &saved).await {
+                let polled = if alipay {
+                    alipay::poll_audit(deps, component, appid, &saved).await
+                } else {
+                    audit::poll_audit(deps, component, appid, &saved).await
+                };
+                match polled {
                     Ok(true) => continue,
                     Ok(false) => return Ok(later(TargetState::Auditing, poll, note)),
                     Err(e) => return failure(e, TargetState::Auditing, target.attempts, deps),
@@ -615,6 +703,12 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
             }
             ReleaseState::Passed => {
                 let note = Note::audit(saved.audit_id);
+                if let (true, Some(p)) = (alipay, spec.gray_percentage) {
+                    return match alipay::gray(deps, component, appid, &saved, p).await {
+                        Ok(_) => Ok(Outcome::Finished(TargetState::Gray, note)),
+                        Err(e) => failure(e, TargetState::Auditing, target.attempts, deps),
+                    };
+                }
                 let published = match spec.gray_percentage {
                     Some(p) => match online::gray_saved(deps, component, appid, &saved, p).await {
                         Ok(()) => return Ok(Outcome::Finished(TargetState::Gray, note)),
@@ -699,6 +793,7 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
 fn failure(err: AppError, state: TargetState, attempts: i64, deps: &Deps) -> AppResult<Outcome> {
     let passing = match &err {
         e if super::passing_wechat_failure(e) => true,
+        AppError::Alipay(e) if e.is_transient() => true,
         AppError::Conflict(_) => true,
         AppError::Store(crate::store::StoreError::Busy(_)) => true,
         AppError::Store(_)

@@ -236,62 +236,10 @@ pub async fn release(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
-    let alipay = template.alipay.clone().ok_or_else(|| {
-        AppError::Conflict(format!(
-            "template {} has no Alipay template: a developer sets `alipay` with /template/update",
-            template.id
-        ))
-    })?;
-    let (ext, ext_hash) = ext_of(deps, component, appid, &saved, &template).await?;
-    let ext: Value = serde_json::from_str(&ext).unwrap_or_else(|_| json!({}));
-    let desc = if desc.is_empty() {
-        format!(
-            "{} {version}: built from the provider's template with the merchant's saved decoration",
-            template.industry_name
-        )
-    } else {
-        desc.to_owned()
-    };
-    let mut info = commit_info(&template, version, &desc, &ext_hash, None);
-    info["platform"] = json!("alipay");
-    info["alipayTemplateId"] = json!(alipay.template_id);
-    info["alipayTemplateVersion"] = json!(alipay.template_version);
-    let intent = Intent::begin(
-        deps,
-        component,
-        appid,
-        state,
-        ReleaseState::Committing,
-        vec![("intent_commit_info", s(info.to_string()))],
+    let info = upload(
+        deps, component, appid, &saved, &template, version, desc, None,
     )
     .await?;
-    let host = AlipayHost::new(deps, component, appid);
-    if matches!(state, ReleaseState::Passed | ReleaseState::Rejected) {
-        // Alipay holds one version at a time in audit, passed or rejected: the previous one goes back to development.
-        if let Ok(old) = version_of(&saved) {
-            let back = host.version(VersionMethod::AuditedCancel, &old).await;
-            if let Err(e) = back.as_ref().map(|_| ()) {
-                if !is_state_refusal(e) {
-                    intent.abandon(deps).await;
-                    return Err(back.unwrap_err());
-                }
-            }
-        }
-    }
-    intent
-        .at_wechat(deps, host.upload(version, &info, &ext))
-        .await?;
-    intent
-        .finish(
-            deps,
-            ReleaseState::Building,
-            vec![
-                ("code_commit_info", s(info.to_string())),
-                ("audit_reason", s("")),
-            ],
-            Some(committed_event(component, appid, &info)),
-        )
-        .await?;
     let waited_until = std::time::Instant::now() + BUILD_WAIT;
     while std::time::Instant::now() < waited_until {
         tokio::time::sleep(BUILD_POLL).await;
@@ -311,78 +259,194 @@ pub async fn release(
     })
 }
 
+/// Uploads `version` of the saved config from the template's Alipay template under a `committing` intent and leaves
+/// the record `building`; answers its commit info (naming the batch that made it, if any).
+#[allow(clippy::too_many_arguments)]
+async fn upload(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+    template: &industry::IndustryTemplate,
+    version: &str,
+    desc: &str,
+    batch_id: Option<&str>,
+) -> AppResult<Value> {
+    let state = state_of(saved);
+    let alipay = template.alipay.clone().ok_or_else(|| {
+        AppError::Conflict(format!(
+            "template {} has no Alipay template: a developer sets `alipay` with /template/update",
+            template.id
+        ))
+    })?;
+    let (ext, ext_hash) = ext_of(deps, component, appid, saved, template).await?;
+    let ext: Value = serde_json::from_str(&ext).unwrap_or_else(|_| json!({}));
+    let desc = if desc.is_empty() {
+        format!(
+            "{} {version}: built from the provider's template with the merchant's saved decoration",
+            template.industry_name
+        )
+    } else {
+        desc.to_owned()
+    };
+    let mut info = commit_info(template, version, &desc, &ext_hash, batch_id);
+    info["platform"] = json!("alipay");
+    info["alipayTemplateId"] = json!(alipay.template_id);
+    info["alipayTemplateVersion"] = json!(alipay.template_version);
+    let intent = Intent::begin(
+        deps,
+        component,
+        appid,
+        state,
+        ReleaseState::Committing,
+        vec![("intent_commit_info", s(info.to_string()))],
+    )
+    .await?;
+    let host = AlipayHost::new(deps, component, appid);
+    if matches!(state, ReleaseState::Passed | ReleaseState::Rejected) {
+        // Alipay holds one version at a time in audit, passed or rejected: the previous one goes back to development.
+        if let Ok(old) = version_of(saved) {
+            if let Err(e) = host.version(VersionMethod::AuditedCancel, &old).await {
+                if !is_state_refusal(&e) {
+                    intent.abandon(deps).await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+    intent
+        .at_wechat(deps, host.upload(version, &info, &ext))
+        .await?;
+    intent
+        .finish(
+            deps,
+            ReleaseState::Building,
+            vec![
+                ("code_commit_info", s(info.to_string())),
+                ("audit_reason", s("")),
+            ],
+            Some(committed_event(component, appid, &info)),
+        )
+        .await?;
+    Ok(info)
+}
+
+/// A batch's commit of one Alipay target: the upload, leaving the record `building` for the worker to poll.
+pub async fn commit_for_batch(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+    template: &industry::IndustryTemplate,
+    batch: &crate::domain::batch::BatchSpec,
+    batch_id: &str,
+) -> AppResult<Value> {
+    if !valid_alipay_version(&batch.user_version) {
+        return Err(AppError::BadRequest(format!(
+            "userVersion {} is not an Alipay version (x.y.z)",
+            batch.user_version
+        )));
+    }
+    state_of(saved).may_commit().map_err(AppError::Conflict)?;
+    // A description Alipay would refuse gives way to the default one.
+    let desc = if (MIN_DESC..=MAX_DESC).contains(&desc_length(&batch.user_desc)) {
+        batch.user_desc.as_str()
+    } else {
+        ""
+    };
+    let (version, id) = (batch.user_version.as_str(), Some(batch_id));
+    upload(deps, component, appid, saved, template, version, desc, id).await
+}
+
 /// Alipay's answer that a version is not in a state the call needs.
 fn is_state_refusal(e: &AppError) -> bool {
     matches!(e, AppError::Alipay(a) if a.sub_code() == Some("MINI_APP_VERSION_STATUS_ERROR"))
 }
 
-/// One look at a build under way: submitted (or failed) when it ended, None while it runs.
+/// One look at a build under way, recorded: done moves the record to `committed`, failed back to `saved` with the
+/// reason (also answered) and a `CodeBuildFailed` event.
+pub async fn build(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    info: &Value,
+) -> AppResult<(Build, String)> {
+    let version = info["userVersion"].as_str().unwrap_or_default();
+    let built = AlipayHost::new(deps, component, appid)
+        .version(VersionMethod::BuildQuery, version)
+        .await?;
+    let status = built["build_status"].as_str().unwrap_or_default();
+    let outcome = alipay_build(status);
+    let (to, reason, event) = match outcome {
+        Build::Running => return Ok((Build::Running, String::new())),
+        Build::Done => (ReleaseState::Committed, String::new(), None),
+        Build::Failed => {
+            let reason =
+                format!("Alipay's build of version {version} failed (build_status {status})");
+            let event = Event::new(
+                EventKind::CodeBuildFailed,
+                component,
+                appid,
+                now_millis(),
+                json!({"userVersion": version, "reason": reason}),
+            );
+            (ReleaseState::Saved, reason, Some(event))
+        }
+    };
+    let sets = if reason.is_empty() {
+        vec![]
+    } else {
+        vec![("audit_reason", s(&reason))]
+    };
+    let moved = try_step(
+        deps,
+        Move {
+            component,
+            appid,
+            from: ReleaseState::Building.as_str(),
+            to: to.as_str(),
+            sets,
+            guard: None,
+            event,
+            now: now_secs(),
+        },
+    )
+    .await?;
+    if !moved {
+        return Err(AppError::Conflict(
+            "the mini-program's release moved on meanwhile; reload it".into(),
+        ));
+    }
+    if outcome == Build::Failed {
+        tracing::warn!(component, appid, version, status, "Alipay build failed");
+    }
+    Ok((outcome, reason))
+}
+
+/// A build under way, for a request or the sweep: submitted for audit once it ended well; None while it runs.
 async fn build_step(
     deps: &Deps,
     component: &str,
     appid: &str,
     info: &Value,
 ) -> AppResult<Option<ReleaseOutcome>> {
-    let version = info["userVersion"].as_str().unwrap_or_default();
-    let built = AlipayHost::new(deps, component, appid)
-        .version(VersionMethod::BuildQuery, version)
-        .await?;
-    let status = built["build_status"].as_str().unwrap_or_default();
-    match alipay_build(status) {
-        Build::Running => Ok(None),
-        Build::Done => {
-            let moved = try_step(
-                deps,
-                Move {
-                    component,
-                    appid,
-                    from: ReleaseState::Building.as_str(),
-                    to: ReleaseState::Committed.as_str(),
-                    sets: vec![],
-                    guard: None,
-                    event: None,
-                    now: now_secs(),
-                },
-            )
-            .await?;
-            if !moved {
-                return Err(AppError::Conflict(
-                    "the mini-program's release moved on meanwhile; reload it".into(),
-                ));
-            }
-            submit_built(deps, component, appid, info).await.map(Some)
-        }
-        Build::Failed => {
-            let reason =
-                format!("Alipay's build of version {version} failed (build_status {status})");
-            let failed = try_step(
-                deps,
-                Move {
-                    component,
-                    appid,
-                    from: ReleaseState::Building.as_str(),
-                    to: ReleaseState::Saved.as_str(),
-                    sets: vec![("audit_reason", s(&reason))],
-                    guard: None,
-                    event: Some(Event::new(
-                        EventKind::CodeBuildFailed,
-                        component,
-                        appid,
-                        now_millis(),
-                        json!({"userVersion": version, "reason": reason}),
-                    )),
-                    now: now_secs(),
-                },
-            )
-            .await?;
-            if failed {
-                tracing::warn!(component, appid, version, status, "Alipay build failed");
-            }
-            Err(AppError::Conflict(format!(
-                "{reason}: fix the config or the template and release again"
-            )))
-        }
+    match build(deps, component, appid, info).await? {
+        (Build::Running, _) => Ok(None),
+        (Build::Done, _) => submit_built(deps, component, appid, info).await.map(Some),
+        (Build::Failed, reason) => Err(AppError::Conflict(format!(
+            "{reason}: fix the config or the template and release again"
+        ))),
     }
+}
+
+/// The built version of `saved` (`committed`) submitted for audit: a batch target's submit step.
+pub async fn submit_saved(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<ReleaseOutcome> {
+    submit_built(deps, component, appid, &saved.code_commit_info).await
 }
 
 /// The built version: experience QR code, then `audit.apply` under a `submitting` intent.
@@ -696,7 +760,8 @@ pub async fn gray_revert(
     })
 }
 
-/// `POST /code/audit/undo`: `audit.cancel` of the version in audit; it goes back to development (`withdrawn`).
+/// `POST /code/audit/undo`: `audit.cancel` of the version in audit, or `audited.cancel` of one that passed or was
+/// rejected: either way it is back in development (`withdrawn`).
 pub async fn undo(
     deps: &Deps,
     component: &str,
@@ -704,12 +769,17 @@ pub async fn undo(
     saved: &UserTemplate,
 ) -> AppResult<AuditView> {
     let state = state_of(saved);
-    if !matches!(state, ReleaseState::Auditing | ReleaseState::Delayed) {
-        return Err(AppError::Conflict(format!(
-            "no audit to withdraw: the code is {}",
-            state.as_str()
-        )));
-    }
+    // An audit under way is cancelled; a version that passed or was rejected goes back to development (退回开发).
+    let method = match state {
+        ReleaseState::Auditing | ReleaseState::Delayed => VersionMethod::AuditCancel,
+        ReleaseState::Passed | ReleaseState::Rejected => VersionMethod::AuditedCancel,
+        other => {
+            return Err(AppError::Conflict(format!(
+                "no audit to withdraw: the code is {}",
+                other.as_str()
+            )))
+        }
+    };
     let version = version_of(saved)?;
     let intent = Intent::begin(
         deps,
@@ -723,7 +793,7 @@ pub async fn undo(
     intent
         .at_wechat(
             deps,
-            AlipayHost::new(deps, component, appid).version(VersionMethod::AuditCancel, &version),
+            AlipayHost::new(deps, component, appid).version(method, &version),
         )
         .await?;
     let withdrawn = ReleaseState::Withdrawn.as_str();
@@ -816,6 +886,28 @@ pub async fn trial_and_online(
     Ok((trial, online))
 }
 
+/// Asks Alipay (`detail.query`) how the audit of the submitted version stands and settles it; true when it did.
+pub async fn poll_audit(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &UserTemplate,
+) -> AppResult<bool> {
+    let version = version_of(saved)?;
+    let detail = AlipayHost::new(deps, component, appid)
+        .version(VersionMethod::DetailQuery, &version)
+        .await?;
+    let status = detail["status"].as_str().unwrap_or_default();
+    let outcome = match alipay_audit_result(status) {
+        Some(ReleaseState::Passed) => AuditOutcome::Passed,
+        Some(ReleaseState::Rejected) => AuditOutcome::Rejected,
+        Some(_) => AuditOutcome::Withdrawn,
+        None => return Ok(false),
+    };
+    let reason = detail["reject_reason"].as_str().unwrap_or_default();
+    settle_version(deps, component, appid, &version, outcome, reason).await
+}
+
 /// What the sweep found when it looked at an open Alipay release.
 pub enum Looked {
     /// The build ended and the version went to audit (or its build failed).
@@ -847,45 +939,36 @@ pub async fn sweep_one(
             },
         ),
         ReleaseState::Auditing | ReleaseState::Delayed => {
-            let version = version_of(saved)?;
-            let detail = AlipayHost::new(deps, component, appid)
-                .version(VersionMethod::DetailQuery, &version)
-                .await?;
-            let status = detail["status"].as_str().unwrap_or_default();
-            let outcome = match alipay_audit_result(status) {
-                Some(ReleaseState::Passed) => AuditOutcome::Passed,
-                Some(ReleaseState::Rejected) => AuditOutcome::Rejected,
-                Some(_) => AuditOutcome::Withdrawn,
-                None => return Ok(Looked::NoNews),
-            };
-            let reason = detail["reject_reason"].as_str().unwrap_or_default();
-            Ok(
-                if settle_version(deps, component, appid, &version, outcome, reason).await? {
-                    Looked::Settled
-                } else {
-                    Looked::Nothing
-                },
-            )
+            Ok(if poll_audit(deps, component, appid, saved).await? {
+                Looked::Settled
+            } else {
+                Looked::NoNews
+            })
         }
         s if s.is_intent() => {
             let started = saved.raw_n("intent_started_ms").unwrap_or(0);
             if now_millis() - started < INTENT_STALE_MS {
                 return Ok(Looked::Nothing);
             }
-            reconcile(deps, component, appid, s, saved).await
+            Ok(if reconcile(deps, component, appid, s, saved).await? {
+                Looked::Settled
+            } else {
+                Looked::Nothing
+            })
         }
         _ => Ok(Looked::Nothing),
     }
 }
 
-/// An intent whose holder died: Alipay's version status decides what happened, as WeChat's does for its own.
-async fn reconcile(
+/// An intent whose holder died: Alipay's version status decides what happened, as WeChat's does for its own. False
+/// when the record changed meanwhile.
+pub async fn reconcile(
     deps: &Deps,
     component: &str,
     appid: &str,
     state: ReleaseState,
     saved: &UserTemplate,
-) -> AppResult<Looked> {
+) -> AppResult<bool> {
     let raw_s = |name: &str| saved.raw.get(name).and_then(|v| v.as_s().ok()).cloned();
     let back = raw_s("intent_back_to")
         .and_then(|v| ReleaseState::parse(&v))
@@ -972,9 +1055,5 @@ async fn reconcile(
         moved,
         "Alipay intent reconciled"
     );
-    Ok(if moved {
-        Looked::Settled
-    } else {
-        Looked::Nothing
-    })
+    Ok(moved)
 }

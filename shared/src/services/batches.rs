@@ -10,6 +10,7 @@ use crate::deps::Deps;
 use crate::domain::batch::{shown_state, BatchSpec, BatchState, Until, WorkMessage};
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
+use crate::domain::platform::{valid_alipay_version, Platform};
 use crate::domain::templates::Status;
 use crate::error::{AppError, AppResult};
 use crate::queue::Outgoing;
@@ -70,6 +71,15 @@ pub async fn start(
     crate::domain::ids::check("templateId", &spec.template_id)?;
     for appid in &spec.ma_app_ids {
         crate::domain::ids::check("maAppIds", appid)?;
+    }
+    let names_alipay = spec
+        .ma_app_ids
+        .iter()
+        .any(|a| Platform::of(a) == Platform::Alipay);
+    if names_alipay && !valid_alipay_version(&spec.user_version) {
+        return Err(AppError::BadRequest(
+            "userVersion must be x.y.z when the batch names Alipay mini-programs (Alipay's version form)".into(),
+        ));
     }
     match industry::get(&deps.table, component, &spec.template_id).await? {
         Some(t) if t.status == Status::Published => {}
