@@ -112,7 +112,9 @@ impl Alipay {
             ("region_type", "CHINA".to_owned()),
             ("service_phone", "0571-88888888".to_owned()),
         ];
-        self.client.audit_apply(&self.app, token, &fields).await
+        self.client
+            .audit_apply(&self.app, token, &fields, &[])
+            .await
     }
 }
 
@@ -170,7 +172,7 @@ async fn a_version_goes_from_template_to_online_and_back_through_the_signed_gate
 
     // Submit, rejected with a reason; a rejected version goes back to development before it is sent again.
     let blank = client
-        .audit_apply(app, &token, &[("app_version", "1.0.0".to_owned())])
+        .audit_apply(app, &token, &[("app_version", "1.0.0".to_owned())], &[])
         .await;
     assert_eq!(sub_code(blank), "VERSION_DESC_IS_BLANK");
     alipay.apply(&token, "1.0.0").await.unwrap();

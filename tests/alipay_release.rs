@@ -166,6 +166,36 @@ async fn settled(stack: &Stack, token: &str, mini_app_id: &str, state: &str) -> 
     panic!("the release of {mini_app_id} never became {state}");
 }
 
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 0x0D, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0xDA, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0, 0x05, 0, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D,
+    0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+/// An image uploaded for the mini-program through its presigned URL: its key.
+async fn uploaded(stack: &Stack, token: &str, app: &str, purpose: &str, bytes: &[u8]) -> String {
+    let body = json!({"miniAppId": app, "purpose": purpose, "contentType": "image/png", "size": bytes.len()});
+    let (code, out) = stack.post("/alipay/image/upload-url", token, &body).await;
+    assert_eq!(code, 200, "{out}");
+    let put = stack
+        .http
+        .put(out["uploadUrl"].as_str().unwrap())
+        .header("Content-Type", "image/png")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    out["key"].as_str().unwrap().to_owned()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    wxtpl::domain::ids::hex_lower(&Sha256::digest(bytes))
+}
+
 fn status_of(versions: &Value, version: &str) -> String {
     versions[version]["status"]
         .as_str()
@@ -189,8 +219,36 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     .await;
 
     // Upload with the saved config as ext, built, experience QR code kept, submitted.
-    let out = released_for_audit(&stack, &merchant, &app, "0.0.1").await;
+    // A logo for the base info, and screenshots for the audit, uploaded to S3 and sent on from there.
+    let logo = uploaded(&stack, &merchant, &app, "logo", PNG).await;
+    let body = json!({"miniAppId": app, "appLogo": logo});
+    let (code, out) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &body)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert!(
+        out["alipay"]["app_logo"]
+            .as_str()
+            .unwrap()
+            .contains("/logo/"),
+        "{out}"
+    );
+    let mut second = PNG.to_vec();
+    second.extend_from_slice(b"second");
+    let shots = [
+        uploaded(&stack, &merchant, &app, "screenshot", PNG).await,
+        uploaded(&stack, &merchant, &app, "screenshot", &second).await,
+    ];
+
+    // Upload with the saved config as ext, built, experience QR code kept, submitted with the screenshots.
+    let body = json!({"maAppId": app, "userVersion": "0.0.1", "screenshots": shots});
+    let (code, out) = stack.post("/code/release", &merchant, &body).await;
+    assert_eq!(code, 200, "{out}");
     assert_eq!(out["codeCommitInfo"]["platform"], "alipay", "{out}");
+    if out["state"] == "building" {
+        stack.invoke("release-sweep").await;
+    }
+    assert_eq!(stack.release_state(&merchant, &app).await, "auditing");
     let at_alipay = versions_at_alipay(&stack, &app).await;
     assert_eq!(status_of(&at_alipay, "0.0.1"), "AUDITING", "{at_alipay}");
     assert_eq!(
@@ -198,6 +256,11 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         "{at_alipay}"
     );
     assert!(at_alipay["0.0.1"]["ext"]["extPages"]["pages/home/index"]["banner"] == true);
+    assert_eq!(
+        at_alipay["0.0.1"]["screenshots"],
+        json!([sha256_hex(PNG), sha256_hex(&second)]),
+        "{at_alipay}"
+    );
     let (code, qr) = stack
         .get(&format!("/code/qrcode?maAppId={app}"), &merchant)
         .await;
@@ -401,6 +464,59 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         .post("/code/release", &stack.token(Role::Developer), &release)
         .await;
     assert_eq!(code, 403, "{out}");
+    // Images: only PNG or JPEG, within 4 MB, for one's own mini-program; keys of this mini-program, uploaded.
+    for (bad, mentions) in [
+        (
+            json!({"miniAppId": app, "purpose": "banner", "contentType": "image/png", "size": 10}),
+            "purpose",
+        ),
+        (
+            json!({"miniAppId": app, "purpose": "logo", "contentType": "image/gif", "size": 10}),
+            "contentType",
+        ),
+        (
+            json!({"miniAppId": app, "purpose": "logo", "contentType": "image/png", "size": 5_000_000}),
+            "size",
+        ),
+    ] {
+        let (code, out) = stack
+            .post("/alipay/image/upload-url", &merchant, &bad)
+            .await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", mentions);
+    }
+    let mine = json!({"miniAppId": app, "purpose": "logo", "contentType": "image/png", "size": 10});
+    let (code, out) = stack
+        .post("/alipay/image/upload-url", &stranger, &mine)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, _) = stack
+        .post(
+            "/alipay/image/upload-url",
+            &stack.token(Role::Developer),
+            &mine,
+        )
+        .await;
+    assert_eq!(code, 403);
+    let images = format!("alipay-images/{}", stack.component_appid());
+    let foreign = format!("{images}/2021009999999999/screenshot/x.png");
+    let body = json!({"maAppId": app, "userVersion": "1.0.0", "screenshots": [foreign]});
+    let (code, out) = stack.post("/code/release", &merchant, &body).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "screenshot");
+    let missing = format!("{images}/{app}/screenshot/never.png");
+    let body = json!({"maAppId": app, "userVersion": "1.0.0", "screenshots": [missing]});
+    let (code, out) = stack.post("/code/release", &merchant, &body).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "nothing was uploaded");
+    let logo = json!({"miniAppId": app, "appLogo": format!("{images}/{app}/screenshot/x.png")});
+    let (code, out) = stack
+        .post("/alipay/baseinfo/modify", &merchant, &logo)
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "logo");
+    assert_eq!(stack.release_state(&merchant, &app).await, "saved");
+    let (wx_token, wx_app) = stack.decorated(&unique("wx-shots")).await;
+    let body = json!({"maAppId": wx_app, "userVersion": "1.0.0", "screenshots": ["x"]});
+    let (code, out) = stack.post("/code/release", &wx_token, &body).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "WeChat");
+
     // A WeChat-only route says so.
     let (code, out) = stack
         .get(&format!("/tester/list?maAppId={app}"), &merchant)

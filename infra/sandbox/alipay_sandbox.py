@@ -8,6 +8,9 @@ Run: python3 alipay_sandbox.py --port 9110 --keys .local/alipay-sandbox.json
 import argparse
 import base64
 import datetime
+import email.parser
+import email.policy
+import hashlib
 import json
 import secrets
 import threading
@@ -49,7 +52,8 @@ def business(sub_code, sub_msg):
 
 def request_content(params):
     """What a request is signed over: all but `sign`, empty values dropped, sorted, `k=v` joined by `&`."""
-    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "sign" and v != "")
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items())
+                    if k not in ("sign", "_files") and v != "")
 
 
 def version_key(text):
@@ -136,9 +140,22 @@ class Sandbox:
         return Answer(200, '{"%s":%s,"sign":"%s"}' % (name, text, sign), "text/html;charset=utf-8")
 
     # --- the gateway --------------------------------------------------------------------------------------------
-    def gateway(self, query, raw):
+    def gateway(self, query, raw, content_type=""):
         params = dict(query)
-        params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        files = {}
+        if content_type.startswith("multipart/form-data"):
+            # Upload-style methods: text parameters (signed) and file parts (not signed), as Alipay's SDKs send them.
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if part.get_filename() is not None:
+                    files[name] = part.get_payload(decode=True)
+                else:
+                    params[name] = part.get_payload(decode=True).decode("utf-8", "replace")
+        else:
+            params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        params["_files"] = files
         method = params.get("method")
         try:
             if not method:
@@ -414,7 +431,12 @@ class Sandbox:
         if any(o["status"] in OPEN_AUDIT_STATES for o in app["versions"].values()):
             raise business("CAN_NOT_SUBMIT_WITH_AUDIT_GRAY", "已有版本在审核中、审核通过、审核驳回或灰度中")
         self.in_state(v, "INIT")
-        v.update(status="AUDITING", version_desc=params["version_desc"], reject_reason="")
+        shots = [params["_files"][f"{n}_screen_shot"] for n in ("first", "second", "third", "fourth", "fifth")
+                 if f"{n}_screen_shot" in params.get("_files", {})]
+        if any(len(s) > 4 * 1024 * 1024 or not s.startswith((b"\x89PNG", b"\xff\xd8\xff")) for s in shots):
+            raise business("INVALID_SCREEN_SHOT", "截图须为 4MB 以内的 png/jpg")
+        v.update(status="AUDITING", version_desc=params["version_desc"], reject_reason="",
+                 screenshots=[hashlib.sha256(s).hexdigest() for s in shots])
         return {"speed_up": "false"}
 
     def audit_cancel(self, app, biz, _params):
@@ -488,12 +510,17 @@ class Sandbox:
                                        "app_desc": "", "service_phone": "", "service_email": "",
                                        "app_category_ids": ""})
         return {**{k: v for k, v in info.items() if k != "app_category_ids"},
-                "category_names": info["app_category_ids"], "app_logo": "",
+                "category_names": info["app_category_ids"], "app_logo": info.get("app_logo", ""),
                 "safe_domains": [], "package_names": [], "registration_limit_release": False}
 
     def baseinfo_modify(self, app, _biz, params):
-        """An upload-style method: the fields are top-level form parameters (the logo a file part, not read)."""
+        """An upload-style method: the fields are top-level form parameters, the logo a file part."""
         changes = {k: params[k] for k in self.BASE_FIELDS if params.get(k)}
+        logo = params.get("_files", {}).get("app_logo")
+        if logo is not None:
+            if len(logo) > 4 * 1024 * 1024 or not logo.startswith((b"\x89PNG", b"\xff\xd8\xff")):
+                raise business("INVALID_LOGO", "logo 须为 png/jpg")
+            changes["app_logo"] = f"{self.public_base}/logo/{app['mini_app_id']}/{hashlib.sha256(logo).hexdigest()[:16]}.png"
         checks = [("app_name", 3, 30, "INVALID_MINI_APP_NAME_LENGTH"),
                   ("app_english_name", 3, 30, "INVALID_MINI_APP_ENGLISH_NAME_LENGTH"),
                   ("app_slogan", 10, 32, "INVALID_MINI_APP_SLOGAN_LENGTH"),
@@ -624,7 +651,8 @@ class Sandbox:
                 return 200, {"apps": [{"miniAppId": a["mini_app_id"], "appName": a["app_name"],
                                        "versions": {k: {"status": v["status"], "buildStatus": v["build_status"],
                                                         "ext": v["ext"], "rejectReason": v["reject_reason"],
-                                                        "grayStrategy": v["gray_strategy"]}
+                                                        "grayStrategy": v["gray_strategy"],
+                                                        "screenshots": v.get("screenshots", [])}
                                                     for k, v in a["versions"].items()}}
                                       for a in self.apps.values()],
                              "templates": self.templates}
@@ -699,7 +727,7 @@ class Sandbox:
         if path == "/health":
             return Answer(200, {"ok": True})
         if path == "/gateway.do" and method == "POST":
-            return self.gateway(query, raw)
+            return self.gateway(query, raw, _headers.get("Content-Type", ""))
         if path == "/oauth2/appToAppAuth.htm" and method == "GET":
             return self.consent(query)
         if path.startswith("/qr/"):

@@ -131,6 +131,45 @@ pub enum QrMethod {
     Query,
 }
 
+/// An image sent with an upload-style method: its parameter name, bytes and content type.
+pub struct FilePart {
+    pub name: &'static str,
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+/// A multipart/form-data body: the text parameters, then the files.
+fn multipart_body(boundary: &str, form: &[(&str, &str)], files: &[FilePart]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in form {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for f in files {
+        let ext = if f.content_type == "image/png" {
+            "png"
+        } else {
+            "jpg"
+        };
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}.{ext}\"\r\n\
+                 Content-Type: {}\r\n\r\n",
+                f.name, f.name, f.content_type
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&f.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
 /// How a merchant authorization is exchanged (`alipay.open.auth.token.app`).
 pub enum Grant<'a> {
     AuthorizationCode(&'a str),
@@ -167,6 +206,21 @@ impl AlipayClient {
         biz: Option<&Value>,
         fields: &[(&str, String)],
     ) -> Result<Value, AlipayError> {
+        self.call_with_files(app, method, app_auth_token, biz, fields, &[])
+            .await
+    }
+
+    /// `call` for the upload-style methods with images: the text parameters signed as always, the files sent as
+    /// multipart parts beside them and not signed (Alipay's rule for file parameters).
+    pub async fn call_with_files(
+        &self,
+        app: &AlipayApp,
+        method: &str,
+        app_auth_token: Option<&str>,
+        biz: Option<&Value>,
+        fields: &[(&str, String)],
+        files: &[FilePart],
+    ) -> Result<Value, AlipayError> {
         let timestamp = beijing_datetime(now_secs());
         let biz_content = biz.map(Value::to_string).unwrap_or_default();
         let mut common: Vec<(&str, &str)> = vec![
@@ -190,11 +244,19 @@ impl AlipayClient {
         ));
         common.push(("sign", &signature));
         // As Alipay's SDKs send it: the common parameters in the query, the business ones in the form body.
-        let resp = self
-            .http()
-            .post(&self.gateway)
-            .query(&common)
-            .form(&form)
+        let request = self.http().post(&self.gateway).query(&common);
+        let request = if files.is_empty() {
+            request.form(&form)
+        } else {
+            let boundary = format!("wxtpl{}", crate::random::hex(12));
+            request
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(multipart_body(&boundary, &form, files))
+        };
+        let resp = request
             .send()
             .await
             .map_err(|e| AlipayError::Transport(e.without_url().to_string()))?;
@@ -314,19 +376,22 @@ impl AlipayClient {
         .await
     }
 
-    /// `alipay.open.mini.version.audit.apply`: an upload-style method, its fields top-level form parameters.
+    /// `alipay.open.mini.version.audit.apply`: an upload-style method, its fields top-level form parameters and its
+    /// screenshots file parts (`first_screen_shot` ...).
     pub async fn audit_apply(
         &self,
         app: &AlipayApp,
         app_auth_token: &str,
         fields: &[(&str, String)],
+        files: &[FilePart],
     ) -> Result<Value, AlipayError> {
-        self.call(
+        self.call_with_files(
             app,
             "alipay.open.mini.version.audit.apply",
             Some(app_auth_token),
             None,
             fields,
+            files,
         )
         .await
     }
@@ -441,14 +506,38 @@ impl AlipayClient {
         app: &AlipayApp,
         app_auth_token: &str,
         fields: &[(&str, String)],
+        files: &[FilePart],
     ) -> Result<Value, AlipayError> {
-        self.call(
+        self.call_with_files(
             app,
             "alipay.open.mini.baseinfo.modify",
             Some(app_auth_token),
             None,
             fields,
+            files,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod multipart_tests {
+    use super::*;
+
+    #[test]
+    fn text_parameters_come_first_then_each_file_with_its_type() {
+        let files = [FilePart {
+            name: "first_screen_shot",
+            bytes: b"\x89PNG-bytes".to_vec(),
+            content_type: "image/png",
+        }];
+        let body = multipart_body("B", &[("app_version", "1.0.0")], &files);
+        let text = String::from_utf8_lossy(&body);
+        let version = text.find("name=\"app_version\"\r\n\r\n1.0.0\r\n").unwrap();
+        let shot = text
+            .find("name=\"first_screen_shot\"; filename=\"first_screen_shot.png\"\r\nContent-Type: image/png")
+            .unwrap();
+        assert!(version < shot);
+        assert!(text.ends_with("--B--\r\n"));
     }
 }

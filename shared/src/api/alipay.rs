@@ -15,8 +15,8 @@ use crate::http::request::{
 };
 use crate::http::response::{json, respond, text};
 use crate::services::{
-    alipay_auth, alipay_base_info, alipay_codes, alipay_members, alipay_mini_programs,
-    alipay_notify,
+    alipay_auth, alipay_base_info, alipay_codes, alipay_images, alipay_members,
+    alipay_mini_programs, alipay_notify,
 };
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
@@ -96,6 +96,13 @@ pub async fn base_info(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
     code_route(deps, req, |c, comp, req| async move {
         alipay_base_info::modify(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn image_upload_url(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_images::upload_url(deps, &c, &comp, json_body(&req)?).await
     })
     .await
 }

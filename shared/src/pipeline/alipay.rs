@@ -25,6 +25,7 @@ use crate::pipeline::release::{
     try_step, Intent, ReleaseOutcome, INTENT_STALE_MS,
 };
 use crate::services::alipay_auth::app_of;
+use crate::services::alipay_images;
 use crate::store::alipay::{self as alipay_store, AUTHORIZED};
 use crate::store::item::{n, s};
 use crate::store::templates as industry;
@@ -117,7 +118,8 @@ impl<'a> AlipayHost<'a> {
 
     /// `audit.apply` for the built version, under the mini-program's own service phone and e-mail (Alipay wants one
     /// of them), for users everywhere (`GLOBAL`).
-    async fn submit(&self, version: &str, desc: &str) -> AppResult<()> {
+    async fn submit(&self, version: &str, desc: &str, screenshots: &[String]) -> AppResult<()> {
+        let files = alipay_images::screenshots(self.deps, screenshots).await?;
         let (app, token) = self.signer().await?;
         let base = self.deps.alipay.baseinfo_query(&app, &token).await?;
         let mut fields = vec![
@@ -130,7 +132,10 @@ impl<'a> AlipayHost<'a> {
                 fields.push((name, v.to_owned()));
             }
         }
-        self.deps.alipay.audit_apply(&app, &token, &fields).await?;
+        self.deps
+            .alipay
+            .audit_apply(&app, &token, &fields, &files)
+            .await?;
         Ok(())
     }
 
@@ -201,6 +206,15 @@ fn version_of(saved: &UserTemplate) -> AppResult<String> {
         })
 }
 
+/// What a merchant asked `/code/release` for: `user_version` as given (None: any), `version` as it will be
+/// uploaded, the description and the audit's screenshots (keys of uploaded images).
+pub struct Asked<'a> {
+    pub user_version: Option<&'a str>,
+    pub version: &'a str,
+    pub desc: &'a str,
+    pub screenshots: &'a [String],
+}
+
 /// `POST /code/release` for an Alipay mini-program: upload from the template with the saved config as ext, wait a
 /// little for the build, then the experience QR code and `audit.apply`; a build still running is left to the sweep.
 pub async fn release(
@@ -208,10 +222,15 @@ pub async fn release(
     component: &str,
     appid: &str,
     saved: UserTemplate,
-    asked_version: Option<&str>,
-    version: &str,
-    desc: &str,
+    asked: Asked<'_>,
 ) -> AppResult<ReleaseOutcome> {
+    let Asked {
+        user_version: asked_version,
+        version,
+        desc,
+        screenshots,
+    } = asked;
+    alipay_images::check_screenshots(deps, component, appid, screenshots).await?;
     if !valid_alipay_version(version) {
         return Err(AppError::BadRequest(
             "userVersion of an Alipay mini-program must be x.y.z, higher than its latest version"
@@ -236,10 +255,23 @@ pub async fn release(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
-    let info = upload(
+    let mut info = upload(
         deps, component, appid, &saved, &template, version, desc, None,
     )
     .await?;
+    if !screenshots.is_empty() {
+        // Kept with the commit: the audit may be applied later, by the sweep once the build ends.
+        info["screenshots"] = json!(screenshots);
+        store::set_fields(
+            &deps.table,
+            component,
+            appid,
+            vec![("code_commit_info", s(info.to_string()))],
+            None,
+            now_secs(),
+        )
+        .await?;
+    }
     let waited_until = std::time::Instant::now() + BUILD_WAIT;
     while std::time::Instant::now() < waited_until {
         tokio::time::sleep(BUILD_POLL).await;
@@ -475,7 +507,11 @@ async fn submit_built(
             return Err(e);
         }
     };
-    intent.at_wechat(deps, host.submit(version, desc)).await?;
+    let screenshots: Vec<String> =
+        serde_json::from_value(info["screenshots"].clone()).unwrap_or_default();
+    intent
+        .at_wechat(deps, host.submit(version, desc, &screenshots))
+        .await?;
     let submitted_ms = now_millis();
     let mut sets = audit_fields_without_id(submitted_ms);
     sets.push(("qr_code_path", s(&qr_key)));

@@ -28,6 +28,8 @@ pub struct ReleaseRequest {
     pub ma_app_id: String,
     pub user_version: Option<String>,
     pub user_desc: Option<String>,
+    /// Alipay's audit screenshots: keys `/alipay/image/upload-url` answered (purpose `screenshot`), at most 5.
+    pub screenshots: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Debug)]
@@ -122,18 +124,25 @@ pub async fn release(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let unit = quotas::take(deps, component, merchant, Kind::AuditSubmission).await?;
+    let screenshots = req.screenshots.unwrap_or_default();
     if Platform::of(appid) == Platform::Alipay {
-        let asked = req.user_version.as_deref();
+        let asked = alipay::Asked {
+            user_version: req.user_version.as_deref(),
+            version: &user_version,
+            desc: &user_desc,
+            screenshots: &screenshots,
+        };
         return unit
-            .spend(alipay::release(
-                deps,
-                component,
-                appid,
-                saved,
-                asked,
-                &user_version,
-                &user_desc,
-            ))
+            .spend(alipay::release(deps, component, appid, saved, asked))
+            .await;
+    }
+    if !screenshots.is_empty() {
+        return unit
+            .spend(async {
+                Err(AppError::BadRequest(
+                    "screenshots go with an Alipay release; WeChat's audit takes none".into(),
+                ))
+            })
             .await;
     }
     let asked = Asked {

@@ -10,6 +10,7 @@ use crate::domain::identity::Claims;
 use crate::error::{AppError, AppResult};
 use crate::services::access::owned_alipay_mini_program;
 use crate::services::alipay_auth::app_of;
+use crate::services::alipay_images::{self, Purpose};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -23,6 +24,8 @@ pub struct ModifyRequest {
     pub app_category_ids: Option<Vec<String>>,
     pub service_phone: Option<String>,
     pub service_email: Option<String>,
+    /// A new logo: the key `/alipay/image/upload-url` answered (purpose `logo`), once the image is PUT there.
+    pub app_logo: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,7 +113,7 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
         }
         out.push(("app_category_ids", ids.join(";")));
     }
-    if out.is_empty() {
+    if out.is_empty() && req.app_logo.is_none() {
         return Err(AppError::BadRequest(
             "nothing to change: give at least one field".into(),
         ));
@@ -147,12 +150,19 @@ pub async fn modify(
     req: ModifyRequest,
 ) -> AppResult<BaseInfo> {
     let form = fields(&req)?;
+    if let Some(key) = &req.app_logo {
+        alipay_images::check_key(component, &req.mini_app_id, Purpose::Logo, key)?;
+    }
     let authorization =
         owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
+    let mut files = Vec::new();
+    if let Some(key) = &req.app_logo {
+        files.push(alipay_images::logo(deps, component, &req.mini_app_id, key).await?);
+    }
     let app = app_of(deps, component).await?;
     let changed = deps
         .alipay
-        .baseinfo_modify(&app, &authorization.app_auth_token, &form)
+        .baseinfo_modify(&app, &authorization.app_auth_token, &form, &files)
         .await?;
     tracing::info!(component, mini_app_id = %req.mini_app_id, fields = form.len(), "Alipay base info changed");
     let mut info = query(deps, caller, component, &req.mini_app_id).await?;

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod alipay_auth;
 pub mod alipay_base_info;
 pub mod alipay_codes;
+pub mod alipay_images;
 pub mod alipay_members;
 pub mod alipay_mini_programs;
 pub mod alipay_notify;
