@@ -241,7 +241,8 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     ];
 
     // Upload with the saved config as ext, built, experience QR code kept, submitted with the screenshots.
-    let body = json!({"maAppId": app, "userVersion": "0.0.1", "screenshots": shots});
+    let body = json!({"maAppId": app, "userVersion": "0.0.1",
+                      "alipay": {"screenshots": shots, "regionType": "CHINA", "appCategoryIds": ["20_21"]}});
     let (code, out) = stack.post("/code/release", &merchant, &body).await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["codeCommitInfo"]["platform"], "alipay", "{out}");
@@ -260,6 +261,13 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         at_alipay["0.0.1"]["screenshots"],
         json!([sha256_hex(PNG), sha256_hex(&second)]),
         "{at_alipay}"
+    );
+    assert_eq!(
+        (
+            &at_alipay["0.0.1"]["region"],
+            &at_alipay["0.0.1"]["categories"]
+        ),
+        (&json!("CHINA"), &json!("20_21"))
     );
     let (code, qr) = stack
         .get(&format!("/code/qrcode?maAppId={app}"), &merchant)
@@ -499,11 +507,13 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
     assert_eq!(code, 403);
     let images = format!("alipay-images/{}", stack.component_appid());
     let foreign = format!("{images}/2021009999999999/screenshot/x.png");
-    let body = json!({"maAppId": app, "userVersion": "1.0.0", "screenshots": [foreign]});
+    let body =
+        json!({"maAppId": app, "userVersion": "1.0.0", "alipay": {"screenshots": [foreign]}});
     let (code, out) = stack.post("/code/release", &merchant, &body).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "screenshot");
     let missing = format!("{images}/{app}/screenshot/never.png");
-    let body = json!({"maAppId": app, "userVersion": "1.0.0", "screenshots": [missing]});
+    let body =
+        json!({"maAppId": app, "userVersion": "1.0.0", "alipay": {"screenshots": [missing]}});
     let (code, out) = stack.post("/code/release", &merchant, &body).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "nothing was uploaded");
     let logo = json!({"miniAppId": app, "appLogo": format!("{images}/{app}/screenshot/x.png")});
@@ -513,9 +523,21 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
     assert_refused(code, &out, 400, "BAD_REQUEST", "logo");
     assert_eq!(stack.release_state(&merchant, &app).await, "saved");
     let (wx_token, wx_app) = stack.decorated(&unique("wx-shots")).await;
-    let body = json!({"maAppId": wx_app, "userVersion": "1.0.0", "screenshots": ["x"]});
+    let body = json!({"maAppId": wx_app, "userVersion": "1.0.0", "alipay": {"screenshots": ["x"]}});
     let (code, out) = stack.post("/code/release", &wx_token, &body).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "WeChat");
+    for (bad, mentions) in [
+        (json!({"regionType": "LOCATION"}), "regionType"),
+        (json!({"appCategoryIds": ["food"]}), "appCategoryIds"),
+        (
+            json!({"screenshots": ["a", "b", "c", "d", "e", "f"]}),
+            "screenshots",
+        ),
+    ] {
+        let body = json!({"maAppId": app, "userVersion": "1.0.0", "alipay": bad});
+        let (code, out) = stack.post("/code/release", &merchant, &body).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", mentions);
+    }
 
     // A WeChat-only route says so.
     let (code, out) = stack

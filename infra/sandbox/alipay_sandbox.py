@@ -435,8 +435,12 @@ class Sandbox:
                  if f"{n}_screen_shot" in params.get("_files", {})]
         if any(len(s) > 4 * 1024 * 1024 or not s.startswith((b"\x89PNG", b"\xff\xd8\xff")) for s in shots):
             raise business("INVALID_SCREEN_SHOT", "截图须为 4MB 以内的 png/jpg")
+        categories = params.get("app_category_ids", "")
+        if categories and not 1 <= len(categories.split(";")) <= 4:
+            raise business("CATEGORY_NUM_IS_INVALID", "类目须为 1 到 4 个")
         v.update(status="AUDITING", version_desc=params["version_desc"], reject_reason="",
-                 screenshots=[hashlib.sha256(s).hexdigest() for s in shots])
+                 screenshots=[hashlib.sha256(s).hexdigest() for s in shots], region=region,
+                 categories=categories)
         return {"speed_up": "false"}
 
     def audit_cancel(self, app, biz, _params):
@@ -652,7 +656,9 @@ class Sandbox:
                                        "versions": {k: {"status": v["status"], "buildStatus": v["build_status"],
                                                         "ext": v["ext"], "rejectReason": v["reject_reason"],
                                                         "grayStrategy": v["gray_strategy"],
-                                                        "screenshots": v.get("screenshots", [])}
+                                                        "screenshots": v.get("screenshots", []),
+                                                        "region": v.get("region", ""),
+                                                        "categories": v.get("categories", "")}
                                                     for k, v in a["versions"].items()}}
                                       for a in self.apps.values()],
                              "templates": self.templates}

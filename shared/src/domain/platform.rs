@@ -55,6 +55,63 @@ impl Platform {
     }
 }
 
+/// What an Alipay audit is applied with besides the version (`audit.apply`), as a release asks for it: the
+/// screenshots (keys of uploaded images), the service region and the categories. Kept with the commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlipayAudit {
+    #[serde(default)]
+    pub screenshots: Vec<String>,
+    /// `GLOBAL` (the default) or `CHINA`; `LOCATION` needs provinces and cities, not taken here.
+    pub region_type: Option<String>,
+    /// 1 to 4 `first_second` category ids; left out, the mini-program's own categories stand.
+    pub app_category_ids: Option<Vec<String>>,
+}
+
+/// `audit.apply` takes five screenshots at most.
+pub const MAX_SCREENSHOTS: usize = 5;
+
+impl AlipayAudit {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.screenshots.len() > MAX_SCREENSHOTS {
+            return Err(format!("alipay.screenshots are at most {MAX_SCREENSHOTS}"));
+        }
+        if let Some(region) = self.region_type.as_deref() {
+            if !matches!(region, "GLOBAL" | "CHINA") {
+                return Err("alipay.regionType is GLOBAL or CHINA".into());
+            }
+        }
+        if let Some(ids) = &self.app_category_ids {
+            let well_formed = |id: &String| {
+                id.split_once('_').is_some_and(|(a, b)| {
+                    !a.is_empty()
+                        && !b.is_empty()
+                        && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+                })
+            };
+            if !(1..=4).contains(&ids.len()) || !ids.iter().all(well_formed) {
+                return Err(
+                    "alipay.appCategoryIds are 1 to 4 first_second category ids (e.g. 20_21)"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The form fields it adds to `audit.apply`.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![(
+            "region_type",
+            self.region_type.clone().unwrap_or_else(|| "GLOBAL".into()),
+        )];
+        if let Some(ids) = &self.app_category_ids {
+            out.push(("app_category_ids", ids.join(";")));
+        }
+        out
+    }
+}
+
 /// Alipay's gray strategies are fixed shares: a percentage asked for becomes the smallest strategy that covers it.
 pub fn alipay_gray_strategy(percentage: i64) -> Result<(&'static str, i64), String> {
     match percentage {
@@ -127,6 +184,37 @@ mod tests {
         assert_eq!(alipay_gray_strategy(50), Ok(("p50", 50)));
         assert!(alipay_gray_strategy(51).is_err());
         assert!(alipay_gray_strategy(0).is_err());
+    }
+
+    #[test]
+    fn an_audits_region_and_categories_are_alipays_forms() {
+        let audit = |region: Option<&str>, ids: Option<Vec<&str>>| AlipayAudit {
+            screenshots: vec![],
+            region_type: region.map(str::to_owned),
+            app_category_ids: ids.map(|v| v.into_iter().map(str::to_owned).collect()),
+        };
+        assert!(audit(None, None).validate().is_ok());
+        assert_eq!(
+            audit(None, None).fields(),
+            vec![("region_type", "GLOBAL".to_owned())]
+        );
+        let china = audit(Some("CHINA"), Some(vec!["20_21", "3_4"]));
+        assert!(china.validate().is_ok());
+        assert_eq!(
+            china.fields()[1],
+            ("app_category_ids", "20_21;3_4".to_owned())
+        );
+        assert!(audit(Some("LOCATION"), None).validate().is_err());
+        assert!(audit(None, Some(vec![])).validate().is_err());
+        assert!(audit(None, Some(vec!["20-21"])).validate().is_err());
+        assert!(audit(None, Some(vec!["1_2", "3_4", "5_6", "7_8", "9_10"]))
+            .validate()
+            .is_err());
+        let many = AlipayAudit {
+            screenshots: vec!["k".into(); 6],
+            ..AlipayAudit::default()
+        };
+        assert!(many.validate().is_err());
     }
 
     #[test]

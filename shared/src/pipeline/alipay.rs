@@ -14,7 +14,8 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::platform::{
-    alipay_audit_result, alipay_build, alipay_gray_strategy, valid_alipay_version, Build,
+    alipay_audit_result, alipay_build, alipay_gray_strategy, valid_alipay_version, AlipayAudit,
+    Build,
 };
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
@@ -116,17 +117,17 @@ impl<'a> AlipayHost<'a> {
         Ok(())
     }
 
-    /// `audit.apply` for the built version, under the mini-program's own service phone and e-mail (Alipay wants one
-    /// of them), for users everywhere (`GLOBAL`).
-    async fn submit(&self, version: &str, desc: &str, screenshots: &[String]) -> AppResult<()> {
-        let files = alipay_images::screenshots(self.deps, screenshots).await?;
+    /// `audit.apply` for the built version with the release's region, categories and screenshots, under the
+    /// mini-program's own service phone and e-mail (Alipay wants one of them).
+    async fn submit(&self, version: &str, desc: &str, audit: &AlipayAudit) -> AppResult<()> {
+        let files = alipay_images::screenshots(self.deps, &audit.screenshots).await?;
         let (app, token) = self.signer().await?;
         let base = self.deps.alipay.baseinfo_query(&app, &token).await?;
         let mut fields = vec![
             ("app_version", version.to_owned()),
             ("version_desc", desc.to_owned()),
-            ("region_type", "GLOBAL".to_owned()),
         ];
+        fields.extend(audit.fields());
         for name in ["service_phone", "service_email"] {
             if let Some(v) = base[name].as_str().filter(|v| !v.is_empty()) {
                 fields.push((name, v.to_owned()));
@@ -207,12 +208,12 @@ fn version_of(saved: &UserTemplate) -> AppResult<String> {
 }
 
 /// What a merchant asked `/code/release` for: `user_version` as given (None: any), `version` as it will be
-/// uploaded, the description and the audit's screenshots (keys of uploaded images).
+/// uploaded, the description and what the audit is applied with.
 pub struct Asked<'a> {
     pub user_version: Option<&'a str>,
     pub version: &'a str,
     pub desc: &'a str,
-    pub screenshots: &'a [String],
+    pub audit: AlipayAudit,
 }
 
 /// `POST /code/release` for an Alipay mini-program: upload from the template with the saved config as ext, wait a
@@ -228,9 +229,10 @@ pub async fn release(
         user_version: asked_version,
         version,
         desc,
-        screenshots,
+        audit,
     } = asked;
-    alipay_images::check_screenshots(deps, component, appid, screenshots).await?;
+    audit.validate().map_err(AppError::BadRequest)?;
+    alipay_images::check_screenshots(deps, component, appid, &audit.screenshots).await?;
     if !valid_alipay_version(version) {
         return Err(AppError::BadRequest(
             "userVersion of an Alipay mini-program must be x.y.z, higher than its latest version"
@@ -259,9 +261,9 @@ pub async fn release(
         deps, component, appid, &saved, &template, version, desc, None,
     )
     .await?;
-    if !screenshots.is_empty() {
+    if audit != AlipayAudit::default() {
         // Kept with the commit: the audit may be applied later, by the sweep once the build ends.
-        info["screenshots"] = json!(screenshots);
+        info["alipayAudit"] = json!(audit);
         store::set_fields(
             &deps.table,
             component,
@@ -507,10 +509,10 @@ async fn submit_built(
             return Err(e);
         }
     };
-    let screenshots: Vec<String> =
-        serde_json::from_value(info["screenshots"].clone()).unwrap_or_default();
+    let audit: AlipayAudit =
+        serde_json::from_value(info["alipayAudit"].clone()).unwrap_or_default();
     intent
-        .at_wechat(deps, host.submit(version, desc, &screenshots))
+        .at_wechat(deps, host.submit(version, desc, &audit))
         .await?;
     let submitted_ms = now_millis();
     let mut sets = audit_fields_without_id(submitted_ms);

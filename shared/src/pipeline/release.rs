@@ -9,7 +9,7 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::platform::Platform;
+use crate::domain::platform::{AlipayAudit, Platform};
 use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
 use crate::pipeline::readiness::{self, Prepared};
@@ -28,8 +28,8 @@ pub struct ReleaseRequest {
     pub ma_app_id: String,
     pub user_version: Option<String>,
     pub user_desc: Option<String>,
-    /// Alipay's audit screenshots: keys `/alipay/image/upload-url` answered (purpose `screenshot`), at most 5.
-    pub screenshots: Option<Vec<String>>,
+    /// What an Alipay audit is applied with (screenshots, region, categories); an Alipay mini-program's only.
+    pub alipay: Option<AlipayAudit>,
 }
 
 #[derive(Serialize, Debug)]
@@ -124,23 +124,23 @@ pub async fn release(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let unit = quotas::take(deps, component, merchant, Kind::AuditSubmission).await?;
-    let screenshots = req.screenshots.unwrap_or_default();
     if Platform::of(appid) == Platform::Alipay {
         let asked = alipay::Asked {
             user_version: req.user_version.as_deref(),
             version: &user_version,
             desc: &user_desc,
-            screenshots: &screenshots,
+            audit: req.alipay.unwrap_or_default(),
         };
         return unit
             .spend(alipay::release(deps, component, appid, saved, asked))
             .await;
     }
-    if !screenshots.is_empty() {
+    if req.alipay.is_some() {
         return unit
             .spend(async {
                 Err(AppError::BadRequest(
-                    "screenshots go with an Alipay release; WeChat's audit takes none".into(),
+                    "`alipay` goes with an Alipay mini-program's release, not a WeChat one's"
+                        .into(),
                 ))
             })
             .await;

@@ -13,8 +13,8 @@ use crate::services::access::owned_alipay_mini_program;
 
 /// Alipay takes screenshots up to 4 MB; logos are kept to the same bound.
 pub const MAX_ALIPAY_IMAGE_BYTES: i64 = 4 * 1024 * 1024;
-/// `audit.apply` takes five screenshots at most.
-pub const MAX_SCREENSHOTS: usize = 5;
+use crate::domain::platform::MAX_SCREENSHOTS;
+
 const SCREENSHOT_PARTS: [&str; MAX_SCREENSHOTS] = [
     "first_screen_shot",
     "second_screen_shot",
@@ -152,19 +152,14 @@ pub async fn screenshots(deps: &Deps, keys: &[String]) -> AppResult<Vec<FilePart
     Ok(parts)
 }
 
-/// Screenshot keys as a release names them: at most five, each this mini-program's and uploaded already (checked
-/// before anything is uploaded to Alipay, whose audit may be applied much later by the sweep).
+/// Screenshot keys as a release names them: each this mini-program's and uploaded already (checked before anything
+/// is uploaded to Alipay, whose audit may be applied much later by the sweep).
 pub async fn check_screenshots(
     deps: &Deps,
     component: &str,
     mini_app_id: &str,
     keys: &[String],
 ) -> AppResult<()> {
-    if keys.len() > MAX_SCREENSHOTS {
-        return Err(AppError::BadRequest(format!(
-            "screenshots are at most {MAX_SCREENSHOTS}"
-        )));
-    }
     for key in keys {
         check_key(component, mini_app_id, Purpose::Screenshot, key)?;
         if deps.blobs.head(key).await?.is_none() {
