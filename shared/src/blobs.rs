@@ -70,6 +70,24 @@ impl Blobs {
         Ok(req.uri().to_owned())
     }
 
+    /// What a client is told to upload an image with: a presigned PUT under `{prefix}{random}.{ext}`, its key, the
+    /// header to send and how long the URL lives.
+    pub async fn image_upload(
+        &self,
+        prefix: &str,
+        content_type: &str,
+        size: i64,
+    ) -> AppResult<serde_json::Value> {
+        let ext = image_extension(content_type).unwrap_or("bin");
+        let key = format!("{prefix}{}.{ext}", crate::random::hex(8));
+        let upload_url = self.upload_url(&key, content_type, size).await?;
+        Ok(
+            serde_json::json!({"uploadUrl": upload_url, "key": key, "method": "PUT",
+                              "headers": {"Content-Type": content_type},
+                              "expiresIn": UPLOAD_URL_TTL.as_secs()}),
+        )
+    }
+
     pub async fn read_url(&self, key: &str) -> AppResult<String> {
         let cfg = PresigningConfig::expires_in(READ_URL_TTL).expect("static TTL is valid");
         let req = self

@@ -68,6 +68,16 @@ pub struct AlipayAudit {
     pub app_category_ids: Option<Vec<String>>,
 }
 
+/// Alipay's category ids as its upload-style methods take them: 1 to 4 `first_second` pairs of numbers.
+pub fn valid_category_ids(ids: &[String]) -> bool {
+    let well_formed = |id: &String| {
+        id.split_once('_').is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+        })
+    };
+    (1..=4).contains(&ids.len()) && ids.iter().all(well_formed)
+}
+
 /// `audit.apply` takes five screenshots at most.
 pub const MAX_SCREENSHOTS: usize = 5;
 
@@ -82,14 +92,7 @@ impl AlipayAudit {
             }
         }
         if let Some(ids) = &self.app_category_ids {
-            let well_formed = |id: &String| {
-                id.split_once('_').is_some_and(|(a, b)| {
-                    !a.is_empty()
-                        && !b.is_empty()
-                        && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
-                })
-            };
-            if !(1..=4).contains(&ids.len()) || !ids.iter().all(well_formed) {
+            if !valid_category_ids(ids) {
                 return Err(
                     "alipay.appCategoryIds are 1 to 4 first_second category ids (e.g. 20_21)"
                         .into(),

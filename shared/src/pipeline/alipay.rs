@@ -19,16 +19,19 @@ use crate::domain::platform::{
 };
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
-use crate::pipeline::audit::{settle, AuditOutcome, AuditView};
-use crate::pipeline::online::{released_event, rolled_back_event, GrayView, OnlineView};
+use crate::pipeline::audit::{settle, withdrawn_event, AuditOutcome, AuditView};
+use crate::pipeline::online::{
+    record_gray, record_gray_reverted, record_published, released_event, require_gray,
+    require_gray_running, require_publishable, rolled_back_event, GrayView, OnlineView,
+};
 use crate::pipeline::release::{
-    audit_fields_without_id, commit_info, committed_event, ext_of, set_fields, state_of, step,
-    try_step, Intent, ReleaseOutcome, INTENT_STALE_MS,
+    audit_fields_without_id, commit_info, committed_event, ext_of, set_fields, state_of, try_step,
+    Intent, ReleaseOutcome, INTENT_STALE_MS,
 };
 use crate::services::alipay_auth::app_of;
 use crate::services::alipay_images;
 use crate::store::alipay::{self as alipay_store, AUTHORIZED};
-use crate::store::item::{n, s};
+use crate::store::item::s;
 use crate::store::templates as industry;
 use crate::store::user_templates::{self as store, Move, UserTemplate};
 
@@ -574,12 +577,7 @@ pub async fn publish(
     saved: &UserTemplate,
 ) -> AppResult<OnlineView> {
     let state = state_of(saved);
-    if !state.may_publish() {
-        return Err(AppError::Conflict(format!(
-            "only a version that passed its audit can be published: the code is {}",
-            state.as_str()
-        )));
-    }
+    require_publishable(state)?;
     let version = version_of(saved)?;
     let intent = Intent::begin(
         deps,
@@ -594,25 +592,7 @@ pub async fn publish(
     intent
         .at_wechat(deps, host.version(VersionMethod::Online, &version))
         .await?;
-    let release_info = json!({"release_version": version,
-                              "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
-    intent
-        .finish(
-            deps,
-            ReleaseState::Released,
-            vec![
-                ("release_info", s(release_info.to_string())),
-                ("gray_percentage", n(0)),
-            ],
-            Some(released_event(component, appid, saved)),
-        )
-        .await?;
-    Ok(OnlineView {
-        state: ReleaseState::Released.as_str(),
-        release_info,
-        access_status: saved.access_status.clone(),
-        message: "published".into(),
-    })
+    record_published(deps, &intent, component, appid, saved).await
 }
 
 /// `POST /code/rollback`: the online version goes offline and the previous release returns (`version.rollback`).
@@ -676,48 +656,13 @@ pub async fn gray(
     percentage: i64,
 ) -> AppResult<GrayView> {
     let (strategy, share) = alipay_gray_strategy(percentage).map_err(AppError::BadRequest)?;
-    let state = state_of(saved);
-    let current = saved.raw_n("gray_percentage").unwrap_or(0);
-    match state {
-        ReleaseState::Passed => {}
-        ReleaseState::Gray if share > current => {}
-        ReleaseState::Gray => {
-            return Err(AppError::Conflict(format!(
-                "the gray release is at {current}%: it can only grow"
-            )))
-        }
-        other => {
-            return Err(AppError::Conflict(format!(
-                "only a version that passed its audit can be released gradually: the code is {}",
-                other.as_str()
-            )))
-        }
-    }
+    require_gray(saved, share)?;
     let version = version_of(saved)?;
     AlipayHost::new(deps, component, appid)
         .gray(&version, strategy)
         .await?;
-    step(
-        deps,
-        Move {
-            component,
-            appid,
-            from: state.as_str(),
-            to: ReleaseState::Gray.as_str(),
-            sets: vec![("gray_percentage", n(share))],
-            guard: None,
-            event: Some(Event::new(
-                EventKind::CodeGrayReleased,
-                component,
-                appid,
-                now_millis(),
-                json!({"percentage": share, "previous": current, "userVersion": version,
-                       "grayStrategy": strategy}),
-            )),
-            now: now_secs(),
-        },
-    )
-    .await?;
+    let more = json!({"grayStrategy": strategy});
+    record_gray(deps, component, appid, saved, share, more).await?;
     Ok(GrayView {
         state: ReleaseState::Gray.as_str(),
         percentage: share,
@@ -760,37 +705,12 @@ pub async fn gray_revert(
     appid: &str,
     saved: &UserTemplate,
 ) -> AppResult<GrayView> {
-    let state = state_of(saved);
-    if state != ReleaseState::Gray {
-        return Err(AppError::Conflict(format!(
-            "no gray release to revert: the code is {}",
-            state.as_str()
-        )));
-    }
+    require_gray_running(saved)?;
     let version = version_of(saved)?;
     AlipayHost::new(deps, component, appid)
         .version(VersionMethod::GrayCancel, &version)
         .await?;
-    step(
-        deps,
-        Move {
-            component,
-            appid,
-            from: state.as_str(),
-            to: ReleaseState::Passed.as_str(),
-            sets: vec![("gray_percentage", n(0))],
-            guard: None,
-            event: Some(Event::new(
-                EventKind::CodeGrayReverted,
-                component,
-                appid,
-                now_millis(),
-                json!({"previous": saved.raw_n("gray_percentage").unwrap_or(0)}),
-            )),
-            now: now_secs(),
-        },
-    )
-    .await?;
+    record_gray_reverted(deps, component, appid, saved).await?;
     Ok(GrayView {
         state: ReleaseState::Passed.as_str(),
         percentage: 0,
@@ -840,13 +760,7 @@ pub async fn undo(
             deps,
             ReleaseState::Withdrawn,
             vec![("audit_status", s(withdrawn))],
-            Some(Event::new(
-                EventKind::AuditWithdrawn,
-                component,
-                appid,
-                now_millis(),
-                json!({"auditId": null, "userVersion": version, "reason": "withdrawn by the merchant"}),
-            )),
+            Some(withdrawn_event(component, appid, None)),
         )
         .await?;
     Ok(AuditView {
@@ -1053,10 +967,7 @@ pub async fn reconcile(
         (ReleaseState::Withdrawing, Some("INIT")) => (
             ReleaseState::Withdrawn,
             vec![("audit_status", s(ReleaseState::Withdrawn.as_str()))],
-            event(
-                EventKind::AuditWithdrawn,
-                json!({"auditId": null, "userVersion": version, "reason": "withdrawn by the merchant"}),
-            ),
+            Some(withdrawn_event(component, appid, None)),
         ),
         (ReleaseState::RollingBack, _) => {
             let online = host.online_version().await?;

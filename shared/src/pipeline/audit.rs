@@ -132,7 +132,7 @@ pub struct AuditView {
     pub message: String,
 }
 
-fn withdrawn_event(component: &str, appid: &str, audit_id: Option<i64>) -> Event {
+pub(crate) fn withdrawn_event(component: &str, appid: &str, audit_id: Option<i64>) -> Event {
     Event::new(
         EventKind::AuditWithdrawn,
         component,

@@ -79,12 +79,7 @@ pub async fn publish_saved(
         return alipay::publish(deps, component, appid, saved).await;
     }
     let state = state_of(saved);
-    if !state.may_publish() {
-        return Err(AppError::Conflict(format!(
-            "only a version that passed its audit can be published: the code is {}",
-            state.as_str()
-        )));
-    }
+    require_publishable(state)?;
     require_icp_filing(deps, component, appid).await?;
     let intent = Intent::begin(
         deps,
@@ -98,13 +93,38 @@ pub async fn publish_saved(
     intent
         .at_wechat(deps, pipeline::host(deps, component, appid).release())
         .await?;
+    record_published(deps, &intent, component, appid, saved).await
+}
+
+/// Only the audited version may be published (passed, or during its gray release): 409 before the platform is asked.
+pub fn require_publishable(state: ReleaseState) -> AppResult<()> {
+    if state.may_publish() {
+        return Ok(());
+    }
+    Err(AppError::Conflict(format!(
+        "only a version that passed its audit can be published: the code is {}",
+        state.as_str()
+    )))
+}
+
+/// The platform published the committed version under the `releasing` intent: recorded with its event.
+pub async fn record_published(
+    deps: &Deps,
+    intent: &Intent<'_>,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<OnlineView> {
     let release_info = json!({"release_version": saved.code_commit_info["userVersion"],
                               "release_desc": saved.code_commit_info["userDesc"], "release_time": now_secs()});
     intent
         .finish(
             deps,
             ReleaseState::Released,
-            vec![("release_info", s(release_info.to_string()))],
+            vec![
+                ("release_info", s(release_info.to_string())),
+                ("gray_percentage", n(0)),
+            ],
             Some(released_event(component, appid, saved)),
         )
         .await?;
@@ -236,32 +256,50 @@ pub async fn gray_saved(
     saved: &store::UserTemplate,
     percentage: i64,
 ) -> AppResult<()> {
-    let state = state_of(saved);
-    let current = saved.raw_n("gray_percentage").unwrap_or(0);
-    match state {
-        ReleaseState::Passed => {}
-        ReleaseState::Gray if percentage > current => {}
-        ReleaseState::Gray => {
-            return Err(AppError::Conflict(format!(
-                "the gray release is at {current}%: it can only grow"
-            )))
-        }
-        other => {
-            return Err(AppError::Conflict(format!(
-                "only a version that passed its audit can be released gradually: the code is {}",
-                other.as_str()
-            )))
-        }
-    }
+    require_gray(saved, percentage)?;
     pipeline::host(deps, component, appid)
         .gray_release(percentage)
         .await?;
+    record_gray(deps, component, appid, saved, percentage, json!({})).await
+}
+
+/// A gray release may go to `percentage`: from `passed`, or growing one under way; 409 before the platform is asked.
+pub fn require_gray(saved: &store::UserTemplate, percentage: i64) -> AppResult<()> {
+    let current = saved.raw_n("gray_percentage").unwrap_or(0);
+    match state_of(saved) {
+        ReleaseState::Passed => Ok(()),
+        ReleaseState::Gray if percentage > current => Ok(()),
+        ReleaseState::Gray => Err(AppError::Conflict(format!(
+            "the gray release is at {current}%: it can only grow"
+        ))),
+        other => Err(AppError::Conflict(format!(
+            "only a version that passed its audit can be released gradually: the code is {}",
+            other.as_str()
+        ))),
+    }
+}
+
+/// The platform released the audited version to `percentage` percent of users: recorded with its event (`more`
+/// adds what the platform set to the event's data).
+pub async fn record_gray(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+    percentage: i64,
+    more: Value,
+) -> AppResult<()> {
+    let mut data = json!({"percentage": percentage, "previous": saved.raw_n("gray_percentage").unwrap_or(0),
+                          "userVersion": saved.code_commit_info["userVersion"]});
+    if let (Some(data), Value::Object(more)) = (data.as_object_mut(), more) {
+        data.extend(more);
+    }
     step(
         deps,
         Move {
             component,
             appid,
-            from: state.as_str(),
+            from: state_of(saved).as_str(),
             to: ReleaseState::Gray.as_str(),
             sets: vec![("gray_percentage", n(percentage))],
             guard: None,
@@ -270,14 +308,12 @@ pub async fn gray_saved(
                 component,
                 appid,
                 now_millis(),
-                json!({"percentage": percentage, "previous": current,
-                       "userVersion": saved.code_commit_info["userVersion"]}),
+                data,
             )),
             now: now_secs(),
         },
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// `GET /code/gray`: WeChat's gray release plan and ours.
@@ -318,22 +354,39 @@ pub async fn gray_revert(
     if Platform::of(appid) == Platform::Alipay {
         return alipay::gray_revert(deps, component, appid, &saved).await;
     }
-    let state = state_of(&saved);
-    if state != ReleaseState::Gray {
-        return Err(AppError::Conflict(format!(
-            "no gray release to revert: the code is {}",
-            state.as_str()
-        )));
-    }
+    require_gray_running(&saved)?;
     pipeline::host(deps, component, appid)
         .revert_gray_release()
         .await?;
+    record_gray_reverted(deps, component, appid, &saved).await?;
+    gray_plan(deps, caller, component, appid).await
+}
+
+/// 409 unless a gray release runs.
+pub fn require_gray_running(saved: &store::UserTemplate) -> AppResult<()> {
+    let state = state_of(saved);
+    if state == ReleaseState::Gray {
+        return Ok(());
+    }
+    Err(AppError::Conflict(format!(
+        "no gray release to revert: the code is {}",
+        state.as_str()
+    )))
+}
+
+/// The platform stopped the gray release: the audited version is ready to publish again (`passed`).
+pub async fn record_gray_reverted(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<()> {
     step(
         deps,
         Move {
             component,
             appid,
-            from: state.as_str(),
+            from: ReleaseState::Gray.as_str(),
             to: ReleaseState::Passed.as_str(),
             sets: vec![("gray_percentage", n(0))],
             guard: None,
@@ -347,8 +400,7 @@ pub async fn gray_revert(
             now: now_secs(),
         },
     )
-    .await?;
-    gray_plan(deps, caller, component, appid).await
+    .await
 }
 
 #[derive(Deserialize)]

@@ -99,14 +99,7 @@ fn fields(req: &ModifyRequest) -> AppResult<Vec<(&'static str, String)>> {
         }
     }
     if let Some(ids) = &req.app_category_ids {
-        let well_formed = |id: &String| {
-            id.split_once('_').is_some_and(|(a, b)| {
-                !a.is_empty()
-                    && !b.is_empty()
-                    && a.chars().chain(b.chars()).all(|c| c.is_ascii_digit())
-            })
-        };
-        if !(1..=4).contains(&ids.len()) || !ids.iter().all(well_formed) {
+        if !crate::domain::platform::valid_category_ids(ids) {
             return Err(AppError::BadRequest(
                 "appCategoryIds are 1 to 4 first_second category ids (e.g. 20_21)".into(),
             ));

@@ -3,7 +3,7 @@
 //! through a presigned URL (`POST /alipay/image/upload-url`) and names its key; the bytes go to Alipay from there,
 //! checked for what they are, not for what the uploader said.
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::alipay::client::FilePart;
 use crate::deps::Deps;
@@ -72,7 +72,7 @@ pub async fn upload_url(
 ) -> AppResult<Value> {
     let purpose = Purpose::parse(&req.purpose)
         .ok_or_else(|| AppError::BadRequest("purpose must be logo or screenshot".into()))?;
-    let ext = crate::blobs::image_extension(&req.content_type).ok_or_else(|| {
+    crate::blobs::image_extension(&req.content_type).ok_or_else(|| {
         AppError::BadRequest("contentType must be image/png or image/jpeg".into())
     })?;
     if !(1..=MAX_ALIPAY_IMAGE_BYTES).contains(&req.size) {
@@ -81,18 +81,10 @@ pub async fn upload_url(
         )));
     }
     owned_alipay_mini_program(deps, caller, component, &req.mini_app_id).await?;
-    let key = format!(
-        "{}{}.{ext}",
-        prefix(component, &req.mini_app_id, purpose),
-        crate::random::hex(8)
-    );
-    let upload_url = deps
-        .blobs
-        .upload_url(&key, &req.content_type, req.size)
-        .await?;
-    Ok(json!({"uploadUrl": upload_url, "key": key, "method": "PUT",
-              "headers": {"Content-Type": req.content_type},
-              "expiresIn": crate::blobs::UPLOAD_URL_TTL.as_secs()}))
+    let prefix = prefix(component, &req.mini_app_id, purpose);
+    deps.blobs
+        .image_upload(&prefix, &req.content_type, req.size)
+        .await
 }
 
 /// A key this mini-program was given for `purpose` (checked before anything is read or sent).

@@ -287,7 +287,7 @@ pub async fn avatar_upload(
     component: &str,
     req: AvatarUploadRequest,
 ) -> AppResult<Value> {
-    let ext = crate::blobs::image_extension(&req.content_type)
+    crate::blobs::image_extension(&req.content_type)
         .ok_or_else(|| bad("contentType must be image/png or image/jpeg"))?;
     if req.size < 1 || req.size > crate::blobs::MAX_IMAGE_BYTES {
         return Err(bad(format!(
@@ -296,18 +296,10 @@ pub async fn avatar_upload(
         )));
     }
     decorator_of(deps, caller, component, &req.ma_app_id).await?;
-    let key = format!(
-        "{}{}.{ext}",
-        avatar_prefix(component, &req.ma_app_id),
-        crate::random::hex(8)
-    );
-    let upload_url = deps
-        .blobs
-        .upload_url(&key, &req.content_type, req.size)
-        .await?;
-    Ok(json!({"uploadUrl": upload_url, "key": key, "method": "PUT",
-              "headers": {"Content-Type": req.content_type},
-              "expiresIn": crate::blobs::UPLOAD_URL_TTL.as_secs()}))
+    let prefix = avatar_prefix(component, &req.ma_app_id);
+    deps.blobs
+        .image_upload(&prefix, &req.content_type, req.size)
+        .await
 }
 
 #[derive(Deserialize)]
