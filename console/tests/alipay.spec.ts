@@ -85,4 +85,21 @@ test("an admin registers the Alipay application and a merchant authorizes an Ali
   await page.screenshot({ path: "test-results/screens/alipay-decorated.png", fullPage: true });
   await page.goto("/#/miniprograms");
   await expect(page.getByTestId("alipay-table").locator("[data-state]").first()).toHaveAttribute("data-state", /building|auditing/);
+
+  // Alipay passes the audit; the merchant publishes from the Alipay mini-program's release tab.
+  const decided = await fetch(`${stack.ALIPAY_SANDBOX_URL}/control/audit/decide`, {
+    method: "POST",
+    body: JSON.stringify({ miniAppId, result: "pass" }),
+  });
+  expect(decided.ok).toBe(true);
+  await page.getByTestId(`alipay-open-${miniAppId}`).click();
+  await page.getByTestId("alipay-release-tab").click();
+  await expect(async () => {
+    await page.getByTestId("refresh-release").click();
+    await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "passed", { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId("trial-qr").locator("img")).toBeVisible();
+  await page.getByTestId("act-publish").click();
+  await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "released");
+  await page.screenshot({ path: "test-results/screens/alipay-released.png", fullPage: true });
 });

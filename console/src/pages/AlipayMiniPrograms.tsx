@@ -1,12 +1,13 @@
 // The workspace's Alipay mini-programs (a merchant's own): their authorization and latest audit, and each one's base
 // info read from Alipay and changed within Alipay's rules.
 import { useEffect, useState } from "react";
-import { Button, Card, Drawer, Form, Input, Space, Table, Tag } from "antd";
+import { Button, Card, Drawer, Form, Input, Space, Table, Tabs, Tag } from "antd";
 import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { StateTag } from "../ui/states";
 import { go } from "../route";
+import { ReleaseTab } from "./MiniProgram";
 
 function BaseInfo({ miniAppId }: { miniAppId: string }) {
   const t = useT();
@@ -100,8 +101,15 @@ export function AlipayMiniPrograms() {
         ]}
       />
       {pager(list.data?.nextCursor)}
-      <Drawer open={!!open} width={Math.min(560, window.innerWidth)} title={open} onClose={() => setOpen(null)} destroyOnHidden>
-        {open && <BaseInfo miniAppId={open} />}
+      <Drawer open={!!open} width={Math.min(720, window.innerWidth)} title={open} onClose={() => setOpen(null)} destroyOnHidden>
+        {open && (
+          <Tabs
+            items={[
+              { key: "basic", label: t("Basic info"), children: <BaseInfo miniAppId={open} /> },
+              { key: "release", label: <span data-testid="alipay-release-tab">{t("Release")}</span>, children: <ReleaseTab appid={open} /> },
+            ]}
+          />
+        )}
       </Drawer>
     </Card>
   );

@@ -18,7 +18,8 @@ function Raw({ value }: { value: unknown }) {
   );
 }
 
-function ReleaseTab({ appid }: { appid: string }) {
+/** Where the code stands and every code action: the same routes for a WeChat and an Alipay mini-program. */
+export function ReleaseTab({ appid }: { appid: string }) {
   const t = useT();
   const versions = useLoad(() => call(api.GET("/code/versions", { params: { query: { maAppId: appid } } })), [appid]);
   const qr = useLoad(() => call(api.GET("/code/qrcode", { params: { query: { maAppId: appid } } })), [appid]);
@@ -42,8 +43,9 @@ function ReleaseTab({ appid }: { appid: string }) {
             <StateTag state={v?.state} />
           </span>
         </Descriptions.Item>
-        <Descriptions.Item label={t("Trial version")}>{v?.trial?.exp_version ?? "—"}</Descriptions.Item>
-        <Descriptions.Item label={t("Online version")}>{v?.online?.release_version ?? "—"}</Descriptions.Item>
+        {/* WeChat names them exp_version and release_version, Alipay app_version. */}
+        <Descriptions.Item label={t("Trial version")}>{v?.trial?.exp_version ?? v?.trial?.app_version ?? "—"}</Descriptions.Item>
+        <Descriptions.Item label={t("Online version")}>{v?.online?.release_version ?? v?.online?.app_version ?? "—"}</Descriptions.Item>
         <Descriptions.Item label={t("Gray release")}>{gray.data?.percentage ? `${gray.data.percentage}%` : "—"}</Descriptions.Item>
         <Descriptions.Item label={t("Trial QR code")}>
           {qr.data?.qrCodeUrl ? <Image width={120} src={qr.data.qrCodeUrl} data-testid="trial-qr" /> : "—"}
