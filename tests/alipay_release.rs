@@ -293,6 +293,18 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         now["userTemplate"]["auditReason"], "首页截图与描述不符",
         "{now}"
     );
+    let (code, versions) = stack
+        .get(&format!("/code/versions?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(code, 200, "{versions}");
+    assert_eq!(
+        (
+            &versions["trial"]["status"],
+            &versions["trial"]["reject_reason"]
+        ),
+        (&json!("AUDIT_REJECT"), &json!("首页截图与描述不符")),
+        "{versions}"
+    );
 
     // Fixed and released again: the rejected version goes back to development first.
     save(&stack, &merchant, &app, &template, json!({"theme": "red"})).await;
@@ -575,6 +587,27 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         .post("/code/audit/speedup", &merchant, &json!({"maAppId": app}))
         .await;
     assert_refused(code, &out, 409, "CONFLICT", "Alipay");
+    // A version in audit is not Alipay's to delete; its experience version can be taken back.
+    let version = json!({"miniAppId": app, "appVersion": "1.0.0"});
+    let (code, out) = stack
+        .post("/alipay/version/delete", &merchant, &version)
+        .await;
+    assert_refused(code, &out, 422, "ALIPAY_REFUSED", "");
+    assert_eq!(
+        out["error"]["alipaySubCode"], "MINI_APP_VERSION_STATUS_ERROR",
+        "{out}"
+    );
+    let (code, out) = stack
+        .post("/alipay/version/experience/cancel", &merchant, &version)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack
+        .post("/alipay/version/experience/cancel", &stranger, &version)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let bad = json!({"miniAppId": app, "appVersion": "1.0"});
+    let (code, out) = stack.post("/alipay/version/delete", &merchant, &bad).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "appVersion");
     let again = json!({"maAppId": app, "userVersion": "1.0.1"});
     let (code, out) = stack.post("/code/release", &merchant, &again).await;
     assert_refused(code, &out, 409, "CONFLICT", "audit");
@@ -616,6 +649,16 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         .await
         .iter()
         .any(|k| k == "CodeBuildFailed"));
+    // The failed build's version is deleted at Alipay; the release record is not about it any more.
+    let failed = json!({"miniAppId": app, "appVersion": "1.1.0"});
+    let (code, out) = stack
+        .post("/alipay/version/delete", &merchant, &failed)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(
+        status_of(&versions_at_alipay(&stack, &app).await, "1.1.0"),
+        "DELETED"
+    );
 
     // A template without an Alipay template cannot build an Alipay mini-program.
     let (wechat_only, _) = alipay_template(&stack, false).await;

@@ -16,7 +16,7 @@ use crate::http::request::{
 use crate::http::response::{json, respond, text};
 use crate::services::{
     alipay_auth, alipay_base_info, alipay_codes, alipay_images, alipay_members,
-    alipay_mini_programs, alipay_notify,
+    alipay_mini_programs, alipay_notify, alipay_versions,
 };
 
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
@@ -103,6 +103,20 @@ pub async fn base_info_modify(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn image_upload_url(deps: &Deps, req: Request) -> Response<Body> {
     code_route(deps, req, |c, comp, req| async move {
         alipay_images::upload_url(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn experience_cancel(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_versions::cancel_experience(deps, &c, &comp, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn version_delete(deps: &Deps, req: Request) -> Response<Body> {
+    code_route(deps, req, |c, comp, req| async move {
+        alipay_versions::delete(deps, &c, &comp, json_body(&req)?).await
     })
     .await
 }

@@ -818,7 +818,8 @@ pub async fn visit_status(
     })
 }
 
-/// `GET /code/versions`: Alipay's versions as (trial, online): the newest not released, and the released one.
+/// `GET /code/versions`: Alipay's versions as (trial, online): the newest not released (with its detail, the
+/// rejection reason included), and the released one.
 pub async fn trial_and_online(
     deps: &Deps,
     component: &str,
@@ -830,11 +831,26 @@ pub async fn trial_and_online(
         .find(|v| v["version_status"] == "RELEASE")
         .cloned()
         .unwrap_or(Value::Null);
-    let trial = listed
+    let mut trial = listed
         .iter()
         .find(|v| !matches!(v["version_status"].as_str(), Some("RELEASE" | "OFFLINE")))
         .cloned()
         .unwrap_or(Value::Null);
+    // The version in the works, with Alipay's detail: its status, gray strategy and why it was rejected.
+    if let Some(version) = trial["app_version"].as_str().map(str::to_owned) {
+        let detail = AlipayHost::new(deps, component, appid)
+            .version(VersionMethod::DetailQuery, &version)
+            .await?;
+        for field in [
+            "status",
+            "reject_reason",
+            "gray_strategy",
+            "version_desc",
+            "can_release",
+        ] {
+            trial[field] = detail[field].clone();
+        }
+    }
     Ok((trial, online))
 }
 

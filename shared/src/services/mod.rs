@@ -9,6 +9,7 @@ pub mod alipay_members;
 pub mod alipay_mini_programs;
 pub mod alipay_notify;
 pub mod alipay_refresh;
+pub mod alipay_versions;
 pub mod basic_info;
 pub mod batches;
 pub mod callbacks;
