@@ -260,23 +260,10 @@ pub async fn release(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
-    let mut info = upload(
-        deps, component, appid, &saved, &template, version, desc, None,
+    let info = upload(
+        deps, component, appid, &saved, &template, version, desc, &audit, None,
     )
     .await?;
-    if audit != AlipayAudit::default() {
-        // Kept with the commit: the audit may be applied later, by the sweep once the build ends.
-        info["alipayAudit"] = json!(audit);
-        store::set_fields(
-            &deps.table,
-            component,
-            appid,
-            vec![("code_commit_info", s(info.to_string()))],
-            None,
-            now_secs(),
-        )
-        .await?;
-    }
     let waited_until = std::time::Instant::now() + BUILD_WAIT;
     while std::time::Instant::now() < waited_until {
         tokio::time::sleep(BUILD_POLL).await;
@@ -297,7 +284,8 @@ pub async fn release(
 }
 
 /// Uploads `version` of the saved config from the template's Alipay template under a `committing` intent and leaves
-/// the record `building`; answers its commit info (naming the batch that made it, if any).
+/// the record `building`; answers its commit info (naming the batch that made it, if any, and keeping what the audit
+/// is to be applied with).
 #[allow(clippy::too_many_arguments)]
 async fn upload(
     deps: &Deps,
@@ -307,6 +295,7 @@ async fn upload(
     template: &industry::IndustryTemplate,
     version: &str,
     desc: &str,
+    audit: &AlipayAudit,
     batch_id: Option<&str>,
 ) -> AppResult<Value> {
     let state = state_of(saved);
@@ -330,6 +319,10 @@ async fn upload(
     info["platform"] = json!("alipay");
     info["alipayTemplateId"] = json!(alipay.template_id);
     info["alipayTemplateVersion"] = json!(alipay.template_version);
+    if *audit != AlipayAudit::default() {
+        // Kept with the commit: the audit may be applied later, by the sweep once the build ends.
+        info["alipayAudit"] = json!(audit);
+    }
     let intent = Intent::begin(
         deps,
         component,
@@ -392,7 +385,11 @@ pub async fn commit_for_batch(
         ""
     };
     let (version, id) = (batch.user_version.as_str(), Some(batch_id));
-    upload(deps, component, appid, saved, template, version, desc, id).await
+    let audit = AlipayAudit::default();
+    upload(
+        deps, component, appid, saved, template, version, desc, &audit, id,
+    )
+    .await
 }
 
 /// Alipay's answer that a version is not in a state the call needs.
