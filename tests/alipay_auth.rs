@@ -6,13 +6,9 @@ use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::alipay::client::{AlipayApp, AlipayClient};
 use wxtpl::http::auth::Role;
 
-fn app_file(stack: &Stack) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap()).unwrap()
-}
-
 /// The stack's made-up application, registered for the local component (idempotent).
 async fn registered(stack: &Stack) -> Value {
-    let keys = app_file(stack);
+    let keys = stack.alipay_app();
     let (code, out) = stack
         .post("/alipay/app/register", &stack.token(Role::Admin), &keys)
         .await;

@@ -7,22 +7,6 @@ use serde_json::{json, Value};
 use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
-fn app_file(stack: &Stack) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(&stack.env["ALIPAY_APP_FILE"]).unwrap()).unwrap()
-}
-
-async fn sandbox(stack: &Stack, path: &str, body: Value) -> Value {
-    let resp = stack
-        .http
-        .post(format!("{}{path}", stack.env["ALIPAY_SANDBOX_URL"]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
 /// Alipay's versions of the mini-program as the sandbox holds them: version → {status, ext, grayStrategy, ...}.
 async fn versions_at_alipay(stack: &Stack, mini_app_id: &str) -> Value {
     let state: Value = stack
@@ -46,7 +30,7 @@ async fn versions_at_alipay(stack: &Stack, mini_app_id: &str) -> Value {
 /// The stack's Alipay application registered, and a merchant's mini-program authorized through its consent link:
 /// (merchant token, mini-program id).
 async fn authorized_merchant(stack: &Stack) -> (String, String) {
-    let keys = app_file(stack);
+    let keys = stack.alipay_app();
     let (code, out) = stack
         .post("/alipay/app/register", &stack.token(Role::Admin), &keys)
         .await;
@@ -80,12 +64,12 @@ async fn authorized_merchant(stack: &Stack) -> (String, String) {
 async fn alipay_template(stack: &Stack, with_alipay: bool) -> (String, String) {
     let (dev, ops) = (stack.token(Role::Developer), stack.token(Role::Operator));
     let alipay_id = format!("2021{:012}", wxtpl::clock::now_millis() % 1_000_000_000_000);
-    sandbox(
-        stack,
-        "/control/template",
-        json!({"templateId": alipay_id, "version": "0.0.1"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/template",
+            json!({"templateId": alipay_id, "version": "0.0.1"}),
+        )
+        .await;
     let draft = stack.sandbox("/control/drafts", json!({})).await["draft_id"]
         .as_i64()
         .unwrap();
@@ -282,12 +266,12 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
 
     // Alipay rejects with a reason, notified: the audit settles with it.
-    sandbox(
-        &stack,
-        "/control/audit/decide",
-        json!({"miniAppId": app, "result": "reject", "reason": "首页截图与描述不符"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/audit/decide",
+            json!({"miniAppId": app, "result": "reject", "reason": "首页截图与描述不符"}),
+        )
+        .await;
     let now = settled(&stack, &merchant, &app, "rejected").await;
     assert_eq!(
         now["userTemplate"]["auditReason"], "首页截图与描述不符",
@@ -319,12 +303,12 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         "{at_alipay}"
     );
     assert_eq!(at_alipay["0.0.2"]["ext"]["ext"]["theme"], "red");
-    sandbox(
-        &stack,
-        "/control/audit/decide",
-        json!({"miniAppId": app, "result": "pass"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/audit/decide",
+            json!({"miniAppId": app, "result": "pass"}),
+        )
+        .await;
     settled(&stack, &merchant, &app, "passed").await;
 
     // Gray: 20 % becomes Alipay's p30; it only grows.
@@ -370,12 +354,12 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     // A third version online, then rolled back: 0.0.2 returns.
     save(&stack, &merchant, &app, &template, json!({"theme": "gold"})).await;
     released_for_audit(&stack, &merchant, &app, "0.0.3").await;
-    sandbox(
-        &stack,
-        "/control/audit/decide",
-        json!({"miniAppId": app, "result": "pass"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/audit/decide",
+            json!({"miniAppId": app, "result": "pass"}),
+        )
+        .await;
     settled(&stack, &merchant, &app, "passed").await;
     let (code, out) = stack
         .post("/code/publish", &merchant, &json!({"maAppId": app}))
@@ -688,12 +672,12 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
     let (template, _) = alipay_template(&stack, true).await;
     save(&stack, &merchant, &app, &template, json!({"theme": "blue"})).await;
     released_for_audit(&stack, &merchant, &app, "1.9.0").await;
-    sandbox(
-        &stack,
-        "/control/audit/decide",
-        json!({"miniAppId": app, "result": "pass"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/audit/decide",
+            json!({"miniAppId": app, "result": "pass"}),
+        )
+        .await;
     settled(&stack, &merchant, &app, "passed").await;
     // A version that passed can be sent back to development (退回开发) instead of going online.
     let (code, out) = stack
@@ -705,18 +689,16 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
         "INIT"
     );
     released_for_audit(&stack, &merchant, &app, "2.0.0").await;
-    sandbox(
-        &stack,
-        "/control/audit/decide",
-        json!({"miniAppId": app, "result": "pass"}),
-    )
-    .await;
+    stack
+        .alipay_sandbox(
+            "/control/audit/decide",
+            json!({"miniAppId": app, "result": "pass"}),
+        )
+        .await;
     settled(&stack, &merchant, &app, "passed").await;
 
     // Alipay puts the version online but its answer is lost: the release stays `releasing`, nobody else may step.
-    sandbox(
-        &stack,
-        "/control/faults",
+    stack.alipay_sandbox("/control/faults",
         json!({"method": "alipay.open.mini.version.online", "appId": app, "applied": true, "times": 1}),
     )
     .await;
@@ -801,7 +783,9 @@ async fn one_batch_releases_a_template_to_five_wechat_and_five_alipay_mini_progr
         } else {
             json!({"miniAppId": app, "result": "pass"})
         };
-        sandbox(&stack, "/control/audit/decide", decision).await;
+        stack
+            .alipay_sandbox("/control/audit/decide", decision)
+            .await;
     }
     let (view, seen) = stack
         .wait_for_batch(&batch, 90, |v, _| v["state"] == "completed")

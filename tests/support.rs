@@ -219,6 +219,25 @@ impl Stack {
             .to_owned()
     }
 
+    /// The stack's made-up Alipay application: `appId`, `privateKey`, `alipayPublicKey` (what `make up` wrote).
+    pub fn alipay_app(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.env["ALIPAY_APP_FILE"]).unwrap())
+            .unwrap()
+    }
+
+    /// A control call to the Alipay sandbox (it must succeed).
+    pub async fn alipay_sandbox(&self, path: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.env["ALIPAY_SANDBOX_URL"]))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
     pub async fn sandbox(&self, path: &str, body: Value) -> Value {
         let resp = self
             .http

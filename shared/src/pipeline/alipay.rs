@@ -674,7 +674,6 @@ pub async fn gray_plan(
     appid: &str,
     saved: &UserTemplate,
 ) -> AppResult<GrayView> {
-    let state = state_of(saved);
     let plan = match version_of(saved) {
         Ok(version) => {
             let detail = AlipayHost::new(deps, component, appid)
@@ -684,15 +683,7 @@ pub async fn gray_plan(
         }
         Err(_) => Value::Null,
     };
-    Ok(GrayView {
-        state: state.as_str(),
-        percentage: if state == ReleaseState::Gray {
-            saved.raw_n("gray_percentage").unwrap_or(0)
-        } else {
-            0
-        },
-        plan,
-    })
+    Ok(GrayView::of(saved, plan))
 }
 
 /// `POST /code/gray/revert`: `gray.cancel`; the version stays ready to publish.

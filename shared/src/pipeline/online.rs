@@ -228,6 +228,22 @@ pub struct GrayView {
     pub plan: Value,
 }
 
+impl GrayView {
+    /// The record's state and gray percentage beside the platform's `plan`.
+    pub fn of(saved: &store::UserTemplate, plan: Value) -> Self {
+        let state = state_of(saved);
+        GrayView {
+            state: state.as_str(),
+            percentage: if state == ReleaseState::Gray {
+                saved.raw_n("gray_percentage").unwrap_or(0)
+            } else {
+                0
+            },
+            plan,
+        }
+    }
+}
+
 /// `POST /code/gray`: the audited version goes online for `percentage` percent of users (1–100, growing only);
 /// WeChat needs a version already online (85079). `POST /code/publish` then releases it to everyone.
 pub async fn gray(
@@ -330,16 +346,7 @@ pub async fn gray_plan(
     let plan = pipeline::host(deps, component, appid)
         .gray_release_plan()
         .await?;
-    let state = state_of(&saved);
-    Ok(GrayView {
-        state: state.as_str(),
-        percentage: if state == ReleaseState::Gray {
-            saved.raw_n("gray_percentage").unwrap_or(0)
-        } else {
-            0
-        },
-        plan,
-    })
+    Ok(GrayView::of(&saved, plan))
 }
 
 /// `POST /code/gray/revert`: stops the gray release; the audited version stays ready to publish (`passed`).
