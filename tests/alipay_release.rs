@@ -841,3 +841,62 @@ async fn one_batch_releases_a_template_to_five_wechat_and_five_alipay_mini_progr
         );
     }
 }
+
+#[tokio::test]
+async fn version_housekeeping_refuses_wrong_roles_bad_bodies_and_the_version_being_released() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app) = authorized_merchant(&stack).await;
+    let (template, _) = alipay_template(&stack, true).await;
+    save(&stack, &merchant, &app, &template, json!({"theme": "tea"})).await;
+    let version = json!({"miniAppId": app, "appVersion": "2.0.0"});
+    for path in [
+        "/alipay/version/delete",
+        "/alipay/version/experience/cancel",
+    ] {
+        // Developers do not touch merchants' versions; admins of the workspace neither.
+        for role in [Role::Developer, Role::Admin] {
+            let (code, out) = stack.post(path, &stack.token(role), &version).await;
+            assert_refused(code, &out, 403, "FORBIDDEN", "");
+        }
+        // Malformed bodies: missing fields, unknown fields, a version not x.y.z, an id that is not Alipay's.
+        for bad in [
+            json!({"miniAppId": app}),
+            json!({"miniAppId": app, "appVersion": "2.0.0", "extra": 1}),
+            json!({"miniAppId": app, "appVersion": "2.0"}),
+            json!({"miniAppId": "wx1234567890abcdef", "appVersion": "2.0.0"}),
+            json!("not an object"),
+        ] {
+            let (code, out) = stack.post(path, &merchant, &bad).await;
+            assert_eq!(code, 400, "{path} {bad}: {out}");
+        }
+    }
+
+    // Alipay's build query fails while the release waits: the record stays `building` for the sweep, and the
+    // version in the works is not deleted from under it.
+    let fault = json!({"method": "alipay.open.mini.version.build.query", "code": "40004",
+                       "subCode": "SANDBOX_FAULT", "times": 1});
+    stack.alipay_sandbox("/control/faults", fault).await;
+    let release = json!({"maAppId": app, "userVersion": "2.0.0"});
+    let (code, out) = stack.post("/code/release", &merchant, &release).await;
+    assert_refused(code, &out, 422, "ALIPAY_REFUSED", "");
+    assert_eq!(stack.release_state(&merchant, &app).await, "building");
+    let (code, out) = stack
+        .post("/alipay/version/delete", &merchant, &version)
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "being released");
+    let at_alipay = status_of(&versions_at_alipay(&stack, &app).await, "2.0.0");
+    assert!(
+        ["BUILDING", "INIT"].contains(&at_alipay.as_str()),
+        "{at_alipay}"
+    );
+    // The sweep takes the build up again and submits it.
+    for _ in 0..20 {
+        stack.invoke("release-sweep").await;
+        if stack.release_state(&merchant, &app).await == "auditing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(stack.release_state(&merchant, &app).await, "auditing");
+}

@@ -126,9 +126,14 @@ impl Stack {
     }
 
     pub fn token_for(&self, role: Role, tenant: &str, component: Option<&str>) -> String {
+        self.token_as(role, &format!("test-{role:?}"), tenant, component)
+    }
+
+    /// A token for the person `sub` of any tenant and component (or none).
+    pub fn token_as(&self, role: Role, sub: &str, tenant: &str, component: Option<&str>) -> String {
         let now = wxtpl::clock::now_secs();
         let claims = Claims {
-            sub: format!("test-{role:?}"),
+            sub: sub.to_owned(),
             role,
             tenant: tenant.to_owned(),
             component: component.map(str::to_owned),

@@ -97,6 +97,8 @@ const zh: Record<string, string> = {
   "Draft box": "草稿箱",
   Draft: "草稿",
   "Make a template": "生成行业模板",
+  "Make an Alipay-only template": "仅支付宝的行业模板",
+  "Alipay template id": "支付宝模板 ID",
   "Industry id": "行业编号",
   "Industry name": "行业名称",
   "Default config (JSON)": "默认配置（JSON）",

@@ -22,6 +22,12 @@ export function useRoute(): Route {
   return { path: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(query) };
 }
 
+/** A mini-program's own page: WeChat's detail page, or an Alipay one (16 digits) opened in the Alipay table. */
+export function openMiniProgram(appid: string) {
+  if (/^\d{16}$/.test(appid)) go("/miniprograms", { alipay: appid });
+  else go(`/miniprograms/${appid}`);
+}
+
 export function go(path: string, query?: Record<string, string | undefined>) {
   const q = new URLSearchParams();
   Object.entries(query ?? {}).forEach(([k, v]) => v !== undefined && v !== "" && q.set(k, v));

@@ -42,9 +42,9 @@ test("an admin registers the Alipay application and a merchant authorizes an Ali
 
   // The merchant finds it among its mini-programs and renames it at Alipay.
   const miniAppId = query.get("maAppId")!;
-  await page.goto("/#/miniprograms");
+  // "Open the mini-program" leads to its Alipay page (base info and release), not WeChat's.
+  await page.getByTestId("authorized").getByRole("button").click();
   await expect(page.getByTestId("alipay-table")).toContainText(miniAppId);
-  await page.getByTestId(`alipay-open-${miniAppId}`).click();
   await expect(page.getByTestId("alipay-name")).toHaveValue(/店铺/);
   await page.getByTestId("alipay-name").fill("安茶 Alipay");
   await Promise.all([
@@ -102,4 +102,23 @@ test("an admin registers the Alipay application and a merchant authorizes an Ali
   await page.getByTestId("act-publish").click();
   await expect(page.getByTestId("release-state").locator("[data-state]")).toHaveAttribute("data-state", "released");
   await page.screenshot({ path: "test-results/screens/alipay-released.png", fullPage: true });
+});
+
+test("a developer makes a template from an Alipay template alone", async ({ page }) => {
+  const industry = unique("AliOnly");
+  await login(page, seededUser("developer"));
+  await page.goto("/#/templates");
+  await page.getByTestId("make-alipay").click();
+  await page.getByTestId("industry-id").fill(industry.toLowerCase());
+  await page.locator("#industryName").fill(industry);
+  await page.getByTestId("alipay-template-id").fill(String(Date.now()).padStart(16, "9"));
+  const [made] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/draft/release") && r.request().method() === "POST"),
+    page.getByTestId("make-submit").click(),
+  ]);
+  expect(made.status()).toBe(201);
+  const template = (await made.json()).template;
+  expect(template.templateId).toBeNull();
+  await expect(page.getByTestId("templates")).toContainText(template.id);
+  await logout(page);
 });

@@ -70,6 +70,8 @@ class Sandbox:
         self.lock = threading.RLock()
         self.clock, self.faults = Clock(), Faults()
         self.isv_app_id = keys["appId"]
+        # Third-party applications the sandbox knows; more are added by a control call (they share the key pair).
+        self.isv_app_ids = {self.isv_app_id}
         self.app_public = serialization.load_pem_public_key(keys["appPublicKey"].encode())
         self.alipay_private = serialization.load_pem_private_key(keys["alipayPrivateKey"].encode(), None)
         self.build_seconds, self.public_base, self.notify_base = build_seconds, public_base, notify_base
@@ -160,7 +162,7 @@ class Sandbox:
         try:
             if not method:
                 raise Refusal("40001", "isv.missing-method", "缺少方法名参数")
-            if params.get("app_id") != self.isv_app_id:
+            if params.get("app_id") not in self.isv_app_ids:
                 raise Refusal("40002", "isv.invalid-app-id", "无效的AppID参数")
             self.verified(params)
             handler = self.methods.get(method)
@@ -180,7 +182,8 @@ class Sandbox:
                     if biz.get("app_auth_token"):
                         raise Refusal("40002", "isv.invalid-biz-content", "app_auth_token 须为公共参数")
                     app = self.apps.get(self.tokens.get(token))
-                    if app is None:
+                    # A token works only for the application the merchant authorized.
+                    if app is None or app.get("isv", self.isv_app_id) != params.get("app_id"):
                         raise Refusal("20001", "aop.invalid-app-auth-token", "无效的应用授权令牌")
                 fault = self.faults.take(method, app and app["mini_app_id"])
                 if fault and not fault.get("applied"):
@@ -200,14 +203,15 @@ class Sandbox:
         """The form Alipay posts to the application's gateway address: signed like Alipay's (RSA2 over the sorted
         parameters without sign and sign_type)."""
         now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8)))
-        form = {"app_id": self.isv_app_id, "notify_id": secrets.token_hex(16), "charset": "utf-8", "version": "1.0",
+        isv = app.get("isv", self.isv_app_id)
+        form = {"app_id": isv, "notify_id": secrets.token_hex(16), "charset": "utf-8", "version": "1.0",
                 "sign_type": "RSA2", "notify_time": now.strftime("%Y-%m-%d %H:%M:%S"),
                 "utc_timestamp": str(int(self.clock.now() * 1000))}
         if kind == "auth":
             form.update(notify_type="open_app_auth_notify", status="execute_auth", auth_app_id=app["mini_app_id"],
                         biz_content=json.dumps({"notify_context": {"trigger": "user_auth"}, "detail": {
                             "app_auth_token": app["token"], "app_refresh_token": app["refresh"],
-                            "user_id": app["user_id"], "auth_app_id": app["mini_app_id"], "app_id": self.isv_app_id,
+                            "user_id": app["user_id"], "auth_app_id": app["mini_app_id"], "app_id": isv,
                             "expires_in": TOKEN_LIFETIME, "re_expires_in": REFRESH_LIFETIME,
                             "auth_time": (extra or {}).get("authTime") or app.get("issued_ms")}}, ensure_ascii=False))
         elif kind == "cancelled":
@@ -227,7 +231,7 @@ class Sandbox:
         return form
 
     def deliver(self, form):
-        url = f"{self.notify_base}/alipay/{self.isv_app_id}/notify"
+        url = f"{self.notify_base}/alipay/{form['app_id']}/notify"
         data = urllib.parse.urlencode(form).encode()
         req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"})
         try:
@@ -266,11 +270,11 @@ class Sandbox:
             self.apps[mini_app_id] = app
             return app
 
-    def new_code(self, app):
+    def new_code(self, app, isv=None):
         code = "P" + secrets.token_hex(16)
         self.issued.add(code)
         self.codes[code] = {"mini_app_id": app["mini_app_id"], "expires": self.clock.now() + CODE_LIFETIME,
-                            "used": False}
+                            "used": False, "isv": isv or self.isv_app_id}
         return code
 
     def issue_tokens(self, app):
@@ -287,40 +291,41 @@ class Sandbox:
                "user_id": app["user_id"], "expires_in": TOKEN_LIFETIME, "re_expires_in": REFRESH_LIFETIME}
         return {**one, "tokens": [one]}
 
-    def token_app(self, _app, biz, _params):
+    def token_app(self, _app, biz, params):
         grant = biz.get("grant_type")
         if grant == "authorization_code":
             found = self.codes.get(biz.get("code", ""))
-            if found is None or found["expires"] < self.clock.now():
+            if found is None or found["expires"] < self.clock.now() or found["isv"] != params.get("app_id"):
                 raise business("isv.invalid-app-auth-code", "授权码无效或已过期")
             if found["used"]:
                 raise business("isv.app-auth-code-used", "授权码已使用")
             found["used"] = True
             app = self.apps[found["mini_app_id"]]
+            app["isv"] = found["isv"]
             out = self.issue_tokens(app)
             # Alipay also tells the application's gateway about the authorization.
             self.deliver_later(self.notification("auth", app))
             return out
         if grant == "refresh_token":
             app = self.apps.get(self.refresh.get(biz.get("refresh_token", "")))
-            if app is None:
+            if app is None or app.get("isv", self.isv_app_id) != params.get("app_id"):
                 raise business("isv.refresh-token-invalid", "刷新令牌无效")
             return self.issue_tokens(app)
         raise Refusal("40002", "isv.invalid-grant-type", "grant_type 须为 authorization_code 或 refresh_token")
 
     def consent(self, query):
         """appToAppAuth.htm: the merchant agrees; the browser goes back with an app_auth_code."""
-        if query.get("app_id") != self.isv_app_id:
+        if query.get("app_id") not in self.isv_app_ids:
             return Answer(400, {"error": "unknown third-party application"})
         redirect = query.get("redirect_uri", "")
         if not redirect.startswith(("http://", "https://")):
             return Answer(400, {"error": "redirect_uri is missing or not a URL"})
         with self.lock:
             app = self.apps.get(query.get("mini_app_id", "")) or self.new_mini_app(query.get("app_name"))
-            code = self.new_code(app)
+            code = self.new_code(app, query["app_id"])
         sep = "&" if "?" in redirect else "?"
         target = redirect + sep + urllib.parse.urlencode(
-            {"app_id": self.isv_app_id, "app_auth_code": code, "state": query.get("state", "")})
+            {"app_id": query["app_id"], "app_auth_code": code, "state": query.get("state", "")})
         return Answer.redirect(target)
 
     # --- versions -----------------------------------------------------------------------------------------------
@@ -675,7 +680,17 @@ class Sandbox:
             if method == "POST" and path == "/control/app/create":
                 # A merchant mini-program that authorized the application (as after the consent page).
                 app = self.new_mini_app(body.get("appName"))
-                return 200, {"miniAppId": app["mini_app_id"], "appAuthCode": self.new_code(app)}
+                isv = str(body.get("appId") or self.isv_app_id)
+                if isv not in self.isv_app_ids:
+                    return 404, {"error": "unknown third-party application"}
+                return 200, {"miniAppId": app["mini_app_id"], "appAuthCode": self.new_code(app, isv)}
+            if method == "POST" and path == "/control/isv":
+                # Another provider's third-party application (signing with the sandbox's one key pair).
+                app_id = str(body.get("appId", ""))
+                if len(app_id) != 16 or not app_id.isdigit():
+                    return 400, {"error": "appId is 16 digits"}
+                self.isv_app_ids.add(app_id)
+                return 200, {"appId": app_id}
             if method == "POST" and path == "/control/audit/decide":
                 app = self.apps.get(str(body.get("miniAppId")))
                 if app is None:

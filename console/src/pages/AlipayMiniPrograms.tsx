@@ -6,7 +6,7 @@ import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { StateTag } from "../ui/states";
-import { go } from "../route";
+import { go, useRoute } from "../route";
 import { ReleaseTab } from "./MiniProgram";
 
 function BaseInfo({ miniAppId }: { miniAppId: string }) {
@@ -59,7 +59,9 @@ export function AlipayMiniPrograms() {
   const t = useT();
   const { cursor, pager } = usePages();
   const list = useLoad(() => call(api.GET("/alipay/miniprogram/list", { params: { query: { cursor, limit: 50 } } })), [cursor]);
-  const [open, setOpen] = useState<string | null>(null);
+  const { query } = useRoute();
+  // `?alipay=ID` (from a link elsewhere in the console) opens that mini-program's drawer.
+  const [open, setOpen] = useState<string | null>(query.get("alipay"));
   return (
     <Card title={t("Alipay mini-programs")} extra={<Button onClick={list.reload}>{t("Refresh")}</Button>}>
       <ErrorBox error={list.error} />

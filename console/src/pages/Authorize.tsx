@@ -5,7 +5,7 @@ import { Button, Card, Input, QRCode, Result, Space, Typography } from "antd";
 import { api, ApiError, call } from "../api/client";
 import { useT } from "../i18n";
 import { ErrorBox, useLoad } from "../ui/kit";
-import { go, useRoute } from "../route";
+import { openMiniProgram, useRoute } from "../route";
 
 /** WeChat's consent page by link (PC) and by QR code (H5), for the caller or, from staff, for `merchant`. */
 function Links({ merchant }: { merchant?: string }) {
@@ -96,12 +96,7 @@ export function AuthorizePage() {
           data-testid="authorized"
           title={t("Authorized: the mini-program is yours")}
           subTitle={query.get("platform") === "alipay" ? `${t("Alipay mini-program")} ${appid}` : appid}
-          extra={
-            // Alipay mini-programs have no page of their own in the console yet.
-            query.get("platform") === "alipay" ? null : (
-              <Button type="primary" onClick={() => go(`/miniprograms/${appid}`)}>{t("Open the mini-program")}</Button>
-            )
-          }
+          extra={<Button type="primary" onClick={() => openMiniProgram(appid)}>{t("Open the mini-program")}</Button>}
         />
       )}
       {outcome === "error" && <Result status="error" title={t("Authorization failed")} subTitle={`HTTP ${query.get("status")}`} />}

@@ -6,7 +6,7 @@ import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, time, useLoad, usePages } from "../ui/kit";
 import { StateTag } from "../ui/states";
-import { go } from "../route";
+import { go, openMiniProgram } from "../route";
 
 const LIVE = ["running", "waiting_quota"];
 const RETRY = ["failed", "rejected", "cancelled"];
@@ -103,7 +103,7 @@ export function BatchPage({ batchId }: { batchId: string }) {
             pagination={false}
             scroll={{ x: 800 }}
             columns={[
-              { title: "appid", dataIndex: "maAppId", render: (v) => <a onClick={() => go(`/miniprograms/${v}`)}>{v}</a> },
+              { title: "appid", dataIndex: "maAppId", render: (v) => <a onClick={() => openMiniProgram(v)}>{v}</a> },
               { title: t("State"), dataIndex: "state", render: (v) => <StateTag state={v} /> },
               { title: "auditId", dataIndex: "auditId" },
               { title: "errcode", dataIndex: "errcode", render: (v) => (v ? <Tag color="red">{v}</Tag> : null) },

@@ -6,7 +6,7 @@ import { api, call, type Row } from "../api/client";
 import { useT } from "../i18n";
 import { Act, ErrorBox, JsonEditor, useLoad } from "../ui/kit";
 import { StateTag } from "../ui/states";
-import { go, useRoute } from "../route";
+import { go, openMiniProgram, useRoute } from "../route";
 import type { paths } from "../api/schema";
 
 type Config = Record<string, unknown>;
@@ -179,7 +179,7 @@ export function DecoratePage() {
             >
               {t("Release")}
             </Act>
-            <Button onClick={() => go(`/miniprograms/${maAppId}`)}>{t("Open the mini-program")}</Button>
+            <Button onClick={() => maAppId && openMiniProgram(maAppId)}>{t("Open the mini-program")}</Button>
           </Space>
           {!d.saved && <Alert type="info" showIcon message={<StateTag state="none" />} />}
         </>

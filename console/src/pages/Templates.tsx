@@ -1,4 +1,5 @@
-// The template's life: a developer turns a WeChat draft into an industry template (0), hands it over (1), an
+// The template's life: a developer turns a WeChat draft (or, for Alipay only, an Alipay template) into an industry
+// template (0), hands it over (1), an
 // operator describes it, gives it a cover and publishes it to the market (2), or takes it off again.
 import { useState } from "react";
 import { Button, Card, Drawer, Form, Input, Modal, Segmented, Space, Table, Tag, Typography } from "antd";
@@ -13,12 +14,25 @@ const STATUS = ["Under development", "Handed over", "Published"];
 function Drafts({ onMade }: { onMade: () => void }) {
   const t = useT();
   const drafts = useLoad(() => call(api.GET("/draft/list")), []);
-  const [draft, setDraft] = useState<Row | null>(null);
+  // What the template is made from: a WeChat draft, or (`{}`) an Alipay template alone.
+  const [making, setMaking] = useState<{ draft?: Row } | null>(null);
+  const draft = making?.draft;
   const [config, setConfig] = useState<unknown>({ theme: "red" });
   const [pages, setPages] = useState<unknown>([{ pageKey: "home", name: "Home", config: {} }]);
   const [form] = Form.useForm();
   return (
-    <Card title={t("Draft box")} size="small" extra={<Button onClick={drafts.reload}>{t("Refresh")}</Button>}>
+    <Card
+      title={t("Draft box")}
+      size="small"
+      extra={
+        <Space>
+          <Button data-testid="make-alipay" onClick={() => setMaking({})}>
+            {t("Make an Alipay-only template")}
+          </Button>
+          <Button onClick={drafts.reload}>{t("Refresh")}</Button>
+        </Space>
+      }
+    >
       <ErrorBox error={drafts.error} />
       <Table<Row>
         rowKey="draft_id"
@@ -34,7 +48,7 @@ function Drafts({ onMade }: { onMade: () => void }) {
           {
             title: t("Actions"),
             render: (_, r) => (
-              <Button size="small" type="primary" data-testid={`make-${r.draft_id}`} onClick={() => setDraft(r)}>
+              <Button size="small" type="primary" data-testid={`make-${r.draft_id}`} onClick={() => setMaking({ draft: r })}>
                 {t("Make a template")}
               </Button>
             ),
@@ -42,9 +56,9 @@ function Drafts({ onMade }: { onMade: () => void }) {
         ]}
       />
       <Modal
-        open={!!draft}
-        title={`${t("Make a template")} · ${t("Draft")} ${draft?.draft_id ?? ""}`}
-        onCancel={() => setDraft(null)}
+        open={!!making}
+        title={draft ? `${t("Make a template")} · ${t("Draft")} ${draft.draft_id}` : t("Make an Alipay-only template")}
+        onCancel={() => setMaking(null)}
         footer={null}
         width={720}
         destroyOnHidden
@@ -60,6 +74,13 @@ function Drafts({ onMade }: { onMade: () => void }) {
             <Form.Item name="desc" label={t("Description")}>
               <Input />
             </Form.Item>
+            <Form.Item
+              name="alipayTemplateId"
+              label={t("Alipay template id")}
+              rules={[{ required: !draft }, { pattern: /^\d{1,32}$/ }]}
+            >
+              <Input data-testid="alipay-template-id" />
+            </Form.Item>
           </Space>
           <Form.Item label={t("Default config (JSON)")}>
             <JsonEditor value={config} onValid={setConfig} rows={4} testId="template-config" />
@@ -70,15 +91,22 @@ function Drafts({ onMade }: { onMade: () => void }) {
           <Act
             type="primary"
             data-testid="make-submit"
-            run={() =>
-              call(
+            run={async () => {
+              const { alipayTemplateId, ...fields } = await form.validateFields();
+              return call(
                 api.POST("/draft/release", {
-                  body: { draftId: draft!.draft_id, ...form.getFieldsValue(), config, pages },
+                  body: {
+                    draftId: draft?.draft_id,
+                    ...fields,
+                    config,
+                    pages,
+                    alipay: alipayTemplateId ? { templateId: alipayTemplateId } : undefined,
+                  },
                 }),
-              )
-            }
+              );
+            }}
             done={() => {
-              setDraft(null);
+              setMaking(null);
               onMade();
             }}
           >

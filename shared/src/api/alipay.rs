@@ -6,7 +6,7 @@
 use lambda_http::{Body, Request, Response};
 
 use super::merchants::{link_merchant, to_frontend};
-use super::{caller, code_route};
+use super::{authenticated, caller, code_route, owned_component};
 use crate::deps::Deps;
 use crate::error::AppError;
 use crate::http::auth::Role;
@@ -22,9 +22,17 @@ use crate::services::{
 pub async fn register(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) = caller(deps, &req, &[Role::Admin]).await?;
-            let out = alipay_auth::register_app(deps, &claims, &component.appid, json_body(&req)?)
-                .await?;
+            let claims = authenticated(deps, &req).await?;
+            claims.require_role(&[Role::Admin])?;
+            let body: alipay_auth::RegisterAppRequest = json_body(&req)?;
+            // Without a component named (or in the token), the application gets a workspace of its own.
+            let workspace = if query(&req, "componentAppid").is_some() || claims.component.is_some()
+            {
+                owned_component(deps, &claims, &req).await?.appid
+            } else {
+                alipay_auth::alipay_workspace(deps, &claims, &body.app_id).await?
+            };
+            let out = alipay_auth::register_app(deps, &claims, &workspace, body).await?;
             Ok(json(if out.created { 201 } else { 200 }, &out))
         }
         .await,

@@ -110,12 +110,19 @@ async fn expand(deps: &Deps, component: &str, batch_id: &str, cursor: &str) -> A
         return Ok(());
     }
     let now = now_millis();
-    // Alipay mini-programs are targets only when the template names an Alipay template to build them from.
-    let alipay_too = industry::get(&deps.table, component, &batch.spec.template_id)
-        .await?
-        .is_some_and(|t| t.alipay.is_some());
+    // Each platform's mini-programs are targets only when the template has code to build them from: WeChat's code
+    // template, or an Alipay template.
+    let template = industry::get(&deps.table, component, &batch.spec.template_id).await?;
+    let alipay_too = template.as_ref().is_some_and(|t| t.alipay.is_some());
+    let wechat_too = template.as_ref().is_some_and(|t| t.template_id.is_some());
+    let alipay_pages = match cursor.strip_prefix(ALIPAY_PAGES) {
+        Some(after) => Some(after),
+        // A template made for Alipay only: `all` starts with the Alipay mini-programs.
+        None if !wechat_too && cursor.is_empty() => Some(""),
+        None => None,
+    };
     let (candidates, next): (Vec<(String, Option<&'static str>)>, Option<String>) =
-        if let (true, Some(after)) = (batch.spec.all, cursor.strip_prefix(ALIPAY_PAGES)) {
+        if let (true, Some(after)) = (batch.spec.all, alipay_pages) {
             // `all`, past the WeChat mini-programs: the workspace's Alipay ones, a page at a time.
             let page = alipay_store::list(
                 &deps.table,
@@ -156,6 +163,9 @@ async fn expand(deps: &Deps, component: &str, batch_id: &str, cursor: &str) -> A
             let mut named = Vec::new();
             for appid in &batch.spec.ma_app_ids[start.min(end)..end] {
                 let skip = match Platform::of(appid) {
+                    Platform::Wechat if !wechat_too => {
+                        Some("a WeChat mini-program, and the template is made for Alipay only")
+                    }
                     Platform::Wechat => {
                         let authorized = authorizers::get(&deps.table, component, appid)
                             .await?

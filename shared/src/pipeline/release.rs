@@ -175,8 +175,8 @@ async fn commit_and_submit(
         .ok_or_else(|| {
             AppError::Conflict("the chosen template no longer exists; pick another".into())
         })?;
+    let template_id = wechat_code(&template)?;
     let (ext, ext_hash) = ext_of(deps, component, appid, &saved, &template).await?;
-    let template_id = template.template_id;
 
     // 1. commit, unless WeChat already holds exactly this code (a release that failed after its commit resumes)
     let previous = &saved.code_commit_info;
@@ -280,6 +280,7 @@ pub async fn commit_for_batch(
 ) -> AppResult<Value> {
     let state = state_of(saved);
     state.may_commit().map_err(AppError::Conflict)?;
+    wechat_code(template)?;
     readiness::before_commit(deps, component, appid, template).await?;
     let (ext, ext_hash) = ext_of(deps, component, appid, saved, template).await?;
     let info = commit_info(
@@ -299,6 +300,16 @@ pub async fn commit_for_batch(
         )
         .await?;
     Ok(info)
+}
+
+/// WeChat's code template a WeChat mini-program is committed from; a template made for Alipay only has none.
+pub(crate) fn wechat_code(template: &industry::IndustryTemplate) -> AppResult<i64> {
+    template.template_id.ok_or_else(|| {
+        AppError::Conflict(format!(
+            "template {} is made for Alipay only: it has no WeChat code to build a WeChat mini-program from",
+            template.id
+        ))
+    })
 }
 
 /// What a commit is, kept as `codeCommitInfo` (and in its intent, for the sweep): the WeChat template, the version,

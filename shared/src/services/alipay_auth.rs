@@ -13,6 +13,7 @@ use crate::secrets::AlipaySecret;
 use crate::services::merchants::{enc, verified_state};
 use crate::services::quotas::{self, Kind};
 use crate::store::alipay::{self as store, Authorization, Claim};
+use crate::store::components::{self, Registration};
 
 /// A consent link stays usable this long (Alipay's `app_auth_code` itself lives a day).
 const LINK_TTL_SECS: i64 = 1800;
@@ -39,6 +40,31 @@ pub struct RegisteredApp {
 /// Alipay application ids are 16 digits.
 pub fn valid_app_id(app_id: &str) -> bool {
     app_id.len() == 16 && app_id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The workspace of a provider with only Alipay: an admin registering an application without naming a component gets
+/// one of its own, keyed by the application id (`COMP#{appId}`, no WeChat secret behind it). Registering the same
+/// application again (a key rotation) finds the workspace that already holds it.
+pub async fn alipay_workspace(deps: &Deps, admin: &Claims, app_id: &str) -> AppResult<String> {
+    if !valid_app_id(app_id) {
+        return Err(AppError::InvalidId(
+            "appId must be Alipay's 16-digit application id".into(),
+        ));
+    }
+    let taken = || {
+        AppError::Conflict(format!(
+            "Alipay application {app_id} is registered for another workspace"
+        ))
+    };
+    match store::app_claim(&deps.table, app_id).await? {
+        Some((tenant, component)) if tenant == admin.tenant => return Ok(component),
+        Some(_) => return Err(taken()),
+        None => {}
+    }
+    match components::register(&deps.table, app_id, &admin.tenant).await? {
+        Registration::Created | Registration::Updated => Ok(app_id.to_owned()),
+        Registration::OwnedByOtherTenant => Err(taken()),
+    }
 }
 
 /// `POST /alipay/app/register` (admin): keys are checked to be RSA keys, kept in Secrets Manager, never echoed.

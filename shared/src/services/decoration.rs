@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::clock::now_secs;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
+use crate::domain::platform::Platform;
 use crate::domain::release;
 use crate::domain::templates::{self as rules, PageSpec, Status};
 use crate::error::{AppError, AppResult};
@@ -199,6 +200,12 @@ pub async fn save(
     // The merchant's config, even when an operator saves it on the merchant's behalf (hosting).
     let seller = owner.unwrap_or_else(|| merchant.sub.clone());
     let template = published(deps, component, &req.template_id).await?;
+    if Platform::of(&req.ma_app_id) == Platform::Wechat && template.template_id.is_none() {
+        return Err(AppError::Conflict(format!(
+            "template {} is made for Alipay only: a WeChat mini-program needs one with WeChat code",
+            template.id
+        )));
+    }
     let template_pages = industry::pages(&deps.table, component, &template.id).await?;
     if let Some(unknown) = req
         .pages

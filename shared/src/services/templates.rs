@@ -76,7 +76,9 @@ pub async fn library(deps: &Deps, component: &str) -> AppResult<Library> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseDraftRequest {
-    pub draft_id: i64,
+    /// The WeChat draft; omitted by a provider building for Alipay only, which names `alipay` instead.
+    #[serde(default)]
+    pub draft_id: Option<i64>,
     pub industry_id: String,
     pub industry_name: String,
     pub config: Value,
@@ -87,6 +89,9 @@ pub struct ReleaseDraftRequest {
     pub privacy: PrivacySpec,
     #[serde(default)]
     pub domains: ServerDomains,
+    /// The Alipay template its Alipay mini-programs are built from (can also be set later with `/template/update`).
+    #[serde(default)]
+    pub alipay: Option<AlipayTemplate>,
 }
 
 fn validate_release(req: &ReleaseDraftRequest) -> AppResult<()> {
@@ -115,6 +120,20 @@ fn validate_release(req: &ReleaseDraftRequest) -> AppResult<()> {
             rules::MAX_DESC_CHARS
         )));
     }
+    match (req.draft_id, &req.alipay) {
+        (None, None) => {
+            return Err(AppError::BadRequest(
+                "draftId (a WeChat draft) or alipay (an Alipay template) is required".into(),
+            ))
+        }
+        (Some(d), _) if d < 0 => {
+            return Err(AppError::BadRequest("draftId must not be negative".into()))
+        }
+        _ => {}
+    }
+    if let Some(a) = &req.alipay {
+        a.validate().map_err(AppError::BadRequest)?;
+    }
     rules::validate_config(&req.config)?;
     rules::validate_pages(&req.pages)?;
     readiness::validate_privacy(&req.privacy)?;
@@ -136,56 +155,24 @@ fn draft_error(e: AppError, draft_id: i64) -> AppError {
     }
 }
 
-/// Releases a draft as an industry template. The same draft twice returns the existing template (`false`).
+/// Makes an industry template from a WeChat draft (added to WeChat's template library) and/or an Alipay template.
+/// The same draft (or, without one, the same Alipay template) twice returns the existing template (`false`).
 pub async fn release_draft(
     deps: &Deps,
     component: &str,
     req: ReleaseDraftRequest,
 ) -> AppResult<(IndustryTemplate, bool)> {
     validate_release(&req)?;
-    if let Some(existing) = store::get_by_draft(&deps.table, component, req.draft_id).await? {
-        return Ok((existing, false));
-    }
-    let list = || {
-        with_component_token(deps, component, |cat| async move {
-            deps.wechat.template_list(&cat).await
-        })
-    };
-    // A retry after a failure further down must not add a second WeChat template for the same draft.
-    let mut code_template = list()
-        .await?
-        .into_iter()
-        .filter(|t| t.draft_id == req.draft_id)
-        .max_by_key(|t| t.create_time);
-    if code_template.is_none() {
-        let draft_id = req.draft_id;
-        with_component_token(deps, component, |cat| async move {
-            deps.wechat.add_to_template(&cat, draft_id).await
-        })
-        .await
-        .map_err(|e| draft_error(e, draft_id))?;
-        code_template = list()
-            .await?
-            .into_iter()
-            .filter(|t| t.draft_id == req.draft_id)
-            .max_by_key(|t| t.create_time);
-    }
-    let code_template = code_template.ok_or_else(|| {
-        AppError::Upstream(WechatError::Decode(format!(
-            "template for draft {} missing after addtotemplate",
-            req.draft_id
-        )))
-    })?;
     let now = now_secs();
-    let template = IndustryTemplate {
+    let mut template = IndustryTemplate {
         id: random_id("it_"),
         component_appid: component.to_owned(),
         industry_id: req.industry_id,
         industry_name: req.industry_name,
-        product_app_id: code_template.source_miniprogram_appid,
-        draft_id: req.draft_id,
-        template_id: code_template.template_id,
-        user_version: code_template.user_version,
+        product_app_id: String::new(),
+        draft_id: None,
+        template_id: None,
+        user_version: String::new(),
         config: req.config,
         pages: req.pages,
         status: Status::DevConfig,
@@ -194,20 +181,64 @@ pub async fn release_draft(
         ext: Value::Object(Default::default()),
         privacy: req.privacy,
         domains: req.domains,
-        alipay: None,
+        alipay: req.alipay,
+        claim: String::new(),
         version: 1,
         create_time: now,
         update_time: now,
     };
+    template.draft_id = req.draft_id;
+    template.claim = store::claim_sk(&template);
+    if let Some(existing) = store::get_by_claim(&deps.table, component, &template.claim).await? {
+        return Ok((existing, false));
+    }
+    if let Some(draft_id) = req.draft_id {
+        let code = wechat_code_template(deps, component, draft_id).await?;
+        template.product_app_id = code.source_miniprogram_appid;
+        template.template_id = Some(code.template_id);
+        template.user_version = code.user_version;
+    }
     if store::create(&deps.table, &template).await? {
-        tracing::info!(component, id = %template.id, template_id = template.template_id, "industry template created");
+        tracing::info!(component, id = %template.id, template_id = ?template.template_id, "industry template created");
         return Ok((template, true));
     }
     // A concurrent release of the same draft won: return its template.
-    let existing = store::get_by_draft(&deps.table, component, template.draft_id).await?;
+    let existing = store::get_by_claim(&deps.table, component, &template.claim).await?;
     existing
         .map(|t| (t, false))
         .ok_or_else(|| AppError::Conflict("the draft is being released; try again".into()))
+}
+
+/// WeChat's code template made from the draft, adding the draft to the template library unless an earlier attempt
+/// did (a retry after a failure further down must not add a second WeChat template for the same draft).
+async fn wechat_code_template(
+    deps: &Deps,
+    component: &str,
+    draft_id: i64,
+) -> AppResult<CodeTemplate> {
+    let list = || {
+        with_component_token(deps, component, |cat| async move {
+            deps.wechat.template_list(&cat).await
+        })
+    };
+    let made = |all: Vec<CodeTemplate>| {
+        all.into_iter()
+            .filter(|t| t.draft_id == draft_id)
+            .max_by_key(|t| t.create_time)
+    };
+    if let Some(code) = made(list().await?) {
+        return Ok(code);
+    }
+    with_component_token(deps, component, |cat| async move {
+        deps.wechat.add_to_template(&cat, draft_id).await
+    })
+    .await
+    .map_err(|e| draft_error(e, draft_id))?;
+    made(list().await?).ok_or_else(|| {
+        AppError::Upstream(WechatError::Decode(format!(
+            "template for draft {draft_id} missing after addtotemplate"
+        )))
+    })
 }
 
 pub async fn get(deps: &Deps, component: &str, id: &str) -> AppResult<IndustryTemplate> {
@@ -466,22 +497,24 @@ pub async fn delete(
             "{in_use} mini-program(s) use this template; it cannot be deleted"
         )));
     }
-    let template_id = current.template_id;
-    let deleted = with_component_token(deps, component, |cat| async move {
-        deps.wechat.delete_template(&cat, template_id).await
-    })
-    .await;
-    match deleted {
-        Ok(()) => {}
-        // Already gone at WeChat (an earlier attempt got that far): finish our side.
-        Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::TEMPLATE_NOT_FOUND) => {}
-        Err(e) => return Err(e),
+    // A template made for Alipay only has nothing at WeChat; Alipay's template is the provider's own to keep.
+    if let Some(template_id) = current.template_id {
+        let deleted = with_component_token(deps, component, |cat| async move {
+            deps.wechat.delete_template(&cat, template_id).await
+        })
+        .await;
+        match deleted {
+            Ok(()) => {}
+            // Already gone at WeChat (an earlier attempt got that far): finish our side.
+            Err(AppError::Upstream(e)) if e.errcode() == Some(errcode::TEMPLATE_NOT_FOUND) => {}
+            Err(e) => return Err(e),
+        }
     }
     if !store::mark_deleted(&deps.table, &current, now_secs()).await? {
         return Err(AppError::Conflict(
             "the template changed meanwhile or is now in use; reload it".into(),
         ));
     }
-    tracing::info!(component, id, template_id, "industry template deleted");
+    tracing::info!(component, id, template_id = ?current.template_id, "industry template deleted");
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
+use crate::domain::platform::Platform;
 use crate::error::{AppError, AppResult};
 use crate::store::{authorizers, components, tokens, tokens::Subject};
 use crate::wechat::{errcode, WechatError};
@@ -224,6 +225,11 @@ fn subject_kind(subject: Subject<'_>) -> String {
 }
 
 async fn fetch_component_token(deps: &Deps, component: &str) -> AppResult<Fresh> {
+    if Platform::of(component) == Platform::Alipay {
+        return Err(AppError::Conflict(format!(
+            "workspace {component} holds an Alipay application only: WeChat's routes need a WeChat component"
+        )));
+    }
     let ticket = components::get_ticket(&deps.table, component)
         .await?
         .ok_or(AppError::TicketMissing)?;

@@ -1,6 +1,6 @@
 //! Industry templates and their page configs.
 //! `PK=COMP#{appid}`: `SK=TPL#{id}` the template (pages kept inline until release), `SK=TPLDRAFT#{draftId}` makes a
-//! draft release idempotent, `SK=TPLPAGE#{id}#{pageKey}` the page configs generated at release.
+//! draft release idempotent (`SK=TPLALIPAY#{alipayTemplateId}` a template made for Alipay only), `SK=TPLPAGE#{id}#{pageKey}` the page configs generated at release.
 //! Published templates carry `GSI1PK=MARKET#{appid}`, `GSI1SK={industryId}#{id}` (a sparse market index).
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Serialize;
@@ -19,9 +19,10 @@ pub struct IndustryTemplate {
     pub component_appid: String,
     pub industry_id: String,
     pub industry_name: String,
+    /// WeChat's side: the draft it was made from and WeChat's code template (None: made for Alipay only).
     pub product_app_id: String,
-    pub draft_id: i64,
-    pub template_id: i64,
+    pub draft_id: Option<i64>,
+    pub template_id: Option<i64>,
     pub user_version: String,
     pub config: Value,
     pub pages: Vec<PageSpec>,
@@ -36,6 +37,9 @@ pub struct IndustryTemplate {
     pub domains: ServerDomains,
     /// The Alipay template its Alipay mini-programs are built from; None: the template is WeChat's only.
     pub alipay: Option<AlipayTemplate>,
+    /// The claim taken at creation (`claim_sk`), freed when the template is deleted.
+    #[serde(skip)]
+    pub claim: String,
     pub version: i64,
     pub create_time: i64,
     pub update_time: i64,
@@ -71,8 +75,8 @@ fn from_item(item: &Item) -> Result<IndustryTemplate, StoreError> {
         industry_id: require_s(item, "industry_id")?,
         industry_name: require_s(item, "industry_name")?,
         product_app_id: get_s(item, "product_app_id").unwrap_or_default(),
-        draft_id: get_n(item, "draft_id").unwrap_or(0),
-        template_id: get_n(item, "template_id").unwrap_or(0),
+        draft_id: get_n(item, "draft_id"),
+        template_id: get_n(item, "template_id"),
         user_version: get_s(item, "user_version").unwrap_or_default(),
         config: json_field(item, "config")?,
         pages: json_field(item, "pages")?,
@@ -84,6 +88,8 @@ fn from_item(item: &Item) -> Result<IndustryTemplate, StoreError> {
         privacy: json_field(item, "privacy").unwrap_or_default(),
         domains: json_field(item, "domains").unwrap_or_default(),
         alipay: json_field(item, "alipay").ok(),
+        claim: get_s(item, "claim")
+            .unwrap_or_else(|| format!("TPLDRAFT#{}", get_n(item, "draft_id").unwrap_or(0))),
         version: get_n(item, "version").unwrap_or(0),
         create_time: get_n(item, "create_time").unwrap_or(0),
         update_time: get_n(item, "update_time").unwrap_or(0),
@@ -97,8 +103,11 @@ fn to_item(t: &IndustryTemplate) -> Item {
     item.insert("industry_id".into(), s(&t.industry_id));
     item.insert("industry_name".into(), s(&t.industry_name));
     item.insert("product_app_id".into(), s(&t.product_app_id));
-    item.insert("draft_id".into(), n(t.draft_id));
-    item.insert("template_id".into(), n(t.template_id));
+    if let (Some(draft), Some(code)) = (t.draft_id, t.template_id) {
+        item.insert("draft_id".into(), n(draft));
+        item.insert("template_id".into(), n(code));
+    }
+    item.insert("claim".into(), s(claim_sk(t)));
     item.insert("user_version".into(), s(&t.user_version));
     item.insert("config".into(), json_attr(&t.config));
     item.insert("pages".into(), json_attr(&t.pages));
@@ -116,10 +125,20 @@ fn to_item(t: &IndustryTemplate) -> Item {
     item
 }
 
-/// Creates the template and claims its draft in one transaction. False when the draft was already released.
+/// What makes a template's creation idempotent: its WeChat draft, or for a template made for Alipay only, the Alipay
+/// template it was made from. Kept on the template, so deleting it frees the same claim.
+pub fn claim_sk(t: &IndustryTemplate) -> String {
+    match (t.draft_id, &t.alipay) {
+        (Some(draft), _) => format!("TPLDRAFT#{draft}"),
+        (None, Some(a)) => format!("TPLALIPAY#{}", a.template_id),
+        (None, None) => format!("TPLNONE#{}", t.id),
+    }
+}
+
+/// Creates the template and claims its draft (or Alipay template) in one transaction. False when already claimed.
 pub async fn create(table: &Table, t: &IndustryTemplate) -> Result<bool, StoreError> {
     let pk = component_pk(&t.component_appid);
-    let mut claim = key(pk, format!("TPLDRAFT#{}", t.draft_id));
+    let mut claim = key(pk, claim_sk(t));
     claim.insert("template".into(), s(&t.id));
     let tx = table
         .client()
@@ -143,16 +162,17 @@ pub async fn get(
     }
 }
 
-pub async fn get_by_draft(
+/// The template holding a claim (`claim_sk`): the one made from a draft, or for Alipay only from an Alipay template.
+pub async fn get_by_claim(
     table: &Table,
     component: &str,
-    draft_id: i64,
+    claim_sk: &str,
 ) -> Result<Option<IndustryTemplate>, StoreError> {
     let claim = table
         .get(
             component_pk(component),
-            format!("TPLDRAFT#{draft_id}"),
-            "GetItem draft claim",
+            claim_sk.to_owned(),
+            "GetItem template claim",
         )
         .await?;
     match claim.and_then(|c| get_s(&c, "template")) {
@@ -443,7 +463,7 @@ pub async fn mark_deleted(
         .expression_attribute_values(":v", n(t.version));
     let free_draft = aws_sdk_dynamodb::types::Delete::builder()
         .table_name(&table.name)
-        .set_key(Some(key(pk, format!("TPLDRAFT#{}", t.draft_id))));
+        .set_key(Some(key(pk, t.claim.clone())));
     let tx = table
         .client()
         .transact_write_items()
