@@ -22,8 +22,9 @@ use crate::domain::platform::{Build, Platform};
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::lambda::QueueRecord;
+use crate::pipeline::platform::{on_platform, ReleasePlatform};
 use crate::pipeline::release::{state_of, Submitted, INTENT_STALE_MS};
-use crate::pipeline::{alipay, audit, online, release};
+use crate::pipeline::{alipay, online, release};
 use crate::services::batches::{completed_data, message};
 use crate::services::{decoration, events};
 use crate::store::alipay as alipay_store;
@@ -570,11 +571,9 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 return Ok(later(state, deps.config.batch_retry_secs, Note::default()));
             }
             // Its holder died: settle it from WeChat's state before going on.
-            let reconciled = if alipay {
-                alipay::reconcile(deps, component, appid, release_state, &saved).await
-            } else {
-                audit::reconcile(deps, component, appid, release_state, &saved, started).await
-            };
+            let reconciled = on_platform!(appid, |p| p
+                .reconcile(deps, component, appid, release_state, &saved, started)
+                .await);
             if let Err(e) = reconciled {
                 return failure(e, state, target.attempts, deps);
             }
@@ -601,15 +600,9 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                     Note::reason("the template was deleted"),
                 ));
             };
-            let committed = if alipay {
-                alipay::commit_for_batch(deps, component, appid, &saved, &template, spec, &batch.id)
-                    .await
-            } else {
-                release::commit_for_batch(
-                    deps, component, appid, &saved, &template, spec, &batch.id,
-                )
-                .await
-            };
+            let committed = on_platform!(appid, |p| p
+                .commit_for_batch(deps, component, appid, &saved, &template, spec, &batch.id)
+                .await);
             match committed {
                 // Alipay builds after answering: the next pass looks at the build.
                 Ok(_) if alipay => {
@@ -694,11 +687,9 @@ async fn run(deps: &Deps, batch: &Batch, target: &Target) -> AppResult<Outcome> 
                 if spec.until == Until::Submitted {
                     return Ok(Outcome::Finished(TargetState::Submitted, note));
                 }
-                let polled = if alipay {
-                    alipay::poll_audit(deps, component, appid, &saved).await
-                } else {
-                    audit::poll_audit(deps, component, appid, &saved).await
-                };
+                let polled = on_platform!(appid, |p| p
+                    .poll_audit(deps, component, appid, &saved)
+                    .await);
                 match polled {
                     Ok(true) => continue,
                     Ok(false) => return Ok(later(TargetState::Auditing, poll, note)),

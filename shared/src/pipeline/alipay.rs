@@ -1,6 +1,6 @@
 //! The release pipeline's steps for Alipay mini-programs (seed 004 §4), on the same record, states, intents, events
-//! and history as WeChat's: the pipeline's routes call here when the mini-program is Alipay's
-//! (`domain::platform::Platform::of`). What differs is Alipay's: a commit is `version.upload` and a build Alipay runs
+//! and history as WeChat's: `Alipay` implements the pipeline's platform trait (`pipeline::platform`), chosen for a
+//! mini-program whose id is Alipay's (`domain::platform::Platform::of`). What differs is Alipay's: a commit is `version.upload` and a build Alipay runs
 //! after answering (state `building`, polled here and by the sweep); the trial QR code is the experience version's;
 //! an audit is `audit.apply`, settled by Alipay's notification or by `detail.query`; one version at a time may be in
 //! audit, passed, rejected or gray, so a new release first sends the previous passed or rejected one back to
@@ -12,18 +12,21 @@ use serde_json::{json, Value};
 use crate::alipay::client::{AlipayApp, VersionMethod};
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
+use crate::domain::batch::BatchSpec;
 use crate::domain::events::{Event, EventKind};
+use crate::domain::identity::Claims;
 use crate::domain::platform::{
     alipay_audit_result, alipay_build, alipay_gray_strategy, valid_alipay_version, AlipayAudit,
     Build,
 };
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
-use crate::pipeline::audit::{settle, withdrawn_event, AuditOutcome, AuditView};
+use crate::pipeline::audit::{settle, withdrawn_event, AuditOutcome, AuditView, Swept};
 use crate::pipeline::online::{
     record_gray, record_gray_reverted, record_published, released_event, require_gray,
     require_gray_running, require_publishable, rolled_back_event, GrayView, OnlineView,
 };
+use crate::pipeline::platform::{Asked, ReleasePlatform};
 use crate::pipeline::release::{
     audit_fields_without_id, commit_info, committed_event, ext_of, set_fields, state_of, try_step,
     Intent, ReleaseOutcome, INTENT_STALE_MS,
@@ -210,15 +213,6 @@ fn version_of(saved: &UserTemplate) -> AppResult<String> {
         })
 }
 
-/// What a merchant asked `/code/release` for: `user_version` as given (None: any), `version` as it will be
-/// uploaded, the description and what the audit is applied with.
-pub struct Asked<'a> {
-    pub user_version: Option<&'a str>,
-    pub version: &'a str,
-    pub desc: &'a str,
-    pub audit: AlipayAudit,
-}
-
 /// `POST /code/release` for an Alipay mini-program: upload from the template with the saved config as ext, wait a
 /// little for the build, then the experience QR code and `audit.apply`; a build still running is left to the sweep.
 pub async fn release(
@@ -232,8 +226,9 @@ pub async fn release(
         user_version: asked_version,
         version,
         desc,
-        audit,
+        alipay: audit,
     } = asked;
+    let audit = audit.unwrap_or_default();
     audit.validate().map_err(AppError::BadRequest)?;
     alipay_images::check_screenshots(deps, component, appid, &audit.screenshots).await?;
     if !valid_alipay_version(version) {
@@ -864,55 +859,39 @@ pub async fn poll_audit(
     settle_version(deps, component, appid, &version, outcome, reason).await
 }
 
-/// What the sweep found when it looked at an open Alipay release.
-pub enum Looked {
-    /// The build ended and the version went to audit (or its build failed).
-    Moved,
-    /// An audit or an intent settled.
-    Settled,
-    /// The build runs on: look again soon.
-    Building,
-    NoNews,
-    Nothing,
-}
-
-/// The sweep's look at one open Alipay release: a build under way, an audit without a result, a stale intent.
-pub async fn sweep_one(
-    deps: &Deps,
-    component: &str,
-    appid: &str,
-    saved: &UserTemplate,
-) -> AppResult<Looked> {
+/// The sweep's look at one open Alipay release: a build under way (the build's end moves it to audit, or records
+/// its failure), an audit without a result, a stale intent.
+async fn look(deps: &Deps, component: &str, appid: &str, saved: &UserTemplate) -> AppResult<Swept> {
     let state = state_of(saved);
     match state {
         ReleaseState::Building => Ok(
             match build_step(deps, component, appid, &saved.code_commit_info).await {
-                Ok(Some(_)) => Looked::Moved,
-                Ok(None) => Looked::Building,
+                Ok(Some(_)) => Swept::Submitted,
+                Ok(None) => Swept::WaitUntil(now_millis() + deps.config.sweep_retry_secs * 1000),
                 // A failed build is recorded by the step itself.
-                Err(AppError::Conflict(_)) => Looked::Moved,
+                Err(AppError::Conflict(_)) => Swept::Submitted,
                 Err(e) => return Err(e),
             },
         ),
         ReleaseState::Auditing | ReleaseState::Delayed => {
             Ok(if poll_audit(deps, component, appid, saved).await? {
-                Looked::Settled
+                Swept::Settled
             } else {
-                Looked::NoNews
+                Swept::NoNews
             })
         }
         s if s.is_intent() => {
             let started = saved.raw_n("intent_started_ms").unwrap_or(0);
             if now_millis() - started < INTENT_STALE_MS {
-                return Ok(Looked::Nothing);
+                return Ok(Swept::Nothing);
             }
             Ok(if reconcile(deps, component, appid, s, saved).await? {
-                Looked::Settled
+                Swept::Settled
             } else {
-                Looked::Nothing
+                Swept::Nothing
             })
         }
-        _ => Ok(Looked::Nothing),
+        _ => Ok(Swept::Nothing),
     }
 }
 
@@ -1009,4 +988,160 @@ pub async fn reconcile(
         "Alipay intent reconciled"
     );
     Ok(moved)
+}
+
+/// Alipay's open platform: what each step of the pipeline is at Alipay (functions above).
+pub struct Alipay;
+
+impl ReleasePlatform for Alipay {
+    async fn release(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: UserTemplate,
+        asked: Asked<'_>,
+    ) -> AppResult<ReleaseOutcome> {
+        release(deps, component, appid, saved, asked).await
+    }
+
+    async fn undo_audit(
+        &self,
+        deps: &Deps,
+        _caller: &Claims,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<AuditView> {
+        undo(deps, component, appid, saved).await
+    }
+
+    async fn speed_up_audit(
+        &self,
+        _deps: &Deps,
+        _caller: &Claims,
+        _component: &str,
+        _appid: &str,
+        _saved: &UserTemplate,
+    ) -> AppResult<AuditView> {
+        Err(AppError::Conflict(
+            "Alipay takes no request to speed up an audit once it is applied".into(),
+        ))
+    }
+
+    async fn publish(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<OnlineView> {
+        publish(deps, component, appid, saved).await
+    }
+
+    async fn rollback(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<OnlineView> {
+        rollback(deps, component, appid, saved).await
+    }
+
+    async fn gray(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+        percentage: i64,
+    ) -> AppResult<GrayView> {
+        gray(deps, component, appid, saved, percentage).await
+    }
+
+    async fn gray_plan(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<GrayView> {
+        gray_plan(deps, component, appid, saved).await
+    }
+
+    async fn gray_revert(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<GrayView> {
+        gray_revert(deps, component, appid, saved).await
+    }
+
+    async fn visit_status(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+        action: &str,
+    ) -> AppResult<OnlineView> {
+        visit_status(deps, component, appid, saved, action).await
+    }
+
+    async fn trial_and_online(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+    ) -> AppResult<(Value, Value)> {
+        trial_and_online(deps, component, appid).await
+    }
+
+    async fn look(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<Swept> {
+        look(deps, component, appid, saved).await
+    }
+
+    async fn poll_audit(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+    ) -> AppResult<bool> {
+        poll_audit(deps, component, appid, saved).await
+    }
+
+    async fn reconcile(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        state: ReleaseState,
+        saved: &UserTemplate,
+        _started_ms: i64,
+    ) -> AppResult<bool> {
+        reconcile(deps, component, appid, state, saved).await
+    }
+
+    async fn commit_for_batch(
+        &self,
+        deps: &Deps,
+        component: &str,
+        appid: &str,
+        saved: &UserTemplate,
+        template: &industry::IndustryTemplate,
+        batch: &BatchSpec,
+        batch_id: &str,
+    ) -> AppResult<Value> {
+        commit_for_batch(deps, component, appid, saved, template, batch, batch_id).await
+    }
 }

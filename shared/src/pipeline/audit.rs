@@ -8,13 +8,13 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::platform::Platform;
 use crate::domain::release::{sweep_delay_ms, ReleaseState};
 use crate::error::{AppError, AppResult};
+use crate::pipeline::platform::{on_platform, ReleasePlatform};
 use crate::pipeline::release::{
     owned, state_of, step, submit, try_step, Intent, Submitted, INTENT_STALE_MS,
 };
-use crate::pipeline::{self, alipay, host::CodeHost};
+use crate::pipeline::{self, host::CodeHost};
 use crate::services::events;
 use crate::services::quotas::{self, Kind};
 use crate::store::item::{n, s};
@@ -152,10 +152,21 @@ pub async fn undo(
 ) -> AppResult<AuditView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::undo(deps, component, appid, &saved).await;
-    }
-    let state = state_of(&saved);
+    on_platform!(appid, |p| p
+        .undo_audit(deps, merchant, component, appid, &saved)
+        .await)
+}
+
+/// WeChat's withdrawal: the open audit at WeChat (counted in the merchant's quota), or a submission still waiting
+/// for the privacy scan, here alone.
+pub(super) async fn undo_at_wechat(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<AuditView> {
+    let state = state_of(saved);
     let withdrawn = ReleaseState::Withdrawn.as_str();
     let event = withdrawn_event(component, appid, saved.audit_id);
     match state {
@@ -221,12 +232,19 @@ pub async fn speedup(
 ) -> AppResult<AuditView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return Err(AppError::Conflict(
-            "Alipay takes no request to speed up an audit once it is applied".into(),
-        ));
-    }
-    let state = state_of(&saved);
+    on_platform!(appid, |p| p
+        .speed_up_audit(deps, merchant, component, appid, &saved)
+        .await)
+}
+
+pub(super) async fn speedup_at_wechat(
+    deps: &Deps,
+    merchant: &Claims,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<AuditView> {
+    let state = state_of(saved);
     let audit_id = match (state, saved.audit_id) {
         (ReleaseState::Auditing | ReleaseState::Delayed, Some(id)) => id,
         _ => {
@@ -279,7 +297,7 @@ const SWEEP_PAGE: i32 = 50;
 const SWEEP_FAILURES_LISTED: usize = 20;
 
 /// What one look at an open release came to.
-enum Swept {
+pub enum Swept {
     Submitted,
     StillPending,
     Reconciled,
@@ -406,18 +424,17 @@ async fn sweep_one(
     appid: &str,
     saved: &store::UserTemplate,
 ) -> AppResult<Swept> {
-    if Platform::of(appid) == Platform::Alipay {
-        let retry_at = now_millis() + deps.config.sweep_retry_secs * 1000;
-        return Ok(
-            match alipay::sweep_one(deps, component, appid, saved).await? {
-                alipay::Looked::Moved => Swept::Submitted,
-                alipay::Looked::Settled => Swept::Settled,
-                alipay::Looked::Building => Swept::WaitUntil(retry_at),
-                alipay::Looked::NoNews => Swept::NoNews,
-                alipay::Looked::Nothing => Swept::Nothing,
-            },
-        );
-    }
+    on_platform!(appid, |p| p.look(deps, component, appid, saved).await)
+}
+
+/// WeChat's look: submits a release whose privacy scan is done, polls an audit that sent no result, reconciles an
+/// intent whose holder died.
+pub(super) async fn look_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<Swept> {
     match state_of(saved) {
         state @ ReleaseState::SubmitPending => {
             let intent = Intent::begin(

@@ -1,11 +1,12 @@
 //! The release pipeline of one mini-program: commit → readiness (category, privacy, domains) → submit → audit →
-//! publish, gray release, rollback, and the sweep that settles what WeChat left open. Its states are
-//! `domain::release::ReleaseState`, the same for every platform; what it asks of the platform goes through
-//! `host::CodeHost`, so a second platform (Alipay) plugs in its own implementation beside `host::WechatHost`.
+//! publish, gray release, rollback, and the sweep that settles what the platform left open. Its states are
+//! `domain::release::ReleaseState`, the same for every platform; each step is carried out by the mini-program's
+//! platform through `platform::ReleasePlatform` (WeChat's over `host::CodeHost`, Alipay's in `alipay`).
 pub mod alipay;
 pub mod audit;
 pub mod host;
 pub mod online;
+pub mod platform;
 pub mod readiness;
 pub mod release;
 

@@ -7,12 +7,12 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::platform::Platform;
 use crate::domain::release::ReleaseState;
 use crate::error::{AppError, AppResult};
 use crate::pipeline::audit::MiniProgramRequest;
+use crate::pipeline::platform::{on_platform, ReleasePlatform};
 use crate::pipeline::release::{owned, set_fields, state_of, step, Intent};
-use crate::pipeline::{self, alipay, host::CodeHost};
+use crate::pipeline::{self, host::CodeHost};
 use crate::store::history;
 use crate::store::item::{n, s};
 use crate::store::user_templates::{self as store, Move};
@@ -75,9 +75,16 @@ pub async fn publish_saved(
     appid: &str,
     saved: &store::UserTemplate,
 ) -> AppResult<OnlineView> {
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::publish(deps, component, appid, saved).await;
-    }
+    on_platform!(appid, |p| p.publish(deps, component, appid, saved).await)
+}
+
+/// WeChat's publication: only with a completed ICP filing.
+pub(super) async fn publish_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<OnlineView> {
     let state = state_of(saved);
     require_publishable(state)?;
     require_icp_filing(deps, component, appid).await?;
@@ -159,15 +166,22 @@ pub async fn rollback(
 ) -> AppResult<OnlineView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::rollback(deps, component, appid, &saved).await;
-    }
+    on_platform!(appid, |p| p.rollback(deps, component, appid, &saved).await)
+}
+
+/// WeChat's rollback: the online version is re-read from WeChat afterwards.
+pub(super) async fn rollback_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<OnlineView> {
     if saved.release_info.is_null() {
         return Err(AppError::Conflict(
             "nothing has been published yet, so there is nothing to roll back".into(),
         ));
     }
-    let state = state_of(&saved);
+    let state = state_of(saved);
     let intent = Intent::begin(
         deps,
         component,
@@ -204,9 +218,9 @@ pub async fn rollback(
         )
         .await?;
     Ok(OnlineView {
-        state: state_of(&saved).as_str(),
+        state: state_of(saved).as_str(),
         release_info,
-        access_status: saved.access_status,
+        access_status: saved.access_status.clone(),
         message: "rolled back to the previous online version".into(),
     })
 }
@@ -257,11 +271,9 @@ pub async fn gray(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, caller, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::gray(deps, component, appid, &saved, req.percentage).await;
-    }
-    gray_saved(deps, component, appid, &saved, req.percentage).await?;
-    gray_plan(deps, caller, component, appid).await
+    on_platform!(appid, |p| p
+        .gray(deps, component, appid, &saved, req.percentage)
+        .await)
 }
 
 /// Releases the audited version of `saved` to `percentage` percent of users (a request, or a batch target).
@@ -340,13 +352,31 @@ pub async fn gray_plan(
     appid: &str,
 ) -> AppResult<GrayView> {
     let saved = owned(deps, caller, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::gray_plan(deps, component, appid, &saved).await;
-    }
+    on_platform!(appid, |p| p.gray_plan(deps, component, appid, &saved).await)
+}
+
+/// WeChat's plan beside the release record.
+pub(super) async fn gray_plan_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<GrayView> {
     let plan = pipeline::host(deps, component, appid)
         .gray_release_plan()
         .await?;
-    Ok(GrayView::of(&saved, plan))
+    Ok(GrayView::of(saved, plan))
+}
+
+/// The release record as a step just left it.
+pub(super) async fn reread(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+) -> AppResult<store::UserTemplate> {
+    store::get(&deps.table, component, appid)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("mini-program {appid}")))
 }
 
 /// `POST /code/gray/revert`: stops the gray release; the audited version stays ready to publish (`passed`).
@@ -358,15 +388,22 @@ pub async fn gray_revert(
 ) -> AppResult<GrayView> {
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, caller, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::gray_revert(deps, component, appid, &saved).await;
-    }
-    require_gray_running(&saved)?;
+    on_platform!(appid, |p| p
+        .gray_revert(deps, component, appid, &saved)
+        .await)
+}
+
+pub(super) async fn gray_revert_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+) -> AppResult<()> {
+    require_gray_running(saved)?;
     pipeline::host(deps, component, appid)
         .revert_gray_release()
         .await?;
-    record_gray_reverted(deps, component, appid, &saved).await?;
-    gray_plan(deps, caller, component, appid).await
+    record_gray_reverted(deps, component, appid, saved).await
 }
 
 /// 409 unless a gray release runs.
@@ -430,9 +467,18 @@ pub async fn visit_status(
     }
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        return alipay::visit_status(deps, component, appid, &saved, action).await;
-    }
+    on_platform!(appid, |p| p
+        .visit_status(deps, component, appid, &saved, action)
+        .await)
+}
+
+pub(super) async fn visit_status_at_wechat(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    saved: &store::UserTemplate,
+    action: &str,
+) -> AppResult<OnlineView> {
     pipeline::host(deps, component, appid)
         .change_visit_status(action)
         .await?;
@@ -452,8 +498,8 @@ pub async fn visit_status(
     )
     .await?;
     Ok(OnlineView {
-        state: state_of(&saved).as_str(),
-        release_info: saved.release_info,
+        state: state_of(saved).as_str(),
+        release_info: saved.release_info.clone(),
         access_status: action.to_owned(),
         message: format!(
             "visits are {}",
@@ -490,21 +536,10 @@ pub async fn versions(
     component: &str,
     appid: &str,
 ) -> AppResult<VersionsView> {
-    let (platform, _) =
-        crate::services::access::owned_on_any_platform(deps, merchant, component, appid).await?;
+    crate::services::access::owned_on_any_platform(deps, merchant, component, appid).await?;
     let saved = store::get(&deps.table, component, appid).await?;
-    let (trial, online) = match platform {
-        Platform::Wechat => {
-            let info = pipeline::host(deps, component, appid)
-                .version_info()
-                .await?;
-            (
-                info.exp_info.unwrap_or(Value::Null),
-                info.release_info.unwrap_or(Value::Null),
-            )
-        }
-        Platform::Alipay => alipay::trial_and_online(deps, component, appid).await?,
-    };
+    let (trial, online) =
+        on_platform!(appid, |p| p.trial_and_online(deps, component, appid).await)?;
     let history = history::list(&deps.table, component, appid, HISTORY_LIMIT)
         .await?
         .into_iter()

@@ -9,11 +9,12 @@ use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::events::{Event, EventKind};
 use crate::domain::identity::Claims;
-use crate::domain::platform::{AlipayAudit, Platform};
+use crate::domain::platform::AlipayAudit;
 use crate::domain::release::{audit_items, ext_json, ReleaseState};
 use crate::error::{AppError, AppResult};
+use crate::pipeline::platform::{on_platform, Asked, ReleasePlatform};
 use crate::pipeline::readiness::{self, Prepared};
-use crate::pipeline::{self, alipay, host::CodeHost};
+use crate::pipeline::{self, host::CodeHost};
 use crate::services::quotas::{self, Kind};
 use crate::services::{access, events};
 use crate::store::item::{n, s};
@@ -124,44 +125,23 @@ pub async fn release(
     let appid = req.ma_app_id.as_str();
     let saved = owned(deps, merchant, component, appid).await?;
     let unit = quotas::take(deps, component, merchant, Kind::AuditSubmission).await?;
-    if Platform::of(appid) == Platform::Alipay {
-        let asked = alipay::Asked {
-            user_version: req.user_version.as_deref(),
-            version: &user_version,
-            desc: &user_desc,
-            audit: req.alipay.unwrap_or_default(),
-        };
-        return unit
-            .spend(alipay::release(deps, component, appid, saved, asked))
-            .await;
-    }
-    if req.alipay.is_some() {
-        return unit
-            .spend(async {
-                Err(AppError::BadRequest(
-                    "`alipay` goes with an Alipay mini-program's release, not a WeChat one's"
-                        .into(),
-                ))
-            })
-            .await;
-    }
     let asked = Asked {
         user_version: req.user_version.as_deref(),
         version: &user_version,
         desc: &user_desc,
+        alipay: req.alipay,
     };
-    unit.spend(commit_and_submit(deps, component, appid, saved, asked))
-        .await
+    let released = async {
+        on_platform!(appid, |p| p
+            .release(deps, component, appid, saved, asked)
+            .await)
+    };
+    unit.spend(released).await
 }
 
-/// What the merchant asked to release: `user_version` as given (None: any), `version` as it will be committed.
-struct Asked<'a> {
-    user_version: Option<&'a str>,
-    version: &'a str,
-    desc: &'a str,
-}
-
-async fn commit_and_submit(
+/// WeChat's release: commit the saved config with its ext (unless WeChat holds exactly that code), then the
+/// readiness steps and the audit submission.
+pub(super) async fn commit_and_submit(
     deps: &Deps,
     component: &str,
     appid: &str,
