@@ -111,6 +111,10 @@ def check():
         for actions, resources, condition in statements(spec):
             for a in actions:
                 allowed.setdefault(a, set()).update(resources)
+        granted = {a for p in policies if isinstance(p, dict) for st in p.get("Statement") or []
+                   for a in as_list(st.get("Action", []))}
+        for missing in sorted(set(allowed) - granted):
+            problems.append(f"{binary}: declares {missing} but template.yaml does not grant it (run with --write)")
         for policy in policies:
             if not isinstance(policy, dict) or "Statement" not in policy:
                 problems.append(f"{binary}: policy {policy!r} is not an explicit Statement (SAM templates hide their actions)")

@@ -199,6 +199,19 @@ impl Stack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A POST without any token (what a mini-program sends to log in).
+    pub async fn post_anonymous(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.api_url()))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn sandbox_get(&self, path: &str) -> Value {
         let resp = self
             .http

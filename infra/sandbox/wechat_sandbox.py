@@ -135,6 +135,8 @@ class Sandbox:
             self.authorizers = {}  # appid -> record
             self.token_appids = {}  # authorizer token -> appid
             self.auth_codes = {}  # code -> {"appid", "expires_at", "used"}
+            self.js_codes = {}  # wx.login code -> {"appid", "openid", "unionid", "session_key", "expires_at", "used"}
+            self.openids = {}  # (appid, user) -> openid: one user has one openid per mini-program
             self.pre_auth_codes = {}
             self.counters = {}
             self.daily_calls = {}
@@ -261,6 +263,36 @@ class Sandbox:
             return wx_error(61023, "refresh_token is invalid")
         token = self._new_token(a["tokens"], a["appid"])
         return {"authorizer_access_token": token, "expires_in": TOKEN_LIFETIME, "authorizer_refresh_token": a["refresh_token"]}
+
+    def jscode2session(self, q, _body):
+        """A mini-program user's `wx.login` code exchanged through the component (codes come from `/control/jscode`,
+        as `wx.login` would give them): single use, five minutes, for that mini-program only."""
+        if (err := self._cat(q)) or (err := self._component_ok(q.get("component_appid"))):
+            return err
+        if q.get("grant_type") != "authorization_code":
+            return wx_error(40002, "invalid grant_type")
+        a = self.authorizers.get(q.get("appid", ""))
+        if a is None or not a["authorized"]:
+            return wx_error(61003, "component is not authorized by this account")
+        code = self.js_codes.get(q.get("js_code", ""))
+        if code is None or code["used"] or code["appid"] != a["appid"] or self.now() >= code["expires_at"]:
+            return wx_error(40029, "invalid code")
+        code["used"] = True
+        out = {"openid": code["openid"], "session_key": code["session_key"]}
+        if code["unionid"]:
+            out["unionid"] = code["unionid"]
+        return out
+
+    def new_js_code(self, body):
+        """What `wx.login` gives user `user` of mini-program `appid`: a new code (and a new session key)."""
+        appid, user = body.get("appid", ""), str(body.get("user") or secrets.token_hex(4))
+        openid = self.openids.setdefault((appid, user), "o" + secrets.token_urlsafe(20))
+        code = secrets.token_hex(16)
+        session_key = base64.b64encode(secrets.token_bytes(16)).decode()
+        self.issued.add(session_key)
+        self.js_codes[code] = {"appid": appid, "openid": openid, "unionid": body.get("unionid") or "",
+                               "session_key": session_key, "expires_at": self.now() + 300, "used": False}
+        return {"code": code, "openid": openid}
 
     def api_get_authorizer_info(self, q, body):
         if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
@@ -1409,6 +1441,7 @@ class Sandbox:
         "/cgi-bin/component/api_get_authorizer_info": "api_get_authorizer_info",
         "/cgi-bin/component/api_get_authorizer_list": "api_get_authorizer_list",
         "/cgi-bin/account/getaccountbasicinfo": "getaccountbasicinfo",
+        "/sns/component/jscode2session": "jscode2session",
     }
 
     def call(self, path, q, body):
@@ -1728,6 +1761,8 @@ class Sandbox:
             return self.decide_audit(body)
         if method == "POST" and path == "/control/drafts":
             return 200, self.add_draft(body)
+        if method == "POST" and path == "/control/jscode":
+            return 200, self.new_js_code(body)
         if method == "POST" and path == "/control/ticket/push":
             return 200, self.push_ticket()
         if method == "POST" and path == "/control/authorize":

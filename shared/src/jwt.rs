@@ -13,7 +13,24 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
     <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length")
 }
 
-pub fn sign(claims: &Claims, key: &[u8]) -> String {
+/// What a token's claims say of its validity window.
+pub trait Validity {
+    fn exp(&self) -> i64;
+    fn nbf(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl Validity for Claims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+    fn nbf(&self) -> Option<i64> {
+        self.nbf
+    }
+}
+
+pub fn sign(claims: &impl serde::Serialize, key: &[u8]) -> String {
     let head = B64URL.encode(HEADER);
     let body = B64URL.encode(serde_json::to_vec(claims).expect("claims serialize"));
     let signing_input = format!("{head}.{body}");
@@ -26,6 +43,15 @@ pub fn sign(claims: &Claims, key: &[u8]) -> String {
 }
 
 pub fn verify(token: &str, key: &[u8], now: i64) -> Result<Claims, AppError> {
+    verify_as(token, key, now)
+}
+
+/// Verifies a token whose claims are `C` (the API's staff tokens are `Claims`).
+pub fn verify_as<C: serde::de::DeserializeOwned + Validity>(
+    token: &str,
+    key: &[u8],
+    now: i64,
+) -> Result<C, AppError> {
     let bad = |why: &str| AppError::Unauthenticated(format!("invalid bearer token: {why}"));
     let mut parts = token.split('.');
     let (Some(head), Some(body), Some(sig), None) =
@@ -45,12 +71,12 @@ pub fn verify(token: &str, key: &[u8], now: i64) -> Result<Claims, AppError> {
     m.update(b".");
     m.update(body.as_bytes());
     m.verify_slice(&sig).map_err(|_| bad("signature"))?; // constant time
-    let claims: Claims = serde_json::from_slice(&B64URL.decode(body).map_err(|_| bad("claims"))?)
+    let claims: C = serde_json::from_slice(&B64URL.decode(body).map_err(|_| bad("claims"))?)
         .map_err(|_| bad("claims"))?;
-    if claims.exp <= now {
+    if claims.exp() <= now {
         return Err(bad("expired"));
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now) {
+    if claims.nbf().is_some_and(|nbf| nbf > now) {
         return Err(bad("not valid yet"));
     }
     Ok(claims)

@@ -18,6 +18,7 @@ pub mod onboarding;
 pub mod privacy;
 pub mod records;
 pub mod registration;
+pub mod runtime;
 pub mod shops;
 pub mod templates;
 pub mod testers;

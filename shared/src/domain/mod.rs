@@ -8,5 +8,6 @@ pub mod jump_rules;
 pub mod platform;
 pub mod readiness;
 pub mod release;
+pub mod runtime;
 pub mod templates;
 pub mod wxacode;

@@ -109,14 +109,19 @@ pub fn source_ip(req: &Request) -> String {
 
 /// Verifies the bearer JWT of an API request.
 pub async fn claims(req: &Request, deps: &Deps) -> Result<Claims, AppError> {
+    auth::verify(bearer(req)?, deps.jwt_key().await?, now_secs())
+}
+
+/// The bearer token of the request (a staff JWT, or a runtime-API customer session).
+pub fn bearer(req: &Request) -> Result<&str, AppError> {
     let header = req
         .headers()
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .ok_or_else(|| AppError::Unauthenticated("missing Authorization: Bearer token".into()))?;
-    let token = header
+    header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| AppError::Unauthenticated("Authorization must be a Bearer token".into()))?;
-    auth::verify(token.trim(), deps.jwt_key().await?, now_secs())
+        .map(str::trim)
+        .ok_or_else(|| AppError::Unauthenticated("Authorization must be a Bearer token".into()))
 }

@@ -116,6 +116,8 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
                 | errcode::NO_CODE,
             ) => (409, "WECHAT_STATE_CONFLICT"),
             Some(errcode::NO_SUCH_WECHAT_USER) => (400, "WECHAT_USER_NOT_FOUND"),
+            Some(errcode::LOGIN_CODE_INVALID) => (400, "WECHAT_CODE_INVALID"),
+            Some(errcode::COMPONENT_NOT_AUTHORIZED) => (409, "MINI_PROGRAM_NOT_AUTHORIZED"),
             Some(errcode::NO_CATEGORY | errcode::CATEGORY_INVALID) => (409, "CATEGORY_REQUIRED"),
             Some(errcode::PRIVACY_API_UNDECLARED | errcode::PRIVACY_OWNER_INCOMPLETE) => {
                 (409, "PRIVACY_REQUIRED")

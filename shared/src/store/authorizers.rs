@@ -287,6 +287,8 @@ pub async fn mark_reauthorization_required(
     applied("UpdateItem reauth", res).map(|_| ())
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

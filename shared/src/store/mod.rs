@@ -17,6 +17,7 @@ pub mod punishments;
 pub mod pushes;
 pub mod quotas;
 pub mod registrations;
+pub mod runtime;
 pub mod shops;
 pub mod templates;
 pub mod tenants;

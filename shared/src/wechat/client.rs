@@ -163,6 +163,16 @@ struct DraftList {
     draft_list: Vec<Draft>,
 }
 
+/// Who logged in: the user's openid in that mini-program, the session key (kept server-side only: never logged or
+/// answered, hence no `Debug`), and the unionid when the mini-program is bound to an open-platform account.
+#[derive(Deserialize)]
+pub struct CodeSession {
+    pub openid: String,
+    pub session_key: String,
+    #[serde(default)]
+    pub unionid: Option<String>,
+}
+
 #[derive(Debug, Deserialize, serde::Serialize, Clone)]
 pub struct CodeTemplate {
     pub template_id: i64,
@@ -350,6 +360,27 @@ impl WechatClient {
         self.post::<Value>("/wxa/addtotemplate", &[("access_token", cat)], &body)
             .await
             .map(|_| ())
+    }
+
+    /// A mini-program user's `wx.login` code exchanged through the component (`/sns/component/jscode2session`).
+    pub async fn jscode2session(
+        &self,
+        cat: &str,
+        component: &str,
+        appid: &str,
+        js_code: &str,
+    ) -> Result<CodeSession, WechatError> {
+        self.get(
+            "/sns/component/jscode2session",
+            &[
+                ("appid", appid),
+                ("js_code", js_code),
+                ("grant_type", "authorization_code"),
+                ("component_appid", component),
+                ("component_access_token", cat),
+            ],
+        )
+        .await
     }
 
     pub async fn template_list(&self, cat: &str) -> Result<Vec<CodeTemplate>, WechatError> {

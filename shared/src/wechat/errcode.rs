@@ -6,6 +6,10 @@ pub const TOKEN_EXPIRED: i64 = 42001;
 pub const INVALID_APPSECRET: i64 = 40125;
 pub const DAILY_QUOTA: i64 = 45009;
 pub const TOO_FREQUENT: i64 = 45011;
+/// `jscode2session`: the `wx.login` code is invalid, expired, used, or another mini-program's.
+pub const LOGIN_CODE_INVALID: i64 = 40029;
+/// The mini-program is not authorized to the component (any component-token call naming it).
+pub const COMPONENT_NOT_AUTHORIZED: i64 = 61003;
 pub const TICKET_EXPIRED: i64 = 61005;
 pub const TICKET_INVALID: i64 = 61006;
 pub const REFRESH_TOKEN_INVALID: i64 = 61023;

@@ -1,0 +1,233 @@
+//! The runtime API's own terms (seed 002): customers of a templated mini-program, who brought them (the staff
+//! member whose card they scanned, the customer who forwarded it), staff cards and what customers do with them.
+use serde::{Deserialize, Serialize};
+
+/// How a customer first arrived (seed 1.2's `source`): by scanning a card's code, or through a forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Source {
+    Scan,
+    Forward,
+}
+
+impl Source {
+    pub fn code(self) -> i64 {
+        match self {
+            Source::Scan => 1,
+            Source::Forward => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(Source::Scan),
+            2 => Some(Source::Forward),
+            _ => None,
+        }
+    }
+}
+
+/// Who a customer belongs to: the staff member (`uid`) and the customer who forwarded (`pid`), fixed by the first
+/// login that named them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    pub uid: Option<String>,
+    pub pid: Option<String>,
+    pub source: Option<Source>,
+}
+
+/// What a staff member's business card shows (seed 企业用户 and their card).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Card {
+    pub name: String,
+    #[serde(default)]
+    pub avatar: String,
+    #[serde(default)]
+    pub card_avatar: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub position: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub wechat_id: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub signature: String,
+}
+
+/// A staff member's card with what customers did with it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffCard {
+    pub id: String,
+    #[serde(flatten)]
+    pub card: Card,
+    pub views: i64,
+    pub praises: i64,
+    pub signature_praises: i64,
+    pub forwards: i64,
+    pub calls: i64,
+    pub wechat_saves: i64,
+    pub version: i64,
+    pub updated_ms: i64,
+}
+
+impl Card {
+    /// Lengths as a card page can show them; URLs are https; nothing is required but the name.
+    pub fn validate(&self) -> Result<(), String> {
+        let within = |name: &str, value: &str, max: usize| {
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                Err(format!(
+                    "{name} is at most {max} characters, without control characters"
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if self.name.trim().is_empty() {
+            return Err("name is required".into());
+        }
+        within("name", &self.name, 32)?;
+        for (name, value) in [("avatar", &self.avatar), ("cardAvatar", &self.card_avatar)] {
+            within(name, value, 512)?;
+            if !value.is_empty() && !value.starts_with("https://") {
+                return Err(format!("{name} must be an https URL"));
+            }
+        }
+        within("company", &self.company, 64)?;
+        within("address", &self.address, 128)?;
+        within("position", &self.position, 32)?;
+        within("email", &self.email, 128)?;
+        if !self.email.is_empty() && !self.email.contains('@') {
+            return Err("email must be an e-mail address".into());
+        }
+        within("wechatId", &self.wechat_id, 64)?;
+        within("phone", &self.phone, 32)?;
+        if !self
+            .phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
+        {
+            return Err("phone holds digits, spaces and + - ( ) only".into());
+        }
+        within("signature", &self.signature, 200)?;
+        Ok(())
+    }
+}
+
+/// What a customer praises: the card, or the signature on it (seed: praise and signature praise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PraiseTarget {
+    Card,
+    Signature,
+}
+
+impl PraiseTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PraiseTarget::Card => "card",
+            PraiseTarget::Signature => "signature",
+        }
+    }
+
+    /// The card's counter of this praise.
+    pub fn counter(self) -> &'static str {
+        match self {
+            PraiseTarget::Card => "praises",
+            PraiseTarget::Signature => "signature_praises",
+        }
+    }
+}
+
+/// What a customer does from a card, counted on it (seed: call, save the WeChat id, forward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CardAction {
+    Call,
+    SaveWechat,
+    Forward,
+}
+
+impl CardAction {
+    pub fn counter(self) -> &'static str {
+        match self {
+            CardAction::Call => "calls",
+            CardAction::SaveWechat => "wechat_saves",
+            CardAction::Forward => "forwards",
+        }
+    }
+}
+
+/// Ids the runtime API makes: a prefix and 16 hexadecimal digits.
+pub fn valid_id(prefix: &str, id: &str) -> bool {
+    id.len() == prefix.len() + 16
+        && id.starts_with(prefix)
+        && id[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub const STAFF_PREFIX: &str = "s_";
+pub const CUSTOMER_PREFIX: &str = "c_";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> Card {
+        Card {
+            name: "王芳".into(),
+            phone: "+86 138-0000 0000".into(),
+            email: "wang@example.com".into(),
+            avatar: "https://img.example.com/a.png".into(),
+            ..Card::default()
+        }
+    }
+
+    #[test]
+    fn a_plain_card_is_valid_and_each_rule_refuses_its_field() {
+        assert_eq!(card().validate(), Ok(()));
+        type Spoil = fn(&mut Card);
+        let cases: [(Spoil, &str); 6] = [
+            (|c| c.name = " ".into(), "name"),
+            (|c| c.name = "x".repeat(33), "name"),
+            (
+                |c| c.avatar = "http://img.example.com/a.png".into(),
+                "avatar",
+            ),
+            (|c| c.email = "not-an-address".into(), "email"),
+            (|c| c.phone = "call me".into(), "phone"),
+            (|c| c.signature = "line\u{0}break".into(), "signature"),
+        ];
+        for (spoil, field) in cases {
+            let mut c = card();
+            spoil(&mut c);
+            let err = c.validate().unwrap_err();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn sources_keep_the_seeds_codes() {
+        for s in [Source::Scan, Source::Forward] {
+            assert_eq!(Source::from_code(s.code()), Some(s));
+        }
+        assert_eq!(Source::Scan.code(), 1);
+        assert_eq!(Source::Forward.code(), 2);
+        assert_eq!(Source::from_code(3), None);
+    }
+
+    #[test]
+    fn ids_are_prefix_and_sixteen_hex_digits() {
+        assert!(valid_id(STAFF_PREFIX, "s_0123456789abcdef"));
+        assert!(!valid_id(STAFF_PREFIX, "c_0123456789abcdef"));
+        assert!(!valid_id(STAFF_PREFIX, "s_0123456789abcde"));
+        assert!(!valid_id(STAFF_PREFIX, "s_0123456789abcdeg"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Customers of a templated mini-program (the runtime API, seed 002 §1): login through the component with the
+//! `wx.login` code, the customer record and its binding to a staff member and a forwarding customer, and the
+//! session the mini-program then calls with. A session is a token bound to (component, mini-program, customer),
+//! signed with a key of its own; no route takes the caller's identity from a parameter.
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::clock::{now_millis, now_secs};
+use crate::deps::Deps;
+use crate::domain::ids;
+use crate::domain::runtime::{valid_id, Binding, Source, CUSTOMER_PREFIX, STAFF_PREFIX};
+use crate::error::{AppError, AppResult};
+use crate::jwt;
+use crate::services::components::valid_appid;
+use crate::services::tokens::with_component_token;
+use crate::store::authorizers::{self, STATUS_AUTHORIZED};
+use crate::store::components;
+use crate::store::runtime::{self as store, Customer};
+
+/// How long a session lasts; the mini-program logs in again (silently, with a new `wx.login` code) after it.
+pub const SESSION_SECS: i64 = 24 * 3600;
+const MAX_CODE_CHARS: usize = 128;
+
+/// A customer session's claims: the customer (`sub`) of mini-program `app` of component `cmp`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Session {
+    pub sub: String,
+    pub app: String,
+    pub cmp: String,
+    /// Always `customer`.
+    pub typ: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+pub const SESSION_TYPE: &str = "customer";
+
+impl jwt::Validity for Session {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Session {
+    /// The partition of the mini-program's runtime records.
+    pub fn pk(&self) -> String {
+        store::pk(&self.cmp, &self.app)
+    }
+}
+
+/// Sessions are signed with a key derived from the API's: a staff token never verifies as a session, nor the
+/// other way round.
+pub fn derive_session_key(api_key: &[u8]) -> Vec<u8> {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(api_key).expect("HMAC takes any key length");
+    mac.update(b"runtime customer sessions v1");
+    mac.finalize().into_bytes().to_vec()
+}
+
+async fn session_key(deps: &Deps) -> AppResult<Vec<u8>> {
+    Ok(derive_session_key(deps.jwt_key().await?))
+}
+
+/// The customer a request's bearer session names.
+pub async fn session(deps: &Deps, token: &str) -> AppResult<Session> {
+    let session: Session =
+        jwt::verify_as(token, &session_key(deps).await?, now_secs()).map_err(|_| {
+            AppError::Unauthenticated("invalid or expired session: log in again".into())
+        })?;
+    if session.typ != SESSION_TYPE {
+        return Err(AppError::Unauthenticated(
+            "invalid or expired session: log in again".into(),
+        ));
+    }
+    Ok(session)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    pub component_appid: String,
+    pub appid: String,
+    /// The `wx.login` code.
+    pub code: String,
+    /// The staff member whose card brought the customer (seed `uid`).
+    #[serde(default)]
+    pub uid: Option<String>,
+    /// The customer who forwarded the card (seed `pid`).
+    #[serde(default)]
+    pub pid: Option<String>,
+    /// 1 scan, 2 forward (seed `source`); told by `pid` when left out.
+    #[serde(default)]
+    pub source: Option<i64>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerView {
+    pub id: String,
+    #[serde(flatten)]
+    pub binding: Binding,
+    pub has_unionid: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedIn {
+    pub session: String,
+    pub expires_in: i64,
+    /// True at the customer's first login (its binding was made now).
+    pub first_login: bool,
+    pub customer: CustomerView,
+}
+
+fn view(c: Customer) -> CustomerView {
+    CustomerView {
+        id: c.id,
+        binding: c.binding,
+        has_unionid: c.unionid.is_some(),
+        created_ms: c.created_ms,
+    }
+}
+
+fn validate(req: &LoginRequest) -> AppResult<Option<Source>> {
+    if !valid_appid(&req.component_appid) || !valid_appid(&req.appid) {
+        return Err(AppError::InvalidId(
+            "componentAppid and appid are WeChat appids: wx and 16 hexadecimal digits".into(),
+        ));
+    }
+    if req.code.is_empty()
+        || req.code.len() > MAX_CODE_CHARS
+        || !req.code.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(AppError::BadRequest(
+            "code is the wx.login code: 1 to 128 printable characters".into(),
+        ));
+    }
+    if req
+        .uid
+        .as_deref()
+        .is_some_and(|u| !valid_id(STAFF_PREFIX, u))
+    {
+        return Err(AppError::InvalidId("uid must be a staff id (s_…)".into()));
+    }
+    if req
+        .pid
+        .as_deref()
+        .is_some_and(|p| !valid_id(CUSTOMER_PREFIX, p))
+    {
+        return Err(AppError::InvalidId(
+            "pid must be a customer id (c_…)".into(),
+        ));
+    }
+    let source = match req.source {
+        None if req.pid.is_some() => Some(Source::Forward),
+        None if req.uid.is_some() => Some(Source::Scan),
+        None => None,
+        Some(code) => Some(
+            Source::from_code(code)
+                .ok_or_else(|| AppError::BadRequest("source is 1 (scan) or 2 (forward)".into()))?,
+        ),
+    };
+    if source == Some(Source::Forward) && req.pid.is_none() {
+        return Err(AppError::BadRequest(
+            "a forward (source 2) names the customer who forwarded: pid".into(),
+        ));
+    }
+    Ok(source)
+}
+
+/// `POST /app/login`: the `wx.login` code goes to WeChat through the component (`jscode2session`); the first login of
+/// an openid creates the customer, bound to the staff member and forwarding customer it names (if they exist in this
+/// mini-program); later logins keep that binding. The session key stays in the customer record.
+pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoggedIn> {
+    let source = validate(&req)?;
+    let (component, appid) = (req.component_appid.as_str(), req.appid.as_str());
+    ids::check("componentAppid", component)?;
+    let not_found = || AppError::NotFound(format!("mini-program {appid} of component {component}"));
+    components::get(&deps.table, component)
+        .await?
+        .ok_or_else(not_found)?;
+    let authorizer = authorizers::get(&deps.table, component, appid)
+        .await?
+        .ok_or_else(not_found)?;
+    if authorizer.status != STATUS_AUTHORIZED {
+        return Err(AppError::NotAuthorized(format!(
+            "mini-program {appid} is not authorized to this platform any more"
+        )));
+    }
+    let code = req.code.as_str();
+    let who = with_component_token(deps, component, |cat| async move {
+        deps.wechat
+            .jscode2session(&cat, component, appid, code)
+            .await
+    })
+    .await?;
+    let pk = store::pk(component, appid);
+    let now = now_millis();
+    let (customer, first_login) =
+        match store::customer_by_openid(&deps.table, &pk, &who.openid).await? {
+            Some(c) => {
+                store::record_login(
+                    &deps.table,
+                    &pk,
+                    &c.id,
+                    &who.session_key,
+                    who.unionid.as_deref(),
+                    now,
+                )
+                .await?;
+                (c, false)
+            }
+            None => {
+                let binding = binding(deps, &pk, &req, source).await?;
+                let fresh = Customer {
+                    id: format!("{CUSTOMER_PREFIX}{}", crate::random::hex(8)),
+                    openid: who.openid.clone(),
+                    unionid: who.unionid.clone(),
+                    binding,
+                    created_ms: now,
+                };
+                if store::create_customer(&deps.table, &pk, &fresh, &who.session_key, now).await? {
+                    tracing::info!(component, appid, customer = %fresh.id, "customer created");
+                    (fresh, true)
+                } else {
+                    // The same person's first login raced this one and won: this is a later login.
+                    let c = store::customer_by_openid(&deps.table, &pk, &who.openid)
+                        .await?
+                        .ok_or_else(|| {
+                            AppError::Conflict("the customer is being created; log in again".into())
+                        })?;
+                    store::record_login(
+                        &deps.table,
+                        &pk,
+                        &c.id,
+                        &who.session_key,
+                        who.unionid.as_deref(),
+                        now,
+                    )
+                    .await?;
+                    (c, false)
+                }
+            }
+        };
+    let iat = now_secs();
+    let claims = Session {
+        sub: customer.id.clone(),
+        app: appid.to_owned(),
+        cmp: component.to_owned(),
+        typ: SESSION_TYPE.into(),
+        iat,
+        exp: iat + SESSION_SECS,
+    };
+    Ok(LoggedIn {
+        session: jwt::sign(&claims, &session_key(deps).await?),
+        expires_in: SESSION_SECS,
+        first_login,
+        customer: view(customer),
+    })
+}
+
+/// The binding a first login makes: only to a staff member and a forwarding customer of this mini-program; one it
+/// does not know is left out rather than refused (a stale or foreign code must not keep a customer out).
+async fn binding(
+    deps: &Deps,
+    pk: &str,
+    req: &LoginRequest,
+    source: Option<Source>,
+) -> AppResult<Binding> {
+    let uid = match &req.uid {
+        Some(uid) if store::staff(&deps.table, pk, uid).await?.is_some() => Some(uid.clone()),
+        _ => None,
+    };
+    let forwarder = match &req.pid {
+        Some(pid) => store::customer(&deps.table, pk, pid).await?,
+        None => None,
+    };
+    // A forward keeps the forwarding customer's staff member when the link named none.
+    let uid = uid.or_else(|| forwarder.as_ref().and_then(|c| c.binding.uid.clone()));
+    let pid = forwarder.map(|c| c.id);
+    let source = match (&uid, &pid) {
+        (None, None) => None,
+        _ => source,
+    };
+    Ok(Binding { uid, pid, source })
+}

@@ -1,0 +1,365 @@
+//! The runtime API's first part (seed 002), black-box on the local stack: two merchants' mini-programs side by side,
+//! their staff cards, customers logging in through the component (one by scan, one by forward), card views, praise
+//! and actions — and nothing crossing from one shop to the other, sessions that cannot be forged, WeChat's
+//! jscode2session refusals as clear errors.
+use serde_json::{json, Value};
+use stack_tests::{assert_refused, serial, unique, Stack};
+use wxtpl::http::auth::Role;
+use wxtpl::services::customers::{derive_session_key, Session, SESSION_TYPE};
+
+/// A `wx.login` code of user `user` in mini-program `appid` (the sandbox plays WeChat's client).
+async fn js_code(stack: &Stack, appid: &str, user: &str) -> String {
+    stack
+        .sandbox("/control/jscode", json!({"appid": appid, "user": user}))
+        .await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn login(stack: &Stack, appid: &str, user: &str, extra: Value) -> (u16, Value) {
+    let mut body = json!({"componentAppid": stack.component_appid(), "appid": appid,
+                          "code": js_code(stack, appid, user).await});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    stack.post_anonymous("/app/login", &body).await
+}
+
+fn card(name: &str) -> Value {
+    json!({"name": name, "company": "安茶科技", "position": "店长", "phone": "0571-8888 6666",
+           "email": "a@example.com", "wechatId": "an-tea", "signature": "好茶，慢慢喝",
+           "avatar": "https://img.example.com/a.png"})
+}
+
+/// A merchant with its own mini-program and one staff card on it: (merchant token, appid, staff id).
+async fn shop(stack: &Stack, merchant: &str, staff: &str) -> (String, String, String) {
+    let token = stack.token_for_user(Role::Merchant, &unique(merchant));
+    let appid = stack.own_mini_program(&token).await;
+    let (code, out) = stack
+        .post(
+            "/app/staff/save",
+            &token,
+            &json!({"maAppId": appid, "card": card(staff)}),
+        )
+        .await;
+    assert_eq!(code, 201, "{out}");
+    assert_eq!(out["version"], 1, "{out}");
+    (token, appid, out["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_only() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant_a, app_a, staff_a) = shop(&stack, "rt-shop-a", "王芳").await;
+    let (_merchant_b, app_b, staff_b) = shop(&stack, "rt-shop-b", "李雷").await;
+
+    // The first customer arrives by scanning 王芳's card: bound to her, source scan.
+    let (code, first) = login(&stack, &app_a, "alice", json!({"uid": staff_a})).await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["firstLogin"], true, "{first}");
+    assert_eq!(first["customer"]["uid"], staff_a.as_str(), "{first}");
+    assert_eq!(first["customer"]["source"], "scan", "{first}");
+    assert!(first.to_string().find("session_key").is_none() && first.get("sessionKey").is_none());
+    let alice = first["session"].as_str().unwrap().to_owned();
+    let alice_id = first["customer"]["id"].as_str().unwrap().to_owned();
+    // Later logins keep the binding, whatever they name.
+    let (code, again) = login(&stack, &app_a, "alice", json!({"uid": staff_b})).await;
+    assert_eq!(code, 200, "{again}");
+    assert_eq!(again["firstLogin"], false);
+    assert_eq!(again["customer"]["id"], alice_id.as_str());
+    assert_eq!(again["customer"]["uid"], staff_a.as_str(), "{again}");
+
+    // The second arrives through Alice's forward: bound to Alice and to Alice's staff member.
+    let (code, second) = login(&stack, &app_a, "bob", json!({"pid": alice_id})).await;
+    assert_eq!(code, 200, "{second}");
+    assert_eq!(
+        (
+            &second["customer"]["pid"],
+            &second["customer"]["uid"],
+            &second["customer"]["source"]
+        ),
+        (&json!(alice_id), &json!(staff_a), &json!("forward")),
+        "{second}"
+    );
+    let bob = second["session"].as_str().unwrap().to_owned();
+
+    // The same person's first login twice at once is one customer.
+    let (one, two) = tokio::join!(
+        login(&stack, &app_a, "carol", json!({})),
+        login(&stack, &app_a, "carol", json!({}))
+    );
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    assert_eq!(one.1["customer"]["id"], two.1["customer"]["id"]);
+    assert_ne!(one.1["firstLogin"], two.1["firstLogin"]);
+
+    // Each shop sees its own cards only.
+    let (code, list) = stack.get("/app/cards", &alice).await;
+    assert_eq!(code, 200, "{list}");
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![staff_a.as_str()], "{list}");
+    let (code, out) = stack
+        .get(&format!("/app/card?staffId={staff_b}"), &alice)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff_b);
+    let (_, b_customer) = login(&stack, &app_b, "dave", json!({})).await;
+    let dave = b_customer["session"].as_str().unwrap().to_owned();
+    let (code, out) = stack
+        .get(&format!("/app/card?staffId={staff_a}"), &dave)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff_a);
+
+    // Views are counted; the caller's praise flags come with the card.
+    for _ in 0..2 {
+        let (code, out) = stack
+            .get(&format!("/app/card?staffId={staff_a}"), &alice)
+            .await;
+        assert_eq!(code, 200, "{out}");
+    }
+    let (_, viewed) = stack
+        .get(&format!("/app/card?staffId={staff_a}"), &bob)
+        .await;
+    assert_eq!(viewed["card"]["views"], 3, "{viewed}");
+    assert_eq!(viewed["praised"], false);
+    assert_eq!(viewed["card"]["name"], "王芳");
+
+    // Praise: the same praise many times, at once, stays one; taken back, it is gone; the signature's is its own.
+    let praise = json!({"staffId": staff_a, "praise": true});
+    let sent =
+        futures::future::join_all((0..4).map(|_| stack.post("/app/card/praise", &alice, &praise)))
+            .await;
+    assert!(sent.iter().all(|(c, _)| *c == 200), "{sent:?}");
+    let (_, out) = stack.post("/app/card/praise", &bob, &praise).await;
+    assert_eq!(
+        (&out["card"]["praises"], &out["praised"]),
+        (&json!(2), &json!(true)),
+        "{out}"
+    );
+    let unpraise = json!({"staffId": staff_a, "praise": false});
+    for _ in 0..2 {
+        let (code, out) = stack.post("/app/card/praise", &alice, &unpraise).await;
+        assert_eq!(code, 200, "{out}");
+        assert_eq!(
+            (&out["card"]["praises"], &out["praised"]),
+            (&json!(1), &json!(false)),
+            "{out}"
+        );
+    }
+    let signature = json!({"staffId": staff_a, "target": "signature", "praise": true});
+    let (_, out) = stack.post("/app/card/praise", &alice, &signature).await;
+    assert_eq!(
+        (
+            &out["card"]["signaturePraises"],
+            &out["signaturePraised"],
+            &out["card"]["praises"]
+        ),
+        (&json!(1), &json!(true), &json!(1)),
+        "{out}"
+    );
+
+    // Calls, saved WeChat ids and forwards are counted on the card.
+    for action in ["call", "saveWechat", "forward"] {
+        let (code, out) = stack
+            .post(
+                "/app/card/act",
+                &bob,
+                &json!({"staffId": staff_a, "action": action}),
+            )
+            .await;
+        assert_eq!(code, 200, "{out}");
+    }
+    let (_, list) = stack
+        .get(&format!("/app/staff/list?maAppId={app_a}"), &merchant_a)
+        .await;
+    let mine = &list["items"][0];
+    assert_eq!(
+        (&mine["calls"], &mine["wechatSaves"], &mine["forwards"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{list}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (_, app, staff) = shop(&stack, "rt-shop-c", "韩梅梅").await;
+    let (_, out) = login(&stack, &app, "erin", json!({})).await;
+    let session = out["session"].as_str().unwrap().to_owned();
+    let customer = out["customer"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/app/card?staffId={staff}");
+
+    // A session signed with anything but the sessions' key, an expired one, a staff token, a tampered one: 401.
+    let key = derive_session_key(&stack.jwt_key);
+    let now = wxtpl::clock::now_secs();
+    let claims = |exp: i64| Session {
+        sub: customer.clone(),
+        app: app.clone(),
+        cmp: stack.component_appid(),
+        typ: SESSION_TYPE.into(),
+        iat: now - 100,
+        exp,
+    };
+    let expired = wxtpl::jwt::sign(&claims(now - 1), &key);
+    let foreign_key = wxtpl::jwt::sign(&claims(now + 600), &stack.jwt_key);
+    let mut tampered = session.clone();
+    tampered.pop();
+    tampered.push(if session.ends_with('A') { 'B' } else { 'A' });
+    for token in [
+        expired,
+        foreign_key,
+        tampered,
+        stack.token(Role::Merchant),
+        "x".into(),
+    ] {
+        let (code, out) = stack.get(&path, &token).await;
+        assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    }
+    let (code, out) = stack.get("/app/cards", "").await;
+    assert_eq!(code, 401, "{out}");
+    // A valid session is no staff token either.
+    let (code, out) = stack
+        .get(&format!("/app/staff/list?maAppId={app}"), &session)
+        .await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (code, out) = stack.get(&path, &session).await;
+    assert_eq!(code, 200, "{out}");
+
+    // A used code is WeChat's 40029; a burst is 45011; neither creates anyone.
+    let code_once = js_code(&stack, &app, "frank").await;
+    let body = json!({"componentAppid": stack.component_appid(), "appid": app, "code": code_once});
+    let (status, out) = stack.post_anonymous("/app/login", &body).await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = stack.post_anonymous("/app/login", &body).await;
+    assert_refused(status, &out, 400, "WECHAT_CODE_INVALID", "");
+    assert_eq!(out["error"]["wechatErrcode"], 40029, "{out}");
+    stack
+        .sandbox(
+            "/control/faults",
+            json!({"endpoint": "jscode2session", "errcode": 45011, "times": 1}),
+        )
+        .await;
+    let (status, out) = login(&stack, &app, "gina", json!({})).await;
+    assert_refused(status, &out, 429, "WECHAT_QUOTA_EXCEEDED", "");
+    assert_eq!(out["error"]["wechatErrcode"], 45011, "{out}");
+    let (status, out) = login(&stack, &app, "gina", json!({})).await;
+    assert_eq!((status, &out["firstLogin"]), (200, &json!(true)), "{out}");
+
+    // Malformed logins never reach WeChat.
+    let asked = stack.counter("jscode2session").await;
+    for bad in [
+        json!({"componentAppid": stack.component_appid(), "appid": "not-an-appid", "code": "x"}),
+        json!({"componentAppid": stack.component_appid(), "appid": app, "code": ""}),
+        json!({"componentAppid": stack.component_appid(), "appid": app, "code": "x", "uid": "admin"}),
+        json!({"componentAppid": stack.component_appid(), "appid": app, "code": "x", "source": 2}),
+        json!({"componentAppid": stack.component_appid(), "appid": app, "code": "x", "openid": "o1"}),
+        json!({"componentAppid": stack.component_appid(), "appid": app, "code": "x".repeat(200)}),
+    ] {
+        let (status, out) = stack.post_anonymous("/app/login", &bad).await;
+        assert_eq!(status, 400, "{bad}: {out}");
+    }
+    // A mini-program that is not this component's: 404 without asking WeChat.
+    let stranger = json!({"componentAppid": stack.component_appid(), "appid": "wx00000000000000aa", "code": "x"});
+    let (status, out) = stack.post_anonymous("/app/login", &stranger).await;
+    assert_refused(status, &out, 404, "NOT_FOUND", "wx00000000000000aa");
+    assert_eq!(stack.counter("jscode2session").await, asked);
+
+    // Customer routes refuse malformed input.
+    for (path, body) in [
+        (
+            "/app/card/praise",
+            json!({"staffId": staff, "praise": "yes"}),
+        ),
+        (
+            "/app/card/praise",
+            json!({"staffId": "s_nothex", "praise": true}),
+        ),
+        (
+            "/app/card/praise",
+            json!({"staffId": staff, "praise": true, "target": "logo"}),
+        ),
+        ("/app/card/act", json!({"staffId": staff, "action": "hug"})),
+        ("/app/card/act", json!({"staffId": staff})),
+    ] {
+        let (status, out) = stack.post(path, &session, &body).await;
+        assert_eq!(status, 400, "{path} {body}: {out}");
+    }
+    let (status, out) = stack
+        .get("/app/card?staffId=s_0000000000000000", &session)
+        .await;
+    assert_refused(status, &out, 404, "NOT_FOUND", "s_0000000000000000");
+}
+
+#[tokio::test]
+async fn staff_cards_are_the_merchants_own_to_keep() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app, staff) = shop(&stack, "rt-shop-d", "赵六").await;
+    let stranger = stack.token_for_user(Role::Merchant, &unique("rt-stranger"));
+    let ops = stack.token(Role::Operator);
+
+    // A change at the version read; a stale one is refused and changes nothing.
+    let change = json!({"maAppId": app, "staffId": staff, "version": 1, "card": card("赵六六")});
+    let (code, out) = stack.post("/app/staff/save", &merchant, &change).await;
+    assert_eq!(
+        (code, &out["version"], &out["name"]),
+        (200, &json!(2), &json!("赵六六")),
+        "{out}"
+    );
+    let (code, out) = stack.post("/app/staff/save", &merchant, &change).await;
+    assert_refused(code, &out, 409, "CONFLICT", "stale");
+    // Operators keep the component's cards too; other merchants and other roles do not.
+    let (code, out) = stack
+        .get(&format!("/app/staff/list?maAppId={app}"), &ops)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["items"][0]["name"], "赵六六");
+    let (code, out) = stack
+        .get(&format!("/app/staff/list?maAppId={app}"), &stranger)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let new = json!({"maAppId": app, "card": card("外人")});
+    let (code, out) = stack.post("/app/staff/save", &stranger, &new).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    for role in [Role::Developer, Role::Admin] {
+        let (code, out) = stack
+            .post("/app/staff/save", &stack.token(role), &new)
+            .await;
+        assert_refused(code, &out, 403, "FORBIDDEN", "");
+    }
+    // Malformed cards and bodies.
+    for bad in [
+        json!({"maAppId": app, "card": {"name": ""}}),
+        json!({"maAppId": app, "card": {"name": "x", "email": "nope"}}),
+        json!({"maAppId": app, "card": {"name": "x", "avatar": "http://a.example.com/a.png"}}),
+        json!({"maAppId": app, "card": {"name": "x".repeat(40)}}),
+        json!({"maAppId": app, "card": {"name": "x"}, "extra": true}),
+        json!({"maAppId": app, "version": 1, "card": {"name": "x"}}),
+        json!({"maAppId": app, "staffId": staff, "card": {"name": "x"}}),
+    ] {
+        let (code, out) = stack.post("/app/staff/save", &merchant, &bad).await;
+        assert_eq!(code, 400, "{bad}: {out}");
+    }
+    let huge = json!({"maAppId": app, "card": {"name": "x", "signature": "长".repeat(300_000)}});
+    let (code, _) = stack.post("/app/staff/save", &merchant, &huge).await;
+    assert_eq!(code, 413);
+
+    // Deleting: the stranger cannot, the merchant can, once.
+    let target = json!({"maAppId": app, "staffId": staff});
+    let (code, out) = stack.post("/app/staff/delete", &stranger, &target).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, out) = stack.post("/app/staff/delete", &merchant, &target).await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack.post("/app/staff/delete", &merchant, &target).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff);
+    let (_, out) = stack
+        .get(&format!("/app/staff/list?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(out["items"], json!([]), "{out}");
+}
