@@ -363,3 +363,102 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
         .await;
     assert_eq!(out["items"], json!([]), "{out}");
 }
+
+#[tokio::test]
+async fn a_customer_tells_who_it_is_and_gives_its_phone_number_through_wechat() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (_, app, _) = shop(&stack, "rt-shop-e", "钱七").await;
+    let (_, out) = login(&stack, &app, "helen", json!({})).await;
+    let helen = out["session"].as_str().unwrap().to_owned();
+    let (_, out) = login(&stack, &app, "ivan", json!({})).await;
+    let ivan = out["session"].as_str().unwrap().to_owned();
+
+    // What the customer tells about itself, with the form id the old client still sends.
+    let info = json!({"profile": {"nickName": "海伦", "avatarUrl": "https://img.example.com/h.png", "gender": 2,
+                                  "city": "Hangzhou", "language": "zh_CN"}, "formId": "f0123"});
+    let (code, out) = stack.post("/app/user/info", &helen, &info).await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["profile"]["nickName"], "海伦", "{out}");
+    for bad in [
+        json!({"profile": {"gender": 3}}),
+        json!({"profile": {"avatarUrl": "http://img.example.com/h.png"}}),
+        json!({"profile": {"nickName": "x".repeat(65)}}),
+        json!({"profile": {}, "formId": ""}),
+        json!({"profile": {"openid": "o-forged"}}),
+    ] {
+        let (code, out) = stack.post("/app/user/info", &helen, &bad).await;
+        assert_eq!(code, 400, "{bad}: {out}");
+    }
+
+    // The button's code: WeChat vouches for the number, once, and only for the customer it was given to.
+    let phone_code = |user: &'static str, phone: &'static str| {
+        let stack = &stack;
+        let app = app.clone();
+        async move {
+            stack
+                .sandbox(
+                    "/control/phonecode",
+                    json!({"appid": app, "user": user, "phone": phone}),
+                )
+                .await["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let code = phone_code("helen", "13912345678").await;
+    let (status, out) = stack
+        .post("/app/user/phone", &helen, &json!({"code": code}))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["phone"]["phoneNumber"], "13912345678", "{out}");
+    let (status, out) = stack
+        .post("/app/user/phone", &helen, &json!({"code": code}))
+        .await;
+    assert_refused(status, &out, 400, "WECHAT_CODE_INVALID", "");
+    let ivans = phone_code("ivan", "13700000000").await;
+    let (status, out) = stack
+        .post("/app/user/phone", &helen, &json!({"code": ivans}))
+        .await;
+    assert_refused(status, &out, 400, "WECHAT_CODE_INVALID", "");
+
+    // The legacy encryptedData, under the customer's latest session key, watermarked for this mini-program.
+    let sealed = |extra: Value| {
+        let stack = &stack;
+        let mut body = json!({"appid": app, "user": "helen",
+                              "data": {"phoneNumber": "+86 13600000000", "purePhoneNumber": "13600000000",
+                                       "countryCode": "86"}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        async move { stack.sandbox("/control/userdata", body).await }
+    };
+    let legacy = sealed(json!({})).await;
+    let (status, out) = stack.post("/app/user/phone", &helen, &legacy).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["phone"]["purePhoneNumber"], "13600000000", "{out}");
+    let foreign = sealed(json!({"watermarkAppid": "wx00000000000000aa"})).await;
+    let (status, out) = stack.post("/app/user/phone", &helen, &foreign).await;
+    assert_refused(status, &out, 400, "BAD_REQUEST", "another mini-program");
+    // Another customer's data does not open with this customer's key.
+    let (status, out) = stack.post("/app/user/phone", &ivan, &legacy).await;
+    assert_refused(status, &out, 400, "BAD_REQUEST", "session key");
+    // After a new login (a new session key) the old data no longer opens either.
+    let (_, out) = login(&stack, &app, "helen", json!({})).await;
+    let helen = out["session"].as_str().unwrap().to_owned();
+    let (status, out) = stack.post("/app/user/phone", &helen, &legacy).await;
+    assert_refused(status, &out, 400, "BAD_REQUEST", "session key");
+    for bad in [
+        json!({}),
+        json!({"code": "c", "iv": "AAAA"}),
+        json!({"encryptedData": "AAAA"}),
+        json!({"encryptedData": "x".repeat(5000), "iv": "AAAA"}),
+    ] {
+        let (status, out) = stack.post("/app/user/phone", &helen, &bad).await;
+        assert_eq!(status, 400, "{bad}: {out}");
+    }
+    // What was kept stays: the number WeChat vouched for last.
+    let (_, out) = stack.post("/app/user/info", &helen, &info).await;
+    assert_eq!(out["phone"]["purePhoneNumber"], "13600000000", "{out}");
+}

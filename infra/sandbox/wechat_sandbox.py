@@ -137,6 +137,8 @@ class Sandbox:
             self.auth_codes = {}  # code -> {"appid", "expires_at", "used"}
             self.js_codes = {}  # wx.login code -> {"appid", "openid", "unionid", "session_key", "expires_at", "used"}
             self.openids = {}  # (appid, user) -> openid: one user has one openid per mini-program
+            self.session_keys = {}  # (appid, user) -> the session key of the user's latest wx.login code
+            self.phone_codes = {}  # getPhoneNumber code -> {"appid", "openid", "phone", "expires_at", "used"}
             self.pre_auth_codes = {}
             self.counters = {}
             self.daily_calls = {}
@@ -292,7 +294,51 @@ class Sandbox:
         self.issued.add(session_key)
         self.js_codes[code] = {"appid": appid, "openid": openid, "unionid": body.get("unionid") or "",
                                "session_key": session_key, "expires_at": self.now() + 300, "used": False}
+        self.session_keys[(appid, user)] = session_key
         return {"code": code, "openid": openid}
+
+    def new_phone_code(self, body):
+        """What a getPhoneNumber button gives user `user` of mini-program `appid` whose number is `phone`."""
+        appid, user = body.get("appid", ""), str(body.get("user", ""))
+        openid = self.openids.get((appid, user))
+        if openid is None:
+            return 404, {"error": "that user never logged in to that mini-program"}
+        code = secrets.token_hex(16)
+        self.phone_codes[code] = {"appid": appid, "openid": openid, "phone": str(body.get("phone", "13800000000")),
+                                  "expires_at": self.now() + 300, "used": False}
+        return 200, {"code": code}
+
+    def encrypted_user_data(self, body):
+        """The legacy `encryptedData` and `iv` the client gets for user `user`: `data` (a JSON object) with WeChat's
+        watermark (`watermarkAppid` to fake another app's), AES-128-CBC under the user's latest session key."""
+        appid, user = body.get("appid", ""), str(body.get("user", ""))
+        key = self.session_keys.get((appid, user))
+        if key is None:
+            return 404, {"error": "that user never logged in to that mini-program"}
+        data = dict(body.get("data") or {})
+        data["watermark"] = {"appid": body.get("watermarkAppid", appid), "timestamp": int(self.now())}
+        plain = json.dumps(data).encode()
+        pad = 16 - len(plain) % 16
+        plain += bytes([pad]) * pad
+        iv = secrets.token_bytes(16)
+        enc = Cipher(algorithms.AES(base64.b64decode(key)), modes.CBC(iv)).encryptor()
+        sealed = enc.update(plain) + enc.finalize()
+        return 200, {"encryptedData": base64.b64encode(sealed).decode(), "iv": base64.b64encode(iv).decode()}
+
+    def getuserphonenumber(self, q, body):
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        code = self.phone_codes.get(body.get("code", ""))
+        if code is None or code["used"] or code["appid"] != a["appid"] or self.now() >= code["expires_at"]:
+            return wx_error(40029, "invalid code")
+        if body.get("openid") and body["openid"] != code["openid"]:
+            return wx_error(40029, "invalid code: it is another user's")
+        code["used"] = True
+        phone = code["phone"]
+        return {"errcode": 0, "errmsg": "ok", "phone_info": {
+            "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": "86",
+            "watermark": {"timestamp": int(self.now()), "appid": a["appid"]}}}
 
     def api_get_authorizer_info(self, q, body):
         if (err := self._cat(q)) or (err := self._component_ok(body.get("component_appid"))):
@@ -1442,6 +1488,7 @@ class Sandbox:
         "/cgi-bin/component/api_get_authorizer_list": "api_get_authorizer_list",
         "/cgi-bin/account/getaccountbasicinfo": "getaccountbasicinfo",
         "/sns/component/jscode2session": "jscode2session",
+        "/wxa/business/getuserphonenumber": "getuserphonenumber",
     }
 
     def call(self, path, q, body):
@@ -1763,6 +1810,10 @@ class Sandbox:
             return 200, self.add_draft(body)
         if method == "POST" and path == "/control/jscode":
             return 200, self.new_js_code(body)
+        if method == "POST" and path == "/control/phonecode":
+            return self.new_phone_code(body)
+        if method == "POST" and path == "/control/userdata":
+            return self.encrypted_user_data(body)
         if method == "POST" and path == "/control/ticket/push":
             return 200, self.push_ticket()
         if method == "POST" and path == "/control/authorize":

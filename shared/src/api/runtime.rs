@@ -1,5 +1,5 @@
 //! The runtime API (seed 002), what templated mini-programs call: `POST /app/login` (no token: the `wx.login` code),
-//! then with the customer session `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`;
+//! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`;
 //! and the merchant's side with a staff token: `POST /app/staff/save`, `GET /app/staff/list`, `POST
 //! /app/staff/delete` (a merchant its own mini-program's, operators the component's).
 use lambda_http::{Body, Request, Response};
@@ -36,6 +36,20 @@ where
 
 pub async fn login(deps: &Deps, req: Request) -> Response<Body> {
     respond(async { Ok(json(200, &customers::login(deps, json_body(&req)?).await?)) }.await)
+}
+
+pub async fn user_info(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        customers::user_info(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn user_phone(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        customers::phone(deps, &session, json_body(&req)?).await
+    })
+    .await
 }
 
 pub async fn cards(deps: &Deps, req: Request) -> Response<Body> {

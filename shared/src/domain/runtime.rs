@@ -37,6 +37,62 @@ pub struct Binding {
     pub source: Option<Source>,
 }
 
+/// What a customer told about itself (seed send_user_info; WeChat's user-info fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub nick_name: String,
+    #[serde(default)]
+    pub avatar_url: String,
+    /// 0 unknown, 1 male, 2 female (WeChat's codes).
+    #[serde(default)]
+    pub gender: i64,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub province: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub language: String,
+}
+
+impl Profile {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value, max) in [
+            ("nickName", &self.nick_name, 64),
+            ("avatarUrl", &self.avatar_url, 512),
+            ("city", &self.city, 64),
+            ("province", &self.province, 64),
+            ("country", &self.country, 64),
+            ("language", &self.language, 16),
+        ] {
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                return Err(format!(
+                    "{name} is at most {max} characters, without control characters"
+                ));
+            }
+        }
+        if !self.avatar_url.is_empty() && !self.avatar_url.starts_with("https://") {
+            return Err("avatarUrl must be an https URL".into());
+        }
+        if !(0..=2).contains(&self.gender) {
+            return Err("gender is 0 (unknown), 1 or 2".into());
+        }
+        Ok(())
+    }
+}
+
+/// A customer's phone number as WeChat vouched for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phone {
+    pub phone_number: String,
+    pub pure_phone_number: String,
+    pub country_code: String,
+}
+
 /// What a staff member's business card shows (seed 企业用户 and their card).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

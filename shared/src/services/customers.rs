@@ -9,14 +9,17 @@ use sha2::Sha256;
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
 use crate::domain::ids;
-use crate::domain::runtime::{valid_id, Binding, Source, CUSTOMER_PREFIX, STAFF_PREFIX};
+use crate::domain::runtime::{
+    valid_id, Binding, Phone, Profile, Source, CUSTOMER_PREFIX, STAFF_PREFIX,
+};
 use crate::error::{AppError, AppResult};
 use crate::jwt;
 use crate::services::components::valid_appid;
-use crate::services::tokens::with_component_token;
+use crate::services::tokens::{with_authorizer_token, with_component_token};
 use crate::store::authorizers::{self, STATUS_AUTHORIZED};
 use crate::store::components;
 use crate::store::runtime::{self as store, Customer};
+use crate::wechat::user_data;
 
 /// How long a session lasts; the mini-program logs in again (silently, with a new `wx.login` code) after it.
 pub const SESSION_SECS: i64 = 24 * 3600;
@@ -100,6 +103,8 @@ pub struct CustomerView {
     pub id: String,
     #[serde(flatten)]
     pub binding: Binding,
+    pub profile: Option<Profile>,
+    pub phone: Option<Phone>,
     pub has_unionid: bool,
     pub created_ms: i64,
 }
@@ -118,6 +123,8 @@ fn view(c: Customer) -> CustomerView {
     CustomerView {
         id: c.id,
         binding: c.binding,
+        profile: c.profile,
+        phone: c.phone,
         has_unionid: c.unionid.is_some(),
         created_ms: c.created_ms,
     }
@@ -129,10 +136,7 @@ fn validate(req: &LoginRequest) -> AppResult<Option<Source>> {
             "componentAppid and appid are WeChat appids: wx and 16 hexadecimal digits".into(),
         ));
     }
-    if req.code.is_empty()
-        || req.code.len() > MAX_CODE_CHARS
-        || !req.code.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if !printable(&req.code) {
         return Err(AppError::BadRequest(
             "code is the wx.login code: 1 to 128 printable characters".into(),
         ));
@@ -219,6 +223,8 @@ pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoggedIn> {
                     openid: who.openid.clone(),
                     unionid: who.unionid.clone(),
                     binding,
+                    profile: None,
+                    phone: None,
                     created_ms: now,
                 };
                 if store::create_customer(&deps.table, &pk, &fresh, &who.session_key, now).await? {
@@ -285,4 +291,137 @@ async fn binding(
         _ => source,
     };
     Ok(Binding { uid, pid, source })
+}
+
+fn gone() -> AppError {
+    AppError::Unauthenticated("the session's customer is gone: log in again".into())
+}
+
+async fn current(deps: &Deps, session: &Session) -> AppResult<CustomerView> {
+    store::customer(&deps.table, &session.pk(), &session.sub)
+        .await?
+        .map(view)
+        .ok_or_else(gone)
+}
+
+fn printable(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_CODE_CHARS
+        && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserInfoRequest {
+    pub profile: Profile,
+    /// A form id the mini-program still sends (seed formId): kept, never used to message.
+    #[serde(default)]
+    pub form_id: Option<String>,
+}
+
+/// `POST /app/user/info` (seed send_user_info): what the customer tells about itself replaces what it told before.
+pub async fn user_info(
+    deps: &Deps,
+    session: &Session,
+    req: UserInfoRequest,
+) -> AppResult<CustomerView> {
+    req.profile.validate().map_err(AppError::BadRequest)?;
+    if req.form_id.as_deref().is_some_and(|f| !printable(f)) {
+        return Err(AppError::BadRequest(
+            "formId is 1 to 128 printable characters".into(),
+        ));
+    }
+    let saved = store::save_profile(
+        &deps.table,
+        &session.pk(),
+        &session.sub,
+        &req.profile,
+        req.form_id.as_deref(),
+        now_millis(),
+    )
+    .await?;
+    if !saved {
+        return Err(gone());
+    }
+    current(deps, session).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PhoneRequest {
+    /// The `getPhoneNumber` button's code (base library 2.21.2 and later).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Or the legacy pair, decrypted with the customer's session key.
+    #[serde(default)]
+    pub encrypted_data: Option<String>,
+    #[serde(default)]
+    pub iv: Option<String>,
+}
+
+/// `POST /app/user/phone`: the customer's phone number, from the button's code (WeChat checks that it is this
+/// customer's) or from the legacy `encryptedData` (its watermark must name this mini-program); kept and answered.
+pub async fn phone(deps: &Deps, session: &Session, req: PhoneRequest) -> AppResult<CustomerView> {
+    let pk = session.pk();
+    let (component, appid) = (session.cmp.as_str(), session.app.as_str());
+    let phone = match (&req.code, &req.encrypted_data, &req.iv) {
+        (Some(code), None, None) => {
+            if !printable(code) {
+                return Err(AppError::BadRequest(
+                    "code is the getPhoneNumber button's code: 1 to 128 printable characters"
+                        .into(),
+                ));
+            }
+            let customer = store::customer(&deps.table, &pk, &session.sub)
+                .await?
+                .ok_or_else(gone)?;
+            let openid = customer.openid.as_str();
+            let info = with_authorizer_token(deps, component, appid, |aat| async move {
+                deps.wechat.user_phone_number(&aat, code, openid).await
+            })
+            .await?;
+            if info.watermark.appid != appid {
+                return Err(AppError::BadRequest(
+                    "WeChat's answer was made for another mini-program".into(),
+                ));
+            }
+            Phone {
+                phone_number: info.phone_number,
+                pure_phone_number: info.pure_phone_number,
+                country_code: info.country_code,
+            }
+        }
+        (None, Some(data), Some(iv)) => {
+            if data.len() > 4096 || iv.len() > 64 {
+                return Err(AppError::BadRequest(
+                    "encryptedData is at most 4096 characters and iv 64".into(),
+                ));
+            }
+            let key = store::session_key(&deps.table, &pk, &session.sub)
+                .await?
+                .ok_or_else(gone)?;
+            let plain = user_data::decrypt(&key, iv, data, appid)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let text = |name: &str| plain[name].as_str().unwrap_or_default().to_owned();
+            if text("phoneNumber").is_empty() {
+                return Err(AppError::BadRequest(
+                    "the encrypted data holds no phone number".into(),
+                ));
+            }
+            Phone {
+                phone_number: text("phoneNumber"),
+                pure_phone_number: text("purePhoneNumber"),
+                country_code: text("countryCode"),
+            }
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "send either code, or encryptedData with iv".into(),
+            ))
+        }
+    };
+    if !store::save_phone(&deps.table, &pk, &session.sub, &phone, now_millis()).await? {
+        return Err(gone());
+    }
+    current(deps, session).await
 }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Updat
 use super::authorizers::Page;
 use super::item::{applied, built, get_n, get_s, key, n, require_s, s, Item};
 use super::{StoreError, Table};
-use crate::domain::runtime::{Binding, Card, PraiseTarget, Source, StaffCard};
+use crate::domain::runtime::{Binding, Card, Phone, PraiseTarget, Profile, Source, StaffCard};
 
 pub fn pk(component: &str, appid: &str) -> String {
     format!("RT#{component}#{appid}")
@@ -33,7 +33,13 @@ pub struct Customer {
     pub openid: String,
     pub unionid: Option<String>,
     pub binding: Binding,
+    pub profile: Option<Profile>,
+    pub phone: Option<Phone>,
     pub created_ms: i64,
+}
+
+fn json_of<T: serde::de::DeserializeOwned>(item: &Item, name: &str) -> Option<T> {
+    get_s(item, name).and_then(|v| serde_json::from_str(&v).ok())
 }
 
 fn customer_of(item: &Item) -> Result<Customer, StoreError> {
@@ -46,6 +52,8 @@ fn customer_of(item: &Item) -> Result<Customer, StoreError> {
             pid: get_s(item, "pid"),
             source: get_n(item, "source").and_then(Source::from_code),
         },
+        profile: json_of(item, "profile"),
+        phone: json_of(item, "phone"),
         created_ms: get_n(item, "created_ms").unwrap_or(0),
     })
 }
@@ -364,4 +372,65 @@ pub async fn set_praise(
                 .build(),
         );
     table.transact(tx, "TransactWriteItems praise").await
+}
+
+/// The customer's current session key (for the legacy `encryptedData`); None when there is no such customer.
+pub async fn session_key(table: &Table, pk: &str, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(table
+        .get(pk.to_owned(), customer_sk(id), "GetItem customer")
+        .await?
+        .and_then(|i| get_s(&i, "session_key")))
+}
+
+/// What the customer told about itself, and the form id it sent with it (kept for compatibility: WeChat retired
+/// template messages). False when there is no such customer.
+pub async fn save_profile(
+    table: &Table,
+    pk: &str,
+    id: &str,
+    profile: &Profile,
+    form_id: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let mut update = table
+        .update(pk.to_owned(), customer_sk(id))
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(
+            ":p",
+            s(serde_json::to_string(profile).expect("a profile serializes")),
+        )
+        .expression_attribute_values(":now", n(now_ms));
+    update = match form_id {
+        Some(f) => update
+            .update_expression(
+                "SET #profile = :p, profile_ms = :now, last_form_id = :f, form_id_ms = :now",
+            )
+            .expression_attribute_values(":f", s(f)),
+        None => update.update_expression("SET #profile = :p, profile_ms = :now"),
+    };
+    update = update.expression_attribute_names("#profile", "profile");
+    applied("UpdateItem customer profile", update.send().await)
+}
+
+/// The customer's phone number as WeChat vouched for it. False when there is no such customer.
+pub async fn save_phone(
+    table: &Table,
+    pk: &str,
+    id: &str,
+    phone: &Phone,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let res = table
+        .update(pk.to_owned(), customer_sk(id))
+        .update_expression("SET #phone = :p, phone_ms = :now")
+        .expression_attribute_names("#phone", "phone")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(
+            ":p",
+            s(serde_json::to_string(phone).expect("a phone serializes")),
+        )
+        .expression_attribute_values(":now", n(now_ms))
+        .send()
+        .await;
+    applied("UpdateItem customer phone", res)
 }

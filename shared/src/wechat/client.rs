@@ -163,6 +163,23 @@ struct DraftList {
     draft_list: Vec<Draft>,
 }
 
+/// A user's phone number as WeChat tells it (WeChat's field names), with the watermark naming the mini-program.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneInfo {
+    pub phone_number: String,
+    pub pure_phone_number: String,
+    pub country_code: String,
+    pub watermark: Watermark,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Watermark {
+    pub appid: String,
+    #[serde(default)]
+    pub timestamp: i64,
+}
+
 /// Who logged in: the user's openid in that mini-program, the session key (kept server-side only: never logged or
 /// answered, hence no `Debug`), and the unionid when the mini-program is bound to an open-platform account.
 #[derive(Deserialize)]
@@ -360,6 +377,29 @@ impl WechatClient {
         self.post::<Value>("/wxa/addtotemplate", &[("access_token", cat)], &body)
             .await
             .map(|_| ())
+    }
+
+    /// The phone number a `getPhoneNumber` button's code stands for (`/wxa/business/getuserphonenumber`); with
+    /// `openid`, WeChat checks that the code is that user's.
+    pub async fn user_phone_number(
+        &self,
+        aat: &str,
+        code: &str,
+        openid: &str,
+    ) -> Result<PhoneInfo, WechatError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            phone_info: PhoneInfo,
+        }
+        let body = json!({"code": code, "openid": openid});
+        let answer: Answer = self
+            .post(
+                "/wxa/business/getuserphonenumber",
+                &[("access_token", aat)],
+                &body,
+            )
+            .await?;
+        Ok(answer.phone_info)
     }
 
     /// A mini-program user's `wx.login` code exchanged through the component (`/sns/component/jscode2session`).

@@ -3,5 +3,6 @@ pub mod client;
 pub mod crypto;
 pub mod errcode;
 pub mod push;
+pub mod user_data;
 
 pub use client::{WechatClient, WechatError};
