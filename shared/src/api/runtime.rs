@@ -1,7 +1,10 @@
 //! The runtime API (seed 002), what templated mini-programs call: `POST /app/login` (no token: the `wx.login` code),
 //! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`;
 //! and the merchant's side with a staff token: `POST /app/staff/save`, `GET /app/staff/list`, `POST
-//! /app/staff/delete` (a merchant its own mini-program's, operators the component's).
+//! /app/staff/delete` (a merchant its own mini-program's, operators the component's). The catalogue: categories and
+//! products kept by the merchant's side (`/app/category/save|delete`, `/app/product/save|delete`), read by both
+//! (`GET /app/categories`, `/app/products`, `/app/product`: with `maAppId` and a staff token, or with a session),
+//! forwarded by customers (`POST /app/product/forward`).
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
@@ -10,9 +13,12 @@ use super::code_route;
 use crate::deps::Deps;
 use crate::error::AppResult;
 use crate::http::auth::Role;
-use crate::http::request::{bearer, cursor_param, json_body, limit_param, required_id};
+use crate::http::request::{
+    bearer, cursor_param, id_query, json_body, limit_param, query, required_id,
+};
 use crate::http::response::{json, respond};
 use crate::services::cards;
+use crate::services::catalogue::{self, Reader};
 use crate::services::customers::{self, Session};
 
 /// A route a customer calls with its session: verified first, then `run` with the session and the request.
@@ -121,6 +127,159 @@ pub async fn staff_delete(deps: &Deps, req: Request) -> Response<Body> {
         let staff_id = target.staff_id.clone();
         cards::delete_staff(deps, &claims, &component, target).await?;
         Ok(serde_json::json!({"staffId": staff_id, "deleted": true}))
+    })
+    .await
+}
+
+/// The partition a catalogue read is about and who reads it: the merchant's side names the mini-program
+/// (`maAppId`, a staff token), a customer's session names it itself.
+async fn reader(deps: &Deps, req: &Request) -> AppResult<(String, Reader)> {
+    match query(req, "maAppId") {
+        Some(appid) => {
+            crate::domain::ids::check("maAppId", &appid)?;
+            let (claims, component) =
+                super::caller(deps, req, &[Role::Merchant, Role::Operator]).await?;
+            let pk = cards::staff_partition(deps, &claims, &component.appid, &appid).await?;
+            Ok((pk, Reader::Staff))
+        }
+        None => {
+            let session = customers::session(deps, bearer(req)?).await?;
+            Ok((session.pk(), Reader::Customer))
+        }
+    }
+}
+
+/// A write of the merchant's side over one mini-program named in the body (`maAppId`): the caller is checked,
+/// then `run` gets the mini-program's runtime partition and the body; answers 201 when `run` made something.
+async fn staff_write<B, T, Fut>(
+    deps: &Deps,
+    req: Request,
+    app_of: impl FnOnce(&B) -> String,
+    run: impl FnOnce(String, B) -> Fut,
+) -> Response<Body>
+where
+    B: serde::de::DeserializeOwned,
+    T: Serialize,
+    Fut: Future<Output = AppResult<(T, bool)>>,
+{
+    respond(
+        async {
+            let (claims, component) =
+                super::caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let body: B = json_body(&req)?;
+            let appid = app_of(&body);
+            crate::domain::ids::check("maAppId", &appid)?;
+            let pk = cards::staff_partition(deps, &claims, &component.appid, &appid).await?;
+            let (out, created) = run(pk, body).await?;
+            Ok(json(if created { 201 } else { 200 }, &out))
+        }
+        .await,
+    )
+}
+
+pub async fn category_save(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &catalogue::SaveCategory| b.ma_app_id.clone(),
+        |pk, body| async move { catalogue::save_category(deps, &pk, body).await },
+    )
+    .await
+}
+
+pub async fn category_delete(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &catalogue::CategoryRef| b.ma_app_id.clone(),
+        |pk, body| async move {
+            catalogue::delete_category(deps, &pk, &body.category_id).await?;
+            Ok((
+                serde_json::json!({"categoryId": body.category_id, "deleted": true}),
+                false,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn categories(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, _) = reader(deps, &req).await?;
+            let items = catalogue::categories(deps, &pk).await?;
+            Ok(json(200, &serde_json::json!({ "items": items })))
+        }
+        .await,
+    )
+}
+
+pub async fn product_save(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &catalogue::SaveProduct| b.ma_app_id.clone(),
+        |pk, body| async move { catalogue::save_product(deps, &pk, body).await },
+    )
+    .await
+}
+
+pub async fn product_delete(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &catalogue::ProductRef| b.ma_app_id.clone(),
+        |pk, body| async move {
+            catalogue::delete_product(deps, &pk, &body.product_id).await?;
+            Ok((
+                serde_json::json!({"productId": body.product_id, "deleted": true}),
+                false,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn products(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, who) = reader(deps, &req).await?;
+            let page = catalogue::products(
+                deps,
+                &pk,
+                who,
+                id_query(&req, "categoryId")?.as_deref(),
+                limit_param(&req, 20, 100)?,
+                cursor_param(&req)?.as_deref(),
+            )
+            .await?;
+            Ok(json(200, &page))
+        }
+        .await,
+    )
+}
+
+pub async fn product(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, who) = reader(deps, &req).await?;
+            let found =
+                catalogue::product(deps, &pk, who, &required_id(&req, "productId")?).await?;
+            Ok(json(200, &found))
+        }
+        .await,
+    )
+}
+
+pub async fn product_forward(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Forward {
+            product_id: String,
+        }
+        let body: Forward = json_body(&req)?;
+        catalogue::forward(deps, &session.pk(), &body.product_id).await
     })
     .await
 }

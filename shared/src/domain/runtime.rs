@@ -222,6 +222,123 @@ impl CardAction {
     }
 }
 
+/// A goods category (seed goods categories): at most two levels, a top-level one and its children.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub sort: i64,
+    pub children: i64,
+    pub products: i64,
+    pub version: i64,
+}
+
+/// A category as the tree shows it: top-level ones with their children, each level in `sort` then name order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryNode {
+    #[serde(flatten)]
+    pub category: Category,
+    pub items: Vec<Category>,
+}
+
+/// Builds the two-level tree; a child whose parent is missing is shown at the top rather than lost.
+pub fn category_tree(mut all: Vec<Category>) -> Vec<CategoryNode> {
+    all.sort_by(|a, b| a.sort.cmp(&b.sort).then_with(|| a.name.cmp(&b.name)));
+    let tops: Vec<String> = all
+        .iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| c.id.clone())
+        .collect();
+    let (children, top): (Vec<Category>, Vec<Category>) = all
+        .into_iter()
+        .partition(|c| c.parent_id.as_ref().is_some_and(|p| tops.contains(p)));
+    top.into_iter()
+        .map(|category| CategoryNode {
+            items: children
+                .iter()
+                .filter(|c| c.parent_id.as_deref() == Some(category.id.as_str()))
+                .cloned()
+                .collect(),
+            category,
+        })
+        .collect()
+}
+
+/// What a merchant writes of a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductInput {
+    pub name: String,
+    #[serde(default)]
+    pub category_id: Option<String>,
+    /// In fen (分), as WeChat Pay counts.
+    pub price: i64,
+    #[serde(default)]
+    pub cover: String,
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// The detail text (rich text as the template renders it).
+    #[serde(default)]
+    pub details: String,
+    #[serde(default = "on_sale")]
+    pub on_sale: bool,
+    #[serde(default)]
+    pub sort: i64,
+}
+
+fn on_sale() -> bool {
+    true
+}
+
+pub const MAX_PRODUCT_IMAGES: usize = 9;
+pub const MAX_DETAILS_CHARS: usize = 20_000;
+/// A price above this (a million yuan) is a typo, not a product.
+pub const MAX_PRICE_FEN: i64 = 100_000_000;
+
+impl ProductInput {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 64 {
+            return Err("name is 1 to 64 characters".into());
+        }
+        if !(0..=MAX_PRICE_FEN).contains(&self.price) {
+            return Err(format!("price is in fen, 0 to {MAX_PRICE_FEN}"));
+        }
+        if self.images.len() > MAX_PRODUCT_IMAGES {
+            return Err(format!("at most {MAX_PRODUCT_IMAGES} images"));
+        }
+        for url in std::iter::once(&self.cover).chain(&self.images) {
+            if !url.is_empty() && (!url.starts_with("https://") || url.len() > 512) {
+                return Err("cover and images are https URLs of at most 512 characters".into());
+            }
+        }
+        if self.details.chars().count() > MAX_DETAILS_CHARS {
+            return Err(format!("details is at most {MAX_DETAILS_CHARS} characters"));
+        }
+        if !(0..=9999).contains(&self.sort) {
+            return Err("sort is 0 to 9999".into());
+        }
+        Ok(())
+    }
+}
+
+/// A product with what customers did with it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub id: String,
+    #[serde(flatten)]
+    pub input: ProductInput,
+    pub forwards: i64,
+    pub version: i64,
+    pub updated_ms: i64,
+}
+
+pub const CATEGORY_PREFIX: &str = "g_";
+pub const PRODUCT_PREFIX: &str = "p_";
+
 /// Ids the runtime API makes: a prefix and 16 hexadecimal digits.
 pub fn valid_id(prefix: &str, id: &str) -> bool {
     id.len() == prefix.len() + 16
@@ -277,6 +394,90 @@ mod tests {
         assert_eq!(Source::Scan.code(), 1);
         assert_eq!(Source::Forward.code(), 2);
         assert_eq!(Source::from_code(3), None);
+    }
+
+    fn category(id: &str, parent: Option<&str>, sort: i64) -> Category {
+        Category {
+            id: id.into(),
+            name: id.into(),
+            parent_id: parent.map(str::to_owned),
+            sort,
+            children: 0,
+            products: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn the_tree_nests_children_under_their_parents_in_order_and_loses_no_orphan() {
+        let tree = category_tree(vec![
+            category("tea", None, 2),
+            category("green", Some("tea"), 1),
+            category("cakes", None, 1),
+            category("black", Some("tea"), 0),
+            category("orphan", Some("gone"), 0),
+        ]);
+        let shape: Vec<(&str, Vec<&str>)> = tree
+            .iter()
+            .map(|n| {
+                (
+                    n.category.id.as_str(),
+                    n.items.iter().map(|c| c.id.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("orphan", vec![]),
+                ("cakes", vec![]),
+                ("tea", vec!["black", "green"])
+            ]
+        );
+    }
+
+    #[test]
+    fn product_rules() {
+        let good = ProductInput {
+            name: "龙井".into(),
+            category_id: None,
+            price: 8800,
+            cover: "https://img.example.com/c.png".into(),
+            images: vec![],
+            details: String::new(),
+            on_sale: true,
+            sort: 0,
+        };
+        assert_eq!(good.validate(), Ok(()));
+        let bad = [
+            ProductInput {
+                price: -1,
+                ..good.clone()
+            },
+            ProductInput {
+                price: MAX_PRICE_FEN + 1,
+                ..good.clone()
+            },
+            ProductInput {
+                name: " ".into(),
+                ..good.clone()
+            },
+            ProductInput {
+                cover: "http://img.example.com/c.png".into(),
+                ..good.clone()
+            },
+            ProductInput {
+                images: vec!["https://a.example.com/x.png".into(); 10],
+                ..good.clone()
+            },
+            ProductInput {
+                details: "x".repeat(MAX_DETAILS_CHARS + 1),
+                ..good.clone()
+            },
+        ];
+        for p in bad {
+            assert!(p.validate().is_err(), "{p:?}");
+        }
     }
 
     #[test]

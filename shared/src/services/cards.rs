@@ -27,6 +27,18 @@ fn no_card(id: &str) -> AppError {
     AppError::NotFound(format!("staff card {id}"))
 }
 
+/// The runtime partition of a mini-program the caller keeps: a merchant's own, or any of the component's for its
+/// operators (another merchant's is a 404).
+pub async fn staff_partition(
+    deps: &Deps,
+    caller: &Claims,
+    component: &str,
+    appid: &str,
+) -> AppResult<String> {
+    owned_mini_program(deps, caller, component, appid).await?;
+    Ok(store::pk(component, appid))
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SaveStaffRequest {

@@ -14,6 +14,7 @@ pub mod basic_info;
 pub mod batches;
 pub mod callbacks;
 pub mod cards;
+pub mod catalogue;
 pub mod components;
 pub mod customers;
 pub mod decoration;

@@ -3,6 +3,7 @@ pub mod alipay;
 pub mod audit_quota;
 pub mod authorizers;
 pub mod batches;
+pub mod catalogue;
 pub mod components;
 pub mod filings;
 pub mod fleet;
