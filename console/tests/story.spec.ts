@@ -10,9 +10,16 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: `test-results/screens/${String(++shots).padStart(2, "0")}-${name}.png`, fullPage: true });
 }
 
-/** Clicks an action button and waits for the list it reloads. */
+/** Clicks an action button and waits for the list it reloads: a reload answered after the action's own POST (an
+ * earlier load of the page still in flight would show the state before the action). */
 async function actAndReload(page: Page, button: string, reloaded: string) {
-  await Promise.all([page.waitForResponse((r) => r.url().includes(reloaded) && r.request().method() === "GET"), page.getByTestId(button).click()]);
+  let acted = false;
+  const reload = page.waitForResponse((r) => {
+    if (r.request().method() === "POST") acted = true;
+    return acted && r.url().includes(reloaded) && r.request().method() === "GET";
+  });
+  await page.getByTestId(button).click();
+  await reload;
 }
 
 /** The API's count of released mini-programs, after the overview shows the same. */
@@ -68,8 +75,12 @@ test.describe.serial("the console", () => {
     await actAndReload(page, `save-desc-${templateId}`, "/template/list");
     // A cover: a presigned upload, then the template names it; the market shows it.
     const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+    let named = false;
     await Promise.all([
-      page.waitForResponse((r) => r.url().includes("/template/list") && r.request().method() === "GET"),
+      page.waitForResponse((r) => {
+        if (r.url().includes("/template/update")) named = true;
+        return named && r.url().includes("/template/list") && r.request().method() === "GET";
+      }),
       page.getByTestId("templates").locator("tr", { hasText: industry }).locator("input[type=file]").setInputFiles({ name: "cover.png", mimeType: "image/png", buffer: png }),
     ]);
     await expect(page.getByTestId(`publish-${templateId}`)).toBeVisible();
