@@ -378,3 +378,85 @@ async fn the_catalogue_refuses_strangers_other_shops_and_bad_input() {
     codes.sort();
     assert_eq!(codes, [200, 404], "{x:?} {y:?}");
 }
+
+#[tokio::test]
+async fn the_website_and_shop_settings_are_the_merchants_to_write_and_customers_to_read() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let merchant = stack.token_for_user(Role::Merchant, &unique("rt-site-a"));
+    let app = stack.own_mini_program(&merchant).await;
+    let other = stack.token_for_user(Role::Merchant, &unique("rt-site-b"));
+    let other_app = stack.own_mini_program(&other).await;
+    let alice = customer(&stack, &app, "alice").await;
+    let bob = customer(&stack, &other_app, "bob").await;
+
+    // Nothing saved yet: null, version 0.
+    let (code, out) = stack.get("/app/website", &alice).await;
+    assert_eq!((code, &out["website"], &out["version"]), (200, &Value::Null, &json!(0)), "{out}");
+
+    let site = json!({"title": "安茶", "intro": "杭州的茶馆", "banners": ["https://img.example.com/b.png"],
+                      "sections": [{"title": "关于我们", "body": "since 2019"}],
+                      "contact": {"phone": "0571-88886666", "latitude": 30.25, "longitude": 120.16}});
+    let first = json!({"maAppId": app, "website": site});
+    let (code, out) = stack.post("/app/website/save", &merchant, &first).await;
+    assert_eq!((code, &out["version"]), (201, &json!(1)), "{out}");
+    // The first save again, or a stale version, writes nothing.
+    let (code, out) = stack.post("/app/website/save", &merchant, &first).await;
+    assert_refused(code, &out, 409, "CONFLICT", "version");
+    let mut changed = site.clone();
+    changed["title"] = json!("安茶 · 西湖店");
+    let (code, out) = stack
+        .post("/app/website/save", &merchant, &json!({"maAppId": app, "version": 1, "website": changed}))
+        .await;
+    assert_eq!((code, &out["version"]), (200, &json!(2)), "{out}");
+    let (code, out) = stack
+        .post("/app/website/save", &merchant, &json!({"maAppId": app, "version": 1, "website": site}))
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "stale");
+    let (_, out) = stack.get("/app/website", &alice).await;
+    assert_eq!(out["website"]["title"], "安茶 · 西湖店", "{out}");
+    // Another shop's customers see their own shop's (nothing), its merchant cannot write this one.
+    let (_, out) = stack.get("/app/website", &bob).await;
+    assert_eq!(out["website"], Value::Null, "{out}");
+    let (code, out) = stack
+        .post("/app/website/save", &other, &json!({"maAppId": app, "version": 2, "website": site}))
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, out) = stack.get(&format!("/app/website?maAppId={app}"), &other).await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &app);
+    let (code, out) = stack.get(&format!("/app/website?maAppId={app}"), &merchant).await;
+    assert_eq!((code, &out["version"]), (200, &json!(2)), "{out}");
+
+    // Settings, the same way; malformed ones are refused whole.
+    let settings = json!({"shopName": "安茶", "phone": "0571-88886666", "openHours": "09:00-21:00",
+                          "notice": "周一闭店"});
+    let (code, out) = stack
+        .post("/app/settings/save", &merchant, &json!({"maAppId": app, "settings": settings}))
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let (_, out) = stack.get("/app/settings", &alice).await;
+    assert_eq!(out["settings"]["openHours"], "09:00-21:00", "{out}");
+    for (path, bad) in [
+        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": ""}})),
+        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "phone": "call"}})),
+        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "stars": 5}})),
+        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "logo": "http://a.example.com/l.png"}})),
+        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "contact": {"latitude": 100}}})),
+        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "sections": [{"body": "no title"}]}})),
+    ] {
+        let (code, out) = stack.post(path, &merchant, &bad).await;
+        assert_eq!(code, 400, "{bad}: {out}");
+    }
+    for role in [Role::Developer, Role::Admin] {
+        let (code, out) = stack
+            .post("/app/settings/save", &stack.token(role), &json!({"maAppId": app, "settings": settings}))
+            .await;
+        assert_refused(code, &out, 403, "FORBIDDEN", "");
+    }
+    let (code, out) = stack
+        .post("/app/settings/save", &alice, &json!({"maAppId": app, "settings": settings}))
+        .await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (_, out) = stack.get("/app/settings", &alice).await;
+    assert_eq!((&out["settings"]["notice"], &out["version"]), (&json!("周一闭店"), &json!(1)), "{out}");
+}

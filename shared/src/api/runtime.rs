@@ -4,12 +4,12 @@
 //! /app/staff/delete` (a merchant its own mini-program's, operators the component's). The catalogue: categories and
 //! products kept by the merchant's side (`/app/category/save|delete`, `/app/product/save|delete`), read by both
 //! (`GET /app/categories`, `/app/products`, `/app/product`: with `maAppId` and a staff token, or with a session),
-//! forwarded by customers (`POST /app/product/forward`).
+//! forwarded by customers (`POST /app/product/forward`). The website and the shop's settings: written by the
+//! merchant's side (`POST /app/website/save`, `/app/settings/save`), read by both (`GET /app/website`, `/app/settings`).
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
 
-use super::code_route;
 use crate::deps::Deps;
 use crate::error::AppResult;
 use crate::http::auth::Role;
@@ -18,6 +18,7 @@ use crate::http::request::{
 };
 use crate::http::response::{json, respond};
 use crate::services::cards;
+use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
 use crate::services::catalogue::{self, Reader};
 use crate::services::customers::{self, Session};
 
@@ -60,14 +61,13 @@ pub async fn user_phone(deps: &Deps, req: Request) -> Response<Body> {
 
 pub async fn cards(deps: &Deps, req: Request) -> Response<Body> {
     customer_route(deps, req, |session, req| async move {
-        let page = cards::cards(
+        cards::list(
             deps,
-            &session,
+            &session.pk(),
             limit_param(&req, 20, 100)?,
             cursor_param(&req)?.as_deref(),
         )
-        .await?;
-        Ok(page)
+        .await
     })
     .await
 }
@@ -94,54 +94,58 @@ pub async fn act(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 pub async fn staff_save(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &cards::SaveStaffRequest| b.ma_app_id.clone(),
+        |pk, body| async move { cards::save_staff(deps, &pk, body).await },
+    )
+    .await
+}
+
+pub async fn staff_list(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
-            let (claims, component) =
-                super::caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
-            let (card, created) =
-                cards::save_staff(deps, &claims, &component.appid, json_body(&req)?).await?;
-            Ok(json(if created { 201 } else { 200 }, &card))
+            let pk = staff_side(deps, &req, query(&req, "maAppId").unwrap_or_default()).await?;
+            let page = cards::list(
+                deps,
+                &pk,
+                limit_param(&req, 50, 100)?,
+                cursor_param(&req)?.as_deref(),
+            )
+            .await?;
+            Ok(json(200, &page))
         }
         .await,
     )
 }
 
-pub async fn staff_list(deps: &Deps, req: Request) -> Response<Body> {
-    code_route(deps, req, |claims, component, req| async move {
-        cards::list_staff(
-            deps,
-            &claims,
-            &component,
-            &required_id(&req, "maAppId")?,
-            limit_param(&req, 50, 100)?,
-            cursor_param(&req)?.as_deref(),
-        )
-        .await
-    })
+pub async fn staff_delete(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &cards::StaffRef| b.ma_app_id.clone(),
+        |pk, body| async move {
+            cards::delete_staff(deps, &pk, &body.staff_id).await?;
+            Ok((serde_json::json!({"staffId": body.staff_id, "deleted": true}), false))
+        },
+    )
     .await
 }
 
-pub async fn staff_delete(deps: &Deps, req: Request) -> Response<Body> {
-    code_route(deps, req, |claims, component, req| async move {
-        let target: cards::StaffRef = json_body(&req)?;
-        let staff_id = target.staff_id.clone();
-        cards::delete_staff(deps, &claims, &component, target).await?;
-        Ok(serde_json::json!({"staffId": staff_id, "deleted": true}))
-    })
-    .await
+/// The runtime partition of the mini-program `appid` for a caller of the merchant's side (its merchant, or the
+/// component's operators; another merchant's is 404).
+async fn staff_side(deps: &Deps, req: &Request, appid: String) -> AppResult<String> {
+    let (claims, component) = super::caller(deps, req, &[Role::Merchant, Role::Operator]).await?;
+    crate::domain::ids::check("maAppId", &appid)?;
+    cards::staff_partition(deps, &claims, &component.appid, &appid).await
 }
 
 /// The partition a catalogue read is about and who reads it: the merchant's side names the mini-program
 /// (`maAppId`, a staff token), a customer's session names it itself.
 async fn reader(deps: &Deps, req: &Request) -> AppResult<(String, Reader)> {
     match query(req, "maAppId") {
-        Some(appid) => {
-            crate::domain::ids::check("maAppId", &appid)?;
-            let (claims, component) =
-                super::caller(deps, req, &[Role::Merchant, Role::Operator]).await?;
-            let pk = cards::staff_partition(deps, &claims, &component.appid, &appid).await?;
-            Ok((pk, Reader::Staff))
-        }
+        Some(appid) => Ok((staff_side(deps, req, appid).await?, Reader::Staff)),
         None => {
             let session = customers::session(deps, bearer(req)?).await?;
             Ok((session.pk(), Reader::Customer))
@@ -164,6 +168,7 @@ where
 {
     respond(
         async {
+            // Who calls first: a stranger learns nothing about the body.
             let (claims, component) =
                 super::caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
             let body: B = json_body(&req)?;
@@ -281,5 +286,45 @@ pub async fn product_forward(deps: &Deps, req: Request) -> Response<Body> {
         let body: Forward = json_body(&req)?;
         catalogue::forward(deps, &session.pk(), &body.product_id).await
     })
+    .await
+}
+
+pub async fn website(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, _) = reader(deps, &req).await?;
+            Ok(json(200, &shop_pages::read::<crate::domain::runtime::Website>(deps, &pk).await?))
+        }
+        .await,
+    )
+}
+
+pub async fn website_save(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &SaveWebsite| b.ma_app_id.clone(),
+        |pk, b| async move { shop_pages::save(deps, &pk, b.version, b.website).await },
+    )
+    .await
+}
+
+pub async fn settings(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, _) = reader(deps, &req).await?;
+            Ok(json(200, &shop_pages::read::<crate::domain::runtime::ShopSettings>(deps, &pk).await?))
+        }
+        .await,
+    )
+}
+
+pub async fn settings_save(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &SaveSettings| b.ma_app_id.clone(),
+        |pk, b| async move { shop_pages::save(deps, &pk, b.version, b.settings).await },
+    )
     .await
 }

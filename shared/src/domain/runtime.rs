@@ -339,6 +339,152 @@ pub struct Product {
 pub const CATEGORY_PREFIX: &str = "g_";
 pub const PRODUCT_PREFIX: &str = "p_";
 
+/// One section of the company website (官网展示): a title, its text and an optional picture.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebsiteSection {
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub image: String,
+}
+
+/// How customers reach the company.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
+}
+
+/// The merchant's company website in its mini-program (seed 官网展示).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Website {
+    pub title: String,
+    #[serde(default)]
+    pub intro: String,
+    #[serde(default)]
+    pub logo: String,
+    #[serde(default)]
+    pub banners: Vec<String>,
+    #[serde(default)]
+    pub sections: Vec<WebsiteSection>,
+    #[serde(default)]
+    pub contact: Contact,
+}
+
+/// The shop's basic settings (seed 基础设置).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ShopSettings {
+    pub shop_name: String,
+    #[serde(default)]
+    pub logo: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub address: String,
+    /// As the shop writes them, e.g. "09:00-21:00".
+    #[serde(default)]
+    pub open_hours: String,
+    #[serde(default)]
+    pub notice: String,
+    /// The WeChat id customers add to reach the shop.
+    #[serde(default)]
+    pub wechat_id: String,
+}
+
+pub const MAX_BANNERS: usize = 9;
+pub const MAX_SECTIONS: usize = 30;
+
+fn text_within(name: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.chars().count() > max || value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!(
+            "{name} is at most {max} characters, without control characters"
+        ));
+    }
+    Ok(())
+}
+
+fn https_url(name: &str, value: &str) -> Result<(), String> {
+    if !value.is_empty() && (!value.starts_with("https://") || value.len() > 512) {
+        return Err(format!("{name} must be an https URL of at most 512 characters"));
+    }
+    Ok(())
+}
+
+fn phone_text(name: &str, value: &str) -> Result<(), String> {
+    text_within(name, value, 32)?;
+    if !value.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) {
+        return Err(format!("{name} holds digits, spaces and + - ( ) only"));
+    }
+    Ok(())
+}
+
+impl Website {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.title.trim().is_empty() {
+            return Err("title is required".into());
+        }
+        text_within("title", &self.title, 64)?;
+        text_within("intro", &self.intro, 2000)?;
+        https_url("logo", &self.logo)?;
+        if self.banners.len() > MAX_BANNERS {
+            return Err(format!("at most {MAX_BANNERS} banners"));
+        }
+        for b in &self.banners {
+            https_url("banners", b)?;
+        }
+        if self.sections.len() > MAX_SECTIONS {
+            return Err(format!("at most {MAX_SECTIONS} sections"));
+        }
+        for s in &self.sections {
+            if s.title.trim().is_empty() {
+                return Err("every section has a title".into());
+            }
+            text_within("sections.title", &s.title, 64)?;
+            text_within("sections.body", &s.body, 5000)?;
+            https_url("sections.image", &s.image)?;
+        }
+        let c = &self.contact;
+        phone_text("contact.phone", &c.phone)?;
+        text_within("contact.email", &c.email, 128)?;
+        text_within("contact.address", &c.address, 128)?;
+        if c.latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v))
+            || c.longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v))
+        {
+            return Err("contact.latitude is -90 to 90 and contact.longitude -180 to 180".into());
+        }
+        Ok(())
+    }
+}
+
+impl ShopSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.shop_name.trim().is_empty() {
+            return Err("shopName is required".into());
+        }
+        text_within("shopName", &self.shop_name, 32)?;
+        https_url("logo", &self.logo)?;
+        phone_text("phone", &self.phone)?;
+        text_within("address", &self.address, 128)?;
+        text_within("openHours", &self.open_hours, 64)?;
+        text_within("notice", &self.notice, 500)?;
+        text_within("wechatId", &self.wechat_id, 64)?;
+        Ok(())
+    }
+}
+
 /// Ids the runtime API makes: a prefix and 16 hexadecimal digits.
 pub fn valid_id(prefix: &str, id: &str) -> bool {
     id.len() == prefix.len() + 16
@@ -478,6 +624,47 @@ mod tests {
         for p in bad {
             assert!(p.validate().is_err(), "{p:?}");
         }
+    }
+
+    #[test]
+    fn a_website_and_settings_are_checked_field_by_field() {
+        let site = Website {
+            title: "安茶".into(),
+            banners: vec!["https://img.example.com/b.png".into()],
+            sections: vec![WebsiteSection {
+                title: "关于我们".into(),
+                body: "一家茶馆\n杭州".into(),
+                image: String::new(),
+            }],
+            contact: Contact {
+                phone: "0571-88886666".into(),
+                latitude: Some(30.25),
+                longitude: Some(120.16),
+                ..Contact::default()
+            },
+            ..Website::default()
+        };
+        assert_eq!(site.validate(), Ok(()));
+        let spoiled: [fn(&mut Website); 5] = [
+            |w| w.title = String::new(),
+            |w| w.banners = vec!["http://img.example.com/b.png".into()],
+            |w| w.sections[0].title = " ".into(),
+            |w| w.contact.latitude = Some(91.0),
+            |w| w.contact.phone = "call us".into(),
+        ];
+        for spoil in spoiled {
+            let mut w = site.clone();
+            spoil(&mut w);
+            assert!(w.validate().is_err(), "{w:?}");
+        }
+        let shop = ShopSettings {
+            shop_name: "安茶".into(),
+            open_hours: "09:00-21:00".into(),
+            ..ShopSettings::default()
+        };
+        assert_eq!(shop.validate(), Ok(()));
+        assert!(ShopSettings { shop_name: String::new(), ..shop.clone() }.validate().is_err());
+        assert!(ShopSettings { logo: "ftp://x".into(), ..shop }.validate().is_err());
     }
 
     #[test]

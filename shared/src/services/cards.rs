@@ -51,18 +51,10 @@ pub struct SaveStaffRequest {
     pub card: Card,
 }
 
-/// `POST /app/staff/save` (the mini-program's merchant, or an operator): a new card (true), or a change of one at
-/// the version the caller read (a stale version is 409, nothing written).
-pub async fn save_staff(
-    deps: &Deps,
-    caller: &Claims,
-    component: &str,
-    req: SaveStaffRequest,
-) -> AppResult<(StaffCard, bool)> {
+/// `POST /app/staff/save` (the mini-program's merchant, or an operator; `pk` from `staff_partition`): a new card
+/// (true), or a change of one at the version the caller read (a stale version is 409, nothing written).
+pub async fn save_staff(deps: &Deps, pk: &str, req: SaveStaffRequest) -> AppResult<(StaffCard, bool)> {
     req.card.validate().map_err(AppError::BadRequest)?;
-    let appid = req.ma_app_id.as_str();
-    owned_mini_program(deps, caller, component, appid).await?;
-    let pk = store::pk(component, appid);
     let (id, version) = match (&req.staff_id, req.version) {
         (None, None) => (format!("{STAFF_PREFIX}{}", crate::random::hex(8)), None),
         (Some(id), Some(v)) => {
@@ -80,8 +72,8 @@ pub async fn save_staff(
             ))
         }
     };
-    if !store::save_staff(&deps.table, &pk, &id, &req.card, version, now_millis()).await? {
-        return match store::staff(&deps.table, &pk, &id).await? {
+    if !store::save_staff(&deps.table, pk, &id, &req.card, version, now_millis()).await? {
+        return match store::staff(&deps.table, pk, &id).await? {
             None => Err(no_card(&id)),
             Some(now) => Err(AppError::Conflict(format!(
                 "version {} is stale: the card is at version {}; reload it",
@@ -90,7 +82,7 @@ pub async fn save_staff(
             ))),
         };
     }
-    let saved = store::staff(&deps.table, &pk, &id)
+    let saved = store::staff(&deps.table, pk, &id)
         .await?
         .ok_or_else(|| no_card(&id))?;
     Ok((saved, version.is_none()))
@@ -104,42 +96,23 @@ pub struct StaffRef {
 }
 
 /// `POST /app/staff/delete`: the card goes; customers bound to the staff member keep their binding.
-pub async fn delete_staff(
-    deps: &Deps,
-    caller: &Claims,
-    component: &str,
-    req: StaffRef,
-) -> AppResult<()> {
-    staff_id(&req.staff_id)?;
-    owned_mini_program(deps, caller, component, &req.ma_app_id).await?;
-    let pk = store::pk(component, &req.ma_app_id);
-    if !store::delete_staff(&deps.table, &pk, &req.staff_id).await? {
-        return Err(no_card(&req.staff_id));
+pub async fn delete_staff(deps: &Deps, pk: &str, id: &str) -> AppResult<()> {
+    staff_id(id)?;
+    if !store::delete_staff(&deps.table, pk, id).await? {
+        return Err(no_card(id));
     }
     Ok(())
 }
 
-/// `GET /app/staff/list` (merchant, operator): the mini-program's cards with their counters, a page at a time.
-pub async fn list_staff(
+/// `GET /app/cards` (a customer) and `GET /app/staff/list` (the merchant's side): the mini-program's cards with
+/// their counters, a page at a time.
+pub async fn list(
     deps: &Deps,
-    caller: &Claims,
-    component: &str,
-    appid: &str,
+    pk: &str,
     limit: i32,
     cursor: Option<&str>,
 ) -> AppResult<Page<StaffCard>> {
-    owned_mini_program(deps, caller, component, appid).await?;
-    Ok(store::staff_page(&deps.table, &store::pk(component, appid), limit, cursor).await?)
-}
-
-/// `GET /app/cards` (a customer): the mini-program's staff cards.
-pub async fn cards(
-    deps: &Deps,
-    session: &Session,
-    limit: i32,
-    cursor: Option<&str>,
-) -> AppResult<Page<StaffCard>> {
-    Ok(store::staff_page(&deps.table, &session.pk(), limit, cursor).await?)
+    Ok(store::staff_page(&deps.table, pk, limit, cursor).await?)
 }
 
 #[derive(Serialize, Debug)]

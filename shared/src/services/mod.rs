@@ -29,6 +29,7 @@ pub mod onboarding;
 pub mod quotas;
 pub mod refresh_job;
 pub mod registration;
+pub mod shop_pages;
 pub mod shops;
 pub mod templates;
 pub mod testers;

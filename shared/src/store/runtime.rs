@@ -434,3 +434,36 @@ pub async fn save_phone(
         .await;
     applied("UpdateItem customer phone", res)
 }
+
+/// A document of the mini-program kept whole (`website`, `settings`): its JSON and version, if saved.
+pub async fn document(table: &Table, pk: &str, kind: &str) -> Result<Option<(String, i64)>, StoreError> {
+    Ok(table
+        .get(pk.to_owned(), format!("DOC#{kind}"), "GetItem document")
+        .await?
+        .and_then(|i| Some((get_s(&i, "body")?, get_n(&i, "version").unwrap_or(0)))))
+}
+
+/// Saves a document: the first (`version` None; false when one exists) or over the one at `version`.
+pub async fn save_document(
+    table: &Table,
+    pk: &str,
+    kind: &str,
+    body: &str,
+    version: Option<i64>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let update = table
+        .update(pk.to_owned(), format!("DOC#{kind}"))
+        .update_expression("SET #body = :b, version = :next, updated_ms = :now")
+        .expression_attribute_names("#body", "body")
+        .expression_attribute_values(":b", s(body))
+        .expression_attribute_values(":next", n(version.unwrap_or(0) + 1))
+        .expression_attribute_values(":now", n(now_ms));
+    let update = match version {
+        None => update.condition_expression("attribute_not_exists(PK)"),
+        Some(v) => update
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(v)),
+    };
+    applied("UpdateItem document", update.send().await)
+}
