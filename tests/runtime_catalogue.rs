@@ -392,7 +392,11 @@ async fn the_website_and_shop_settings_are_the_merchants_to_write_and_customers_
 
     // Nothing saved yet: null, version 0.
     let (code, out) = stack.get("/app/website", &alice).await;
-    assert_eq!((code, &out["website"], &out["version"]), (200, &Value::Null, &json!(0)), "{out}");
+    assert_eq!(
+        (code, &out["website"], &out["version"]),
+        (200, &Value::Null, &json!(0)),
+        "{out}"
+    );
 
     let site = json!({"title": "安茶", "intro": "杭州的茶馆", "banners": ["https://img.example.com/b.png"],
                       "sections": [{"title": "关于我们", "body": "since 2019"}],
@@ -406,11 +410,19 @@ async fn the_website_and_shop_settings_are_the_merchants_to_write_and_customers_
     let mut changed = site.clone();
     changed["title"] = json!("安茶 · 西湖店");
     let (code, out) = stack
-        .post("/app/website/save", &merchant, &json!({"maAppId": app, "version": 1, "website": changed}))
+        .post(
+            "/app/website/save",
+            &merchant,
+            &json!({"maAppId": app, "version": 1, "website": changed}),
+        )
         .await;
     assert_eq!((code, &out["version"]), (200, &json!(2)), "{out}");
     let (code, out) = stack
-        .post("/app/website/save", &merchant, &json!({"maAppId": app, "version": 1, "website": site}))
+        .post(
+            "/app/website/save",
+            &merchant,
+            &json!({"maAppId": app, "version": 1, "website": site}),
+        )
         .await;
     assert_refused(code, &out, 409, "CONFLICT", "stale");
     let (_, out) = stack.get("/app/website", &alice).await;
@@ -419,44 +431,86 @@ async fn the_website_and_shop_settings_are_the_merchants_to_write_and_customers_
     let (_, out) = stack.get("/app/website", &bob).await;
     assert_eq!(out["website"], Value::Null, "{out}");
     let (code, out) = stack
-        .post("/app/website/save", &other, &json!({"maAppId": app, "version": 2, "website": site}))
+        .post(
+            "/app/website/save",
+            &other,
+            &json!({"maAppId": app, "version": 2, "website": site}),
+        )
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &app);
-    let (code, out) = stack.get(&format!("/app/website?maAppId={app}"), &other).await;
+    let (code, out) = stack
+        .get(&format!("/app/website?maAppId={app}"), &other)
+        .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &app);
-    let (code, out) = stack.get(&format!("/app/website?maAppId={app}"), &merchant).await;
+    let (code, out) = stack
+        .get(&format!("/app/website?maAppId={app}"), &merchant)
+        .await;
     assert_eq!((code, &out["version"]), (200, &json!(2)), "{out}");
 
     // Settings, the same way; malformed ones are refused whole.
     let settings = json!({"shopName": "安茶", "phone": "0571-88886666", "openHours": "09:00-21:00",
                           "notice": "周一闭店"});
     let (code, out) = stack
-        .post("/app/settings/save", &merchant, &json!({"maAppId": app, "settings": settings}))
+        .post(
+            "/app/settings/save",
+            &merchant,
+            &json!({"maAppId": app, "settings": settings}),
+        )
         .await;
     assert_eq!(code, 201, "{out}");
     let (_, out) = stack.get("/app/settings", &alice).await;
     assert_eq!(out["settings"]["openHours"], "09:00-21:00", "{out}");
     for (path, bad) in [
-        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": ""}})),
-        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "phone": "call"}})),
-        ("/app/settings/save", json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "stars": 5}})),
-        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "logo": "http://a.example.com/l.png"}})),
-        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "contact": {"latitude": 100}}})),
-        ("/app/website/save", json!({"maAppId": app, "version": 2, "website": {"title": "x", "sections": [{"body": "no title"}]}})),
+        (
+            "/app/settings/save",
+            json!({"maAppId": app, "version": 1, "settings": {"shopName": ""}}),
+        ),
+        (
+            "/app/settings/save",
+            json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "phone": "call"}}),
+        ),
+        (
+            "/app/settings/save",
+            json!({"maAppId": app, "version": 1, "settings": {"shopName": "x", "stars": 5}}),
+        ),
+        (
+            "/app/website/save",
+            json!({"maAppId": app, "version": 2, "website": {"title": "x", "logo": "http://a.example.com/l.png"}}),
+        ),
+        (
+            "/app/website/save",
+            json!({"maAppId": app, "version": 2, "website": {"title": "x", "contact": {"latitude": 100}}}),
+        ),
+        (
+            "/app/website/save",
+            json!({"maAppId": app, "version": 2, "website": {"title": "x", "sections": [{"body": "no title"}]}}),
+        ),
     ] {
         let (code, out) = stack.post(path, &merchant, &bad).await;
         assert_eq!(code, 400, "{bad}: {out}");
     }
     for role in [Role::Developer, Role::Admin] {
         let (code, out) = stack
-            .post("/app/settings/save", &stack.token(role), &json!({"maAppId": app, "settings": settings}))
+            .post(
+                "/app/settings/save",
+                &stack.token(role),
+                &json!({"maAppId": app, "settings": settings}),
+            )
             .await;
         assert_refused(code, &out, 403, "FORBIDDEN", "");
     }
     let (code, out) = stack
-        .post("/app/settings/save", &alice, &json!({"maAppId": app, "settings": settings}))
+        .post(
+            "/app/settings/save",
+            &alice,
+            &json!({"maAppId": app, "settings": settings}),
+        )
         .await;
     assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
     let (_, out) = stack.get("/app/settings", &alice).await;
-    assert_eq!((&out["settings"]["notice"], &out["version"]), (&json!("周一闭店"), &json!(1)), "{out}");
+    assert_eq!(
+        (&out["settings"]["notice"], &out["version"]),
+        (&json!("周一闭店"), &json!(1)),
+        "{out}"
+    );
 }

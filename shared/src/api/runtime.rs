@@ -18,9 +18,9 @@ use crate::http::request::{
 };
 use crate::http::response::{json, respond};
 use crate::services::cards;
-use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
 use crate::services::catalogue::{self, Reader};
 use crate::services::customers::{self, Session};
+use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
 
 /// A route a customer calls with its session: verified first, then `run` with the session and the request.
 async fn customer_route<'a, T, Fut>(
@@ -127,7 +127,10 @@ pub async fn staff_delete(deps: &Deps, req: Request) -> Response<Body> {
         |b: &cards::StaffRef| b.ma_app_id.clone(),
         |pk, body| async move {
             cards::delete_staff(deps, &pk, &body.staff_id).await?;
-            Ok((serde_json::json!({"staffId": body.staff_id, "deleted": true}), false))
+            Ok((
+                serde_json::json!({"staffId": body.staff_id, "deleted": true}),
+                false,
+            ))
         },
     )
     .await
@@ -293,7 +296,10 @@ pub async fn website(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (pk, _) = reader(deps, &req).await?;
-            Ok(json(200, &shop_pages::read::<crate::domain::runtime::Website>(deps, &pk).await?))
+            Ok(json(
+                200,
+                &shop_pages::read::<crate::domain::runtime::Website>(deps, &pk).await?,
+            ))
         }
         .await,
     )
@@ -313,7 +319,10 @@ pub async fn settings(deps: &Deps, req: Request) -> Response<Body> {
     respond(
         async {
             let (pk, _) = reader(deps, &req).await?;
-            Ok(json(200, &shop_pages::read::<crate::domain::runtime::ShopSettings>(deps, &pk).await?))
+            Ok(json(
+                200,
+                &shop_pages::read::<crate::domain::runtime::ShopSettings>(deps, &pk).await?,
+            ))
         }
         .await,
     )

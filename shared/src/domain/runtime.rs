@@ -418,14 +418,19 @@ fn text_within(name: &str, value: &str, max: usize) -> Result<(), String> {
 
 fn https_url(name: &str, value: &str) -> Result<(), String> {
     if !value.is_empty() && (!value.starts_with("https://") || value.len() > 512) {
-        return Err(format!("{name} must be an https URL of at most 512 characters"));
+        return Err(format!(
+            "{name} must be an https URL of at most 512 characters"
+        ));
     }
     Ok(())
 }
 
 fn phone_text(name: &str, value: &str) -> Result<(), String> {
     text_within(name, value, 32)?;
-    if !value.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c)) {
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
+    {
         return Err(format!("{name} holds digits, spaces and + - ( ) only"));
     }
     Ok(())
@@ -663,8 +668,18 @@ mod tests {
             ..ShopSettings::default()
         };
         assert_eq!(shop.validate(), Ok(()));
-        assert!(ShopSettings { shop_name: String::new(), ..shop.clone() }.validate().is_err());
-        assert!(ShopSettings { logo: "ftp://x".into(), ..shop }.validate().is_err());
+        assert!(ShopSettings {
+            shop_name: String::new(),
+            ..shop.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(ShopSettings {
+            logo: "ftp://x".into(),
+            ..shop
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]

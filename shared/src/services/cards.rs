@@ -53,7 +53,11 @@ pub struct SaveStaffRequest {
 
 /// `POST /app/staff/save` (the mini-program's merchant, or an operator; `pk` from `staff_partition`): a new card
 /// (true), or a change of one at the version the caller read (a stale version is 409, nothing written).
-pub async fn save_staff(deps: &Deps, pk: &str, req: SaveStaffRequest) -> AppResult<(StaffCard, bool)> {
+pub async fn save_staff(
+    deps: &Deps,
+    pk: &str,
+    req: SaveStaffRequest,
+) -> AppResult<(StaffCard, bool)> {
     req.card.validate().map_err(AppError::BadRequest)?;
     let (id, version) = match (&req.staff_id, req.version) {
         (None, None) => (format!("{STAFF_PREFIX}{}", crate::random::hex(8)), None),

@@ -42,7 +42,10 @@ pub async fn read<T: Document>(deps: &Deps, pk: &str) -> AppResult<Value> {
         None => Ok(view::<T>(None, 0)),
         Some((body, version)) => {
             let doc: T = serde_json::from_str(&body).map_err(|_| {
-                AppError::Store(crate::store::StoreError::Malformed(format!("{} document", T::KIND)))
+                AppError::Store(crate::store::StoreError::Malformed(format!(
+                    "{} document",
+                    T::KIND
+                )))
             })?;
             Ok(view(Some(doc), version))
         }
@@ -79,8 +82,14 @@ pub async fn save<T: Document>(
     let body = serde_json::to_string(&doc).expect("a document serializes");
     if !store::save_document(&deps.table, pk, T::KIND, &body, version, now_millis()).await? {
         return Err(AppError::Conflict(match version {
-            None => format!("the {} is saved already: send the version you read", T::KIND),
-            Some(v) => format!("version {v} is stale: the {} changed meanwhile; reload it", T::KIND),
+            None => format!(
+                "the {} is saved already: send the version you read",
+                T::KIND
+            ),
+            Some(v) => format!(
+                "version {v} is stale: the {} changed meanwhile; reload it",
+                T::KIND
+            ),
         }));
     }
     Ok((view(Some(doc), version.unwrap_or(0) + 1), version.is_none()))

@@ -436,7 +436,11 @@ pub async fn save_phone(
 }
 
 /// A document of the mini-program kept whole (`website`, `settings`): its JSON and version, if saved.
-pub async fn document(table: &Table, pk: &str, kind: &str) -> Result<Option<(String, i64)>, StoreError> {
+pub async fn document(
+    table: &Table,
+    pk: &str,
+    kind: &str,
+) -> Result<Option<(String, i64)>, StoreError> {
     Ok(table
         .get(pk.to_owned(), format!("DOC#{kind}"), "GetItem document")
         .await?
