@@ -11,25 +11,6 @@ fn ids() -> (String, String) {
     (format!("2019{n:012}"), format!("2022{n:012}"))
 }
 
-async fn alipay_versions(stack: &Stack, mini_app_id: &str) -> Value {
-    let state: Value = stack
-        .http
-        .get(format!("{}/control/state", stack.env["ALIPAY_SANDBOX_URL"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    state["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["miniAppId"] == mini_app_id)
-        .map(|a| a["versions"].clone())
-        .unwrap_or(Value::Null)
-}
-
 /// An industry template made from an Alipay template alone, handed over and on the market.
 async fn alipay_only_template(
     stack: &Stack,
@@ -183,7 +164,7 @@ async fn a_provider_with_only_alipay_registers_makes_a_template_and_releases_to_
     assert_eq!(view["counts"]["released"], 3, "{view}");
     assert_eq!(view["total"], 3, "{view}");
     for app in &apps {
-        let versions = alipay_versions(&stack, app).await;
+        let versions = stack.alipay_versions(app).await;
         assert_eq!(versions["1.0.0"]["status"], "RELEASE", "{versions}");
         assert_eq!(
             versions["1.0.0"]["ext"]["ext"]["theme"], "jade",

@@ -7,26 +7,6 @@ use serde_json::{json, Value};
 use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
-/// Alipay's versions of the mini-program as the sandbox holds them: version → {status, ext, grayStrategy, ...}.
-async fn versions_at_alipay(stack: &Stack, mini_app_id: &str) -> Value {
-    let state: Value = stack
-        .http
-        .get(format!("{}/control/state", stack.env["ALIPAY_SANDBOX_URL"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    state["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["miniAppId"] == mini_app_id)
-        .map(|a| a["versions"].clone())
-        .unwrap_or(Value::Null)
-}
-
 /// The stack's Alipay application registered, and a merchant's mini-program authorized through its consent link:
 /// (merchant token, mini-program id).
 async fn authorized_merchant(stack: &Stack) -> (String, String) {
@@ -234,7 +214,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         stack.invoke("release-sweep").await;
     }
     assert_eq!(stack.release_state(&merchant, &app).await, "auditing");
-    let at_alipay = versions_at_alipay(&stack, &app).await;
+    let at_alipay = stack.alipay_versions(&app).await;
     assert_eq!(status_of(&at_alipay, "0.0.1"), "AUDITING", "{at_alipay}");
     assert_eq!(
         at_alipay["0.0.1"]["ext"]["ext"]["theme"], "green",
@@ -293,7 +273,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
     // Fixed and released again: the rejected version goes back to development first.
     save(&stack, &merchant, &app, &template, json!({"theme": "red"})).await;
     released_for_audit(&stack, &merchant, &app, "0.0.2").await;
-    let at_alipay = versions_at_alipay(&stack, &app).await;
+    let at_alipay = stack.alipay_versions(&app).await;
     assert_eq!(
         (
             status_of(&at_alipay, "0.0.1"),
@@ -321,7 +301,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         .await;
     assert_eq!((code, &out["percentage"]), (200, &json!(30)), "{out}");
     assert_eq!(
-        versions_at_alipay(&stack, &app).await["0.0.2"]["grayStrategy"],
+        stack.alipay_versions(&app).await["0.0.2"]["grayStrategy"],
         "p30"
     );
     let (code, out) = stack
@@ -347,7 +327,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         .await;
     assert_eq!((code, &out["state"]), (200, &json!("released")), "{out}");
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "0.0.2"),
+        status_of(&stack.alipay_versions(&app).await, "0.0.2"),
         "RELEASE"
     );
 
@@ -370,7 +350,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(out["releaseInfo"]["release_version"], "0.0.2", "{out}");
-    let at_alipay = versions_at_alipay(&stack, &app).await;
+    let at_alipay = stack.alipay_versions(&app).await;
     assert_eq!(
         (
             status_of(&at_alipay, "0.0.2"),
@@ -393,7 +373,7 @@ async fn seed_004_versions_go_from_template_to_online_and_back_through_the_relea
         "{out}"
     );
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "0.0.2"),
+        status_of(&stack.alipay_versions(&app).await, "0.0.2"),
         "OFFLINE"
     );
     let body = json!({"maAppId": app, "action": "open"});
@@ -552,7 +532,8 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         let (code, out) = stack.post("/code/release", &merchant, &bad).await;
         assert_refused(code, &out, 400, "BAD_REQUEST", mentions);
     }
-    assert!(versions_at_alipay(&stack, &app)
+    assert!(stack
+        .alipay_versions(&app)
         .await
         .as_object()
         .is_none_or(|v| v.is_empty()));
@@ -564,7 +545,7 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
     );
     let codes = [a.0, b.0];
     assert!(codes.contains(&200) && codes.contains(&409), "{a:?} {b:?}");
-    let at_alipay = versions_at_alipay(&stack, &app).await;
+    let at_alipay = stack.alipay_versions(&app).await;
     assert_eq!(at_alipay.as_object().unwrap().len(), 1, "{at_alipay}");
     // No speed-up on Alipay; a second release while the audit runs is refused.
     let (code, out) = stack
@@ -601,7 +582,7 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         .await;
     assert_eq!((code, &out["state"]), (200, &json!("withdrawn")), "{out}");
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "1.0.0"),
+        status_of(&stack.alipay_versions(&app).await, "1.0.0"),
         "INIT"
     );
 
@@ -640,7 +621,7 @@ async fn alipay_releases_refuse_strangers_bad_input_twins_and_failed_builds() {
         .await;
     assert_eq!(code, 200, "{out}");
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "1.1.0"),
+        status_of(&stack.alipay_versions(&app).await, "1.1.0"),
         "DELETED"
     );
 
@@ -685,7 +666,7 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
         .await;
     assert_eq!((code, &out["state"]), (200, &json!("withdrawn")), "{out}");
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "1.9.0"),
+        status_of(&stack.alipay_versions(&app).await, "1.9.0"),
         "INIT"
     );
     released_for_audit(&stack, &merchant, &app, "2.0.0").await;
@@ -707,7 +688,7 @@ async fn an_online_call_whose_answer_was_lost_is_reconciled_by_the_sweep() {
     assert!(code >= 500, "{code} {out}");
     assert_eq!(stack.release_state(&merchant, &app).await, "releasing");
     assert_eq!(
-        status_of(&versions_at_alipay(&stack, &app).await, "2.0.0"),
+        status_of(&stack.alipay_versions(&app).await, "2.0.0"),
         "RELEASE"
     );
     let (code, out) = stack.post("/code/publish", &merchant, &publish).await;
@@ -816,7 +797,7 @@ async fn one_batch_releases_a_template_to_five_wechat_and_five_alipay_mini_progr
             "{}",
             seen[app.as_str()]
         );
-        let at_alipay = versions_at_alipay(&stack, app).await;
+        let at_alipay = stack.alipay_versions(app).await;
         assert_eq!(status_of(&at_alipay, "3.0.0"), "RELEASE", "{at_alipay}");
         assert_eq!(
             at_alipay["3.0.0"]["ext"]["ext"]["theme"], "blue",
@@ -832,11 +813,7 @@ async fn one_batch_releases_a_template_to_five_wechat_and_five_alipay_mini_progr
     // However often a step was delivered or retried, each Alipay mini-program got one upload.
     for app in &alipay {
         assert_eq!(
-            versions_at_alipay(&stack, app)
-                .await
-                .as_object()
-                .unwrap()
-                .len(),
+            stack.alipay_versions(app).await.as_object().unwrap().len(),
             1
         );
     }
@@ -885,7 +862,7 @@ async fn version_housekeeping_refuses_wrong_roles_bad_bodies_and_the_version_bei
         .post("/alipay/version/delete", &merchant, &version)
         .await;
     assert_refused(code, &out, 409, "CONFLICT", "being released");
-    let at_alipay = status_of(&versions_at_alipay(&stack, &app).await, "2.0.0");
+    let at_alipay = status_of(&stack.alipay_versions(&app).await, "2.0.0");
     assert!(
         ["BUILDING", "INIT"].contains(&at_alipay.as_str()),
         "{at_alipay}"

@@ -7,25 +7,6 @@ use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 use wxtpl::services::customers::{derive_session_key, Session, SESSION_TYPE};
 
-/// A `wx.login` code of user `user` in mini-program `appid` (the sandbox plays WeChat's client).
-async fn js_code(stack: &Stack, appid: &str, user: &str) -> String {
-    stack
-        .sandbox("/control/jscode", json!({"appid": appid, "user": user}))
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn login(stack: &Stack, appid: &str, user: &str, extra: Value) -> (u16, Value) {
-    let mut body = json!({"componentAppid": stack.component_appid(), "appid": appid,
-                          "code": js_code(stack, appid, user).await});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    stack.post_anonymous("/app/login", &body).await
-}
-
 fn card(name: &str) -> Value {
     json!({"name": name, "company": "安茶科技", "position": "店长", "phone": "0571-8888 6666",
            "email": "a@example.com", "wechatId": "an-tea", "signature": "好茶，慢慢喝",
@@ -56,7 +37,9 @@ async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_on
     let (_merchant_b, app_b, staff_b) = shop(&stack, "rt-shop-b", "李雷").await;
 
     // The first customer arrives by scanning 王芳's card: bound to her, source scan.
-    let (code, first) = login(&stack, &app_a, "alice", json!({"uid": staff_a})).await;
+    let (code, first) = stack
+        .customer_login(&app_a, "alice", json!({"uid": staff_a}))
+        .await;
     assert_eq!(code, 200, "{first}");
     assert_eq!(first["firstLogin"], true, "{first}");
     assert_eq!(first["customer"]["uid"], staff_a.as_str(), "{first}");
@@ -65,14 +48,18 @@ async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_on
     let alice = first["session"].as_str().unwrap().to_owned();
     let alice_id = first["customer"]["id"].as_str().unwrap().to_owned();
     // Later logins keep the binding, whatever they name.
-    let (code, again) = login(&stack, &app_a, "alice", json!({"uid": staff_b})).await;
+    let (code, again) = stack
+        .customer_login(&app_a, "alice", json!({"uid": staff_b}))
+        .await;
     assert_eq!(code, 200, "{again}");
     assert_eq!(again["firstLogin"], false);
     assert_eq!(again["customer"]["id"], alice_id.as_str());
     assert_eq!(again["customer"]["uid"], staff_a.as_str(), "{again}");
 
     // The second arrives through Alice's forward: bound to Alice and to Alice's staff member.
-    let (code, second) = login(&stack, &app_a, "bob", json!({"pid": alice_id})).await;
+    let (code, second) = stack
+        .customer_login(&app_a, "bob", json!({"pid": alice_id}))
+        .await;
     assert_eq!(code, 200, "{second}");
     assert_eq!(
         (
@@ -87,8 +74,8 @@ async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_on
 
     // The same person's first login twice at once is one customer.
     let (one, two) = tokio::join!(
-        login(&stack, &app_a, "carol", json!({})),
-        login(&stack, &app_a, "carol", json!({}))
+        stack.customer_login(&app_a, "carol", json!({})),
+        stack.customer_login(&app_a, "carol", json!({}))
     );
     assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
     assert_eq!(one.1["customer"]["id"], two.1["customer"]["id"]);
@@ -108,7 +95,7 @@ async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_on
         .get(&format!("/app/card?staffId={staff_b}"), &alice)
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &staff_b);
-    let (_, b_customer) = login(&stack, &app_b, "dave", json!({})).await;
+    let (_, b_customer) = stack.customer_login(&app_b, "dave", json!({})).await;
     let dave = b_customer["session"].as_str().unwrap().to_owned();
     let (code, out) = stack
         .get(&format!("/app/card?staffId={staff_a}"), &dave)
@@ -190,7 +177,7 @@ async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
     let _g = serial().await;
     let stack = Stack::connect().await;
     let (_, app, staff) = shop(&stack, "rt-shop-c", "韩梅梅").await;
-    let (_, out) = login(&stack, &app, "erin", json!({})).await;
+    let (_, out) = stack.customer_login(&app, "erin", json!({})).await;
     let session = out["session"].as_str().unwrap().to_owned();
     let customer = out["customer"]["id"].as_str().unwrap().to_owned();
     let path = format!("/app/card?staffId={staff}");
@@ -232,7 +219,7 @@ async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
     assert_eq!(code, 200, "{out}");
 
     // A used code is WeChat's 40029; a burst is 45011; neither creates anyone.
-    let code_once = js_code(&stack, &app, "frank").await;
+    let code_once = stack.js_code(&app, "frank").await;
     let body = json!({"componentAppid": stack.component_appid(), "appid": app, "code": code_once});
     let (status, out) = stack.post_anonymous("/app/login", &body).await;
     assert_eq!(status, 200, "{out}");
@@ -245,10 +232,10 @@ async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
             json!({"endpoint": "jscode2session", "errcode": 45011, "times": 1}),
         )
         .await;
-    let (status, out) = login(&stack, &app, "gina", json!({})).await;
+    let (status, out) = stack.customer_login(&app, "gina", json!({})).await;
     assert_refused(status, &out, 429, "WECHAT_QUOTA_EXCEEDED", "");
     assert_eq!(out["error"]["wechatErrcode"], 45011, "{out}");
-    let (status, out) = login(&stack, &app, "gina", json!({})).await;
+    let (status, out) = stack.customer_login(&app, "gina", json!({})).await;
     assert_eq!((status, &out["firstLogin"]), (200, &json!(true)), "{out}");
 
     // Malformed logins never reach WeChat.
@@ -369,9 +356,9 @@ async fn a_customer_tells_who_it_is_and_gives_its_phone_number_through_wechat() 
     let _g = serial().await;
     let stack = Stack::connect().await;
     let (_, app, _) = shop(&stack, "rt-shop-e", "钱七").await;
-    let (_, out) = login(&stack, &app, "helen", json!({})).await;
+    let (_, out) = stack.customer_login(&app, "helen", json!({})).await;
     let helen = out["session"].as_str().unwrap().to_owned();
-    let (_, out) = login(&stack, &app, "ivan", json!({})).await;
+    let (_, out) = stack.customer_login(&app, "ivan", json!({})).await;
     let ivan = out["session"].as_str().unwrap().to_owned();
 
     // What the customer tells about itself, with the form id the old client still sends.
@@ -445,7 +432,7 @@ async fn a_customer_tells_who_it_is_and_gives_its_phone_number_through_wechat() 
     let (status, out) = stack.post("/app/user/phone", &ivan, &legacy).await;
     assert_refused(status, &out, 400, "BAD_REQUEST", "session key");
     // After a new login (a new session key) the old data no longer opens either.
-    let (_, out) = login(&stack, &app, "helen", json!({})).await;
+    let (_, out) = stack.customer_login(&app, "helen", json!({})).await;
     let helen = out["session"].as_str().unwrap().to_owned();
     let (status, out) = stack.post("/app/user/phone", &helen, &legacy).await;
     assert_refused(status, &out, 400, "BAD_REQUEST", "session key");

@@ -5,19 +5,6 @@ use serde_json::{json, Value};
 use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
-async fn customer(stack: &Stack, appid: &str, user: &str) -> String {
-    let code = stack
-        .sandbox("/control/jscode", json!({"appid": appid, "user": user}))
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let body = json!({"componentAppid": stack.component_appid(), "appid": appid, "code": code});
-    let (status, out) = stack.post_anonymous("/app/login", &body).await;
-    assert_eq!(status, 200, "{out}");
-    out["session"].as_str().unwrap().to_owned()
-}
-
 async fn category(
     stack: &Stack,
     token: &str,
@@ -119,7 +106,7 @@ async fn a_merchant_keeps_a_catalogue_and_customers_browse_what_is_on_sale() {
     let longjing_id = longjing["id"].as_str().unwrap().to_owned();
 
     // The customer's tree and shelves: sort order, on sale only.
-    let alice = customer(&stack, &app, "alice").await;
+    let alice = stack.customer_session(&app, "alice").await;
     let (code, tree) = stack.get("/app/categories", &alice).await;
     assert_eq!(code, 200, "{tree}");
     assert_eq!(names(&tree["items"]), vec!["茶点", "茶叶"], "{tree}");
@@ -277,7 +264,7 @@ async fn the_catalogue_refuses_strangers_other_shops_and_bad_input() {
     let hidden_id = hidden["id"].as_str().unwrap().to_owned();
 
     // Another shop's customer and merchant see nothing of this one.
-    let bob = customer(&stack, &other_app, "bob").await;
+    let bob = stack.customer_session(&other_app, "bob").await;
     let (_, tree) = stack.get("/app/categories", &bob).await;
     assert_eq!(tree["items"], json!([]), "{tree}");
     let (code, out) = stack
@@ -297,7 +284,7 @@ async fn the_catalogue_refuses_strangers_other_shops_and_bad_input() {
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &app);
     // This shop's customers do not see what is off sale, nor forward what does not exist.
-    let alice = customer(&stack, &app, "alice").await;
+    let alice = stack.customer_session(&app, "alice").await;
     let (code, out) = stack
         .get(&format!("/app/product?productId={hidden_id}"), &alice)
         .await;
@@ -387,8 +374,8 @@ async fn the_website_and_shop_settings_are_the_merchants_to_write_and_customers_
     let app = stack.own_mini_program(&merchant).await;
     let other = stack.token_for_user(Role::Merchant, &unique("rt-site-b"));
     let other_app = stack.own_mini_program(&other).await;
-    let alice = customer(&stack, &app, "alice").await;
-    let bob = customer(&stack, &other_app, "bob").await;
+    let alice = stack.customer_session(&app, "alice").await;
+    let bob = stack.customer_session(&other_app, "bob").await;
 
     // Nothing saved yet: null, version 0.
     let (code, out) = stack.get("/app/website", &alice).await;

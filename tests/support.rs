@@ -199,6 +199,52 @@ impl Stack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// Alipay's versions of a mini-program as the Alipay sandbox holds them: version → {status, ext, ...}.
+    pub async fn alipay_versions(&self, mini_app_id: &str) -> Value {
+        let state: Value = self
+            .http
+            .get(format!("{}/control/state", self.env["ALIPAY_SANDBOX_URL"]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["miniAppId"] == mini_app_id)
+            .map(|a| a["versions"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// A `wx.login` code of user `user` in mini-program `appid` (the WeChat sandbox plays WeChat's client).
+    pub async fn js_code(&self, appid: &str, user: &str) -> String {
+        self.sandbox("/control/jscode", json!({"appid": appid, "user": user}))
+            .await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `POST /app/login` of user `user` in mini-program `appid` with a fresh code, and `extra` fields (uid, pid...).
+    pub async fn customer_login(&self, appid: &str, user: &str, extra: Value) -> (u16, Value) {
+        let mut body = json!({"componentAppid": self.component_appid(), "appid": appid,
+                              "code": self.js_code(appid, user).await});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.post_anonymous("/app/login", &body).await
+    }
+
+    /// A customer session of user `user` in mini-program `appid`.
+    pub async fn customer_session(&self, appid: &str, user: &str) -> String {
+        let (status, out) = self.customer_login(appid, user, json!({})).await;
+        assert_eq!(status, 200, "{out}");
+        out["session"].as_str().unwrap().to_owned()
+    }
+
     /// A POST without any token (what a mini-program sends to log in).
     pub async fn post_anonymous(&self, path: &str, body: &Value) -> (u16, Value) {
         let resp = self

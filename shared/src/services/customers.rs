@@ -202,54 +202,46 @@ pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoggedIn> {
     .await?;
     let pk = store::pk(component, appid);
     let now = now_millis();
-    let (customer, first_login) =
-        match store::customer_by_openid(&deps.table, &pk, &who.openid).await? {
-            Some(c) => {
-                store::record_login(
-                    &deps.table,
-                    &pk,
-                    &c.id,
-                    &who.session_key,
-                    who.unionid.as_deref(),
-                    now,
-                )
-                .await?;
+    let known = store::customer_by_openid(&deps.table, &pk, &who.openid).await?;
+    let (customer, first_login) = match known {
+        Some(c) => (c, false),
+        None => {
+            let fresh = Customer {
+                id: format!("{CUSTOMER_PREFIX}{}", crate::random::hex(8)),
+                openid: who.openid.clone(),
+                unionid: who.unionid.clone(),
+                binding: binding(deps, &pk, &req, source).await?,
+                profile: None,
+                phone: None,
+                created_ms: now,
+            };
+            if store::create_customer(&deps.table, &pk, &fresh, &who.session_key, now).await? {
+                tracing::info!(component, appid, customer = %fresh.id, "customer created");
+                (fresh, true)
+            } else {
+                // The same person's first login raced this one and won: this is a later login.
+                let c = store::customer_by_openid(&deps.table, &pk, &who.openid)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Conflict("the customer is being created; log in again".into())
+                    })?;
                 (c, false)
             }
-            None => {
-                let binding = binding(deps, &pk, &req, source).await?;
-                let fresh = Customer {
-                    id: format!("{CUSTOMER_PREFIX}{}", crate::random::hex(8)),
-                    openid: who.openid.clone(),
-                    unionid: who.unionid.clone(),
-                    binding,
-                    profile: None,
-                    phone: None,
-                    created_ms: now,
-                };
-                if store::create_customer(&deps.table, &pk, &fresh, &who.session_key, now).await? {
-                    tracing::info!(component, appid, customer = %fresh.id, "customer created");
-                    (fresh, true)
-                } else {
-                    // The same person's first login raced this one and won: this is a later login.
-                    let c = store::customer_by_openid(&deps.table, &pk, &who.openid)
-                        .await?
-                        .ok_or_else(|| {
-                            AppError::Conflict("the customer is being created; log in again".into())
-                        })?;
-                    store::record_login(
-                        &deps.table,
-                        &pk,
-                        &c.id,
-                        &who.session_key,
-                        who.unionid.as_deref(),
-                        now,
-                    )
-                    .await?;
-                    (c, false)
-                }
-            }
-        };
+        }
+    };
+    if !first_login {
+        // A later login: WeChat's new session key; the binding made at the first login stays.
+        let unionid = who.unionid.as_deref();
+        store::record_login(
+            &deps.table,
+            &pk,
+            &customer.id,
+            &who.session_key,
+            unionid,
+            now,
+        )
+        .await?;
+    }
     let iat = now_secs();
     let claims = Session {
         sub: customer.id.clone(),
