@@ -337,6 +337,40 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
     let (code, _) = stack.post("/app/staff/save", &merchant, &huge).await;
     assert_eq!(code, 413);
 
+    // A create naming a requestId, sent twice at once and once more later, makes one card.
+    let twice = json!({"maAppId": app, "requestId": unique("req-card"), "card": card("孙八")});
+    let (a, b) = tokio::join!(
+        stack.post("/app/staff/save", &merchant, &twice),
+        stack.post("/app/staff/save", &merchant, &twice)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort();
+    assert_eq!(codes, [200, 201], "{a:?} {b:?}");
+    assert_eq!(a.1["id"], b.1["id"]);
+    let (code, again) = stack.post("/app/staff/save", &merchant, &twice).await;
+    assert_eq!((code, &again["id"]), (200, &a.1["id"]), "{again}");
+    let (_, out) = stack
+        .get(&format!("/app/staff/list?maAppId={app}"), &merchant)
+        .await;
+    let named = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "孙八")
+        .count();
+    assert_eq!(named, 1, "{out}");
+    let bad = json!({"maAppId": app, "requestId": "short", "card": card("x")});
+    let (code, out) = stack.post("/app/staff/save", &merchant, &bad).await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "requestId");
+    let (code, out) = stack
+        .post(
+            "/app/staff/delete",
+            &merchant,
+            &json!({"maAppId": app, "staffId": a.1["id"]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+
     // Deleting: the stranger cannot, the merchant can, once.
     let target = json!({"maAppId": app, "staffId": staff});
     let (code, out) = stack.post("/app/staff/delete", &stranger, &target).await;

@@ -354,6 +354,26 @@ async fn the_catalogue_refuses_strangers_other_shops_and_bad_input() {
     }
     let (code, out) = stack.get("/app/products?categoryId=nope", &alice).await;
     assert_eq!(code, 400, "{out}");
+    // A product create naming a requestId, sent three times at once, is one product counted once in its category.
+    let once = json!({"maAppId": app, "requestId": unique("req-product"), "product": product("一次", Some(&cakes), true, 0)});
+    let sent = futures::future::join_all(
+        (0..3).map(|_| stack.post("/app/product/save", &merchant, &once)),
+    )
+    .await;
+    let ids: std::collections::HashSet<String> = sent
+        .iter()
+        .map(|(_, out)| out["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent.iter().filter(|(c, _)| *c == 201).count(),
+        1,
+        "{sent:?}"
+    );
+    let (_, tree) = stack
+        .get(&format!("/app/categories?maAppId={app}"), &merchant)
+        .await;
+    assert_eq!(tree["items"][0]["products"], 2, "{tree}");
     // Deleting one category twice at once: one succeeds, the other finds it gone.
     let spare = category(&stack, &merchant, &app, "备用", None, 0).await;
     let target = json!({"maAppId": app, "categoryId": spare});

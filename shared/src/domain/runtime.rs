@@ -497,6 +497,22 @@ pub fn valid_id(prefix: &str, id: &str) -> bool {
         && id[prefix.len()..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The id of a record a create made under the caller's `requestId`: the same request, retried or sent twice at
+/// once, names the same record, so it is made once. `scope` keeps one mini-program's ids from another's.
+pub fn id_for_request(prefix: &str, scope: &str, request_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{scope}\n{prefix}\n{request_id}").as_bytes());
+    format!("{prefix}{}", &crate::domain::ids::hex_lower(&digest)[..16])
+}
+
+/// A client's request id: 8 to 64 letters, digits, `-` or `_`.
+pub fn valid_request_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+}
+
 pub const STAFF_PREFIX: &str = "s_";
 pub const CUSTOMER_PREFIX: &str = "c_";
 
@@ -680,6 +696,18 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    #[test]
+    fn a_request_id_names_one_record_per_scope() {
+        let a = id_for_request(STAFF_PREFIX, "RT#c#app1", "req-00000001");
+        assert!(valid_id(STAFF_PREFIX, &a), "{a}");
+        assert_eq!(a, id_for_request(STAFF_PREFIX, "RT#c#app1", "req-00000001"));
+        assert_ne!(a, id_for_request(STAFF_PREFIX, "RT#c#app2", "req-00000001"));
+        assert_ne!(a, id_for_request(STAFF_PREFIX, "RT#c#app1", "req-00000002"));
+        assert!(valid_request_id("req-00000001"));
+        assert!(!valid_request_id("short"));
+        assert!(!valid_request_id("has space in it"));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::now_millis;
 use crate::deps::Deps;
 use crate::domain::identity::Claims;
-use crate::domain::runtime::{valid_id, Card, CardAction, PraiseTarget, StaffCard, STAFF_PREFIX};
+use crate::domain::runtime::{
+    id_for_request, valid_id, valid_request_id, Card, CardAction, PraiseTarget, StaffCard,
+    STAFF_PREFIX,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::access::owned_mini_program;
 use crate::services::customers::Session;
@@ -48,7 +51,22 @@ pub struct SaveStaffRequest {
     pub staff_id: Option<String>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// The client's id of a create: the same create sent again (a retry, a double tap) makes one card.
+    #[serde(default)]
+    pub request_id: Option<String>,
     pub card: Card,
+}
+
+/// A new record's id: from the caller's `requestId` when it gives one (the same create again names the same
+/// record), random otherwise.
+pub fn new_record_id(prefix: &str, pk: &str, request_id: Option<&str>) -> AppResult<String> {
+    match request_id {
+        Some(r) if !valid_request_id(r) => Err(AppError::BadRequest(
+            "requestId is 8 to 64 letters, digits, - or _".into(),
+        )),
+        Some(r) => Ok(id_for_request(prefix, pk, r)),
+        None => Ok(format!("{prefix}{}", crate::random::hex(8))),
+    }
 }
 
 /// `POST /app/staff/save` (the mini-program's merchant, or an operator; `pk` from `staff_partition`): a new card
@@ -60,7 +78,10 @@ pub async fn save_staff(
 ) -> AppResult<(StaffCard, bool)> {
     req.card.validate().map_err(AppError::BadRequest)?;
     let (id, version) = match (&req.staff_id, req.version) {
-        (None, None) => (format!("{STAFF_PREFIX}{}", crate::random::hex(8)), None),
+        (None, None) => (
+            new_record_id(STAFF_PREFIX, pk, req.request_id.as_deref())?,
+            None,
+        ),
         (Some(id), Some(v)) => {
             staff_id(id)?;
             (id.clone(), Some(v))
@@ -79,6 +100,8 @@ pub async fn save_staff(
     if !store::save_staff(&deps.table, pk, &id, &req.card, version, now_millis()).await? {
         return match store::staff(&deps.table, pk, &id).await? {
             None => Err(no_card(&id)),
+            // The same create again: the card it made.
+            Some(made) if version.is_none() && req.request_id.is_some() => Ok((made, false)),
             Some(now) => Err(AppError::Conflict(format!(
                 "version {} is stale: the card is at version {}; reload it",
                 version.unwrap_or(0),

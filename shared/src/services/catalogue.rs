@@ -10,6 +10,7 @@ use crate::domain::runtime::{
     PRODUCT_PREFIX,
 };
 use crate::error::{AppError, AppResult};
+use crate::services::cards::new_record_id;
 use crate::store::authorizers::Page;
 use crate::store::catalogue::{self as store, MAX_CATEGORIES};
 
@@ -53,6 +54,9 @@ pub struct SaveCategory {
     pub parent_id: Option<String>,
     #[serde(default)]
     pub sort: i64,
+    /// The client's id of a create: the same create sent again makes one category.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// `POST /app/category/save`: a new category (true), or a renamed or moved-in-order one.
@@ -73,7 +77,7 @@ pub async fn save_category(
     match (&req.category_id, req.version) {
         (None, None) => {
             let category = Category {
-                id: format!("{CATEGORY_PREFIX}{}", crate::random::hex(8)),
+                id: new_record_id(CATEGORY_PREFIX, pk, req.request_id.as_deref())?,
                 name: req.name,
                 parent_id: req.parent_id,
                 sort: req.sort,
@@ -83,6 +87,11 @@ pub async fn save_category(
             };
             if store::create_category(&deps.table, pk, &category).await? {
                 return Ok((category, true));
+            }
+            if req.request_id.is_some() {
+                if let Some(made) = store::category(&deps.table, pk, &category.id).await? {
+                    return Ok((made, false));
+                }
             }
             // Which condition failed: the parent, or the cap.
             if let Some(parent) = &category.parent_id {
@@ -174,6 +183,9 @@ pub struct SaveProduct {
     pub product_id: Option<String>,
     #[serde(default)]
     pub version: Option<i64>,
+    /// The client's id of a create: the same create sent again makes one product.
+    #[serde(default)]
+    pub request_id: Option<String>,
     pub product: ProductInput,
 }
 
@@ -185,7 +197,10 @@ pub async fn save_product(deps: &Deps, pk: &str, req: SaveProduct) -> AppResult<
         check_id(CATEGORY_PREFIX, "categoryId", c)?;
     }
     let (id, before) = match (&req.product_id, req.version) {
-        (None, None) => (format!("{PRODUCT_PREFIX}{}", crate::random::hex(8)), None),
+        (None, None) => (
+            new_record_id(PRODUCT_PREFIX, pk, req.request_id.as_deref())?,
+            None,
+        ),
         (Some(id), Some(version)) => {
             check_id(PRODUCT_PREFIX, "productId", id)?;
             let current = store::product(&deps.table, pk, id)
@@ -213,6 +228,11 @@ pub async fn save_product(deps: &Deps, pk: &str, req: SaveProduct) -> AppResult<
     )
     .await?
     {
+        if before.is_none() && req.request_id.is_some() {
+            if let Some(made) = store::product(&deps.table, pk, &id).await? {
+                return Ok((made, false));
+            }
+        }
         if let Some(c) = &req.product.category_id {
             if store::category(&deps.table, pk, c).await?.is_none() {
                 return Err(no_category(c));
