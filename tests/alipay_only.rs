@@ -100,22 +100,8 @@ async fn a_provider_with_only_alipay_registers_makes_a_template_and_releases_to_
     let mut apps = Vec::new();
     for i in 0..3 {
         let merchant = in_workspace(Role::Merchant, &format!("tea-merchant-{i}"));
-        let (code, link) = stack.get("/alipay/auth/link", &merchant).await;
-        assert_eq!(code, 200, "{link}");
-        assert!(link["url"].as_str().unwrap().contains(&app_id), "{link}");
-        let page: Value = stack
-            .http
-            .get(link["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mini_app_id = page["frontend"]["maAppId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("authorized: {page}"))
-            .to_owned();
+        let (link, mini_app_id) = stack.alipay_consent(&merchant).await;
+        assert!(link.contains(&app_id), "{link}");
         let base = json!({"miniAppId": mini_app_id, "servicePhone": "0571-88886666"});
         let (code, out) = stack
             .post("/alipay/baseinfo/modify", &merchant, &base)

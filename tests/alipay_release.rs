@@ -16,21 +16,7 @@ async fn authorized_merchant(stack: &Stack) -> (String, String) {
         .await;
     assert!(code == 200 || code == 201, "{out}");
     let merchant = stack.token_for_user(Role::Merchant, &unique("ali-release"));
-    let (code, link) = stack.get("/alipay/auth/link", &merchant).await;
-    assert_eq!(code, 200, "{link}");
-    let page: Value = stack
-        .http
-        .get(link["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mini_app_id = page["frontend"]["maAppId"]
-        .as_str()
-        .expect("authorized")
-        .to_owned();
+    let (_, mini_app_id) = stack.alipay_consent(&merchant).await;
     // Alipay audits only a mini-program with a service phone or e-mail.
     let base = json!({"miniAppId": mini_app_id, "servicePhone": "0571-88886666"});
     let (code, out) = stack

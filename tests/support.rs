@@ -219,6 +219,28 @@ impl Stack {
             .unwrap_or(Value::Null)
     }
 
+    /// The merchant opens its Alipay consent link and the sandbox's consent page authorizes a new Alipay
+    /// mini-program to it: (the link, the mini-program's id).
+    pub async fn alipay_consent(&self, merchant: &str) -> (String, String) {
+        let (code, link) = self.get("/alipay/auth/link", merchant).await;
+        assert_eq!(code, 200, "{link}");
+        let url = link["url"].as_str().unwrap().to_owned();
+        let page: Value = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mini_app_id = page["frontend"]["maAppId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("authorized: {page}"))
+            .to_owned();
+        (url, mini_app_id)
+    }
+
     /// A `wx.login` code of user `user` in mini-program `appid` (the WeChat sandbox plays WeChat's client).
     pub async fn js_code(&self, appid: &str, user: &str) -> String {
         self.sandbox("/control/jscode", json!({"appid": appid, "user": user}))

@@ -68,15 +68,9 @@ impl Profile {
             ("country", &self.country, 64),
             ("language", &self.language, 16),
         ] {
-            if value.chars().count() > max || value.chars().any(char::is_control) {
-                return Err(format!(
-                    "{name} is at most {max} characters, without control characters"
-                ));
-            }
+            line_within(name, value, max)?;
         }
-        if !self.avatar_url.is_empty() && !self.avatar_url.starts_with("https://") {
-            return Err("avatarUrl must be an https URL".into());
-        }
+        https_url("avatarUrl", &self.avatar_url)?;
         if !(0..=2).contains(&self.gender) {
             return Err("gender is 0 (unknown), 1 or 2".into());
         }
@@ -138,24 +132,14 @@ pub struct StaffCard {
 impl Card {
     /// Lengths as a card page can show them; URLs are https; nothing is required but the name.
     pub fn validate(&self) -> Result<(), String> {
-        let within = |name: &str, value: &str, max: usize| {
-            if value.chars().count() > max || value.chars().any(char::is_control) {
-                Err(format!(
-                    "{name} is at most {max} characters, without control characters"
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let within = line_within;
         if self.name.trim().is_empty() {
             return Err("name is required".into());
         }
         within("name", &self.name, 32)?;
         for (name, value) in [("avatar", &self.avatar), ("cardAvatar", &self.card_avatar)] {
             within(name, value, 512)?;
-            if !value.is_empty() && !value.starts_with("https://") {
-                return Err(format!("{name} must be an https URL"));
-            }
+            https_url(name, value)?;
         }
         within("company", &self.company, 64)?;
         within("address", &self.address, 128)?;
@@ -165,14 +149,7 @@ impl Card {
             return Err("email must be an e-mail address".into());
         }
         within("wechatId", &self.wechat_id, 64)?;
-        within("phone", &self.phone, 32)?;
-        if !self
-            .phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || "+- ()".contains(c))
-        {
-            return Err("phone holds digits, spaces and + - ( ) only".into());
-        }
+        phone_text("phone", &self.phone)?;
         within("signature", &self.signature, 200)?;
         Ok(())
     }
@@ -407,6 +384,17 @@ pub struct ShopSettings {
 pub const MAX_BANNERS: usize = 9;
 pub const MAX_SECTIONS: usize = 30;
 
+/// At most `max` characters on one line (no control characters at all).
+fn line_within(name: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(format!(
+            "{name} is at most {max} characters, without control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// At most `max` characters, lines allowed.
 fn text_within(name: &str, value: &str, max: usize) -> Result<(), String> {
     if value.chars().count() > max || value.chars().any(|c| c.is_control() && c != '\n') {
         return Err(format!(
@@ -426,7 +414,7 @@ fn https_url(name: &str, value: &str) -> Result<(), String> {
 }
 
 fn phone_text(name: &str, value: &str) -> Result<(), String> {
-    text_within(name, value, 32)?;
+    line_within(name, value, 32)?;
     if !value
         .chars()
         .all(|c| c.is_ascii_digit() || "+- ()".contains(c))

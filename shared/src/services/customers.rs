@@ -8,7 +8,6 @@ use sha2::Sha256;
 
 use crate::clock::{now_millis, now_secs};
 use crate::deps::Deps;
-use crate::domain::ids;
 use crate::domain::runtime::{
     valid_id, Binding, Phone, Profile, Source, CUSTOMER_PREFIX, STAFF_PREFIX,
 };
@@ -180,7 +179,6 @@ fn validate(req: &LoginRequest) -> AppResult<Option<Source>> {
 pub async fn login(deps: &Deps, req: LoginRequest) -> AppResult<LoggedIn> {
     let source = validate(&req)?;
     let (component, appid) = (req.component_appid.as_str(), req.appid.as_str());
-    ids::check("componentAppid", component)?;
     let not_found = || AppError::NotFound(format!("mini-program {appid} of component {component}"));
     components::get(&deps.table, component)
         .await?

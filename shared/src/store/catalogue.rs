@@ -3,7 +3,7 @@
 //! them, so a category still in use is never deleted), `SK=CATCOUNT` how many categories there are (the cap),
 //! `SK=PROD#{id}` a product; products on sale in a category carry `GSI1PK=RTCAT#{pk}#{categoryId}`,
 //! `GSI1SK={sort:04}#{id}`, the customers' list of a category.
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::authorizers::Page;
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
@@ -366,18 +366,15 @@ pub async fn count_forward(
     pk: &str,
     id: &str,
 ) -> Result<Option<Product>, StoreError> {
-    let res = table
-        .update(pk.to_owned(), product_sk(id))
-        .update_expression("SET forwards = if_not_exists(forwards, :zero) + :one")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":zero", n(0))
-        .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::AllNew)
-        .send()
-        .await;
-    match res {
-        Ok(out) => out.attributes.as_ref().map(product_of).transpose(),
-        Err(e) if super::item::is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(StoreError::dynamo("UpdateItem product forward", e)),
-    }
+    super::runtime::add_one(
+        table,
+        pk,
+        product_sk(id),
+        "forwards",
+        "UpdateItem product forward",
+    )
+    .await?
+    .as_ref()
+    .map(product_of)
+    .transpose()
 }

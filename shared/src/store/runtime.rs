@@ -279,8 +279,23 @@ pub async fn count(
     id: &str,
     counter: &'static str,
 ) -> Result<Option<StaffCard>, StoreError> {
+    add_one(table, pk, staff_sk(id), counter, "UpdateItem staff counter")
+        .await?
+        .as_ref()
+        .map(staff_of)
+        .transpose()
+}
+
+/// One more of `counter` on an existing record, which is read back in the same call. None when there is no record.
+pub(super) async fn add_one(
+    table: &Table,
+    pk: &str,
+    sk: String,
+    counter: &str,
+    operation: &'static str,
+) -> Result<Option<Item>, StoreError> {
     let res = table
-        .update(pk.to_owned(), staff_sk(id))
+        .update(pk.to_owned(), sk)
         .update_expression("SET #c = if_not_exists(#c, :zero) + :one")
         .expression_attribute_names("#c", counter)
         .condition_expression("attribute_exists(PK)")
@@ -290,9 +305,9 @@ pub async fn count(
         .send()
         .await;
     match res {
-        Ok(out) => out.attributes.as_ref().map(staff_of).transpose(),
+        Ok(out) => Ok(out.attributes),
         Err(e) if super::item::is_conditional_failure(&e) => Ok(None),
-        Err(e) => Err(StoreError::dynamo("UpdateItem staff counter", e)),
+        Err(e) => Err(StoreError::dynamo(operation, e)),
     }
 }
 
