@@ -73,6 +73,9 @@ test.describe.serial("the console", () => {
     await page.goto(`/#/templates?industryId=${industry.toLowerCase()}`);
     await page.getByTestId(`desc-${templateId}`).fill("温暖的茶馆模板");
     await actAndReload(page, `save-desc-${templateId}`, "/template/list");
+    // The row shows the saved version before the next action takes it (an action names the version it read).
+    const state = page.getByTestId("templates").locator("tr", { hasText: industry }).locator("[data-status]");
+    await expect(state).toHaveAttribute("data-version", "3");
     // A cover: a presigned upload, then the template names it; the market shows it.
     const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
     let named = false;
@@ -83,6 +86,7 @@ test.describe.serial("the console", () => {
       }),
       page.getByTestId("templates").locator("tr", { hasText: industry }).locator("input[type=file]").setInputFiles({ name: "cover.png", mimeType: "image/png", buffer: png }),
     ]);
+    await expect(state).toHaveAttribute("data-version", "4");
     await expect(page.getByTestId(`publish-${templateId}`)).toBeVisible();
     await actAndReload(page, `publish-${templateId}`, "/template/list");
     await expect(page.getByTestId("templates").locator("tr", { hasText: industry }).locator("[data-status]")).toHaveAttribute("data-status", "2");

@@ -242,7 +242,7 @@ export function TemplatesPage() {
             { title: "id", dataIndex: "id", render: (v, r) => <Typography.Link onClick={() => setDetail(r)}>{v}</Typography.Link> },
             { title: t("Industry name"), dataIndex: "industryName" },
             { title: t("User version"), dataIndex: "userVersion" },
-            { title: t("State"), dataIndex: "status", render: (v) => <Tag data-status={v}>{t(STATUS[v] ?? String(v))}</Tag> },
+            { title: t("State"), dataIndex: "status", render: (v, r) => <Tag data-status={v} data-version={r.version}>{t(STATUS[v] ?? String(v))}</Tag> },
             { title: t("Description"), dataIndex: "desc" },
             { title: t("Version"), dataIndex: "version" },
             {
