@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STACK  := $(PY) infra/local/stack.py
 ROLE   ?= developer
 
-.PHONY: setup build console browser up down dev test test-unit test-stack bench token events lint clean package
+.PHONY: setup build console font browser up down dev test test-unit test-stack bench token events lint clean package
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -33,18 +33,25 @@ console/node_modules/.installed: console/package-lock.json
 console: console/node_modules/.installed
 	cd console && npm run --silent build
 
-# The browser tests' Chromium and a CJK font for readable screenshots, from the distribution's packages.
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
-	@fc-list 2>/dev/null | grep -qi wqy || apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || true
+# A CJK font, from the distribution's packages: the local stack uploads it for posters (POST /app/card/poster),
+# and the browser tests' screenshots read with it.
+FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+$(FONT):
+	@apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei; }
 
-up: setup build console
+font: $(FONT)
+
+# The browser tests' Chromium, from the distribution's packages.
+browser: font
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+up: setup build console font
 	$(STACK) up
 
 down:
 	@test -x $(PY) && $(STACK) down || true
 
-dev: setup build console
+dev: setup build console font
 	$(STACK) dev
 
 token:

@@ -1,32 +1,9 @@
 //! Mini-program codes, black-box: `POST /wxacode` makes each of WeChat's three kinds, keeps the image in S3 and answers
 //! it again without WeChat; WeChat's refusals (a page not released, the 100,000 cap, a quota) are clear errors and
 //! leave nothing stored; wrong roles, other merchants' mini-programs and bad input are refused before WeChat.
-use serde_json::{json, Value};
+use serde_json::json;
 use stack_tests::{assert_refused, unique, Stack};
 use wxtpl::http::auth::Role;
-
-/// The codes the sandbox made for one mini-program, oldest first.
-async fn codes_made(stack: &Stack, appid: &str) -> Vec<Value> {
-    let state = stack.sandbox_get("/control/state").await;
-    state["authorizers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["appid"] == appid)
-        .map(|a| a["codes"].as_array().unwrap().clone())
-        .unwrap_or_default()
-}
-
-async fn image(stack: &Stack, answer: &Value) -> Vec<u8> {
-    let resp = stack
-        .http
-        .get(answer["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.bytes().await.unwrap().to_vec()
-}
 
 #[tokio::test]
 async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
@@ -37,7 +14,7 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
     // Nothing is released yet: WeChat refuses the page, and no image is kept.
     let (code, out) = stack.post("/wxacode", &token, &table).await;
     assert_refused(code, &out, 409, "PAGE_NOT_RELEASED", "released version");
-    assert!(codes_made(&stack, &appid).await.is_empty());
+    assert!(stack.codes_made(&appid).await.is_empty());
 
     // Unreleased pages are allowed when asked for; the image is a real PNG behind the presigned URL.
     let mut unchecked = table.clone();
@@ -48,7 +25,7 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
         (first["kind"].as_str(), first["reused"].as_bool()),
         (Some("unlimited"), Some(false))
     );
-    let png = image(&stack, &first).await;
+    let png = stack.download(&first).await;
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     assert_eq!(png.len() as i64, first["size"].as_i64().unwrap());
 
@@ -64,8 +41,8 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
         stack.post("/wxacode", &token, &unchecked)
     );
     assert_eq!((a.0, b.0), (200, 200));
-    assert_eq!(image(&stack, &a.1).await, png);
-    assert_eq!(codes_made(&stack, &appid).await.len(), 1);
+    assert_eq!(stack.download(&a.1).await, png);
+    assert_eq!(stack.codes_made(&appid).await.len(), 1);
 
     // Once released, the checked page is made; a different scene is a different code.
     stack.published_release(&token, &appid).await;
@@ -75,7 +52,7 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
     other_table["scene"] = json!("table=8");
     let (code, other) = stack.post("/wxacode", &token, &other_table).await;
     assert_eq!(code, 200, "{other}");
-    assert_ne!(image(&stack, &other).await, image(&stack, &out).await);
+    assert_ne!(stack.download(&other).await, stack.download(&out).await);
 
     // A path with its query makes a limited code; kind qrcode the ordinary QR code. Each is counted by WeChat.
     let limited = json!({"maAppId": appid, "path": "pages/home/index?table=7"});
@@ -93,7 +70,8 @@ async fn codes_are_made_kept_and_reused_and_wechats_refusals_store_nothing() {
         )
         .await;
     assert_eq!((code, out["kind"].as_str()), (200, Some("qrcode")), "{out}");
-    let kinds: Vec<String> = codes_made(&stack, &appid)
+    let kinds: Vec<String> = stack
+        .codes_made(&appid)
         .await
         .iter()
         .map(|c| c["kind"].as_str().unwrap().to_owned())
@@ -198,7 +176,7 @@ async fn code_requests_are_refused_for_bad_input_wrong_roles_and_other_merchants
         .await;
     assert_eq!(code, 403, "{out}");
     assert!(
-        codes_made(&stack, &appid).await.is_empty(),
+        stack.codes_made(&appid).await.is_empty(),
         "WeChat never asked"
     );
 }

@@ -483,3 +483,135 @@ async fn a_customer_tells_who_it_is_and_gives_its_phone_number_through_wechat() 
     let (_, out) = stack.post("/app/user/info", &helen, &info).await;
     assert_eq!(out["phone"]["purePhoneNumber"], "13600000000", "{out}");
 }
+
+/// The poster's pixels: (width, height, RGB rows).
+fn poster_pixels(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    (info.width, info.height, buf)
+}
+
+/// The distinct colours of a rectangle of the poster.
+fn colours(
+    poster: &(u32, u32, Vec<u8>),
+    x: std::ops::Range<u32>,
+    y: std::ops::Range<u32>,
+) -> usize {
+    let (width, _, data) = poster;
+    let mut seen = std::collections::HashSet::new();
+    for row in y {
+        for col in x.clone() {
+            let at = ((row * width + col) * 3) as usize;
+            seen.insert([data[at], data[at + 1], data[at + 2]]);
+        }
+    }
+    seen.len()
+}
+
+/// The object an answer's presigned URL names, without its signature.
+fn object_of(answer: &Value) -> String {
+    answer["url"]
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_cards_poster_is_drawn_once_with_its_code_and_made_anew_when_the_card_changes() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app_a, staff_a) = shop(&stack, "rt-poster-a", "王芳").await;
+    let (_, _app_b, staff_b) = shop(&stack, "rt-poster-b", "李雷").await;
+    let alice = stack.customer_session(&app_a, "poster-alice").await;
+    let bob = stack.customer_session(&app_a, "poster-bob").await;
+    let codes_before = stack.codes_made(&app_a).await.len();
+
+    let ask = json!({"staffId": staff_a, "page": "pages/card/card"});
+    let (code, first) = stack.post("/app/card/poster", &alice, &ask).await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["reused"], false, "{first}");
+    assert_eq!(
+        (first["width"].as_u64(), first["height"].as_u64()),
+        (Some(750), Some(1100))
+    );
+    let poster = poster_pixels(&stack.download(&first).await);
+    assert_eq!((poster.0, poster.1), (750, 1100));
+    // The band, the name drawn on it (more than its two colours), and the code below (the sandbox's grey code).
+    assert_eq!(colours(&poster, 0..20, 0..20), 1);
+    assert!(colours(&poster, 60..400, 60..140) > 2, "no name drawn");
+    assert!(colours(&poster, 215..535, 680..1000) >= 8, "no code drawn");
+    let codes = stack.codes_made(&app_a).await;
+    assert_eq!(codes.len(), codes_before + 1, "{codes:?}");
+    assert_eq!(codes.last().unwrap()["scene"], format!("uid={staff_a}"));
+    assert_eq!(codes.last().unwrap()["page"], "pages/card/card");
+
+    // Another customer, and two at once: the same object, WeChat not asked again.
+    let (again_one, again_two) = tokio::join!(
+        stack.post("/app/card/poster", &bob, &ask),
+        stack.post("/app/card/poster", &alice, &ask)
+    );
+    for (code, out) in [&again_one, &again_two] {
+        assert_eq!(*code, 200, "{out}");
+        assert_eq!(out["reused"], true, "{out}");
+        assert_eq!(object_of(out), object_of(&first));
+    }
+    assert_eq!(stack.codes_made(&app_a).await.len(), codes_before + 1);
+
+    // The card changes: a new poster, with the same code (kept), asked for by two customers at once.
+    let (code, saved) = stack
+        .post(
+            "/app/staff/save",
+            &merchant,
+            &json!({"maAppId": app_a, "staffId": staff_a, "version": 1, "card": card("王芳芳")}),
+        )
+        .await;
+    assert_eq!(code, 200, "{saved}");
+    let (one, two) = tokio::join!(
+        stack.post("/app/card/poster", &alice, &ask),
+        stack.post("/app/card/poster", &bob, &ask)
+    );
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    assert_eq!(object_of(&one.1), object_of(&two.1));
+    assert_ne!(object_of(&one.1), object_of(&first));
+    assert_eq!(stack.codes_made(&app_a).await.len(), codes_before + 1);
+    assert_ne!(stack.download(&one.1).await, stack.download(&first).await);
+
+    // Refusals, none reaching WeChat: another shop's card, malformed ids and pages, unknown fields, no session, a
+    // staff token.
+    let refusals = [
+        (json!({"staffId": staff_b}), 404, "NOT_FOUND"),
+        (json!({"staffId": "s_nope"}), 400, "INVALID_ID"),
+        (
+            json!({"staffId": staff_a, "page": "/pages/card/card"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff_a, "page": "pages/card?x=1"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff_a, "scene": "uid=other"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (json!({}), 400, "BAD_REQUEST"),
+    ];
+    for (body, status, code_name) in refusals {
+        let (code, out) = stack.post("/app/card/poster", &alice, &body).await;
+        assert_refused(code, &out, status, code_name, "");
+    }
+    let (code, out) = stack.post_anonymous("/app/card/poster", &ask).await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (code, out) = stack.post("/app/card/poster", &merchant, &ask).await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    assert_eq!(stack.codes_made(&app_a).await.len(), codes_before + 1);
+}

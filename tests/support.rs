@@ -280,6 +280,30 @@ impl Stack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The codes the WeChat sandbox made for one mini-program, oldest first.
+    pub async fn codes_made(&self, appid: &str) -> Vec<Value> {
+        let state = self.sandbox_get("/control/state").await;
+        state["authorizers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["appid"] == appid)
+            .map(|a| a["codes"].as_array().unwrap().clone())
+            .unwrap_or_default()
+    }
+
+    /// The bytes behind an answer's presigned `url`.
+    pub async fn download(&self, answer: &Value) -> Vec<u8> {
+        let resp = self
+            .http
+            .get(answer["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn sandbox_get(&self, path: &str) -> Value {
         let resp = self
             .http

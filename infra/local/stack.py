@@ -100,6 +100,8 @@ def bootstrap(resolver, template):
         elif res["Type"] == "AWS::S3::Bucket":
             s3.create_bucket(Bucket=props["BucketName"])
             log(f"bucket {props['BucketName']}")
+            if logical_id == "AssetBucket":
+                upload_poster_font(s3, props["BucketName"])
         elif res["Type"] == "AWS::SecretsManager::Secret":
             gen = props.get("GenerateSecretString") or {}
             alphabet = string.ascii_letters + string.digits
@@ -119,6 +121,23 @@ def bootstrap(resolver, template):
                         EventPattern=json.dumps(props["EventPattern"]))
         events.put_targets(Rule=props["Name"], EventBusName=props["EventBusName"], Targets=props["Targets"])
         log(f"rule {props['Name']} -> {[t['Arn'] for t in props['Targets']]}")
+
+
+# The font posters are written in (services/posters.rs reads it from this key), as a deployment uploads it.
+POSTER_FONT_KEY = "assets/poster-font"
+POSTER_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def upload_poster_font(s3, bucket):
+    path = os.environ.get("POSTER_FONT") or next((p for p in POSTER_FONTS if os.path.exists(p)), None)
+    if not path:
+        log("no CJK font found (make up installs fonts-wqy-microhei): /app/card/poster answers 503 until one is "
+            f"uploaded to s3://{bucket}/{POSTER_FONT_KEY}")
+        return
+    with open(path, "rb") as f:
+        s3.put_object(Bucket=bucket, Key=POSTER_FONT_KEY, Body=f.read(), ContentType="font/collection")
+    log(f"poster font {path}")
 
 
 def sandbox_component():

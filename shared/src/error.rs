@@ -66,6 +66,8 @@ pub enum AppError {
     Blob(#[from] crate::blobs::BlobError),
     #[error(transparent)]
     Queue(#[from] crate::queue::QueueError),
+    #[error(transparent)]
+    Poster(#[from] crate::domain::poster::PosterError),
 }
 
 /// An error and its causes, outermost first (`a: b: c`), for logs: adapters keep the SDK's error as the source.

@@ -1,5 +1,6 @@
 //! The runtime API (seed 002), what templated mini-programs call: `POST /app/login` (no token: the `wx.login` code),
-//! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`;
+//! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`,
+//! `POST /app/card/poster`;
 //! and the merchant's side with a staff token: `POST /app/staff/save`, `GET /app/staff/list`, `POST
 //! /app/staff/delete` (a merchant its own mini-program's, operators the component's). The catalogue: categories and
 //! products kept by the merchant's side (`/app/category/save|delete`, `/app/product/save|delete`), read by both
@@ -20,6 +21,7 @@ use crate::http::response::{json, respond};
 use crate::services::cards;
 use crate::services::catalogue::{self, Reader};
 use crate::services::customers::{self, Session};
+use crate::services::posters;
 use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
 
 /// A route a customer calls with its session: verified first, then `run` with the session and the request.
@@ -89,6 +91,13 @@ pub async fn praise(deps: &Deps, req: Request) -> Response<Body> {
 pub async fn act(deps: &Deps, req: Request) -> Response<Body> {
     customer_route(deps, req, |session, req| async move {
         cards::act(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn poster(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        posters::create(deps, &session, json_body(&req)?).await
     })
     .await
 }

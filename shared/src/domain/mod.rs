@@ -6,6 +6,7 @@ pub mod identity;
 pub mod ids;
 pub mod jump_rules;
 pub mod platform;
+pub mod poster;
 pub mod readiness;
 pub mod release;
 pub mod runtime;

@@ -3,6 +3,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 use crate::alipay::client::{self as alipay, AlipayError};
+use crate::domain::poster::PosterError;
 use crate::error::AppError;
 use crate::store::StoreError;
 use crate::wechat::errcode;
@@ -28,6 +29,11 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
+        AppError::Poster(e) => match e {
+            PosterError::FontMissing(_) => (503, "POSTER_FONT_MISSING"),
+            PosterError::FontInvalid(_) => (503, "POSTER_FONT_INVALID"),
+            PosterError::CodeImage(_) => (502, "WECHAT_CODE_IMAGE_UNREADABLE"),
+        },
         AppError::Alipay(e) => match e {
             AlipayError::Refused { code, .. } if code == alipay::UNAVAILABLE => {
                 (503, "ALIPAY_UNAVAILABLE")

@@ -66,31 +66,66 @@ pub async fn create(
             ));
         }
     }
-    let (bytes, content_type) = with_authorizer_token(deps, component, &appid, |aat| {
-        let body = &body;
-        async move {
-            deps.wechat
-                .mini_program_code(&aat, kind.endpoint(), body)
-                .await
-        }
+    let (bytes, content_type) = fetch_and_store(deps, component, &appid, kind, &body, &key).await?;
+    Ok(view(
+        deps.blobs.read_url(&key).await?,
+        content_type.to_owned(),
+        bytes.len() as i64,
+        false,
+    ))
+}
+
+/// Asks WeChat for the code and keeps it under `key` (made by `object_key` from the same request).
+async fn fetch_and_store(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    kind: CodeKind,
+    body: &Value,
+    key: &str,
+) -> AppResult<(Vec<u8>, &'static str)> {
+    let (bytes, content_type) = with_authorizer_token(deps, component, appid, |aat| async move {
+        deps.wechat
+            .mini_program_code(&aat, kind.endpoint(), body)
+            .await
     })
     .await?;
-    let size = bytes.len() as i64;
-    deps.blobs.put(&key, bytes, content_type).await?;
+    deps.blobs.put(key, bytes.clone(), content_type).await?;
     tracing::info!(
         component,
         appid,
         kind = kind.as_str(),
-        size,
+        size = bytes.len(),
         "mini-program code stored"
     );
-    Ok(view(
-        deps.blobs.read_url(&key).await?,
-        content_type.to_owned(),
-        size,
-        false,
-    ))
+    Ok((bytes, content_type))
 }
+
+/// The bytes of a code the caller has already checked the mini-program for: the stored copy when there is one,
+/// else WeChat's, stored on the way.
+pub async fn code_image(
+    deps: &Deps,
+    component: &str,
+    appid: &str,
+    kind: CodeKind,
+    body: &Value,
+) -> AppResult<Vec<u8>> {
+    let key = object_key(component, appid, kind, body);
+    if deps
+        .blobs
+        .head(&key)
+        .await?
+        .is_some_and(|(_, size)| size > 0)
+    {
+        return deps.blobs.get(&key, CODE_IMAGE_MAX).await;
+    }
+    Ok(fetch_and_store(deps, component, appid, kind, body, &key)
+        .await?
+        .0)
+}
+
+/// WeChat's codes are tens of kilobytes; a stored object beyond this is not one.
+const CODE_IMAGE_MAX: i64 = 4 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
