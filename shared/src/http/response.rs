@@ -327,6 +327,16 @@ mod tests {
     }
 
     #[test]
+    fn a_poster_without_its_font_is_503_and_an_unreadable_code_502() {
+        let missing = AppError::Poster(PosterError::FontMissing("assets/poster-font".into()));
+        assert_eq!(status_and_code(&missing), (503, "POSTER_FONT_MISSING"));
+        let invalid = AppError::Poster(PosterError::FontInvalid("bad".into()));
+        assert_eq!(status_and_code(&invalid), (503, "POSTER_FONT_INVALID"));
+        let code = AppError::Poster(PosterError::CodeImage("not a PNG".into()));
+        assert_eq!(status_and_code(&code), (502, "WECHAT_CODE_IMAGE_UNREADABLE"));
+    }
+
+    #[test]
     fn a_busy_store_is_503_not_a_conflict() {
         let resp = error_response(&AppError::Store(StoreError::Busy("TransactWriteItems")));
         assert_eq!(resp.status(), 503);
