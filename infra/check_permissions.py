@@ -36,7 +36,7 @@ def objects(prefix):
 
 def statements(spec):
     """The statements a declaration allows: (actions, resources, condition) each."""
-    out = [([f"dynamodb:{a}" for a in spec["dynamodb"]], TABLE, None)]
+    out = [([f"dynamodb:{a}" for a in spec["dynamodb"]], TABLE, None)] if spec.get("dynamodb") else []
     secrets = spec.get("secrets", [])
     readable = {"jwt": JWT, "component-read": COMPONENT_SECRETS, "alipay-read": ALIPAY_SECRETS}
     resources = [arn for kind, arn in readable.items() if kind in secrets]
@@ -144,7 +144,7 @@ SDK_CALLS = {".batch_get_item()": "BatchGetItem", ".batch_write_item()": "BatchW
 def ungranted(declared):
     """A DynamoDB operation the library's code makes that no function is granted: it would fail only on AWS, where
     IAM is enforced (the local emulator does not)."""
-    granted = {a for spec in declared.values() for a in spec["dynamodb"]}
+    granted = {a for spec in declared.values() for a in spec.get("dynamodb", [])}
     root = os.path.join(os.path.dirname(TEMPLATE), "shared", "src")
     for folder, _, files in os.walk(root):
         for name in files:

@@ -3,38 +3,16 @@
 //! and actions — and nothing crossing from one shop to the other, sessions that cannot be forged, WeChat's
 //! jscode2session refusals as clear errors.
 use serde_json::{json, Value};
-use stack_tests::{assert_refused, serial, unique, Stack};
+use stack_tests::{assert_refused, serial, staff_card, unique, Stack};
 use wxtpl::http::auth::Role;
 use wxtpl::services::customers::{derive_session_key, Session, SESSION_TYPE};
-
-fn card(name: &str) -> Value {
-    json!({"name": name, "company": "安茶科技", "position": "店长", "phone": "0571-8888 6666",
-           "email": "a@example.com", "wechatId": "an-tea", "signature": "好茶，慢慢喝",
-           "avatar": "https://img.example.com/a.png"})
-}
-
-/// A merchant with its own mini-program and one staff card on it: (merchant token, appid, staff id).
-async fn shop(stack: &Stack, merchant: &str, staff: &str) -> (String, String, String) {
-    let token = stack.token_for_user(Role::Merchant, &unique(merchant));
-    let appid = stack.own_mini_program(&token).await;
-    let (code, out) = stack
-        .post(
-            "/app/staff/save",
-            &token,
-            &json!({"maAppId": appid, "card": card(staff)}),
-        )
-        .await;
-    assert_eq!(code, 201, "{out}");
-    assert_eq!(out["version"], 1, "{out}");
-    (token, appid, out["id"].as_str().unwrap().to_owned())
-}
 
 #[tokio::test]
 async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_only() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (merchant_a, app_a, staff_a) = shop(&stack, "rt-shop-a", "王芳").await;
-    let (_merchant_b, app_b, staff_b) = shop(&stack, "rt-shop-b", "李雷").await;
+    let (merchant_a, app_a, staff_a) = stack.staffed_shop("rt-shop-a", "王芳").await;
+    let (_merchant_b, app_b, staff_b) = stack.staffed_shop("rt-shop-b", "李雷").await;
 
     // The first customer arrives by scanning 王芳's card: bound to her, source scan.
     let (code, first) = stack
@@ -176,7 +154,7 @@ async fn customers_log_in_by_scan_and_forward_and_use_cards_of_their_own_shop_on
 async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (_, app, staff) = shop(&stack, "rt-shop-c", "韩梅梅").await;
+    let (_, app, staff) = stack.staffed_shop("rt-shop-c", "韩梅梅").await;
     let (_, out) = stack.customer_login(&app, "erin", json!({})).await;
     let session = out["session"].as_str().unwrap().to_owned();
     let customer = out["customer"]["id"].as_str().unwrap().to_owned();
@@ -287,12 +265,13 @@ async fn sessions_cannot_be_forged_and_wechat_refusals_are_clear() {
 async fn staff_cards_are_the_merchants_own_to_keep() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (merchant, app, staff) = shop(&stack, "rt-shop-d", "赵六").await;
+    let (merchant, app, staff) = stack.staffed_shop("rt-shop-d", "赵六").await;
     let stranger = stack.token_for_user(Role::Merchant, &unique("rt-stranger"));
     let ops = stack.token(Role::Operator);
 
     // A change at the version read; a stale one is refused and changes nothing.
-    let change = json!({"maAppId": app, "staffId": staff, "version": 1, "card": card("赵六六")});
+    let change =
+        json!({"maAppId": app, "staffId": staff, "version": 1, "card": staff_card("赵六六")});
     let (code, out) = stack.post("/app/staff/save", &merchant, &change).await;
     assert_eq!(
         (code, &out["version"], &out["name"]),
@@ -311,7 +290,7 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
         .get(&format!("/app/staff/list?maAppId={app}"), &stranger)
         .await;
     assert_refused(code, &out, 404, "NOT_FOUND", &app);
-    let new = json!({"maAppId": app, "card": card("外人")});
+    let new = json!({"maAppId": app, "card": staff_card("外人")});
     let (code, out) = stack.post("/app/staff/save", &stranger, &new).await;
     assert_refused(code, &out, 404, "NOT_FOUND", &app);
     for role in [Role::Developer, Role::Admin] {
@@ -338,7 +317,8 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
     assert_eq!(code, 413);
 
     // A create naming a requestId, sent twice at once and once more later, makes one card.
-    let twice = json!({"maAppId": app, "requestId": unique("req-card"), "card": card("孙八")});
+    let twice =
+        json!({"maAppId": app, "requestId": unique("req-card"), "card": staff_card("孙八")});
     let (a, b) = tokio::join!(
         stack.post("/app/staff/save", &merchant, &twice),
         stack.post("/app/staff/save", &merchant, &twice)
@@ -359,7 +339,7 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
         .filter(|c| c["name"] == "孙八")
         .count();
     assert_eq!(named, 1, "{out}");
-    let bad = json!({"maAppId": app, "requestId": "short", "card": card("x")});
+    let bad = json!({"maAppId": app, "requestId": "short", "card": staff_card("x")});
     let (code, out) = stack.post("/app/staff/save", &merchant, &bad).await;
     assert_refused(code, &out, 400, "BAD_REQUEST", "requestId");
     let (code, out) = stack
@@ -389,7 +369,7 @@ async fn staff_cards_are_the_merchants_own_to_keep() {
 async fn a_customer_tells_who_it_is_and_gives_its_phone_number_through_wechat() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (_, app, _) = shop(&stack, "rt-shop-e", "钱七").await;
+    let (_, app, _) = stack.staffed_shop("rt-shop-e", "钱七").await;
     let (_, out) = stack.customer_login(&app, "helen", json!({})).await;
     let helen = out["session"].as_str().unwrap().to_owned();
     let (_, out) = stack.customer_login(&app, "ivan", json!({})).await;
@@ -527,8 +507,8 @@ fn object_of(answer: &Value) -> String {
 async fn a_cards_poster_is_drawn_once_with_its_code_and_made_anew_when_the_card_changes() {
     let _g = serial().await;
     let stack = Stack::connect().await;
-    let (merchant, app_a, staff_a) = shop(&stack, "rt-poster-a", "王芳").await;
-    let (_, _app_b, staff_b) = shop(&stack, "rt-poster-b", "李雷").await;
+    let (merchant, app_a, staff_a) = stack.staffed_shop("rt-poster-a", "王芳").await;
+    let (_, _app_b, staff_b) = stack.staffed_shop("rt-poster-b", "李雷").await;
     let alice = stack.customer_session(&app_a, "poster-alice").await;
     let bob = stack.customer_session(&app_a, "poster-bob").await;
     let codes_before = stack.codes_made(&app_a).await.len();
@@ -569,7 +549,7 @@ async fn a_cards_poster_is_drawn_once_with_its_code_and_made_anew_when_the_card_
         .post(
             "/app/staff/save",
             &merchant,
-            &json!({"maAppId": app_a, "staffId": staff_a, "version": 1, "card": card("王芳芳")}),
+            &json!({"maAppId": app_a, "staffId": staff_a, "version": 1, "card": staff_card("王芳芳")}),
         )
         .await;
     assert_eq!(code, 200, "{saved}");

@@ -280,6 +280,22 @@ impl Stack {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A merchant with its own mini-program and one staff card on it: (merchant token, appid, staff id).
+    pub async fn staffed_shop(&self, merchant: &str, staff: &str) -> (String, String, String) {
+        let token = self.token_for_user(Role::Merchant, &unique(merchant));
+        let appid = self.own_mini_program(&token).await;
+        let (code, out) = self
+            .post(
+                "/app/staff/save",
+                &token,
+                &json!({"maAppId": appid, "card": staff_card(staff)}),
+            )
+            .await;
+        assert_eq!(code, 201, "{out}");
+        assert_eq!(out["version"], 1, "{out}");
+        (token, appid, out["id"].as_str().unwrap().to_owned())
+    }
+
     /// The codes the WeChat sandbox made for one mini-program, oldest first.
     pub async fn codes_made(&self, appid: &str) -> Vec<Value> {
         let state = self.sandbox_get("/control/state").await;
@@ -844,6 +860,13 @@ pub fn fresh_source() -> [u8; 4] {
 }
 
 /// Names made unique per test run, so the tests can run again against the same stack.
+/// A staff member's business card with every field filled.
+pub fn staff_card(name: &str) -> Value {
+    json!({"name": name, "company": "安茶科技", "position": "店长", "phone": "0571-8888 6666",
+           "email": "a@example.com", "wechatId": "an-tea", "signature": "好茶，慢慢喝",
+           "avatar": "https://img.example.com/a.png"})
+}
+
 pub fn unique(name: &str) -> String {
     static RUN: OnceLock<i64> = OnceLock::new();
     format!("{name}-{}", RUN.get_or_init(wxtpl::clock::now_millis))

@@ -1,6 +1,7 @@
 //! The runtime API (seed 002), what templated mini-programs call: `POST /app/login` (no token: the `wx.login` code),
 //! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`,
-//! `POST /app/card/poster`;
+//! `POST /app/card/poster`; chat (`/app/chat/send|messages|unread|read|upload|conversations`, both sides with a
+//! session; the staff side's login linked by the merchant with `POST /app/staff/account`);
 //! and the merchant's side with a staff token: `POST /app/staff/save`, `GET /app/staff/list`, `POST
 //! /app/staff/delete` (a merchant its own mini-program's, operators the component's). The catalogue: categories and
 //! products kept by the merchant's side (`/app/category/save|delete`, `/app/product/save|delete`), read by both
@@ -12,7 +13,8 @@ use serde::Serialize;
 use std::future::Future;
 
 use crate::deps::Deps;
-use crate::error::AppResult;
+use crate::domain::chat::HISTORY_PAGE;
+use crate::error::{AppError, AppResult};
 use crate::http::auth::Role;
 use crate::http::request::{
     bearer, cursor_param, id_query, json_body, limit_param, query, required_id,
@@ -20,6 +22,7 @@ use crate::http::request::{
 use crate::http::response::{json, respond};
 use crate::services::cards;
 use crate::services::catalogue::{self, Reader};
+use crate::services::chat;
 use crate::services::customers::{self, Session};
 use crate::services::posters;
 use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
@@ -99,6 +102,91 @@ pub async fn poster(deps: &Deps, req: Request) -> Response<Body> {
     customer_route(deps, req, |session, req| async move {
         posters::create(deps, &session, json_body(&req)?).await
     })
+    .await
+}
+
+/// A non-negative message number from the query (`after`, `before`).
+fn seq_param(req: &Request, name: &str) -> AppResult<Option<i64>> {
+    query(req, name)
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
+                .ok_or_else(|| AppError::BadRequest(format!("{name} is a message number")))
+        })
+        .transpose()
+}
+
+pub async fn chat_send(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        chat::send(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn chat_messages(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        let (after, before) = (seq_param(&req, "after")?, seq_param(&req, "before")?);
+        let limit = limit_param(&req, HISTORY_PAGE, 50)?;
+        let party = chat::party(
+            deps,
+            &session,
+            id_query(&req, "staffId")?.as_deref(),
+            id_query(&req, "customerId")?.as_deref(),
+        )
+        .await?;
+        chat::messages(deps, &party, after, before, limit).await
+    })
+    .await
+}
+
+pub async fn chat_unread(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        chat::unread(
+            deps,
+            &session,
+            id_query(&req, "staffId")?.as_deref(),
+            id_query(&req, "customerId")?.as_deref(),
+        )
+        .await
+    })
+    .await
+}
+
+pub async fn chat_read(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        chat::read(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn chat_upload(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        chat::upload(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn chat_conversations(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        chat::conversations(
+            deps,
+            &session,
+            limit_param(&req, 20, 100)?,
+            cursor_param(&req)?.as_deref(),
+        )
+        .await
+    })
+    .await
+}
+
+pub async fn staff_account(deps: &Deps, req: Request) -> Response<Body> {
+    staff_write(
+        deps,
+        req,
+        |b: &chat::LinkRequest| b.ma_app_id.clone(),
+        |pk, body| async move { Ok((chat::link_account(deps, &pk, body).await?, false)) },
+    )
     .await
 }
 

@@ -1,5 +1,6 @@
 //! Pure rules: no I/O. Services call these before touching any store.
 pub mod batch;
+pub mod chat;
 pub mod events;
 pub mod forwarding;
 pub mod identity;

@@ -333,7 +333,10 @@ mod tests {
         let invalid = AppError::Poster(PosterError::FontInvalid("bad".into()));
         assert_eq!(status_and_code(&invalid), (503, "POSTER_FONT_INVALID"));
         let code = AppError::Poster(PosterError::CodeImage("not a PNG".into()));
-        assert_eq!(status_and_code(&code), (502, "WECHAT_CODE_IMAGE_UNREADABLE"));
+        assert_eq!(
+            status_and_code(&code),
+            (502, "WECHAT_CODE_IMAGE_UNREADABLE")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod batches;
 pub mod callbacks;
 pub mod cards;
 pub mod catalogue;
+pub mod chat;
 pub mod components;
 pub mod customers;
 pub mod decoration;

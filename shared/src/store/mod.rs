@@ -4,6 +4,7 @@ pub mod audit_quota;
 pub mod authorizers;
 pub mod batches;
 pub mod catalogue;
+pub mod chat;
 pub mod components;
 pub mod filings;
 pub mod fleet;

@@ -1,0 +1,531 @@
+//! Chat between customers and staff (runtime API part 2, seed 002), black-box on the local stack: a customer and a
+//! staff member (logged in under the account the merchant linked) write each other every info type, poll, page the
+//! history, count and mark unread; a retried send stays one message, concurrent sends are numbered without gaps,
+//! and nobody reaches a conversation of another customer or shop.
+use serde_json::{json, Value};
+use stack_tests::{assert_refused, serial, unique, Stack};
+use wxtpl::http::auth::Role;
+
+/// A customer login of the mini-program: (session, customer id).
+async fn login(stack: &Stack, app: &str, user: &str) -> (String, String) {
+    let (code, out) = stack.customer_login(app, &unique(user), json!({})).await;
+    assert_eq!(code, 200, "{out}");
+    (
+        out["session"].as_str().unwrap().to_owned(),
+        out["customer"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A shop whose staff member answers chats under a login of its own: (merchant, appid, staff id, staff's session).
+async fn shop_with_staff_login(stack: &Stack, name: &str) -> (String, String, String, String) {
+    let (merchant, app, staff) = stack.staffed_shop(name, "王芳").await;
+    let (staff_session, account) = login(stack, &app, "chat-staff").await;
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant,
+            &json!({"maAppId": app, "staffId": staff, "customerId": account}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    (merchant, app, staff, staff_session)
+}
+
+/// An upload through the presigned PUT the route answered: its media key.
+async fn uploaded(stack: &Stack, session: &str, content_type: &str, bytes: &[u8]) -> String {
+    let (code, out) = stack
+        .post(
+            "/app/chat/upload",
+            session,
+            &json!({"contentType": content_type, "size": bytes.len()}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let put = stack
+        .http
+        .put(out["uploadUrl"].as_str().unwrap())
+        .header("Content-Type", content_type)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    out["mediaKey"].as_str().unwrap().to_owned()
+}
+
+fn seqs(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect()
+}
+
+async fn send(stack: &Stack, session: &str, body: Value) -> Value {
+    let (code, out) = stack.post("/app/chat/send", session, &body).await;
+    assert_eq!(code, 200, "{out}");
+    out
+}
+
+#[tokio::test]
+async fn a_customer_and_a_staff_member_chat_with_every_info_type_from_both_sides() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app, staff, staff_session) = shop_with_staff_login(&stack, "chat-shop").await;
+    let (alice, alice_id) = login(&stack, &app, "chat-alice").await;
+    let (code, product) = stack
+        .post(
+            "/app/product/save",
+            &merchant,
+            &json!({"maAppId": app, "product": {"name": "龙井", "price": 1990, "cover": "https://img.example.com/t.png"}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{product}");
+    let product_id = product["id"].as_str().unwrap();
+
+    // The customer: text (sent twice at once under one client id: one message), a product consult, an image.
+    let hello = json!({"staffId": staff, "infoType": 1, "text": "你好，想问问龙井 🍵", "clientMsgId": unique("msg")});
+    let (one, two) = tokio::join!(
+        stack.post("/app/chat/send", &alice, &hello),
+        stack.post("/app/chat/send", &alice, &hello)
+    );
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    assert_eq!(
+        (one.1["seq"].as_i64(), two.1["seq"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(one.1["from"], "customer");
+    let consult = send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 2, "productId": product_id}),
+    )
+    .await;
+    assert_eq!(consult["seq"], 2);
+    assert_eq!(
+        consult["product"],
+        json!({"id": product_id, "name": "龙井", "cover": "https://img.example.com/t.png", "price": 1990})
+    );
+    let photo = b"\x89PNG\r\n\x1a\n a photo".to_vec();
+    let key = uploaded(&stack, &alice, "image/png", &photo).await;
+    let image = send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 4, "mediaKey": key}),
+    )
+    .await;
+    assert_eq!(
+        (
+            image["seq"].as_i64(),
+            image["media"]["contentType"].as_str()
+        ),
+        (Some(3), Some("image/png"))
+    );
+    assert_eq!(stack.download(&image["media"]).await, photo);
+    // The same client id again later: the first message, not a fourth.
+    let again = send(&stack, &alice, hello.clone()).await;
+    assert_eq!(again["seq"], 1);
+
+    // The staff side sees three unread, polls them in order, and answers: a request for the phone number, a video.
+    let (_, unread) = stack.get("/app/chat/unread", &staff_session).await;
+    assert_eq!(unread["staffUnread"], 3, "{unread}");
+    let (_, unread) = stack
+        .get(
+            &format!("/app/chat/unread?customerId={alice_id}"),
+            &staff_session,
+        )
+        .await;
+    assert_eq!(unread["unread"], 3, "{unread}");
+    let (code, polled) = stack
+        .get(
+            &format!("/app/chat/messages?customerId={alice_id}&after=0"),
+            &staff_session,
+        )
+        .await;
+    assert_eq!(code, 200, "{polled}");
+    assert_eq!(seqs(&polled), vec![1, 2, 3]);
+    assert_eq!(polled["cursor"], 3);
+    let ask = send(
+        &stack,
+        &staff_session,
+        json!({"customerId": alice_id, "infoType": 3, "ask": "phone"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            ask["seq"].as_i64(),
+            ask["from"].as_str(),
+            ask["ask"].as_str()
+        ),
+        (Some(4), Some("staff"), Some("phone"))
+    );
+    let clip = b"\x00\x00\x00\x18ftypmp42 a video".to_vec();
+    let key = uploaded(&stack, &staff_session, "video/mp4", &clip).await;
+    let video = send(
+        &stack,
+        &staff_session,
+        json!({"customerId": alice_id, "infoType": 5, "mediaKey": key}),
+    )
+    .await;
+    assert_eq!(video["seq"], 5);
+
+    // The customer polls from its cursor: the two answers; nothing new after them.
+    let (_, unread) = stack
+        .get(&format!("/app/chat/unread?staffId={staff}"), &alice)
+        .await;
+    assert_eq!(unread["unread"], 2, "{unread}");
+    let (_, total) = stack.get("/app/chat/unread", &alice).await;
+    assert_eq!(
+        (total["unread"].as_i64(), total.get("staffUnread")),
+        (Some(2), None),
+        "{total}"
+    );
+    let (_, new) = stack
+        .get(
+            &format!("/app/chat/messages?staffId={staff}&after=3"),
+            &alice,
+        )
+        .await;
+    assert_eq!(seqs(&new), vec![4, 5]);
+    assert_eq!(stack.download(&new["items"][1]["media"]).await, clip);
+    let (_, none) = stack
+        .get(
+            &format!("/app/chat/messages?staffId={staff}&after=5"),
+            &alice,
+        )
+        .await;
+    assert_eq!((seqs(&none), none["cursor"].as_i64()), (vec![], Some(5)));
+
+    // History, newest first, a page at a time to the first message.
+    let mut pages = Vec::new();
+    let mut before = String::new();
+    loop {
+        let (code, page) = stack
+            .get(
+                &format!("/app/chat/messages?staffId={staff}&limit=2{before}"),
+                &alice,
+            )
+            .await;
+        assert_eq!(code, 200, "{page}");
+        pages.push(seqs(&page));
+        match page["cursor"].as_i64() {
+            Some(c) => before = format!("&before={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, vec![vec![5, 4], vec![3, 2], vec![1]]);
+
+    // Reading: each side's own count, once.
+    let (code, read) = stack
+        .post("/app/chat/read", &alice, &json!({"staffId": staff}))
+        .await;
+    assert_eq!((code, read["read"].as_i64()), (200, Some(2)), "{read}");
+    let (_, read) = stack
+        .post("/app/chat/read", &alice, &json!({"staffId": staff}))
+        .await;
+    assert_eq!(read["read"], 0);
+    let (_, total) = stack.get("/app/chat/unread", &alice).await;
+    assert_eq!(total["unread"], 0);
+    let (_, read) = stack
+        .post(
+            "/app/chat/read",
+            &staff_session,
+            &json!({"customerId": alice_id}),
+        )
+        .await;
+    assert_eq!(read["read"], 3);
+    let (_, unread) = stack.get("/app/chat/unread", &staff_session).await;
+    assert_eq!(unread["staffUnread"], 0, "{unread}");
+
+    // Both sides writing at once: every message numbered, none lost, no gaps.
+    let bodies: Vec<(&String, Value)> = (0..6)
+        .map(|i| {
+            if i % 2 == 0 {
+                (
+                    &alice,
+                    json!({"staffId": staff, "infoType": 1, "text": format!("c{i}")}),
+                )
+            } else {
+                (
+                    &staff_session,
+                    json!({"customerId": alice_id, "infoType": 1, "text": format!("s{i}")}),
+                )
+            }
+        })
+        .collect();
+    let sends = bodies
+        .iter()
+        .map(|(session, body)| stack.post("/app/chat/send", session, body));
+    for (code, out) in futures::future::join_all(sends).await {
+        assert_eq!(code, 200, "{out}");
+    }
+    let (_, all) = stack
+        .get(
+            &format!("/app/chat/messages?staffId={staff}&after=5"),
+            &alice,
+        )
+        .await;
+    assert_eq!(seqs(&all), (6..=11).collect::<Vec<_>>());
+    let (_, unread) = stack
+        .get(&format!("/app/chat/unread?staffId={staff}"), &alice)
+        .await;
+    assert_eq!(unread["unread"], 3);
+
+    // The staff member's list of conversations: this one, with its last message.
+    let (code, list) = stack.get("/app/chat/conversations", &staff_session).await;
+    assert_eq!(code, 200, "{list}");
+    assert_eq!(list["items"][0]["customerId"], alice_id.as_str(), "{list}");
+    assert_eq!(list["items"][0]["seq"], 11, "{list}");
+    assert_eq!(list["items"][0]["unread"], 3, "{list}");
+}
+
+#[tokio::test]
+async fn nobody_reaches_a_conversation_of_another_customer_or_shop() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app, staff, staff_session) = shop_with_staff_login(&stack, "chat-guard-a").await;
+    let (merchant_b, app_b, staff_b, staff_b_session) =
+        shop_with_staff_login(&stack, "chat-guard-b").await;
+    let (alice, alice_id) = login(&stack, &app, "guard-alice").await;
+    let (bob, bob_id) = login(&stack, &app, "guard-bob").await;
+    let (carol_b, carol_b_id) = login(&stack, &app_b, "guard-carol").await;
+    send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 1, "text": "只给王芳看"}),
+    )
+    .await;
+
+    // Another customer cannot read Alice's side, nor act as staff; it has its own, empty conversation.
+    let (code, out) = stack
+        .get(
+            &format!("/app/chat/messages?customerId={alice_id}&after=0"),
+            &bob,
+        )
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "staff");
+    let (code, own) = stack
+        .get(&format!("/app/chat/messages?staffId={staff}&after=0"), &bob)
+        .await;
+    assert_eq!((code, seqs(&own)), (200, vec![]), "{own}");
+    // Another shop's staff and customers are not found from here, either way.
+    let (code, out) = stack
+        .get(&format!("/app/chat/messages?staffId={staff_b}"), &alice)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff_b);
+    let (code, out) = stack
+        .post(
+            "/app/chat/send",
+            &staff_session,
+            &json!({"customerId": carol_b_id, "infoType": 1, "text": "hi"}),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &carol_b_id);
+    let (code, out) = stack
+        .post(
+            "/app/chat/send",
+            &carol_b,
+            &json!({"staffId": staff, "infoType": 1, "text": "hi"}),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff);
+    let (code, out) = stack
+        .get(
+            &format!("/app/chat/messages?customerId={alice_id}&after=0"),
+            &staff_b_session,
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &alice_id);
+
+    // Media: only one's own upload, of the type the message says, and uploads only of images and mp4 videos.
+    let key = uploaded(&stack, &bob, "image/png", b"\x89PNG bob's").await;
+    let (code, out) = stack
+        .post(
+            "/app/chat/send",
+            &alice,
+            &json!({"staffId": staff, "infoType": 4, "mediaKey": key}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "own upload");
+    let (code, out) = stack
+        .post(
+            "/app/chat/send",
+            &bob,
+            &json!({"staffId": staff, "infoType": 5, "mediaKey": key}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "image/png");
+    let never = format!("{}-never.png", &key[..key.len() - 4]);
+    let (code, out) = stack
+        .post(
+            "/app/chat/send",
+            &bob,
+            &json!({"staffId": staff, "infoType": 4, "mediaKey": never}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "upload the file first");
+    for (body, mentions) in [
+        (
+            json!({"contentType": "text/html", "size": 10}),
+            "contentType",
+        ),
+        (
+            json!({"contentType": "image/png", "size": 6 * 1024 * 1024}),
+            "size",
+        ),
+        (json!({"contentType": "video/mp4", "size": 0}), "size"),
+    ] {
+        let (code, out) = stack.post("/app/chat/upload", &bob, &body).await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", mentions);
+    }
+
+    // Malformed sends reach nothing.
+    let (code, product_b) = stack
+        .post(
+            "/app/product/save",
+            &merchant_b,
+            &json!({"maAppId": app_b, "product": {"name": "外店的茶", "price": 100}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{product_b}");
+    let refusals = [
+        (
+            json!({"staffId": staff, "infoType": 2, "productId": product_b["id"]}),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 3, "ask": "phone"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 1, "text": "字".repeat(1001)}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 1, "text": "a", "mediaKey": "x"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 9, "text": "a"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff, "customerId": alice_id, "infoType": 1, "text": "a"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (json!({"infoType": 1, "text": "a"}), 400, "BAD_REQUEST"),
+        (
+            json!({"staffId": "s_nope", "infoType": 1, "text": "a"}),
+            400,
+            "INVALID_ID",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 1, "text": "a", "clientMsgId": "short"}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"staffId": staff, "infoType": 1, "text": "a", "from": "staff"}),
+            400,
+            "BAD_REQUEST",
+        ),
+    ];
+    for (body, status, code_name) in refusals {
+        let (code, out) = stack.post("/app/chat/send", &bob, &body).await;
+        assert_refused(code, &out, status, code_name, "");
+    }
+    for query in ["after=1&before=3", "after=-1", "before=x"] {
+        let (code, out) = stack
+            .get(&format!("/app/chat/messages?staffId={staff}&{query}"), &bob)
+            .await;
+        assert_refused(code, &out, 400, "BAD_REQUEST", "");
+    }
+    // Bob's refused sends left Alice's conversation as it was, and his own empty.
+    let (_, alices) = stack
+        .get(
+            &format!("/app/chat/messages?staffId={staff}&after=0"),
+            &alice,
+        )
+        .await;
+    assert_eq!(seqs(&alices), vec![1]);
+    let (_, unread) = stack.get("/app/chat/unread", &staff_session).await;
+    assert_eq!(unread["staffUnread"], 1, "{unread}");
+
+    // Without a session, or with a staff token: 401. A customer who is no staff member has no conversation list.
+    let (code, out) = stack
+        .post_anonymous(
+            "/app/chat/send",
+            &json!({"staffId": staff, "infoType": 1, "text": "a"}),
+        )
+        .await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (code, out) = stack.get("/app/chat/conversations", &merchant).await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (code, out) = stack.get("/app/chat/conversations", &bob).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+
+    // Linking a staff login: the merchant's own mini-program only, a customer of it, one card a login.
+    let link = |app: &str, staff: &str, customer: &str| json!({"maAppId": app, "staffId": staff, "customerId": customer});
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant_b,
+            &link(&app, &staff, &bob_id),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "");
+    let developer = stack.token(Role::Developer);
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &developer,
+            &link(&app, &staff, &bob_id),
+        )
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant,
+            &link(&app, &staff, &carol_b_id),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &carol_b_id);
+    let (code, second) = stack
+        .post(
+            "/app/staff/save",
+            &merchant,
+            &json!({"maAppId": app, "card": {"name": "李四"}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{second}");
+    // The card relinked to Bob's login; that login cannot be a second card's as well.
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant,
+            &link(&app, &staff, &bob_id),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant,
+            &link(&app, second["id"].as_str().unwrap(), &bob_id),
+        )
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "another staff member");
+    // Relinked, the card answers from Bob's login; the old login is no staff member's any more.
+    let (code, _) = stack.get("/app/chat/conversations", &bob).await;
+    assert_eq!(code, 200);
+    let (code, out) = stack.get("/app/chat/conversations", &staff_session).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+}
