@@ -6,9 +6,14 @@ use serde_json::{json, Value};
 use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
-/// A customer login of the mini-program: (session, customer id).
+/// A login of a new user of the mini-program: (session, customer id).
 async fn login(stack: &Stack, app: &str, user: &str) -> (String, String) {
-    let (code, out) = stack.customer_login(app, &unique(user), json!({})).await;
+    login_as(stack, app, &unique(user)).await
+}
+
+/// The login of sandbox user `user`: (session, customer id).
+async fn login_as(stack: &Stack, app: &str, user: &str) -> (String, String) {
+    let (code, out) = stack.customer_login(app, user, json!({})).await;
     assert_eq!(code, 200, "{out}");
     (
         out["session"].as_str().unwrap().to_owned(),
@@ -528,4 +533,126 @@ async fn nobody_reaches_a_conversation_of_another_customer_or_shop() {
     assert_eq!(code, 200);
     let (code, out) = stack.get("/app/chat/conversations", &staff_session).await;
     assert_refused(code, &out, 403, "FORBIDDEN", "");
+    // The card deleted, its login is free again: no staff member's, and linkable to another card.
+    let (code, out) = stack
+        .post(
+            "/app/staff/delete",
+            &merchant,
+            &json!({"maAppId": app, "staffId": staff}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+    let (code, out) = stack.get("/app/chat/conversations", &bob).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack
+        .post(
+            "/app/staff/account",
+            &merchant,
+            &link(&app, second["id"].as_str().unwrap(), &bob_id),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+}
+
+/// The subscribe messages the WeChat sandbox sent for one mini-program, oldest first.
+async fn notices(stack: &Stack, appid: &str) -> Vec<Value> {
+    let state = stack.sandbox_get("/control/state").await;
+    state["authorizers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["appid"] == appid)
+        .map(|a| a["subscribeMessages"].as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_staff_member_away_from_the_chat_is_told_by_subscribe_message_once_and_failures_never_fail_a_send(
+) {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (merchant, app, staff) = stack.staffed_shop("chat-notice", "王芳").await;
+    let staff_user = unique("notice-staff");
+    let (staff_session, account) = login_as(&stack, &app, &staff_user).await;
+    let link = json!({"maAppId": app, "staffId": staff, "customerId": account});
+    let (code, out) = stack.post("/app/staff/account", &merchant, &link).await;
+    assert_eq!(code, 200, "{out}");
+    let notice = json!({"templateId": "tmpl-chat", "page": "pages/chat/list",
+                        "data": {"thing1": "{customer}：{preview}", "time2": "{time}"}});
+    let (code, out) = stack
+        .post(
+            "/app/settings/save",
+            &merchant,
+            &json!({"maAppId": app, "settings": {"shopName": "安茶", "chatNotice": notice}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let (alice, _) = login(&stack, &app, "notice-alice").await;
+    let (code, out) = stack
+        .post(
+            "/app/user/info",
+            &alice,
+            &json!({"profile": {"nickName": "小明"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{out}");
+
+    // No subscription accepted yet: WeChat refuses (43101), the message is sent all the same, the refusal recorded.
+    send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 1, "text": "在吗？"}),
+    )
+    .await;
+    assert!(notices(&stack, &app).await.is_empty());
+    let (card_pk, card_sk) = (
+        format!("RT#{}#{app}", stack.component_appid()),
+        format!("STAFF#{staff}"),
+    );
+    let card = stack.item(&card_pk, &card_sk).await.unwrap();
+    assert_eq!(card["chat_notice_result"].as_s().unwrap(), "refused: 43101");
+
+    // Subscribed, away, and the last notice long enough ago (the gap is reset here as time passing would).
+    let granted = stack
+        .sandbox(
+            "/control/subscribe",
+            json!({"appid": app, "user": staff_user, "templateId": "tmpl-chat", "times": 5}),
+        )
+        .await;
+    stack.forget(&card_pk, &card_sk, "chat_notice_ms").await;
+    let first = json!({"staffId": staff, "infoType": 1, "text": "想买两斤龙井，今天能发货吗"});
+    let second = json!({"staffId": staff, "infoType": 1, "text": "还有优惠吗"});
+    let (one, two) = tokio::join!(
+        stack.post("/app/chat/send", &alice, &first),
+        stack.post("/app/chat/send", &alice, &second)
+    );
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    let sent = notices(&stack, &app).await;
+    assert_eq!(
+        sent.len(),
+        1,
+        "one notice for two messages at once: {sent:?}"
+    );
+    assert_eq!(sent[0]["touser"], granted["openid"]);
+    assert_eq!(
+        (sent[0]["template_id"].as_str(), sent[0]["page"].as_str()),
+        (Some("tmpl-chat"), Some("pages/chat/list"))
+    );
+    let thing = sent[0]["data"]["thing1"]["value"].as_str().unwrap();
+    assert!(
+        thing.starts_with("小明：") && thing.chars().count() <= 20,
+        "{thing}"
+    );
+
+    // The staff member in the chat (polling): no notice, even after the gap.
+    let (code, _) = stack.get("/app/chat/conversations", &staff_session).await;
+    assert_eq!(code, 200);
+    stack.forget(&card_pk, &card_sk, "chat_notice_ms").await;
+    send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 1, "text": "好的"}),
+    )
+    .await;
+    assert_eq!(notices(&stack, &app).await.len(), 1);
 }

@@ -137,6 +137,7 @@ class Sandbox:
             self.auth_codes = {}  # code -> {"appid", "expires_at", "used"}
             self.js_codes = {}  # wx.login code -> {"appid", "openid", "unionid", "session_key", "expires_at", "used"}
             self.openids = {}  # (appid, user) -> openid: one user has one openid per mini-program
+            self.subscriptions = {}  # (appid, openid, template id) -> one-time subscriptions the user accepted
             self.session_keys = {}  # (appid, user) -> the session key of the user's latest wx.login code
             self.phone_codes = {}  # getPhoneNumber code -> {"appid", "openid", "phone", "expires_at", "used"}
             self.pre_auth_codes = {}
@@ -284,6 +285,45 @@ class Sandbox:
         if code["unionid"]:
             out["unionid"] = code["unionid"]
         return out
+
+    def subscribe(self, body):
+        """The user accepted `times` one-time prompts (`wx.requestSubscribeMessage`) of a template of the app."""
+        appid, user, template = body.get("appid", ""), str(body.get("user") or ""), body.get("templateId", "")
+        openid = self.openids.setdefault((appid, user), "o" + secrets.token_urlsafe(20))
+        key = (appid, openid, template)
+        self.subscriptions[key] = self.subscriptions.get(key, 0) + int(body.get("times", 1))
+        return {"openid": openid, "remaining": self.subscriptions[key]}
+
+    def subscribe_send(self, q, body):
+        """`subscribeMessage.send`: one accepted one-time subscription spent per message, else 43101."""
+        a, err = self._authorizer_by_token(q)
+        if err:
+            return err
+        touser, template, data = body.get("touser"), body.get("template_id"), body.get("data")
+        if touser not in {o for (app, _), o in self.openids.items() if app == a["appid"]}:
+            return wx_error(40003, "invalid openid")
+        if not isinstance(template, str) or not template:
+            return wx_error(40037, "invalid template_id")
+        if not isinstance(data, dict) or not data:
+            return wx_error(47003, "argument invalid! data is empty")
+        for k, v in data.items():
+            value = v.get("value") if isinstance(v, dict) else None
+            if not isinstance(value, str) or not value or (k.startswith("thing") and len(value) > 20):
+                return wx_error(47003, f"argument invalid! data.{k}.value invalid")
+        page = body.get("page") or ""
+        if not isinstance(page, str) or page.startswith("/"):
+            return wx_error(41030, "invalid page")
+        if body.get("miniprogram_state", "formal") not in ("developer", "trial", "formal"):
+            return wx_error(47003, "argument invalid! miniprogram_state")
+        key = (a["appid"], touser, template)
+        if self.subscriptions.get(key, 0) <= 0:
+            return wx_error(43101, "user refuse to accept the msg")
+        self.subscriptions[key] -= 1
+        msgid = secrets.randbelow(10**12)
+        a.setdefault("subscribe_messages", []).append({"touser": touser, "template_id": template, "page": page,
+                                                      "data": data, "msgid": msgid})
+        del a["subscribe_messages"][:-200]
+        return {"errcode": 0, "errmsg": "ok", "msgid": msgid}
 
     def new_js_code(self, body):
         """What `wx.login` gives user `user` of mini-program `appid`: a new code (and a new session key)."""
@@ -1489,6 +1529,7 @@ class Sandbox:
         "/cgi-bin/account/getaccountbasicinfo": "getaccountbasicinfo",
         "/sns/component/jscode2session": "jscode2session",
         "/wxa/business/getuserphonenumber": "getuserphonenumber",
+        "/cgi-bin/message/subscribe/send": "subscribe_send",
     }
 
     def call(self, path, q, body):
@@ -1724,7 +1765,9 @@ class Sandbox:
                                           "privacyGuide": a.get("privacy_dev"), "privacySets": a.get("privacy_sets", 0),
                                           "domains": a.get("domains", {}),
                                           # Every code made, in order, and the limited ones counted.
-                                          "codes": a.get("codes", []), "limitedCodes": a.get("limited_codes", 0)}
+                                          "codes": a.get("codes", []), "limitedCodes": a.get("limited_codes", 0),
+                                          # Subscribe messages sent, in order.
+                                          "subscribeMessages": a.get("subscribe_messages", [])}
                                          for a in self.authorizers.values()],
                          "platformDomains": self.platform_domains,
                          "tickets": len(self.tickets), "faults": self.faults}
@@ -1810,6 +1853,8 @@ class Sandbox:
             return 200, self.add_draft(body)
         if method == "POST" and path == "/control/jscode":
             return 200, self.new_js_code(body)
+        if method == "POST" and path == "/control/subscribe":
+            return 200, self.subscribe(body)
         if method == "POST" and path == "/control/phonecode":
             return self.new_phone_code(body)
         if method == "POST" and path == "/control/userdata":

@@ -254,6 +254,88 @@ impl Message {
     }
 }
 
+/// The subscribe message a staff member gets of a customer's message while not in the chat: the mini-program's
+/// template (`priTmplId`: templates are added per mini-program), the page it opens, and each of the template's
+/// keywords filled from `{customer}`, `{preview}` and `{time}` or fixed text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChatNotice {
+    pub template_id: String,
+    #[serde(default)]
+    pub page: String,
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+/// WeChat's limit on a `thing` keyword's value.
+const THING_MAX: usize = 20;
+
+impl ChatNotice {
+    pub fn validate(&self) -> Result<(), String> {
+        let id_ok = (1..=128).contains(&self.template_id.len())
+            && self
+                .template_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+        if !id_ok {
+            return Err(
+                "chatNotice.templateId is the mini-program's template id (priTmplId)".into(),
+            );
+        }
+        if self.page.len() > 1024
+            || self.page.starts_with('/')
+            || self
+                .page
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(
+                "chatNotice.page is a page of the mini-program, without a leading /".into(),
+            );
+        }
+        if self.data.is_empty() || self.data.len() > 10 {
+            return Err("chatNotice.data names 1 to 10 keywords".into());
+        }
+        for (key, value) in &self.data {
+            let (name, number) =
+                key.split_at(key.find(|c: char| c.is_ascii_digit()).unwrap_or(key.len()));
+            let key_ok = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit());
+            if !key_ok {
+                return Err(format!(
+                    "chatNotice.data key {key:?} is a keyword such as thing1 or time2"
+                ));
+            }
+            if value.is_empty() || value.chars().count() > 64 || value.chars().any(char::is_control)
+            {
+                return Err(format!("chatNotice.data.{key} is 1 to 64 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `data` of `subscribeMessage.send` for a message from `customer`: placeholders filled, `thing` values
+    /// cut to WeChat's 20 characters.
+    pub fn render(&self, customer: &str, preview: &str, time: &str) -> serde_json::Value {
+        let data: serde_json::Map<String, serde_json::Value> = self
+            .data
+            .iter()
+            .map(|(key, pattern)| {
+                let mut value = pattern
+                    .replace("{customer}", customer)
+                    .replace("{preview}", preview)
+                    .replace("{time}", time);
+                if key.starts_with("thing") && value.chars().count() > THING_MAX {
+                    value = value.chars().take(THING_MAX - 1).chain(['…']).collect();
+                }
+                (key.clone(), serde_json::json!({ "value": value }))
+            })
+            .collect();
+        serde_json::Value::Object(data)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +388,32 @@ mod tests {
         let ask = req(json!({"infoType": 3, "ask": "wechat"}));
         assert!(ask.draft(Side::Customer).is_err());
         assert!(ask.draft(Side::Staff).is_ok());
+    }
+
+    #[test]
+    fn a_notice_fills_its_keywords_and_keeps_things_within_wechats_twenty_characters() {
+        let notice: ChatNotice = serde_json::from_value(json!({
+            "templateId": "tmpl-1", "page": "pages/chat/list?from=notice",
+            "data": {"thing1": "{customer}：{preview}", "time2": "{time}", "phrase3": "新消息"}
+        }))
+        .unwrap();
+        assert_eq!(notice.validate(), Ok(()));
+        let data = notice.render("小明", &"很长的问题".repeat(10), "2026-12-07 13:00");
+        let thing = data["thing1"]["value"].as_str().unwrap();
+        assert_eq!(thing.chars().count(), 20);
+        assert!(thing.starts_with("小明：很长") && thing.ends_with('…'));
+        assert_eq!(data["time2"]["value"], "2026-12-07 13:00");
+        assert_eq!(data["phrase3"]["value"], "新消息");
+        for bad in [
+            json!({"templateId": "", "data": {"thing1": "x"}}),
+            json!({"templateId": "t", "page": "/pages/a", "data": {"thing1": "x"}}),
+            json!({"templateId": "t", "data": {}}),
+            json!({"templateId": "t", "data": {"Thing": "x"}}),
+            json!({"templateId": "t", "data": {"thing1": ""}}),
+        ] {
+            let n: ChatNotice = serde_json::from_value(bad.clone()).unwrap();
+            assert!(n.validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

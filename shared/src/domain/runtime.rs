@@ -379,6 +379,9 @@ pub struct ShopSettings {
     /// The WeChat id customers add to reach the shop.
     #[serde(default)]
     pub wechat_id: String,
+    /// The subscribe message that tells a staff member of a chat message while not in the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_notice: Option<crate::domain::chat::ChatNotice>,
 }
 
 pub const MAX_BANNERS: usize = 9;
@@ -474,6 +477,9 @@ impl ShopSettings {
         text_within("openHours", &self.open_hours, 64)?;
         text_within("notice", &self.notice, 500)?;
         text_within("wechatId", &self.wechat_id, 64)?;
+        if let Some(notice) = &self.chat_notice {
+            notice.validate()?;
+        }
         Ok(())
     }
 }

@@ -12,11 +12,14 @@ use crate::deps::Deps;
 use crate::domain::chat::{
     media_kind, Ask, Draft, InfoType, Message, ProductCard, SendRequest, Side,
 };
+use crate::domain::runtime::ShopSettings;
 use crate::domain::runtime::{
     valid_id, valid_request_id, CUSTOMER_PREFIX, PRODUCT_PREFIX, STAFF_PREFIX,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::customers::Session;
+use crate::services::shop_pages;
+use crate::services::tokens::with_authorizer_token;
 use crate::store::authorizers::Page;
 use crate::store::chat::{self as store, Conversation};
 use crate::store::{catalogue, runtime};
@@ -39,11 +42,74 @@ fn not_staff() -> AppError {
     )
 }
 
-/// The staff member the caller's login answers chats for.
+/// The staff member the caller's login answers chats for; the call marks it present in the chat (no notices then).
 async fn own_staff(deps: &Deps, session: &Session) -> AppResult<String> {
-    store::staff_of_account(&deps.table, &session.pk(), &session.sub)
+    let pk = session.pk();
+    let staff = store::staff_of_account(&deps.table, &pk, &session.sub)
         .await?
-        .ok_or_else(not_staff)
+        .ok_or_else(not_staff)?;
+    store::mark_present(&deps.table, &pk, &staff, now_millis()).await?;
+    Ok(staff)
+}
+
+/// Tells the staff member of a customer's message with the shop's subscribe message, when it is away from the chat
+/// and was not told within the last minutes. What happens is recorded on the card; nothing here fails the send.
+async fn notify_staff(deps: &Deps, session: &Session, party: &Party, m: &Message) {
+    if let Err(e) = try_notify_staff(deps, session, party, m).await {
+        tracing::warn!(error = %crate::error::chain(&e), staff = %party.staff_id, "chat notice not sent");
+        let outcome = match &e {
+            AppError::Upstream(w) => format!("refused: {}", w.errcode().unwrap_or(0)),
+            _ => "failed".into(),
+        };
+        let _ = store::record_notice(&deps.table, &party.pk, &party.staff_id, &outcome).await;
+    }
+}
+
+async fn try_notify_staff(
+    deps: &Deps,
+    session: &Session,
+    party: &Party,
+    m: &Message,
+) -> AppResult<()> {
+    let Some(notice) = shop_pages::load::<ShopSettings>(deps, &party.pk)
+        .await?
+        .and_then(|(settings, _)| settings.chat_notice)
+    else {
+        return Ok(());
+    };
+    let Some(account) =
+        store::claim_notice(&deps.table, &party.pk, &party.staff_id, m.sent_ms).await?
+    else {
+        return Ok(());
+    };
+    let (login, customer) = tokio::try_join!(
+        runtime::customer(&deps.table, &party.pk, &account),
+        runtime::customer(&deps.table, &party.pk, &party.customer_id)
+    )?;
+    let Some(login) = login else { return Ok(()) };
+    let name = customer
+        .and_then(|c| c.profile)
+        .map(|p| p.nick_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "客户".into());
+    let time = crate::clock::beijing_datetime(m.sent_ms / 1000);
+    let mut body = serde_json::json!({
+        "touser": login.openid,
+        "template_id": notice.template_id,
+        "data": notice.render(&name, &m.preview(), &time[..16]),
+        "miniprogram_state": "formal",
+    });
+    if !notice.page.is_empty() {
+        body["page"] = notice.page.clone().into();
+    }
+    let body = &body;
+    with_authorizer_token(deps, &session.cmp, &session.app, |aat| async move {
+        deps.wechat.send_subscribe_message(&aat, body).await
+    })
+    .await?;
+    store::record_notice(&deps.table, &party.pk, &party.staff_id, "sent").await?;
+    tracing::info!(staff = %party.staff_id, "chat notice sent");
+    Ok(())
 }
 
 /// The conversation a request names: `staffId` (the caller is the customer) or `customerId` (the caller is the
@@ -264,6 +330,9 @@ pub async fn send(deps: &Deps, session: &Session, req: SendRequest) -> AppResult
                 seq = message.seq,
                 "chat message sent"
             );
+            if party.side == Side::Customer {
+                notify_staff(deps, session, &party, &message).await;
+            }
             return view(deps, message).await;
         }
         // Lost the number to another message, or the same message was sent at once, or the receiver is gone.

@@ -36,10 +36,10 @@ fn view<T: Document>(doc: Option<T>, version: i64) -> Value {
     json!({ T::KIND: doc, "version": version })
 }
 
-/// `GET /app/website`, `GET /app/settings`.
-pub async fn read<T: Document>(deps: &Deps, pk: &str) -> AppResult<Value> {
+/// The mini-program's document of kind `T` and its version, if saved.
+pub async fn load<T: Document>(deps: &Deps, pk: &str) -> AppResult<Option<(T, i64)>> {
     match store::document(&deps.table, pk, T::KIND).await? {
-        None => Ok(view::<T>(None, 0)),
+        None => Ok(None),
         Some((body, version)) => {
             let doc: T = serde_json::from_str(&body).map_err(|_| {
                 AppError::Store(crate::store::StoreError::Malformed(format!(
@@ -47,9 +47,17 @@ pub async fn read<T: Document>(deps: &Deps, pk: &str) -> AppResult<Value> {
                     T::KIND
                 )))
             })?;
-            Ok(view(Some(doc), version))
+            Ok(Some((doc, version)))
         }
     }
+}
+
+/// `GET /app/website`, `GET /app/settings`.
+pub async fn read<T: Document>(deps: &Deps, pk: &str) -> AppResult<Value> {
+    Ok(match load::<T>(deps, pk).await? {
+        None => view::<T>(None, 0),
+        Some((doc, version)) => view(Some(doc), version),
+    })
 }
 
 #[derive(Deserialize)]

@@ -28,7 +28,7 @@ fn conversations_of(pk: &str, staff: &str) -> String {
     format!("{pk}#CONV#{staff}")
 }
 
-fn account_sk(customer: &str) -> String {
+pub fn account_sk(customer: &str) -> String {
     format!("STAFFACCT#{customer}")
 }
 
@@ -498,4 +498,81 @@ pub async fn link_account(
         );
     }
     table.transact(tx, "TransactWriteItems staff account").await
+}
+
+/// A staff member polling the chat is "in it" for this long; a customer's message then sends no notice.
+pub const PRESENT_MS: i64 = 60_000;
+/// At most one notice to a staff member this often: one-time subscriptions are scarce.
+pub const NOTICE_GAP_MS: i64 = 10 * 60_000;
+
+/// Records that the staff member is in the chat now (written at most every 15 seconds a member).
+pub async fn mark_present(
+    table: &Table,
+    pk: &str,
+    staff: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let res = table
+        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update_expression("SET chat_seen_ms = :now")
+        .condition_expression(
+            "attribute_exists(PK) AND (attribute_not_exists(chat_seen_ms) OR chat_seen_ms < :stale)",
+        )
+        .expression_attribute_values(":now", n(now_ms))
+        .expression_attribute_values(":stale", n(now_ms - 15_000))
+        .send()
+        .await;
+    super::item::applied("UpdateItem staff presence", res).map(|_| ())
+}
+
+/// Takes the staff member's next notice, if it is away from the chat and was not told within the gap: answers
+/// the account to tell. One of two messages at once gets it.
+pub async fn claim_notice(
+    table: &Table,
+    pk: &str,
+    staff: &str,
+    now_ms: i64,
+) -> Result<Option<String>, StoreError> {
+    let res = table
+        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update_expression("SET chat_notice_ms = :now")
+        .condition_expression(
+            "attribute_exists(account) AND (attribute_not_exists(chat_seen_ms) OR chat_seen_ms < :away) \
+             AND (attribute_not_exists(chat_notice_ms) OR chat_notice_ms < :gap)",
+        )
+        .expression_attribute_values(":now", n(now_ms))
+        .expression_attribute_values(":away", n(now_ms - PRESENT_MS))
+        .expression_attribute_values(":gap", n(now_ms - NOTICE_GAP_MS))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+        .send()
+        .await;
+    match res {
+        Ok(out) => Ok(out.attributes.and_then(|a| get_s(&a, "account"))),
+        Err(e) if super::item::is_conditional_failure(&e) => Ok(None),
+        Err(e) => Err(StoreError::dynamo("UpdateItem staff notice", e)),
+    }
+}
+
+/// What became of the staff member's last notice (`sent`, or WeChat's refusal), for the merchant's side to see.
+pub async fn record_notice(
+    table: &Table,
+    pk: &str,
+    staff: &str,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    table
+        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update_expression("SET chat_notice_result = :r")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":r", s(outcome))
+        .send()
+        .await
+        .map(|_| ())
+        .or_else(|e| {
+            if super::item::is_conditional_failure(&e) {
+                Ok(())
+            } else {
+                Err(StoreError::dynamo("UpdateItem staff notice result", e))
+            }
+        })
 }

@@ -254,17 +254,66 @@ pub async fn staff_page(
         .await
 }
 
-/// Removes a staff member's card (false when it is gone already). Customers bound to it keep their binding.
+/// Removes a staff member's card, and the link of the login it answered chats with in the same transaction (false
+/// when it is gone already). Customers bound to it keep their binding; its conversations stay readable.
 pub async fn delete_staff(table: &Table, pk: &str, id: &str) -> Result<bool, StoreError> {
-    let res = table
-        .client()
-        .delete_item()
-        .table_name(&table.name)
-        .set_key(Some(key(pk.to_owned(), staff_sk(id))))
-        .condition_expression("attribute_exists(PK)")
-        .send()
-        .await;
-    applied("DeleteItem staff", res)
+    // A link made between the read and the delete fails the condition: read again.
+    for _ in 0..3 {
+        let Some(card) = table
+            .get(pk.to_owned(), staff_sk(id), "GetItem staff")
+            .await?
+        else {
+            return Ok(false);
+        };
+        let delete_card = Delete::builder()
+            .table_name(&table.name)
+            .set_key(Some(key(pk.to_owned(), staff_sk(id))));
+        let done = match get_s(&card, "account") {
+            None => {
+                let res = table
+                    .client()
+                    .delete_item()
+                    .table_name(&table.name)
+                    .set_key(Some(key(pk.to_owned(), staff_sk(id))))
+                    .condition_expression("attribute_exists(PK) AND attribute_not_exists(account)")
+                    .send()
+                    .await;
+                applied("DeleteItem staff", res)?
+            }
+            Some(account) => {
+                let link = Delete::builder()
+                    .table_name(&table.name)
+                    .set_key(Some(key(pk.to_owned(), super::chat::account_sk(&account))))
+                    .condition_expression("staff = :id")
+                    .expression_attribute_values(":id", s(id));
+                let tx = table
+                    .client()
+                    .transact_write_items()
+                    .transact_items(
+                        TransactWriteItem::builder()
+                            .delete(built(
+                                delete_card
+                                    .condition_expression("account = :a")
+                                    .expression_attribute_values(":a", s(account))
+                                    .build(),
+                            ))
+                            .build(),
+                    )
+                    .transact_items(
+                        TransactWriteItem::builder()
+                            .delete(built(link.build()))
+                            .build(),
+                    );
+                table
+                    .transact(tx, "TransactWriteItems staff delete")
+                    .await?
+            }
+        };
+        if done {
+            return Ok(true);
+        }
+    }
+    Err(StoreError::Busy("staff delete"))
 }
 
 /// A card view: one more visit counted and the card read back in the same call. None when there is no such card.

@@ -402,6 +402,22 @@ impl WechatClient {
         Ok(answer.phone_info)
     }
 
+    /// A subscribe message to one user of the mini-program (`/cgi-bin/message/subscribe/send`); the answer's msgid.
+    pub async fn send_subscribe_message(
+        &self,
+        aat: &str,
+        body: &Value,
+    ) -> Result<i64, WechatError> {
+        let answer: Value = self
+            .post(
+                "/cgi-bin/message/subscribe/send",
+                &[("access_token", aat)],
+                body,
+            )
+            .await?;
+        Ok(answer["msgid"].as_i64().unwrap_or(0))
+    }
+
     /// A mini-program user's `wx.login` code exchanged through the component (`/sns/component/jscode2session`).
     pub async fn jscode2session(
         &self,
