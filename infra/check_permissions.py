@@ -27,6 +27,7 @@ JWT = "!Ref JwtSigningKey"
 BUS = "!GetAtt EventBus.Arn"
 BUCKET = "!GetAtt AssetBucket.Arn"
 QUEUE = "!GetAtt BatchQueue.Arn"
+SOCKETS = '!Sub "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ChatSocketApi}/live/POST/@connections/*"'
 QUEUES = {"batch": QUEUE, "forward": "!GetAtt ForwardQueue.Arn", "forward-dlq": "!GetAtt ForwardDeadLetterQueue.Arn"}
 
 
@@ -47,6 +48,8 @@ def statements(spec):
             out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [arn], None))
     if spec.get("events"):
         out.append((["events:PutEvents"], [BUS], None))
+    if spec.get("sockets"):
+        out.append((["execute-api:ManageConnections"], [SOCKETS], None))
     sqs = spec.get("sqs") or {}
     if isinstance(sqs, list):  # the batch queue
         sqs = {"batch": sqs}

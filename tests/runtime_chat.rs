@@ -656,3 +656,185 @@ async fn a_staff_member_away_from_the_chat_is_told_by_subscribe_message_once_and
     .await;
     assert_eq!(notices(&stack, &app).await.len(), 1);
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the chat's WebSocket with a session in the Authorization header (as `wx.connectSocket` sends it) or in
+/// the query (`?session=`); the HTTP status of a refused upgrade.
+async fn open_socket(stack: &Stack, session: &str, in_header: bool) -> Result<Socket, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let base = &stack.env["CHAT_SOCKET_URL"];
+    let url = if in_header {
+        base.clone()
+    } else {
+        format!("{base}/?session={session}")
+    };
+    let mut request = url.into_client_request().unwrap();
+    if in_header {
+        request.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {session}").parse().unwrap(),
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("WebSocket connect failed: {e}"),
+    }
+}
+
+/// The next push on a socket, within five seconds.
+async fn next_push(socket: &mut Socket) -> Value {
+    use futures::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("a push within 5 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+/// The chat connection records of a login in the mini-program's partition (`WS#C#…` or `WS#S#…`).
+async fn socket_records(stack: &Stack, app: &str, prefix: &str) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let out = stack
+        .dynamo
+        .query()
+        .table_name(&stack.env["TABLE_NAME"])
+        .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+        .expression_attribute_values(
+            ":pk",
+            AttributeValue::S(format!("RT#{}#{app}", stack.component_appid())),
+        )
+        .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.items().len()
+}
+
+#[tokio::test]
+async fn messages_are_pushed_to_open_connections_and_closed_or_gone_ones_are_forgotten() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    let (_, app, staff, staff_session) = shop_with_staff_login(&stack, "chat-socket").await;
+    let (alice, alice_id) = login(&stack, &app, "socket-alice").await;
+
+    // Without a session, or with a forged one, the upgrade is refused.
+    assert_eq!(
+        open_socket(&stack, "not-a-session", true).await.err(),
+        Some(401)
+    );
+    assert_eq!(open_socket(&stack, "", false).await.err(), Some(401));
+    let mut staff_socket = open_socket(&stack, &staff_session, true).await.unwrap();
+    let mut alice_socket = open_socket(&stack, &alice, false).await.unwrap();
+    assert_eq!(
+        socket_records(&stack, &app, &format!("WS#S#{staff}#")).await,
+        1
+    );
+    assert_eq!(
+        socket_records(&stack, &app, &format!("WS#C#{alice_id}#")).await,
+        1
+    );
+
+    // Each side's message reaches the other's open connection, as it is answered to the sender.
+    let sent = send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 1, "text": "有人在吗"}),
+    )
+    .await;
+    let push = next_push(&mut staff_socket).await;
+    assert_eq!(push["type"], "chat.message");
+    assert_eq!(
+        (push["staffId"].as_str(), push["customerId"].as_str()),
+        (Some(staff.as_str()), Some(alice_id.as_str()))
+    );
+    assert_eq!(push["message"], sent);
+    let answer = send(
+        &stack,
+        &staff_session,
+        json!({"customerId": alice_id, "infoType": 1, "text": "在的"}),
+    )
+    .await;
+    assert_eq!(next_push(&mut alice_socket).await["message"], answer);
+
+    // Closed: forgotten ($disconnect); the conversation goes on, polling still finds what is sent.
+    alice_socket.close(None).await.unwrap();
+    let mut left = 1;
+    for _ in 0..50 {
+        left = socket_records(&stack, &app, &format!("WS#C#{alice_id}#")).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "the closed connection is still recorded");
+    send(
+        &stack,
+        &staff_session,
+        json!({"customerId": alice_id, "infoType": 1, "text": "还在吗"}),
+    )
+    .await;
+    let (_, polled) = stack
+        .get(
+            &format!("/app/chat/messages?staffId={staff}&after=2"),
+            &alice,
+        )
+        .await;
+    assert_eq!(seqs(&polled), vec![3]);
+
+    // A connection API Gateway reports gone (the client vanished without a close) is forgotten by the next push.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let pk = format!("RT#{}#{app}", stack.component_appid());
+    let ghost = "ghost-connection";
+    let ttl = AttributeValue::N((wxtpl::clock::now_secs() + 3600).to_string());
+    for (item_pk, item_sk) in [
+        (pk.clone(), format!("WS#S#{staff}#{ghost}")),
+        (format!("WSCONN#{ghost}"), "WSCONN".into()),
+    ] {
+        stack
+            .dynamo
+            .put_item()
+            .table_name(&stack.env["TABLE_NAME"])
+            .item("PK", AttributeValue::S(item_pk))
+            .item("SK", AttributeValue::S(item_sk))
+            .item("connection", AttributeValue::S(ghost.into()))
+            .item("pk", AttributeValue::S(pk.clone()))
+            .item(
+                "keys",
+                AttributeValue::L(vec![AttributeValue::S(format!("WS#S#{staff}#{ghost}"))]),
+            )
+            .item("ttl", ttl.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        socket_records(&stack, &app, &format!("WS#S#{staff}#")).await,
+        2
+    );
+    send(
+        &stack,
+        &alice,
+        json!({"staffId": staff, "infoType": 1, "text": "好的"}),
+    )
+    .await;
+    assert_eq!(next_push(&mut staff_socket).await["message"]["seq"], 4);
+    assert_eq!(
+        socket_records(&stack, &app, &format!("WS#S#{staff}#")).await,
+        1
+    );
+    assert!(stack
+        .item(&format!("WSCONN#{ghost}"), "WSCONN")
+        .await
+        .is_none());
+}

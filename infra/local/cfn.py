@@ -150,6 +150,23 @@ def functions(template, resolver):
     return out
 
 
+def socket_routes(template):
+    """The WebSocket API's routes: {route key: the Handler of the function its Lambda proxy integration invokes}."""
+    resources = template["Resources"]
+    out = {}
+    for res in resources.values():
+        if res["Type"] != "AWS::ApiGatewayV2::Route":
+            continue
+        props = res["Properties"]
+        target = props["Target"].value if isinstance(props["Target"], _Tag) else props["Target"]
+        integration = resources[re.search(r"\$\{(\w+)\}", target).group(1)]["Properties"]
+        uri = integration["IntegrationUri"]
+        uri = uri.value if isinstance(uri, _Tag) else uri
+        function = re.search(r"\$\{(\w+)\.Arn\}", uri).group(1)
+        out[props["RouteKey"]] = resources[function]["Properties"]["Handler"]
+    return out
+
+
 def rate_seconds(expression):
     m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", expression)
     if not m:

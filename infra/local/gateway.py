@@ -11,7 +11,8 @@ Function logs go to <log-dir>/<function>.log.
 Extra local endpoints: POST /2015-03-31/functions/<name>/invocations (the Lambda Invoke API), GET /_local/health and
 GET /_local/events?limit=&maAppId= (the newest events of the bus, read from its log group in the emulator),
 POST /_local/crash/<name> (kills every instance of a function mid-invocation, as a crash would), and the API
-contract: GET /openapi.json and GET /openapi (a page to browse it).
+contract: GET /openapi.json and GET /openapi (a page to browse it). With --socket-port, the WebSocket API too
+(websocket.py).
 """
 import argparse
 import base64
@@ -30,6 +31,7 @@ import cfn
 import contract
 import eventlog
 import openapi_view
+import websocket
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 
@@ -421,6 +423,7 @@ def main():
     p.add_argument("--template", required=True)
     p.add_argument("--binaries", required=True, help="directory with the built function binaries")
     p.add_argument("--port", type=int, default=9000)
+    p.add_argument("--socket-port", type=int, default=0, help="serve the WebSocket API (and its @connections) here")
     p.add_argument("--log-dir", required=True)
     p.add_argument("--param", action="append", default=[], help="template parameter override NAME=VALUE")
     p.add_argument("--max-instances", type=int, default=4)
@@ -450,6 +453,13 @@ def main():
         for source in fn.spec["queues"]:
             for _ in range(max(1, min(source["concurrency"], fn.max_instances))):
                 threading.Thread(target=queue_poller, args=(fn, source), daemon=True).start()
+    routes = cfn.socket_routes(template)
+    if args.socket_port and {"$connect", "$disconnect"} <= set(routes):
+        sockets = websocket.SocketApi(gw.functions[routes["$connect"]], gw.functions[routes["$disconnect"]])
+        socket_server = ThreadingHTTPServer(("127.0.0.1", args.socket_port), websocket.make_socket_handler(sockets))
+        socket_server.daemon_threads = True
+        threading.Thread(target=socket_server.serve_forever, daemon=True).start()
+        print(f"local WebSocket API on ws://127.0.0.1:{args.socket_port}: {sorted(routes)}", flush=True)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_api_handler(gw))
     server.daemon_threads = True
     print(f"local API on http://127.0.0.1:{args.port}: {len(gw.routes)} routes, {len(functions)} functions", flush=True)

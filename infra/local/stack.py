@@ -34,6 +34,7 @@ API_PORT = int(os.environ.get("LOCAL_API_PORT", "9000"))
 SANDBOX_PORT = int(os.environ.get("LOCAL_SANDBOX_PORT", "9100"))
 ALIPAY_PORT = int(os.environ.get("LOCAL_ALIPAY_PORT", "9110"))
 CONSOLE_PORT = int(os.environ.get("LOCAL_CONSOLE_PORT", "9200"))
+SOCKET_PORT = int(os.environ.get("LOCAL_SOCKET_PORT", "9001"))
 TENANT = "local-tenant"
 ROLES = ("developer", "operator", "merchant", "admin")
 AWS_ENV = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}", "AWS_REGION": cfn.REGION,
@@ -251,7 +252,9 @@ def up(foreground=False):
               # Forwards are tried again within seconds locally (AWS default: 30 s, doubling), and may go to the
               # tests' receivers on loopback addresses.
               "ForwardRetrySeconds": os.environ.get("LOCAL_FORWARD_RETRY_SECONDS", "1"),
-              "ForwardAllowLoopback": "true"}
+              "ForwardAllowLoopback": "true",
+              # Chat pushes go to the local WebSocket API's connection endpoint.
+              "ChatSocketEndpoint": f"http://127.0.0.1:{SOCKET_PORT}"}
     resolver = cfn.Resolver(template, params)
     missing = sorted({f["binary"] for f in cfn.functions(template, resolver)
                       if not os.path.exists(os.path.join(bin_dir, f["binary"]))})
@@ -278,6 +281,7 @@ def up(foreground=False):
     wait_http(f"{alipay_url}/health", "Alipay sandbox")
 
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
+                  "--socket-port", str(SOCKET_PORT),
                   "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
                   "--openapi", os.path.join(ROOT, "docs", "openapi.yaml"), "--console-url", console_url,
                   "--schedule-seconds", os.environ.get("LOCAL_SCHEDULE_SECONDS", "0")], env=AWS_ENV)
@@ -287,6 +291,7 @@ def up(foreground=False):
     wait_http(f"{console_url}/", "console")
 
     env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, "CONSOLE_URL": console_url, **AWS_ENV,
+           "CHAT_SOCKET_URL": f"ws://127.0.0.1:{SOCKET_PORT}",
            "ALIPAY_SANDBOX_URL": alipay_url, "ALIPAY_GATEWAY": f"{alipay_url}/gateway.do",
            "ALIPAY_APP_FILE": os.path.join(LOCAL, "alipay-app.json"),
            "TABLE_NAME": resolver.physical_name("StateTable"), "JWT_SECRET_ID": resolver.physical_name("JwtSigningKey"),
@@ -309,6 +314,7 @@ def up(foreground=False):
         f.writelines(f"{k}={v}\n" for k, v in env.items())
     log(f"console        {console_url}   (log in with a user below)")
     log(f"API            {api_url}")
+    log(f"chat WebSocket ws://127.0.0.1:{SOCKET_PORT}   (Authorization: Bearer <customer session>)")
     log(f"WeChat sandbox {sandbox_url}")
     log(f"Alipay sandbox {alipay_url}   (application {alipay_app['appId']}, keys in .local/alipay-app.json)")
     log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")

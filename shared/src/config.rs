@@ -25,6 +25,9 @@ pub struct Config {
     pub alipay_auth_base: String,
     pub alipay_redirect_url: String,
     pub alipay_secret_prefix: String,
+    /// The chat WebSocket API's connection management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/
+    /// {stage}`); without it, messages are not pushed (polling still works).
+    pub chat_socket_endpoint: Option<String>,
     /// The EventBridge bus that receives the platform's events.
     pub event_bus_name: String,
     /// Audits are polled with `get_auditstatus` once they are this old without a result.
@@ -148,6 +151,9 @@ impl Config {
                 .filter(|v| !v.is_empty()),
             forward_retry_secs: positive("FORWARD_RETRY_SECONDS", "30")?,
             forward_allow_loopback: optional("FORWARD_ALLOW_LOOPBACK", "false") == "true",
+            chat_socket_endpoint: std::env::var("CHAT_SOCKET_ENDPOINT")
+                .ok()
+                .filter(|v| !v.is_empty()),
         })
     }
 }

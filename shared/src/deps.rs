@@ -24,6 +24,8 @@ pub struct Deps {
     /// Forwarded pushes (消息转发), and where they go after their last try.
     pub forward_queue: WorkQueue,
     pub forward_dead_letters: WorkQueue,
+    /// The chat's WebSocket connections, when the deployment has the WebSocket API.
+    pub sockets: Option<crate::sockets::Sockets>,
     needs: Needs,
     /// HS256 key for API JWTs, read from Secrets Manager by the first request that verifies or signs one.
     jwt_key: OnceCell<Vec<u8>>,
@@ -68,6 +70,10 @@ impl Deps {
         let queue = WorkQueue::new(sqs.clone(), config.batch_queue_url.clone());
         let forward_queue = WorkQueue::new(sqs.clone(), config.forward_queue_url.clone());
         let forward_dead_letters = WorkQueue::new(sqs, config.forward_dead_letter_url.clone());
+        let sockets = config
+            .chat_socket_endpoint
+            .as_deref()
+            .map(|endpoint| crate::sockets::Sockets::new(&aws, endpoint));
         Ok(Self {
             config,
             table,
@@ -79,6 +85,7 @@ impl Deps {
             queue,
             forward_queue,
             forward_dead_letters,
+            sockets,
             needs,
             jwt_key: OnceCell::new(),
         })

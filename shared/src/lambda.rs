@@ -117,3 +117,69 @@ where
     ))
     .await
 }
+
+/// What a WebSocket route's event carries that the handlers read (API Gateway WebSocket API, Lambda proxy).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketEvent {
+    #[serde(default)]
+    pub request_context: SocketContext,
+    #[serde(default)]
+    pub headers: Option<std::collections::HashMap<String, String>>,
+    #[serde(default)]
+    pub query_string_parameters: Option<std::collections::HashMap<String, String>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SocketContext {
+    #[serde(default)]
+    pub connection_id: String,
+    #[serde(default)]
+    pub route_key: String,
+}
+
+impl SocketEvent {
+    /// A header, whatever the case the client wrote its name in.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query_string_parameters
+            .as_ref()?
+            .get(name)
+            .map(String::as_str)
+    }
+}
+
+/// Serves a WebSocket API route (`$connect`, `$disconnect`): the handler's status is API Gateway's answer
+/// (on `$connect`, anything but 2xx refuses the connection).
+pub async fn serve_socket<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(&'static Deps, SocketEvent) -> Fut,
+    Fut: Future<Output = u16> + Send,
+{
+    let deps = init(Needs::Api).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let parsed = serde_json::from_value::<SocketEvent>(event.payload).unwrap_or_default();
+            let route = parsed.request_context.route_key.clone();
+            // Boxed, as for jobs: the future is too deep to lay out inline in `main`.
+            let fut = Box::pin(crate::clock::with_deadline(
+                event.context.deadline as i64,
+                remembering(handler(deps, parsed)),
+            ));
+            async move {
+                let status = fut.await;
+                tracing::info!(route, status, "socket route done");
+                Ok::<_, BoxError>(serde_json::json!({"statusCode": status}))
+            }
+        },
+    ))
+    .await
+}

@@ -23,6 +23,7 @@ pub mod queue;
 pub mod random;
 pub mod secrets;
 pub mod services;
+pub mod sockets;
 pub mod store;
 pub mod telemetry;
 pub mod tls_roots;

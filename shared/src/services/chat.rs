@@ -333,7 +333,9 @@ pub async fn send(deps: &Deps, session: &Session, req: SendRequest) -> AppResult
             if party.side == Side::Customer {
                 notify_staff(deps, session, &party, &message).await;
             }
-            return view(deps, message).await;
+            let sent = view(deps, message).await?;
+            crate::services::chat_sockets::push(deps, &party, &sent).await;
+            return Ok(sent);
         }
         // Lost the number to another message, or the same message was sent at once, or the receiver is gone.
         if let Some(id) = &req.client_msg_id {

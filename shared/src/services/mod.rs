@@ -16,6 +16,7 @@ pub mod callbacks;
 pub mod cards;
 pub mod catalogue;
 pub mod chat;
+pub mod chat_sockets;
 pub mod components;
 pub mod customers;
 pub mod decoration;

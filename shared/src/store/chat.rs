@@ -576,3 +576,121 @@ pub async fn record_notice(
             }
         })
 }
+
+/// API Gateway closes a WebSocket connection after two hours at most; its records expire a little later.
+pub const CONNECTION_TTL_S: i64 = 2 * 3600 + 60;
+
+fn connection_pk(connection: &str) -> String {
+    format!("WSCONN#{connection}")
+}
+
+fn socket_prefix(side: Side, id: &str) -> String {
+    match side {
+        Side::Customer => format!("WS#C#{id}#"),
+        Side::Staff => format!("WS#S#{id}#"),
+    }
+}
+
+/// Records a WebSocket connection of a login: found by the customer it is (and the staff member whose account it
+/// is, if any) in the mini-program's partition, and by its id (`WSCONN#{connectionId}`) when it closes.
+pub async fn add_connection(
+    table: &Table,
+    pk: &str,
+    connection: &str,
+    customer: &str,
+    staff: Option<&str>,
+    now_s: i64,
+) -> Result<(), StoreError> {
+    let ttl = n(now_s + CONNECTION_TTL_S);
+    let mut keys = vec![format!(
+        "{}{connection}",
+        socket_prefix(Side::Customer, customer)
+    )];
+    if let Some(staff) = staff {
+        keys.push(format!("{}{connection}", socket_prefix(Side::Staff, staff)));
+    }
+    let put = |item: Item| {
+        TransactWriteItem::builder()
+            .put(built(
+                Put::builder()
+                    .table_name(&table.name)
+                    .set_item(Some(item))
+                    .build(),
+            ))
+            .build()
+    };
+    let mut index = key(connection_pk(connection), "WSCONN".into());
+    index.insert("pk".into(), s(pk));
+    index.insert("keys".into(), super::item::s_list(&keys));
+    index.insert("ttl".into(), ttl.clone());
+    let mut tx = table
+        .client()
+        .transact_write_items()
+        .transact_items(put(index));
+    for sk in &keys {
+        let mut item = key(pk.to_owned(), sk.clone());
+        item.insert("connection".into(), s(connection));
+        item.insert("ttl".into(), ttl.clone());
+        tx = tx.transact_items(put(item));
+    }
+    table
+        .transact(tx, "TransactWriteItems socket connect")
+        .await?;
+    Ok(())
+}
+
+/// Forgets a connection (closed, or gone when a push found it so); nothing when it is unknown.
+pub async fn remove_connection(table: &Table, connection: &str) -> Result<(), StoreError> {
+    let Some(index) = table
+        .get(connection_pk(connection), "WSCONN".into(), "GetItem socket")
+        .await?
+    else {
+        return Ok(());
+    };
+    let pk = require_s(&index, "pk")?;
+    let delete = |pk: String, sk: String| {
+        TransactWriteItem::builder()
+            .delete(built(
+                Delete::builder()
+                    .table_name(&table.name)
+                    .set_key(Some(key(pk, sk)))
+                    .build(),
+            ))
+            .build()
+    };
+    let mut tx = table
+        .client()
+        .transact_write_items()
+        .transact_items(delete(connection_pk(connection), "WSCONN".into()));
+    for sk in super::item::get_s_list(&index, "keys") {
+        tx = tx.transact_items(delete(pk.clone(), sk));
+    }
+    table
+        .transact(tx, "TransactWriteItems socket disconnect")
+        .await?;
+    Ok(())
+}
+
+/// The open connections of one side's login (at most `limit`; expired records DynamoDB has not removed yet are
+/// left out).
+pub async fn connections(
+    table: &Table,
+    pk: &str,
+    side: Side,
+    id: &str,
+    now_s: i64,
+    limit: i32,
+) -> Result<Vec<String>, StoreError> {
+    let out = table
+        .query_prefix(pk.to_owned(), socket_prefix(side, id))
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query sockets", e))?;
+    Ok(out
+        .items()
+        .iter()
+        .filter(|i| get_n(i, "ttl").is_some_and(|t| t > now_s))
+        .filter_map(|i| get_s(i, "connection"))
+        .collect())
+}
