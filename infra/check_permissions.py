@@ -22,6 +22,7 @@ DECLARED = os.path.join(ROOT, "infra", "permissions.yaml")
 
 TABLE = ["!GetAtt StateTable.Arn", '!Sub "${StateTable.Arn}/index/*"']
 COMPONENT_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/component/*"'
+PAY_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/pay/*"'
 ALIPAY_SECRETS = '!Sub "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/alipay/*"'
 JWT = "!Ref JwtSigningKey"
 BUS = "!GetAtt EventBus.Arn"
@@ -39,11 +40,12 @@ def statements(spec):
     """The statements a declaration allows: (actions, resources, condition) each."""
     out = [([f"dynamodb:{a}" for a in spec["dynamodb"]], TABLE, None)] if spec.get("dynamodb") else []
     secrets = spec.get("secrets", [])
-    readable = {"jwt": JWT, "component-read": COMPONENT_SECRETS, "alipay-read": ALIPAY_SECRETS}
+    readable = {"jwt": JWT, "component-read": COMPONENT_SECRETS, "alipay-read": ALIPAY_SECRETS, "pay-read": PAY_SECRETS}
     resources = [arn for kind, arn in readable.items() if kind in secrets]
     if resources:
         out.append((["secretsmanager:GetSecretValue"], resources, None))
-    for kind, arn in (("component-write", COMPONENT_SECRETS), ("alipay-write", ALIPAY_SECRETS)):
+    for kind, arn in (("component-write", COMPONENT_SECRETS), ("alipay-write", ALIPAY_SECRETS),
+                      ("pay-write", PAY_SECRETS)):
         if kind in secrets:
             out.append((["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"], [arn], None))
     if spec.get("events"):

@@ -35,6 +35,7 @@ SANDBOX_PORT = int(os.environ.get("LOCAL_SANDBOX_PORT", "9100"))
 ALIPAY_PORT = int(os.environ.get("LOCAL_ALIPAY_PORT", "9110"))
 CONSOLE_PORT = int(os.environ.get("LOCAL_CONSOLE_PORT", "9200"))
 SOCKET_PORT = int(os.environ.get("LOCAL_SOCKET_PORT", "9001"))
+PAY_PORT = int(os.environ.get("LOCAL_PAY_PORT", "9120"))
 TENANT = "local-tenant"
 ROLES = ("developer", "operator", "merchant", "admin")
 AWS_ENV = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}", "AWS_REGION": cfn.REGION,
@@ -224,6 +225,41 @@ def alipay_keys():
     return product, sandbox
 
 
+def pay_keys():
+    """The provider's WeChat Pay merchant (made up: ids, its API key pair and certificate serial, the APIv3 key) and
+    the sandbox's platform certificate: the product gets what a provider registers with /pay/merchant, the sandbox
+    the merchant's public key and its own platform key and certificate."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    def pem(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+
+    merchant, platform = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    serial = x509.random_serial_number()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA (sandbox)")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(platform.public_key())
+            .serial_number(serial).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3650)).sign(platform, hashes.SHA256()))
+    alnum = string.ascii_letters + string.digits
+    ids = {"spMchid": "1" + "".join(secrets.choice(string.digits) for _ in range(9)),
+           "spAppid": "wx" + secrets.token_hex(8),
+           "serialNo": secrets.token_hex(20).upper()}
+    api_v3_key = "".join(secrets.choice(alnum) for _ in range(32))
+    product = {**ids, "privateKey": pem(merchant), "apiV3Key": api_v3_key}
+    sandbox = {**ids, "apiV3Key": api_v3_key, "platformPrivateKey": pem(platform),
+               "merchantPublicKey": merchant.public_key().public_bytes(
+                   serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+               "platformCertificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+               "platformSerial": format(serial, "X")}
+    return product, sandbox
+
+
 def running():
     return os.path.isdir(PIDS) and any(os.listdir(PIDS))
 
@@ -254,7 +290,9 @@ def up(foreground=False):
               "ForwardRetrySeconds": os.environ.get("LOCAL_FORWARD_RETRY_SECONDS", "1"),
               "ForwardAllowLoopback": "true",
               # Chat pushes go to the local WebSocket API's connection endpoint.
-              "ChatSocketEndpoint": f"http://127.0.0.1:{SOCKET_PORT}"}
+              "ChatSocketEndpoint": f"http://127.0.0.1:{SOCKET_PORT}",
+              # WeChat Pay is the sandbox, and its notifications come to the local API.
+              "WechatPayBase": f"http://127.0.0.1:{PAY_PORT}", "PayNotifyBase": api_url}
     resolver = cfn.Resolver(template, params)
     missing = sorted({f["binary"] for f in cfn.functions(template, resolver)
                       if not os.path.exists(os.path.join(bin_dir, f["binary"]))})
@@ -280,6 +318,15 @@ def up(foreground=False):
                      "--keys", os.path.join(LOCAL, "alipay-sandbox.json"), "--notify-base", api_url])
     wait_http(f"{alipay_url}/health", "Alipay sandbox")
 
+    pay_merchant, pay_sandbox = pay_keys()
+    for name, content in (("pay-merchant.json", pay_merchant), ("pay-sandbox.json", pay_sandbox)):
+        with open(os.path.join(LOCAL, name), "w") as f:
+            json.dump(content, f)
+    pay_url = f"http://127.0.0.1:{PAY_PORT}"
+    start("pay", [py, "infra/sandbox/wechat_pay_sandbox.py", "--port", str(PAY_PORT),
+                  "--keys", os.path.join(LOCAL, "pay-sandbox.json")])
+    wait_http(f"{pay_url}/health", "WeChat Pay sandbox")
+
     start("api", [py, "infra/local/gateway.py", "--template", TEMPLATE, "--binaries", bin_dir, "--port", str(API_PORT),
                   "--socket-port", str(SOCKET_PORT),
                   "--log-dir", LOGS, *[a for k, v in params.items() for a in ("--param", f"{k}={v}")],
@@ -292,6 +339,7 @@ def up(foreground=False):
 
     env = {"API_URL": api_url, "SANDBOX_URL": sandbox_url, "CONSOLE_URL": console_url, **AWS_ENV,
            "CHAT_SOCKET_URL": f"ws://127.0.0.1:{SOCKET_PORT}",
+           "PAY_SANDBOX_URL": f"http://127.0.0.1:{PAY_PORT}", "PAY_MERCHANT_FILE": os.path.join(LOCAL, "pay-merchant.json"),
            "ALIPAY_SANDBOX_URL": alipay_url, "ALIPAY_GATEWAY": f"{alipay_url}/gateway.do",
            "ALIPAY_APP_FILE": os.path.join(LOCAL, "alipay-app.json"),
            "TABLE_NAME": resolver.physical_name("StateTable"), "JWT_SECRET_ID": resolver.physical_name("JwtSigningKey"),
@@ -317,6 +365,7 @@ def up(foreground=False):
     log(f"chat WebSocket ws://127.0.0.1:{SOCKET_PORT}   (Authorization: Bearer <customer session>)")
     log(f"WeChat sandbox {sandbox_url}")
     log(f"Alipay sandbox {alipay_url}   (application {alipay_app['appId']}, keys in .local/alipay-app.json)")
+    log(f"WeChat Pay     http://127.0.0.1:{PAY_PORT}   (merchant {pay_merchant['spMchid']}, settings in .local/pay-merchant.json)")
     log(f"AWS emulator   {AWS_ENV['AWS_ENDPOINT_URL']}")
     log(f"component      {component['appid']} registered; the sandbox pushes its first verify ticket now")
     log("users (POST /auth/login; also in .local/users.json):")

@@ -28,6 +28,11 @@ pub struct Config {
     /// The chat WebSocket API's connection management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/
     /// {stage}`); without it, messages are not pushed (polling still works).
     pub chat_socket_endpoint: Option<String>,
+    /// WeChat Pay's API (`https://api.mch.weixin.qq.com`; the sandbox locally), where the providers' merchant
+    /// settings live in Secrets Manager, and our public base URL WeChat Pay posts notifications to.
+    pub wechat_pay_base: String,
+    pub pay_secret_prefix: String,
+    pub pay_notify_base: String,
     /// The EventBridge bus that receives the platform's events.
     pub event_bus_name: String,
     /// Audits are polled with `get_auditstatus` once they are this old without a result.
@@ -107,6 +112,9 @@ impl Config {
             alipay_auth_base: optional("ALIPAY_AUTH_BASE", "https://openauth.alipay.com"),
             alipay_redirect_url: optional("ALIPAY_REDIRECT_URL", ""),
             alipay_secret_prefix: optional("ALIPAY_SECRET_PREFIX", "wxtpl/alipay/"),
+            wechat_pay_base: optional("WECHAT_PAY_BASE", "https://api.mch.weixin.qq.com"),
+            pay_secret_prefix: optional("PAY_SECRET_PREFIX", "wxtpl/pay/"),
+            pay_notify_base: optional("PAY_NOTIFY_BASE", ""),
             event_bus_name: required("EVENT_BUS_NAME")?,
             audit_poll_after_secs: optional("AUDIT_POLL_AFTER_SECONDS", "600")
                 .parse()

@@ -18,6 +18,7 @@ pub struct Deps {
     pub secrets: Secrets,
     pub wechat: WechatClient,
     pub alipay: AlipayClient,
+    pub pay: crate::wechat_pay::client::PayClient,
     pub blobs: Blobs,
     pub bus: EventBus,
     pub queue: WorkQueue,
@@ -61,6 +62,7 @@ impl Deps {
         );
         let wechat = WechatClient::new(&config.wechat_api_base);
         let alipay = AlipayClient::new(&config.alipay_gateway);
+        let pay = crate::wechat_pay::client::PayClient::new(&config.wechat_pay_base);
         let blobs = Blobs::new(LazyClient::new(&aws, s3_client), &config.bucket_name);
         let bus = EventBus::new(
             LazyClient::new(&aws, aws_sdk_eventbridge::Client::new),
@@ -80,6 +82,7 @@ impl Deps {
             secrets,
             wechat,
             alipay,
+            pay,
             blobs,
             bus,
             queue,

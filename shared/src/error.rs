@@ -68,6 +68,8 @@ pub enum AppError {
     Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
     Poster(#[from] crate::domain::poster::PosterError),
+    #[error(transparent)]
+    Pay(#[from] crate::wechat_pay::client::PayError),
 }
 
 /// An error and its causes, outermost first (`a: b: c`), for logs: adapters keep the SDK's error as the source.

@@ -51,6 +51,29 @@ impl std::fmt::Debug for AlipaySecret {
     }
 }
 
+/// A provider's WeChat Pay service-provider merchant (one JSON secret per component): its ids, the API
+/// certificate's serial and private key, the APIv3 key, and the WeChat Pay public key when the merchant is in
+/// public-key mode (else platform certificates are fetched).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaySecret {
+    pub sp_mchid: String,
+    pub sp_appid: String,
+    pub serial_no: String,
+    pub private_key: String,
+    pub api_v3_key: String,
+    #[serde(default)]
+    pub public_key_id: Option<String>,
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+impl std::fmt::Debug for PaySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PaySecret(***)")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     #[error("secret {0} not found")]
@@ -233,6 +256,22 @@ impl Secrets {
         let name = self.alipay_secret_name(app_id);
         serde_json::from_str(&self.read_string(&name).await?)
             .map_err(|_| SecretsError::Malformed(name))
+    }
+
+    /// Where a component's WeChat Pay merchant settings are kept.
+    pub fn pay_secret_name(&self, prefix: &str, component: &str) -> String {
+        format!("{prefix}{component}")
+    }
+
+    pub async fn put_pay(&self, name: &str, secret: &PaySecret) -> Result<(), SecretsError> {
+        let value = serde_json::to_string(secret).expect("secret serializes");
+        self.put_json(name, &value).await
+    }
+
+    /// Read each time it is needed, like Alipay's: a rotated key is used at once.
+    pub async fn pay(&self, name: &str) -> Result<PaySecret, SecretsError> {
+        serde_json::from_str(&self.read_string(name).await?)
+            .map_err(|_| SecretsError::Malformed(name.to_owned()))
     }
 
     /// The HS256 signing key for API tokens (read once per process by `Deps::jwt_key`).

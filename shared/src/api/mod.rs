@@ -15,6 +15,7 @@ pub mod hosting;
 pub mod jump_rules;
 pub mod merchants;
 pub mod onboarding;
+pub mod pay;
 pub mod privacy;
 pub mod records;
 pub mod registration;

@@ -1,6 +1,7 @@
 //! The runtime API (seed 002), what templated mini-programs call: `POST /app/login` (no token: the `wx.login` code),
 //! then with the customer session `POST /app/user/info`, `POST /app/user/phone`, `GET /app/cards`, `GET /app/card`, `POST /app/card/praise`, `POST /app/card/act`,
-//! `POST /app/card/poster`; chat (`/app/chat/send|messages|unread|read|upload|conversations`, both sides with a
+//! `POST /app/card/poster`; payments (`POST /app/pay/prepay`, `GET /app/pay/order`, `POST /app/pay/close`, and the
+//! merchant's `POST /app/pay/refund`); chat (`/app/chat/send|messages|unread|read|upload|conversations`, both sides with a
 //! session; the staff side's login linked by the merchant with `POST /app/staff/account`);
 //! and the merchant's side with a staff token: `POST /app/staff/save`, `GET /app/staff/list`, `POST
 //! /app/staff/delete` (a merchant its own mini-program's, operators the component's). The catalogue: categories and
@@ -24,6 +25,7 @@ use crate::services::cards;
 use crate::services::catalogue::{self, Reader};
 use crate::services::chat;
 use crate::services::customers::{self, Session};
+use crate::services::pay;
 use crate::services::posters;
 use crate::services::shop_pages::{self, SaveSettings, SaveWebsite};
 
@@ -188,6 +190,47 @@ pub async fn staff_account(deps: &Deps, req: Request) -> Response<Body> {
         |pk, body| async move { Ok((chat::link_account(deps, &pk, body).await?, false)) },
     )
     .await
+}
+
+pub async fn pay_prepay(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        pay::prepay(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn pay_order(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        let no = query(&req, "outTradeNo")
+            .ok_or_else(|| AppError::BadRequest("outTradeNo is required".into()))?;
+        pay::order(deps, &session, &no).await
+    })
+    .await
+}
+
+pub async fn pay_close(deps: &Deps, req: Request) -> Response<Body> {
+    customer_route(deps, req, |session, req| async move {
+        pay::close(deps, &session, json_body(&req)?).await
+    })
+    .await
+}
+
+pub async fn pay_refund(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (claims, component) =
+                super::caller(deps, &req, &[Role::Merchant, Role::Operator]).await?;
+            let body: pay::RefundRequest = json_body(&req)?;
+            crate::domain::ids::check("maAppId", &body.ma_app_id)?;
+            let pk =
+                cards::staff_partition(deps, &claims, &component.appid, &body.ma_app_id).await?;
+            Ok(json(
+                200,
+                &pay::refund(deps, &component.appid, &pk, body).await?,
+            ))
+        }
+        .await,
+    )
 }
 
 pub async fn staff_save(deps: &Deps, req: Request) -> Response<Body> {

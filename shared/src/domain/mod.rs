@@ -6,6 +6,7 @@ pub mod forwarding;
 pub mod identity;
 pub mod ids;
 pub mod jump_rules;
+pub mod orders;
 pub mod platform;
 pub mod poster;
 pub mod readiness;

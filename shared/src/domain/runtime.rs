@@ -379,6 +379,9 @@ pub struct ShopSettings {
     /// The WeChat id customers add to reach the shop.
     #[serde(default)]
     pub wechat_id: String,
+    /// The shop's WeChat Pay sub-merchant id (特约商户号) under the provider: customers' payments go to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_mchid: Option<String>,
     /// The subscribe message that tells a staff member of a chat message while not in the chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_notice: Option<crate::domain::chat::ChatNotice>,
@@ -477,6 +480,11 @@ impl ShopSettings {
         text_within("openHours", &self.open_hours, 64)?;
         text_within("notice", &self.notice, 500)?;
         text_within("wechatId", &self.wechat_id, 64)?;
+        if let Some(id) = &self.sub_mchid {
+            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("subMchid is the shop's WeChat Pay sub-merchant id (digits)".into());
+            }
+        }
         if let Some(notice) = &self.chat_notice {
             notice.validate()?;
         }

@@ -7,6 +7,7 @@ use crate::domain::poster::PosterError;
 use crate::error::AppError;
 use crate::store::StoreError;
 use crate::wechat::errcode;
+use crate::wechat_pay::client::PayError;
 
 pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
     match err {
@@ -29,6 +30,19 @@ pub fn status_and_code(err: &AppError) -> (u16, &'static str) {
         AppError::TicketMissing => (503, "VERIFY_TICKET_MISSING"),
         AppError::ReauthorizationRequired(_) => (409, "REAUTHORIZATION_REQUIRED"),
         AppError::TokenBusy => (503, "TOKEN_REFRESH_BUSY"),
+        AppError::Pay(e) => match e {
+            PayError::Refused { code, .. } if code == "FREQUENCY_LIMITED" => {
+                (429, "PAY_FREQUENCY_LIMITED")
+            }
+            PayError::Refused { status, .. } if *status >= 500 => (503, "PAY_UNAVAILABLE"),
+            PayError::Transport(_) => (503, "PAY_UNAVAILABLE"),
+            // Our signature or settings, or WeChat Pay's answer, are wrong: the provider's keys or the product.
+            PayError::Refused { status: 401, .. }
+            | PayError::Signature
+            | PayError::Decode(_)
+            | PayError::Settings(_) => (502, "PAY_CALL_FAILED"),
+            PayError::Refused { .. } => (422, "PAY_REFUSED"),
+        },
         AppError::Poster(e) => match e {
             PosterError::FontMissing(_) => (503, "POSTER_FONT_MISSING"),
             PosterError::FontInvalid(_) => (503, "POSTER_FONT_INVALID"),
@@ -273,6 +287,9 @@ pub fn error_response(err: &AppError) -> Response<Body> {
         if let Some(errcode) = e.errcode() {
             body["error"]["wechatErrcode"] = errcode.into();
         }
+    }
+    if let AppError::Pay(PayError::Refused { code, .. }) = err {
+        body["error"]["payCode"] = code.clone().into();
     }
     if let AppError::Alipay(e) = err {
         if let Some(sub_code) = e.sub_code() {

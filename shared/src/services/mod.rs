@@ -28,6 +28,7 @@ pub mod jump_rules;
 pub mod merchants;
 pub mod mini_programs;
 pub mod onboarding;
+pub mod pay;
 pub mod posters;
 pub mod quotas;
 pub mod refresh_job;

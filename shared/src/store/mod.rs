@@ -14,6 +14,7 @@ pub mod item;
 pub mod listing;
 pub mod login_attempts;
 pub mod nicknames;
+pub mod orders;
 pub mod privacy;
 pub mod punishments;
 pub mod pushes;

@@ -1,0 +1,377 @@
+//! WeChat Pay for merchants (runtime API part 2, seed 002 预支付), black-box against the WeChat Pay sandbox: the
+//! provider registers its merchant, a shop names its sub-merchant, a customer orders at the stored prices and pays;
+//! a notification delivered three times pays once, a tampered or mismatched one pays nothing, a query finds a
+//! payment whose notification never came, closing and refunding move the order once, and nobody reaches another's.
+use serde_json::{json, Value};
+use stack_tests::{assert_refused, serial, unique, Stack};
+use wxtpl::http::auth::Role;
+
+async fn pay_sandbox(stack: &Stack, path: &str, body: Value) -> Value {
+    let resp = stack
+        .http
+        .post(format!("{}{path}", stack.env["PAY_SANDBOX_URL"]))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        resp.status().is_success(),
+        "pay sandbox {path}: {}",
+        resp.status()
+    );
+    resp.json().await.unwrap()
+}
+
+/// The provider's merchant registered for the stack's component (what an admin does once).
+async fn register_merchant(stack: &Stack) {
+    let merchant: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stack.env["PAY_MERCHANT_FILE"]).unwrap())
+            .unwrap();
+    let (code, out) = stack
+        .post("/pay/merchant", &stack.token(Role::Admin), &merchant)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["spMchid"], merchant["spMchid"]);
+    assert!(
+        out.get("privateKey").is_none() && out.get("apiV3Key").is_none(),
+        "{out}"
+    );
+}
+
+/// A shop that takes WeChat Pay, with two products: (merchant, appid, [product ids]).
+async fn paying_shop(stack: &Stack, name: &str) -> (String, String, Vec<String>) {
+    let merchant = stack.token_for_user(Role::Merchant, &unique(name));
+    let app = stack.own_mini_program(&merchant).await;
+    let (code, out) = stack
+        .post(
+            "/app/settings/save",
+            &merchant,
+            &json!({"maAppId": app, "settings": {"shopName": "安茶", "subMchid": "1900000109"}}),
+        )
+        .await;
+    assert_eq!(code, 201, "{out}");
+    let mut products = Vec::new();
+    for (name, price, on_sale) in [
+        ("龙井", 1990, true),
+        ("碧螺春", 500, true),
+        ("停售的茶", 100, false),
+    ] {
+        let (code, p) = stack
+            .post(
+                "/app/product/save",
+                &merchant,
+                &json!({"maAppId": app, "product": {"name": name, "price": price, "onSale": on_sale}}),
+            )
+            .await;
+        assert_eq!(code, 201, "{p}");
+        products.push(p["id"].as_str().unwrap().to_owned());
+    }
+    (merchant, app, products)
+}
+
+async fn order(stack: &Stack, session: &str, no: &str) -> Value {
+    let (code, out) = stack
+        .get(&format!("/app/pay/order?outTradeNo={no}"), session)
+        .await;
+    assert_eq!(code, 200, "{out}");
+    out
+}
+
+#[tokio::test]
+async fn a_customer_pays_at_the_stored_prices_and_a_thrice_delivered_notification_pays_once() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    register_merchant(&stack).await;
+    let (_, app, products) = paying_shop(&stack, "pay-shop").await;
+    let alice = stack.customer_session(&app, &unique("pay-alice")).await;
+
+    // The amount is the stored prices times the quantities; the client names no amount (one it sends is refused).
+    let items = json!([{"productId": products[0], "quantity": 2}, {"productId": products[1], "quantity": 1}]);
+    let (code, out) = stack
+        .post(
+            "/app/pay/prepay",
+            &alice,
+            &json!({"items": items, "amount": 1}),
+        )
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "amount");
+    let ask = json!({"items": items, "requestId": unique("pay-order")});
+    let (one, two) = tokio::join!(
+        stack.post("/app/pay/prepay", &alice, &ask),
+        stack.post("/app/pay/prepay", &alice, &ask)
+    );
+    assert_eq!((one.0, two.0), (200, 200), "{one:?} {two:?}");
+    let placed = one.1;
+    let no = placed["order"]["outTradeNo"].as_str().unwrap().to_owned();
+    assert_eq!(
+        two.1["order"]["outTradeNo"],
+        no.as_str(),
+        "the same requestId is the same order"
+    );
+    assert_eq!(placed["order"]["total"], 1990 * 2 + 500);
+    assert_eq!(placed["order"]["state"], "created");
+    let payment = &placed["payment"];
+    assert_eq!(payment["signType"], "RSA");
+    assert!(
+        payment["package"]
+            .as_str()
+            .unwrap()
+            .starts_with("prepay_id="),
+        "{payment}"
+    );
+    assert_eq!(
+        payment["package"], two.1["payment"]["package"],
+        "one prepay for the same order"
+    );
+    // paySign verifies with the provider's merchant key for this mini-program, and for no other appid.
+    let check = |appid: &str| {
+        json!({"appId": appid, "timeStamp": payment["timeStamp"], "nonceStr": payment["nonceStr"],
+               "package": payment["package"], "paySign": payment["paySign"]})
+    };
+    assert_eq!(
+        pay_sandbox(&stack, "/control/paysign", check(&app)).await["valid"],
+        true
+    );
+    assert_eq!(
+        pay_sandbox(&stack, "/control/paysign", check("wx0000000000000000")).await["valid"],
+        false
+    );
+
+    // Paid: the notification arrives three times, each answered 204; the order is paid once.
+    let settled = pay_sandbox(
+        &stack,
+        "/control/pay",
+        json!({"outTradeNo": no, "deliveries": 3}),
+    )
+    .await;
+    assert_eq!(settled["deliveries"], json!([204, 204, 204]), "{settled}");
+    let paid = order(&stack, &alice, &no).await;
+    assert_eq!(paid["state"], "paid", "{paid}");
+    assert!(paid["transactionId"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    // Asked again, the same order: paid when it was, not twice.
+    assert_eq!(order(&stack, &alice, &no).await["paidMs"], paid["paidMs"]);
+    // A paid order is not prepaid again.
+    let (code, out) = stack.post("/app/pay/prepay", &alice, &ask).await;
+    assert_refused(code, &out, 409, "CONFLICT", "paid");
+}
+
+#[tokio::test]
+async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close_and_refund_once() {
+    let _g = serial().await;
+    let stack = Stack::connect().await;
+    register_merchant(&stack).await;
+    let (merchant, app, products) = paying_shop(&stack, "pay-guard").await;
+    let (other_merchant, other_app, _) = paying_shop(&stack, "pay-other").await;
+    let alice = stack.customer_session(&app, &unique("guard-alice")).await;
+    let bob = stack.customer_session(&app, &unique("guard-bob")).await;
+    let place = |session: String| {
+        let stack = &stack;
+        let items = json!([{"productId": products[0], "quantity": 1}]);
+        async move {
+            let (code, out) = stack
+                .post("/app/pay/prepay", &session, &json!({"items": items}))
+                .await;
+            assert_eq!(code, 200, "{out}");
+            out["order"]["outTradeNo"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // A tampered notification (the body changed after signing) is refused and pays nothing.
+    let tampered = place(alice.clone()).await;
+    let out = pay_sandbox(
+        &stack,
+        "/control/pay",
+        json!({"outTradeNo": tampered, "tamper": true}),
+    )
+    .await;
+    assert_eq!(out["deliveries"], json!([401]), "{out}");
+    // ... but WeChat Pay has it paid: the customer's query finds the payment and records it.
+    assert_eq!(order(&stack, &alice, &tampered).await["state"], "paid");
+
+    // A notification whose amount is not the order's is refused; the order stays unpaid until a query checks it.
+    let mismatched = place(alice.clone()).await;
+    let out = pay_sandbox(
+        &stack,
+        "/control/pay",
+        json!({"outTradeNo": mismatched, "total": 1}),
+    )
+    .await;
+    assert_eq!(out["deliveries"], json!([400]), "{out}");
+    let state = stack
+        .item(
+            &format!("RT#{}#{app}", stack.component_appid()),
+            &format!("ORDER#{mismatched}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(state["state"].as_s().unwrap(), "created");
+
+    // A payment whose notification never came: the query sees it.
+    let unseen = place(alice.clone()).await;
+    let out = pay_sandbox(
+        &stack,
+        "/control/pay",
+        json!({"outTradeNo": unseen, "deliveries": 0}),
+    )
+    .await;
+    assert_eq!(out["deliveries"], json!([]));
+    assert_eq!(order(&stack, &alice, &unseen).await["state"], "paid");
+
+    // Closing an unpaid order: once; a closed order is not paid.
+    let closing = place(alice.clone()).await;
+    let (code, closed) = stack
+        .post("/app/pay/close", &alice, &json!({"outTradeNo": closing}))
+        .await;
+    assert_eq!(
+        (code, closed["state"].as_str()),
+        (200, Some("closed")),
+        "{closed}"
+    );
+    let (code, again) = stack
+        .post("/app/pay/close", &alice, &json!({"outTradeNo": closing}))
+        .await;
+    assert_eq!(
+        (code, again["state"].as_str()),
+        (200, Some("closed")),
+        "{again}"
+    );
+    let (code, out) = stack
+        .post("/app/pay/close", &alice, &json!({"outTradeNo": unseen}))
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "paid");
+
+    // Refunds: the merchant's side, a paid order only, once.
+    let refund = |no: &str| json!({"maAppId": app, "outTradeNo": no, "reason": "缺货"});
+    let (code, refunded) = stack
+        .post("/app/pay/refund", &merchant, &refund(&unseen))
+        .await;
+    assert_eq!(
+        (code, refunded["state"].as_str()),
+        (200, Some("refunded")),
+        "{refunded}"
+    );
+    let (code, again) = stack
+        .post("/app/pay/refund", &merchant, &refund(&unseen))
+        .await;
+    assert_eq!(
+        (code, again["refundId"].clone()),
+        (200, refunded["refundId"].clone()),
+        "{again}"
+    );
+    let (code, out) = stack
+        .post("/app/pay/refund", &merchant, &refund(&closing))
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "closed");
+
+    // Nobody reaches another's order: another customer, another shop's merchant, wrong roles, malformed input.
+    let (code, out) = stack
+        .get(&format!("/app/pay/order?outTradeNo={tampered}"), &bob)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &tampered);
+    let (code, out) = stack
+        .post("/app/pay/close", &bob, &json!({"outTradeNo": closing}))
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "");
+    let (code, out) = stack
+        .post("/app/pay/refund", &other_merchant, &refund(&tampered))
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "");
+    let (code, out) = stack
+        .post(
+            "/app/pay/refund",
+            &other_merchant,
+            &json!({"maAppId": other_app, "outTradeNo": tampered}),
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &tampered);
+    let (code, out) = stack
+        .post(
+            "/app/pay/refund",
+            &stack.token(Role::Developer),
+            &refund(&tampered),
+        )
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack.post("/pay/merchant", &merchant, &json!({})).await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "");
+    let (code, out) = stack
+        .post("/app/pay/refund", &alice, &refund(&tampered))
+        .await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    let (code, out) = stack
+        .post("/pay/merchant", &stack.token(Role::Admin), &json!({"spMchid": "x", "spAppid": "wx1", "serialNo": "AB",
+                                                                  "privateKey": "nope", "apiV3Key": "short"}))
+        .await;
+    assert_refused(code, &out, 400, "BAD_REQUEST", "");
+    let bad_items = [
+        (json!({"items": []}), 400, "BAD_REQUEST"),
+        (
+            json!({"items": [{"productId": products[0], "quantity": 0}]}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"items": [{"productId": products[0], "quantity": 1}, {"productId": products[0], "quantity": 1}]}),
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            json!({"items": [{"productId": "p_nope", "quantity": 1}]}),
+            400,
+            "INVALID_ID",
+        ),
+        (
+            json!({"items": [{"productId": "p_0000000000000000", "quantity": 1}]}),
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            json!({"items": [{"productId": products[2], "quantity": 1}]}),
+            409,
+            "CONFLICT",
+        ),
+        (
+            json!({"items": [{"productId": products[0], "quantity": 1, "price": 1}]}),
+            400,
+            "BAD_REQUEST",
+        ),
+    ];
+    for (body, status, code_name) in bad_items {
+        let (code, out) = stack.post("/app/pay/prepay", &alice, &body).await;
+        assert_refused(code, &out, status, code_name, "");
+    }
+    for query in ["", "?outTradeNo=x", "?outTradeNo=has%20space1"] {
+        let (code, out) = stack.get(&format!("/app/pay/order{query}"), &alice).await;
+        assert!(code == 400, "{query}: {code} {out}");
+    }
+    // A shop without a sub-merchant takes no payment.
+    let (_, bare_app) = {
+        let m = stack.token_for_user(Role::Merchant, &unique("pay-bare"));
+        let a = stack.own_mini_program(&m).await;
+        let (code, p) = stack
+            .post(
+                "/app/product/save",
+                &m,
+                &json!({"maAppId": a, "product": {"name": "茶", "price": 100}}),
+            )
+            .await;
+        assert_eq!(code, 201, "{p}");
+        (p, a)
+    };
+    let carol = stack
+        .customer_session(&bare_app, &unique("pay-carol"))
+        .await;
+    let (code, list) = stack.get("/app/products", &carol).await;
+    assert_eq!(code, 200, "{list}");
+    let product = list["items"][0]["id"].clone();
+    let (code, out) = stack
+        .post(
+            "/app/pay/prepay",
+            &carol,
+            &json!({"items": [{"productId": product, "quantity": 1}]}),
+        )
+        .await;
+    assert_refused(code, &out, 409, "CONFLICT", "subMchid");
+}
