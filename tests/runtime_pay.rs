@@ -137,11 +137,11 @@ async fn a_customer_pays_at_the_stored_prices_and_a_thrice_delivered_notificatio
         false
     );
 
-    // Paid: the notification arrives three times, each answered 204; the order is paid once.
+    // Paid: the notification arrives three times at once, each answered 204; the order is paid once.
     let settled = pay_sandbox(
         &stack,
         "/control/pay",
-        json!({"outTradeNo": no, "deliveries": 3}),
+        json!({"outTradeNo": no, "deliveries": 3, "atOnce": true}),
     )
     .await;
     assert_eq!(settled["deliveries"], json!([204, 204, 204]), "{settled}");

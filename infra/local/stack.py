@@ -256,7 +256,8 @@ def pay_keys():
                "merchantPublicKey": merchant.public_key().public_bytes(
                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
                "platformCertificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
-               "platformSerial": format(serial, "X")}
+               # The serial's bytes in upper-case hex, as WeChat Pay writes serials.
+               "platformSerial": serial.to_bytes((serial.bit_length() + 7) // 8, "big").hex().upper()}
     return product, sandbox
 
 

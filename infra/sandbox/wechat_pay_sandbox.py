@@ -9,9 +9,9 @@ signatures as WeChat Pay does and signing every answer with a platform certifica
   .../out-trade-no/{no}/close` (204; 400 ORDERPAID when paid), `POST /v3/refund/domestic/refunds` (one refund a
   number, SUCCESS at once), `GET /v3/certificates` (the platform certificate, encrypted with the APIv3 key).
 - Answers carry `Wechatpay-Timestamp/Nonce/Signature/Serial`, signed over `timestamp\\nnonce\\nbody\\n`.
-- Control: `POST /control/pay {outTradeNo, result: SUCCESS|PAYERROR, deliveries?, total?, tamper?}` settles a
-  payment and sends its notification to the order's notify_url `deliveries` times (a failed delivery is retried up
-  to 3 times), encrypted (AEAD_AES_256_GCM, associated data `transaction`) and signed; `total` overrides the amount
+- Control: `POST /control/pay {outTradeNo, result: SUCCESS|PAYERROR, deliveries?, atOnce?, total?, tamper?}` settles
+  a payment and sends its notification to the order's notify_url `deliveries` times, one after another or all at
+  once (a failed delivery is retried up to 3 times), encrypted (AEAD_AES_256_GCM, associated data `transaction`) and signed; `total` overrides the amount
   the notification reports, `tamper` alters the body after signing. `POST /control/paysign {appId, timeStamp,
   nonceStr, package, paySign}` checks a `wx.requestPayment` signature; `GET /control/state` lists the orders.
 """
@@ -210,7 +210,7 @@ class Sandbox:
         return error(404, "NOT_FOUND", f"no {method} {path}")
 
     # --- notifications -----------------------------------------------------------------------------------------
-    def notify(self, o, deliveries, total, tamper):
+    def notify(self, o, deliveries, total, tamper, at_once=False):
         tx = self.transaction(o, total)
         envelope = {"id": "EV-" + secrets.token_hex(8), "create_time": tx.get("success_time", ""),
                     "resource_type": "encrypt-resource",
@@ -219,7 +219,8 @@ class Sandbox:
                     "resource": {"original_type": "transaction",
                                  **self.encrypt(json.dumps(tx, ensure_ascii=False).encode(), "transaction")}}
         statuses = []
-        for _ in range(deliveries):
+
+        def deliver():
             answer = self.signed(200, envelope)
             body = answer.body.replace(b'"summary":"', b'"summary":"x') if tamper else answer.body
             status = None
@@ -238,6 +239,16 @@ class Sandbox:
                 time.sleep(0.2)
             statuses.append(status)
             self.deliveries.append((o["out_trade_no"], status))
+
+        if at_once:  # the same notification in flight several times, as retries can overlap
+            threads = [threading.Thread(target=deliver) for _ in range(deliveries)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        else:
+            for _ in range(deliveries):
+                deliver()
         return statuses
 
     def control(self, method, path, body):
@@ -253,7 +264,8 @@ class Sandbox:
                               "success_time": time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600))})
                 else:
                     o["trade_state"] = "PAYERROR"
-            statuses = self.notify(o, int(body.get("deliveries", 1)), body.get("total"), bool(body.get("tamper")))
+            statuses = self.notify(o, int(body.get("deliveries", 1)), body.get("total"), bool(body.get("tamper")),
+                                   bool(body.get("atOnce")))
             return 200, {"tradeState": o["trade_state"], "deliveries": statuses}
         if method == "POST" and path == "/control/paysign":
             message = "\n".join(str(body.get(k, "")) for k in ("appId", "timeStamp", "nonceStr", "package")) + "\n"

@@ -272,16 +272,19 @@ pub async fn notify(deps: &Deps, component: &str, signed: &Signed, body: &str) -
         return answer(400, "no order named");
     };
     let pk = runtime::pk(component, appid);
-    let order = match store::get(&deps.table, &pk, no).await {
-        Ok(Some(o)) => o,
+    let settled = match store::get(&deps.table, &pk, no).await {
+        Ok(Some(order)) => settle_paid(deps, &pk, &order, &tx).await,
         Ok(None) => return answer(404, "no such order"),
-        Err(_) => return answer(500, "try again"),
+        Err(e) => Err(e.into()),
     };
-    match settle_paid(deps, &pk, &order, &tx).await {
+    match settled {
         Ok(true) => answer(204, ""),
         Ok(false) => answer(409, "the order is closed"),
         Err(AppError::Conflict(_)) => answer(400, "the transaction does not match the order"),
-        Err(_) => answer(500, "try again"),
+        Err(e) => {
+            tracing::error!(error = %crate::error::chain(&e), order = no, "pay notification not applied");
+            answer(500, "try again")
+        }
     }
 }
 

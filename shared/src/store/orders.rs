@@ -113,7 +113,8 @@ pub async fn transition(
     }
     update = match total {
         Some(t) => update
-            .condition_expression("#st = :from AND total = :total")
+            .condition_expression("#st = :from AND #total = :total")
+            .expression_attribute_names("#total", "total")
             .expression_attribute_values(":total", n(t)),
         None => update.condition_expression("#st = :from"),
     };
