@@ -24,6 +24,7 @@ pub fn pay_sign_message(appid: &str, timestamp: &str, nonce: &str, package: &str
 }
 
 /// The `Authorization` header of a request signed by the provider's merchant key (`serial` its certificate's).
+#[allow(clippy::too_many_arguments)]
 pub fn authorization(
     signer: &Signer,
     mchid: &str,
