@@ -6,22 +6,6 @@ use serde_json::{json, Value};
 use stack_tests::{assert_refused, serial, unique, Stack};
 use wxtpl::http::auth::Role;
 
-async fn pay_sandbox(stack: &Stack, path: &str, body: Value) -> Value {
-    let resp = stack
-        .http
-        .post(format!("{}{path}", stack.env["PAY_SANDBOX_URL"]))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status().is_success(),
-        "pay sandbox {path}: {}",
-        resp.status()
-    );
-    resp.json().await.unwrap()
-}
-
 /// The provider's merchant registered for the stack's component (what an admin does once).
 async fn register_merchant(stack: &Stack) {
     let merchant: Value =
@@ -129,21 +113,23 @@ async fn a_customer_pays_at_the_stored_prices_and_a_thrice_delivered_notificatio
                "package": payment["package"], "paySign": payment["paySign"]})
     };
     assert_eq!(
-        pay_sandbox(&stack, "/control/paysign", check(&app)).await["valid"],
+        stack.pay_sandbox("/control/paysign", check(&app)).await["valid"],
         true
     );
     assert_eq!(
-        pay_sandbox(&stack, "/control/paysign", check("wx0000000000000000")).await["valid"],
+        stack
+            .pay_sandbox("/control/paysign", check("wx0000000000000000"))
+            .await["valid"],
         false
     );
 
     // Paid: the notification arrives three times at once, each answered 204; the order is paid once.
-    let settled = pay_sandbox(
-        &stack,
-        "/control/pay",
-        json!({"outTradeNo": no, "deliveries": 3, "atOnce": true}),
-    )
-    .await;
+    let settled = stack
+        .pay_sandbox(
+            "/control/pay",
+            json!({"outTradeNo": no, "deliveries": 3, "atOnce": true}),
+        )
+        .await;
     assert_eq!(settled["deliveries"], json!([204, 204, 204]), "{settled}");
     let paid = order(&stack, &alice, &no).await;
     assert_eq!(paid["state"], "paid", "{paid}");
@@ -180,24 +166,24 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
 
     // A tampered notification (the body changed after signing) is refused and pays nothing.
     let tampered = place(alice.clone()).await;
-    let out = pay_sandbox(
-        &stack,
-        "/control/pay",
-        json!({"outTradeNo": tampered, "tamper": true}),
-    )
-    .await;
+    let out = stack
+        .pay_sandbox(
+            "/control/pay",
+            json!({"outTradeNo": tampered, "tamper": true}),
+        )
+        .await;
     assert_eq!(out["deliveries"], json!([401]), "{out}");
     // ... but WeChat Pay has it paid: the customer's query finds the payment and records it.
     assert_eq!(order(&stack, &alice, &tampered).await["state"], "paid");
 
     // A notification whose amount is not the order's is refused; the order stays unpaid until a query checks it.
     let mismatched = place(alice.clone()).await;
-    let out = pay_sandbox(
-        &stack,
-        "/control/pay",
-        json!({"outTradeNo": mismatched, "total": 1}),
-    )
-    .await;
+    let out = stack
+        .pay_sandbox(
+            "/control/pay",
+            json!({"outTradeNo": mismatched, "total": 1}),
+        )
+        .await;
     assert_eq!(out["deliveries"], json!([400]), "{out}");
     let state = stack
         .item(
@@ -210,12 +196,12 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
 
     // A payment whose notification never came: the query sees it.
     let unseen = place(alice.clone()).await;
-    let out = pay_sandbox(
-        &stack,
-        "/control/pay",
-        json!({"outTradeNo": unseen, "deliveries": 0}),
-    )
-    .await;
+    let out = stack
+        .pay_sandbox(
+            "/control/pay",
+            json!({"outTradeNo": unseen, "deliveries": 0}),
+        )
+        .await;
     assert_eq!(out["deliveries"], json!([]));
     assert_eq!(order(&stack, &alice, &unseen).await["state"], "paid");
 

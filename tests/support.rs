@@ -352,32 +352,34 @@ impl Stack {
     }
 
     /// A control call to the Alipay sandbox (it must succeed).
-    pub async fn alipay_sandbox(&self, path: &str, body: Value) -> Value {
+    /// A control call to the sandbox whose URL is `env[url_var]`; it must succeed.
+    async fn control(&self, url_var: &str, path: &str, body: Value) -> Value {
         let resp = self
             .http
-            .post(format!("{}{path}", self.env["ALIPAY_SANDBOX_URL"]))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "{path}: {}", resp.status());
-        resp.json().await.unwrap()
-    }
-
-    pub async fn sandbox(&self, path: &str, body: Value) -> Value {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.env["SANDBOX_URL"]))
+            .post(format!("{}{path}", self.env[url_var]))
             .json(&body)
             .send()
             .await
             .unwrap();
         assert!(
             resp.status().is_success(),
-            "sandbox {path} failed: {}",
+            "{url_var} {path} failed: {}",
             resp.status()
         );
         resp.json().await.unwrap()
+    }
+
+    pub async fn alipay_sandbox(&self, path: &str, body: Value) -> Value {
+        self.control("ALIPAY_SANDBOX_URL", path, body).await
+    }
+
+    pub async fn sandbox(&self, path: &str, body: Value) -> Value {
+        self.control("SANDBOX_URL", path, body).await
+    }
+
+    /// A control call to the WeChat Pay sandbox.
+    pub async fn pay_sandbox(&self, path: &str, body: Value) -> Value {
+        self.control("PAY_SANDBOX_URL", path, body).await
     }
 
     pub async fn counter(&self, endpoint: &str) -> i64 {

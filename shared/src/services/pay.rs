@@ -288,6 +288,20 @@ pub async fn notify(deps: &Deps, component: &str, signed: &Signed, body: &str) -
     }
 }
 
+/// An unpaid order closed here (WeChat Pay has closed it, or never heard of it).
+async fn close_here(deps: &Deps, pk: &str, no: &str) -> AppResult<bool> {
+    Ok(store::transition(
+        &deps.table,
+        pk,
+        no,
+        OrderState::Created,
+        OrderState::Closed,
+        None,
+        &[],
+    )
+    .await?)
+}
+
 fn own_order(order: Option<Order>, session: &Session, no: &str) -> AppResult<Order> {
     order
         .filter(|o| o.customer_id == session.sub)
@@ -318,16 +332,7 @@ pub async fn order(deps: &Deps, session: &Session, no: &str) -> AppResult<Order>
             settle_paid(deps, &pk, &order, &tx).await?;
         }
         Some("CLOSED" | "REVOKED") => {
-            store::transition(
-                &deps.table,
-                &pk,
-                no,
-                OrderState::Created,
-                OrderState::Closed,
-                None,
-                &[],
-            )
-            .await?;
+            close_here(deps, &pk, no).await?;
         }
         _ => return Ok(order),
     }
@@ -368,16 +373,7 @@ pub async fn close(deps: &Deps, session: &Session, req: OrderRef) -> AppResult<O
             return Err(e.into());
         }
     }
-    store::transition(
-        &deps.table,
-        &pk,
-        no,
-        OrderState::Created,
-        OrderState::Closed,
-        None,
-        &[],
-    )
-    .await?;
+    close_here(deps, &pk, no).await?;
     own_order(store::get(&deps.table, &pk, no).await?, session, no)
 }
 

@@ -3,7 +3,7 @@
 //! them, so a category still in use is never deleted), `SK=CATCOUNT` how many categories there are (the cap),
 //! `SK=PROD#{id}` a product; products on sale in a category carry `GSI1PK=RTCAT#{pk}#{categoryId}`,
 //! `GSI1SK={sort:04}#{id}`, the customers' list of a category.
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
 use super::authorizers::Page;
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
@@ -323,41 +323,21 @@ pub async fn shelf_page(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Product>, StoreError> {
-    let gsi1pk = shelf(pk, category);
-    let start = cursor.and_then(|c| {
-        super::item::decode_cursor_with(c, |last| {
+    table
+        .page_gsi1(
+            &shelf(pk, category),
+            false,
+            limit,
+            cursor,
             // The cursor is the last item's GSI1SK (`{sort}#{id}`): its table key follows from the id.
-            let id = last.split_once('#').map(|(_, id)| id).unwrap_or_default();
-            let mut k = key(pk.to_owned(), product_sk(id));
-            k.insert("GSI1PK".into(), s(gsi1pk.clone()));
-            k.insert("GSI1SK".into(), s(last));
-            k
-        })
-    });
-    let out = table
-        .client()
-        .query()
-        .table_name(&table.name)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :g")
-        .expression_attribute_values(":g", s(gsi1pk.clone()))
-        .limit(limit)
-        .set_exclusive_start_key(start)
-        .send()
+            |last| {
+                let id = last.split_once('#').map(|(_, id)| id).unwrap_or_default();
+                key(pk.to_owned(), product_sk(id))
+            },
+            "Query shelf",
+            product_of,
+        )
         .await
-        .map_err(|e| StoreError::dynamo("Query shelf", e))?;
-    Ok(Page {
-        items: out
-            .items()
-            .iter()
-            .map(product_of)
-            .collect::<Result<_, _>>()?,
-        next_cursor: super::item::encode_cursor_with(out.last_evaluated_key(), |k| {
-            k.get("GSI1SK")
-                .and_then(|v: &AttributeValue| v.as_s().ok())
-                .cloned()
-        }),
-    })
 }
 
 /// One more forward of the product, read back. None when there is no such product.

@@ -5,7 +5,7 @@
 //! The unread totals live on the customer (`CUST#…`) and staff (`STAFF#…`) records as `chat_unread`.
 //! Messages have a partition per conversation, `{pk}#CHAT#{staffId}#{customerId}`: `SK=MSG#{seq:010}` a message,
 //! `SK=CMID#{clientMsgId}` the claim of a client's message id.
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::authorizers::Page;
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
@@ -255,6 +255,38 @@ pub async fn claimed(
         .transpose()
 }
 
+/// Messages `first..=last` of a conversation, oldest first or newest first, at most `limit`.
+#[allow(clippy::too_many_arguments)]
+async fn message_range(
+    table: &Table,
+    pk: &str,
+    staff: &str,
+    customer: &str,
+    first: i64,
+    last: i64,
+    newest_first: bool,
+    limit: i32,
+) -> Result<Vec<Message>, StoreError> {
+    if last < first {
+        return Ok(Vec::new());
+    }
+    let out = table
+        .client()
+        .query()
+        .table_name(&table.name)
+        .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+        .expression_attribute_values(":pk", s(chat_pk(pk, staff, customer)))
+        .expression_attribute_values(":from", s(msg_sk(first)))
+        .expression_attribute_values(":to", s(msg_sk(last)))
+        .scan_index_forward(!newest_first)
+        .consistent_read(true)
+        .limit(limit)
+        .send()
+        .await
+        .map_err(|e| StoreError::dynamo("Query chat messages", e))?;
+    out.items().iter().map(message_of).collect()
+}
+
 /// Messages after `after`, oldest first (new messages since a cursor).
 pub async fn after(
     table: &Table,
@@ -264,20 +296,8 @@ pub async fn after(
     after: i64,
     limit: i32,
 ) -> Result<Vec<Message>, StoreError> {
-    let out = table
-        .client()
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-        .expression_attribute_values(":pk", s(chat_pk(pk, staff, customer)))
-        .expression_attribute_values(":from", s(msg_sk(after + 1)))
-        .expression_attribute_values(":to", s(msg_sk(i64::from(i32::MAX))))
-        .consistent_read(true)
-        .limit(limit)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query chat messages", e))?;
-    out.items().iter().map(message_of).collect()
+    let last = i64::from(i32::MAX);
+    message_range(table, pk, staff, customer, after + 1, last, false, limit).await
 }
 
 /// Messages before `before` (or the latest), newest first (history, a page at a time).
@@ -290,24 +310,7 @@ pub async fn before(
     limit: i32,
 ) -> Result<Vec<Message>, StoreError> {
     let last = before.map_or(i64::from(i32::MAX), |b| b - 1);
-    if last < 1 {
-        return Ok(Vec::new());
-    }
-    let out = table
-        .client()
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-        .expression_attribute_values(":pk", s(chat_pk(pk, staff, customer)))
-        .expression_attribute_values(":from", s(msg_sk(1)))
-        .expression_attribute_values(":to", s(msg_sk(last)))
-        .scan_index_forward(false)
-        .consistent_read(true)
-        .limit(limit)
-        .send()
-        .await
-        .map_err(|e| StoreError::dynamo("Query chat history", e))?;
-    out.items().iter().map(message_of).collect()
+    message_range(table, pk, staff, customer, 1, last, true, limit).await
 }
 
 /// Sets `side`'s unread count of the conversation to zero and takes the `seen` it was off that side's total, if the
@@ -376,42 +379,21 @@ pub async fn conversations(
     limit: i32,
     cursor: Option<&str>,
 ) -> Result<Page<Conversation>, StoreError> {
-    let gsi1pk = conversations_of(pk, staff);
-    let start = cursor.and_then(|c| {
-        super::item::decode_cursor_with(c, |last| {
+    table
+        .page_gsi1(
+            &conversations_of(pk, staff),
+            true,
+            limit,
+            cursor,
             // The cursor is the last item's GSI1SK (`{updated}#{customerId}`): its table key follows.
-            let customer = last.split_once('#').map(|(_, c)| c).unwrap_or_default();
-            let mut k = key(pk.to_owned(), conv_sk(staff, customer));
-            k.insert("GSI1PK".into(), s(gsi1pk.clone()));
-            k.insert("GSI1SK".into(), s(last));
-            k
-        })
-    });
-    let out = table
-        .client()
-        .query()
-        .table_name(&table.name)
-        .index_name("GSI1")
-        .key_condition_expression("GSI1PK = :g")
-        .expression_attribute_values(":g", s(gsi1pk.clone()))
-        .scan_index_forward(false)
-        .limit(limit)
-        .set_exclusive_start_key(start)
-        .send()
+            |last| {
+                let customer = last.split_once('#').map(|(_, c)| c).unwrap_or_default();
+                key(pk.to_owned(), conv_sk(staff, customer))
+            },
+            "Query conversations",
+            conversation_of,
+        )
         .await
-        .map_err(|e| StoreError::dynamo("Query conversations", e))?;
-    Ok(Page {
-        items: out
-            .items()
-            .iter()
-            .map(conversation_of)
-            .collect::<Result<_, _>>()?,
-        next_cursor: super::item::encode_cursor_with(out.last_evaluated_key(), |k| {
-            k.get("GSI1SK")
-                .and_then(|v: &AttributeValue| v.as_s().ok())
-                .cloned()
-        }),
-    })
 }
 
 /// The account a staff card answers chats with: None when there is no such card, Some(None) when it has none.

@@ -165,6 +165,49 @@ impl Table {
         }
     }
 
+    /// One page of a GSI1 partition in sort-key order (or newest first), each read by `from`; its cursor is the
+    /// last item's GSI1SK, from which `table_key` rebuilds that item's table key (a cursor then only moves within
+    /// this partition).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn page_gsi1<T>(
+        &self,
+        gsi1pk: &str,
+        newest_first: bool,
+        limit: i32,
+        cursor: Option<&str>,
+        table_key: impl Fn(&str) -> item::Item,
+        operation: &'static str,
+        from: impl Fn(&item::Item) -> Result<T, StoreError>,
+    ) -> Result<authorizers::Page<T>, StoreError> {
+        let start = cursor.and_then(|c| {
+            item::decode_cursor_with(c, |last| {
+                let mut k = table_key(last);
+                k.insert("GSI1PK".into(), item::s(gsi1pk));
+                k.insert("GSI1SK".into(), item::s(last));
+                k
+            })
+        });
+        let out = self
+            .client()
+            .query()
+            .table_name(&self.name)
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :g")
+            .expression_attribute_values(":g", item::s(gsi1pk))
+            .scan_index_forward(!newest_first)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::dynamo(operation, e))?;
+        Ok(authorizers::Page {
+            items: out.items().iter().map(from).collect::<Result<_, _>>()?,
+            next_cursor: item::encode_cursor_with(out.last_evaluated_key(), |k| {
+                k.get("GSI1SK").and_then(|v| v.as_s().ok()).cloned()
+            }),
+        })
+    }
+
     /// One page of a GSI1 partition whose sort keys start with a due time: the records due before `before` (a sort
     /// key prefix), earliest first, and where the next page starts.
     pub async fn query_due(
