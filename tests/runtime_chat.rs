@@ -475,6 +475,46 @@ async fn nobody_reaches_a_conversation_of_another_customer_or_shop() {
     assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
     let (code, out) = stack.get("/app/chat/conversations", &bob).await;
     assert_refused(code, &out, 403, "FORBIDDEN", "");
+    for path in ["/app/chat/unread", "/app/chat/upload", "/app/chat/read"] {
+        let (code, out) = if path.ends_with("unread") {
+            stack.get(path, &merchant).await
+        } else {
+            stack
+                .post(path, &merchant, &json!({"staffId": staff}))
+                .await
+        };
+        assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+    }
+    // Reading and counting another's conversation: the same refusals as its messages; a staff login reads only its
+    // own customers', in its own shop.
+    let (code, out) = stack
+        .post("/app/chat/read", &bob, &json!({"customerId": alice_id}))
+        .await;
+    assert_refused(code, &out, 403, "FORBIDDEN", "staff");
+    let (code, out) = stack
+        .get(
+            &format!("/app/chat/unread?customerId={carol_b_id}"),
+            &staff_session,
+        )
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &carol_b_id);
+    let (code, out) = stack
+        .post("/app/chat/read", &alice, &json!({"staffId": staff_b}))
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", &staff_b);
+    for body in [
+        json!({}),
+        json!({"staffId": "s_x"}),
+        json!({"staffId": staff, "extra": 1}),
+    ] {
+        let (code, out) = stack.post("/app/chat/read", &alice, &body).await;
+        assert!(code == 400, "{body}: {code} {out}");
+    }
+    let (code, out) = stack.get("/app/chat/unread?staffId=nope", &alice).await;
+    assert!(code == 400, "{code} {out}");
+    // Bob's read of nothing left Alice's unread count as it was.
+    let (_, unread) = stack.get("/app/chat/unread", &staff_session).await;
+    assert_eq!(unread["staffUnread"], 1, "{unread}");
 
     // Linking a staff login: the merchant's own mini-program only, a customer of it, one card a login.
     let link = |app: &str, staff: &str, customer: &str| json!({"maAppId": app, "staffId": staff, "customerId": customer});

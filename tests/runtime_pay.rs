@@ -194,6 +194,19 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
         .unwrap();
     assert_eq!(state["state"].as_s().unwrap(), "created");
 
+    // A notification to a component that registered no merchant, or without WeChat Pay's headers, is refused.
+    for (path, status) in [
+        ("/pay/notify/wx0000000000000000", 404),
+        (&*format!("/pay/notify/{}", stack.component_appid()), 401),
+    ] {
+        let (code, out) = stack.post_anonymous(path, &json!({"resource": {}})).await;
+        assert_eq!(
+            (code, out["code"].as_str()),
+            (status, Some("FAIL")),
+            "{path}: {out}"
+        );
+    }
+
     // A payment whose notification never came: the query sees it.
     let unseen = place(alice.clone()).await;
     let out = stack
