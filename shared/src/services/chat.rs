@@ -226,7 +226,7 @@ async fn content(
     session: &Session,
     party: &Party,
     draft: Draft,
-) -> AppResult<(InfoType, Message)> {
+) -> AppResult<Message> {
     let mut m = Message {
         seq: 0,
         from: party.side,
@@ -290,7 +290,7 @@ async fn content(
             m.media = Some((key, content_type, size));
         }
     }
-    Ok((m.info_type, m))
+    Ok(m)
 }
 
 /// `POST /app/chat/send`: the message, numbered after the conversation's last; the same `clientMsgId` again
@@ -317,7 +317,7 @@ pub async fn send(deps: &Deps, session: &Session, req: SendRequest) -> AppResult
             return view(deps, sent).await;
         }
     }
-    let (_, mut message) = content(deps, session, &party, draft).await?;
+    let mut message = content(deps, session, &party, draft).await?;
     message.client_msg_id = req.client_msg_id.clone();
     for _ in 0..ATTEMPTS {
         let last = store::conversation(&deps.table, &party.pk, staff, customer)
