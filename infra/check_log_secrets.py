@@ -1,7 +1,7 @@
 """No secret in the platform's logs: after a test run, every secret the run handed to the platform — the
 component's appsecret, message token and EncodingAESKey, every access and refresh token the WeChat sandbox issued,
 every Alipay app_auth_token, refresh token and authorization code the Alipay sandbox issued, the provider
-application's Alipay private key, the JWT signing key, the local accounts' passwords — is looked for in every function's log of that run
+application's Alipay private key, the WeChat Pay merchant's private key and APIv3 key, the JWT signing key, the local accounts' passwords — is looked for in every function's log of that run
 (`.local/logs/`, all but the sandbox's and the emulator's own). Run by `make test` before the stack stops; prints
 where each one was found (masked) and fails on any."""
 import glob
@@ -13,7 +13,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "local"))
 import stack  # noqa: E402
 
-NOT_THE_PLATFORM = {"sandbox.log", "alipay.log", "aws.log"}
+NOT_THE_PLATFORM = {"sandbox.log", "alipay.log", "pay.log", "aws.log"}
 
 
 def run_secrets(env):
@@ -26,6 +26,12 @@ def run_secrets(env):
     # Any stretch of the key's body would betray it: three far apart are looked for.
     for at in (100, len(key) // 2, len(key) - 200):
         found[key[at:at + 40]] = "the Alipay application's private key"
+    with open(env["PAY_MERCHANT_FILE"]) as f:
+        merchant = json.load(f)
+    key = "".join(line for line in merchant["privateKey"].splitlines() if not line.startswith("-----"))
+    for at in (100, len(key) // 2, len(key) - 200):
+        found[key[at:at + 40]] = "the WeChat Pay merchant's private key"
+    found[merchant["apiV3Key"]] = "the WeChat Pay APIv3 key"
     found[stack.jwt_key(env).decode()] = "JWT signing key"
     with open(os.path.join(stack.LOCAL, "users.json")) as f:
         for user in json.load(f):
