@@ -104,6 +104,7 @@ class Function:
             running = list(self.inflight.values())
             self.inflight.clear()
             procs = [p for p in self.instances if p.poll() is None]
+            self.idle = 0  # none of them takes work any more: the next invocation starts a new instance
         for p in procs:
             p.kill()
         for inv in running:
@@ -124,6 +125,11 @@ class Function:
     # Runtime API side
     def next_invocation(self, holder):
         inv = self.pending.get()
+        proc = holder.get("proc")
+        if proc is not None and proc.poll() is not None:
+            # This instance was killed while it waited: its Runtime API thread must not take work for it.
+            self.pending.put(inv)
+            return None
         with self.lock:
             self.idle = max(0, self.idle - 1)
             self.inflight[inv.id] = inv
@@ -162,6 +168,9 @@ def make_runtime_handler(fn, holder):
         def do_GET(self):
             if self.path.endswith("/runtime/invocation/next"):
                 inv = fn.next_invocation(holder)
+                if inv is None:
+                    self.close_connection = True
+                    return None
                 body = json.dumps(inv.payload).encode()
                 return self._ok(200, body, {
                     "Content-Type": "application/json",
