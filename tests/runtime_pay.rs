@@ -107,6 +107,15 @@ async fn a_customer_pays_at_the_stored_prices_and_a_thrice_delivered_notificatio
         payment["package"], two.1["payment"]["package"],
         "one prepay for the same order"
     );
+    // A crash between WeChat Pay's prepay answer and our write of it (the prepay id lost): the same request
+    // again gets the same prepay from WeChat Pay and keeps it.
+    let order_pk = format!("RT#{}#{app}", stack.component_appid());
+    stack
+        .forget(&order_pk, &format!("ORDER#{no}"), "prepay_id")
+        .await;
+    let (code, retried) = stack.post("/app/pay/prepay", &alice, &ask).await;
+    assert_eq!(code, 200, "{retried}");
+    assert_eq!(retried["payment"]["package"], payment["package"]);
     // paySign verifies with the provider's merchant key for this mini-program, and for no other appid.
     let check = |appid: &str| {
         json!({"appId": appid, "timeStamp": payment["timeStamp"], "nonceStr": payment["nonceStr"],
@@ -259,6 +268,53 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
         (200, refunded["refundId"].clone()),
         "{again}"
     );
+    // A crash between WeChat Pay's refund and our write of it (the order still paid here): the retry is the same
+    // refund at WeChat Pay, not a second one.
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (pk, sk) = (
+        AttributeValue::S(format!("RT#{}#{app}", stack.component_appid())),
+        AttributeValue::S(format!("ORDER#{unseen}")),
+    );
+    stack
+        .dynamo
+        .update_item()
+        .table_name(&stack.env["TABLE_NAME"])
+        .key("PK", pk)
+        .key("SK", sk)
+        .update_expression("SET #s = :paid REMOVE refund_id")
+        .expression_attribute_names("#s", "state")
+        .expression_attribute_values(":paid", AttributeValue::S("paid".into()))
+        .send()
+        .await
+        .unwrap();
+    let (code, recovered) = stack
+        .post("/app/pay/refund", &merchant, &refund(&unseen))
+        .await;
+    assert_eq!(
+        (
+            code,
+            recovered["state"].as_str(),
+            recovered["refundId"].clone()
+        ),
+        (200, Some("refunded"), refunded["refundId"].clone()),
+        "{recovered}"
+    );
+    let sandbox_state: Value = stack
+        .http
+        .get(format!("{}/control/state", stack.env["PAY_SANDBOX_URL"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refunds_of_unseen = sandbox_state["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["out_trade_no"] == unseen.as_str())
+        .count();
+    assert_eq!(refunds_of_unseen, 1, "one refund at WeChat Pay");
     let (code, out) = stack
         .post("/app/pay/refund", &merchant, &refund(&closing))
         .await;
