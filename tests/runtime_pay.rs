@@ -299,15 +299,7 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
         (200, Some("refunded"), refunded["refundId"].clone()),
         "{recovered}"
     );
-    let sandbox_state: Value = stack
-        .http
-        .get(format!("{}/control/state", stack.env["PAY_SANDBOX_URL"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sandbox_state = stack.pay_sandbox_get("/control/state").await;
     let refunds_of_unseen = sandbox_state["refunds"]
         .as_array()
         .unwrap()

@@ -201,15 +201,9 @@ impl Stack {
 
     /// Alipay's versions of a mini-program as the Alipay sandbox holds them: version → {status, ext, ...}.
     pub async fn alipay_versions(&self, mini_app_id: &str) -> Value {
-        let state: Value = self
-            .http
-            .get(format!("{}/control/state", self.env["ALIPAY_SANDBOX_URL"]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let state = self
+            .control_get("ALIPAY_SANDBOX_URL", "/control/state")
+            .await;
         state["apps"]
             .as_array()
             .unwrap()
@@ -320,15 +314,24 @@ impl Stack {
         resp.bytes().await.unwrap().to_vec()
     }
 
-    pub async fn sandbox_get(&self, path: &str) -> Value {
+    /// A control read of the sandbox whose URL is `env[url_var]`; it must succeed.
+    async fn control_get(&self, url_var: &str, path: &str) -> Value {
         let resp = self
             .http
-            .get(format!("{}{path}", self.env["SANDBOX_URL"]))
+            .get(format!("{}{path}", self.env[url_var]))
             .send()
             .await
             .unwrap();
-        assert!(resp.status().is_success(), "sandbox {path} failed");
+        assert!(resp.status().is_success(), "{url_var} {path} failed");
         resp.json().await.unwrap()
+    }
+
+    pub async fn sandbox_get(&self, path: &str) -> Value {
+        self.control_get("SANDBOX_URL", path).await
+    }
+
+    pub async fn pay_sandbox_get(&self, path: &str) -> Value {
+        self.control_get("PAY_SANDBOX_URL", path).await
     }
 
     /// The mini-program's original id (gh_…) as the sandbox issued it: pushes to its message URL are addressed to it.
