@@ -3,6 +3,10 @@
 //! its settings, customers order and pay (`POST /app/pay/prepay`, `GET /app/pay/order`, `POST /app/pay/close`),
 //! WeChat Pay's notification moves an order to paid exactly once (`POST /pay/notify/{componentAppid}`), and the
 //! merchant's side refunds (`POST /app/pay/refund`).
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -25,8 +29,30 @@ fn secret_name(deps: &Deps, component: &str) -> String {
         .pay_secret_name(&deps.config.pay_secret_prefix, component)
 }
 
-/// The component's WeChat Pay merchant, ready to sign.
-async fn merchant(deps: &Deps, component: &str) -> AppResult<Merchant> {
+/// How long an instance keeps a merchant it read: a re-registration reaches warm instances within this time.
+const MERCHANT_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The component's WeChat Pay merchant, ready to sign: read from Secrets Manager and parsed once a minute at most
+/// per instance (notifications come in bursts and are retried).
+async fn merchant(deps: &Deps, component: &str) -> AppResult<Arc<Merchant>> {
+    type Cache = Mutex<HashMap<String, (Instant, Arc<Merchant>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let fresh = |map: &HashMap<String, (Instant, Arc<Merchant>)>| {
+        map.get(component)
+            .filter(|(at, _)| at.elapsed() < MERCHANT_TTL)
+            .map(|(_, m)| m.clone())
+    };
+    if let Some(m) = fresh(&cache.lock().unwrap_or_else(|e| e.into_inner())) {
+        return Ok(m);
+    }
+    let m = Arc::new(read_merchant(deps, component).await?);
+    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+    map.insert(component.to_owned(), (Instant::now(), m.clone()));
+    Ok(m)
+}
+
+async fn read_merchant(deps: &Deps, component: &str) -> AppResult<Merchant> {
     let secret = match deps.secrets.pay(&secret_name(deps, component)).await {
         Ok(s) => s,
         Err(SecretsError::NotFound(_)) => {
