@@ -312,6 +312,55 @@ async fn forged_mismatched_and_unseen_notifications_are_handled_and_orders_close
         .await;
     assert_refused(code, &out, 409, "CONFLICT", "closed");
 
+    // The lists: Alice's orders newest first, a page at a time; Bob has none; the merchant's side sees them all.
+    let mut listed = Vec::new();
+    let mut owners = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (code, page) = stack
+            .get(&format!("/app/pay/orders?limit=3{cursor}"), &alice)
+            .await;
+        assert_eq!(code, 200, "{page}");
+        for o in page["items"].as_array().unwrap() {
+            owners.insert(o["customerId"].to_string());
+            listed.push(o["outTradeNo"].as_str().unwrap().to_owned());
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed,
+        vec![
+            closing.clone(),
+            unseen.clone(),
+            mismatched.clone(),
+            tampered.clone()
+        ]
+    );
+    assert_eq!(owners.len(), 1, "one customer's orders only: {owners:?}");
+    let (code, none) = stack.get("/app/pay/orders", &bob).await;
+    assert_eq!(
+        (code, none["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{none}"
+    );
+    let (code, shop) = stack
+        .get(
+            &format!("/app/pay/orders?maAppId={app}&limit=100"),
+            &merchant,
+        )
+        .await;
+    assert_eq!(code, 200, "{shop}");
+    assert_eq!(shop["items"].as_array().unwrap().len(), 4, "{shop}");
+    let (code, out) = stack
+        .get(&format!("/app/pay/orders?maAppId={app}"), &other_merchant)
+        .await;
+    assert_refused(code, &out, 404, "NOT_FOUND", "");
+    let (code, out) = stack.get("/app/pay/orders", &merchant).await;
+    assert_refused(code, &out, 401, "UNAUTHENTICATED", "");
+
     // Nobody reaches another's order: another customer, another shop's merchant, wrong roles, malformed input.
     let (code, out) = stack
         .get(&format!("/app/pay/order?outTradeNo={tampered}"), &bob)

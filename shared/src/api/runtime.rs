@@ -208,6 +208,24 @@ pub async fn pay_order(deps: &Deps, req: Request) -> Response<Body> {
     .await
 }
 
+pub async fn pay_orders(deps: &Deps, req: Request) -> Response<Body> {
+    respond(
+        async {
+            let (pk, session) = read_as(deps, &req).await?;
+            let page = pay::orders(
+                deps,
+                &pk,
+                session.as_ref().map(|s| s.sub.as_str()),
+                limit_param(&req, 20, 100)?,
+                cursor_param(&req)?.as_deref(),
+            )
+            .await?;
+            Ok(json(200, &page))
+        }
+        .await,
+    )
+}
+
 pub async fn pay_close(deps: &Deps, req: Request) -> Response<Body> {
     customer_route(deps, req, |session, req| async move {
         pay::close(deps, &session, json_body(&req)?).await
@@ -284,16 +302,29 @@ async fn staff_side(deps: &Deps, req: &Request, appid: String) -> AppResult<Stri
     cards::staff_partition(deps, &claims, &component.appid, &appid).await
 }
 
-/// The partition a catalogue read is about and who reads it: the merchant's side names the mini-program
-/// (`maAppId`, a staff token), a customer's session names it itself.
-async fn reader(deps: &Deps, req: &Request) -> AppResult<(String, Reader)> {
+/// The partition a read is about and the customer reading it: the merchant's side names the mini-program
+/// (`maAppId`, a staff token; no customer), a customer's session names it itself.
+async fn read_as(deps: &Deps, req: &Request) -> AppResult<(String, Option<Session>)> {
     match query(req, "maAppId") {
-        Some(appid) => Ok((staff_side(deps, req, appid).await?, Reader::Staff)),
+        Some(appid) => Ok((staff_side(deps, req, appid).await?, None)),
         None => {
             let session = customers::session(deps, bearer(req)?).await?;
-            Ok((session.pk(), Reader::Customer))
+            Ok((session.pk(), Some(session)))
         }
     }
+}
+
+/// The partition a catalogue read is about and who reads it.
+async fn reader(deps: &Deps, req: &Request) -> AppResult<(String, Reader)> {
+    let (pk, session) = read_as(deps, req).await?;
+    Ok((
+        pk,
+        if session.is_some() {
+            Reader::Customer
+        } else {
+            Reader::Staff
+        },
+    ))
 }
 
 /// A write of the merchant's side over one mini-program named in the body (`maAppId`): the caller is checked,

@@ -365,6 +365,21 @@ pub async fn order(deps: &Deps, session: &Session, no: &str) -> AppResult<Order>
     own_order(store::get(&deps.table, &pk, no).await?, session, no)
 }
 
+/// `GET /app/pay/orders`: a customer's own orders, newest first; the merchant's side (`customer` None) every
+/// order of the mini-program.
+pub async fn orders(
+    deps: &Deps,
+    pk: &str,
+    customer: Option<&str>,
+    limit: i32,
+    cursor: Option<&str>,
+) -> AppResult<crate::store::authorizers::Page<Order>> {
+    Ok(match customer {
+        Some(c) => store::of_customer(&deps.table, pk, c, limit, cursor).await?,
+        None => store::all(&deps.table, pk, limit, cursor).await?,
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderRef {

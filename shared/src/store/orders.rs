@@ -1,6 +1,7 @@
 //! Orders, in the mini-program's runtime partition (`RT#{component}#{appid}`): `SK=ORDER#{outTradeNo}` with its
 //! lines, total, state and WeChat Pay's ids; `GSI1PK={pk}#ORDERS#{customerId}`, `GSI1SK={created_ms:013}#{no}`
 //! lists a customer's orders, newest first. Every state change is one conditional update from the state it leaves.
+use super::authorizers::Page;
 use super::item::{get_n, get_s, key, n, require_s, s, Item};
 use super::{StoreError, Table};
 use crate::domain::orders::{Order, OrderLine, OrderState};
@@ -120,4 +121,49 @@ pub async fn transition(
     };
     let res = update.update_expression(set).send().await;
     super::item::applied("UpdateItem order state", res)
+}
+
+/// One page of a customer's orders, newest first.
+pub async fn of_customer(
+    table: &Table,
+    pk: &str,
+    customer: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<Page<Order>, StoreError> {
+    table
+        .page_gsi1(
+            &format!("{pk}#ORDERS#{customer}"),
+            true,
+            limit,
+            cursor,
+            // The cursor is the last item's GSI1SK (`{created}#{no}`): its table key follows from the number.
+            |last| {
+                let no = last.split_once('#').map(|(_, no)| no).unwrap_or_default();
+                key(pk.to_owned(), order_sk(no))
+            },
+            "Query customer orders",
+            order_of,
+        )
+        .await
+}
+
+/// One page of all the mini-program's orders, by number (the merchant's list).
+pub async fn all(
+    table: &Table,
+    pk: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<Page<Order>, StoreError> {
+    table
+        .page_prefix(
+            pk.to_owned(),
+            "ORDER#".into(),
+            false,
+            limit,
+            cursor,
+            "Query orders",
+            order_of,
+        )
+        .await
 }
