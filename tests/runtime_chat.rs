@@ -659,7 +659,9 @@ async fn a_staff_member_away_from_the_chat_is_told_by_subscribe_message_once_and
             json!({"appid": app, "user": staff_user, "templateId": "tmpl-chat", "times": 5}),
         )
         .await;
-    stack.forget(&card_pk, &card_sk, "chat_notice_ms").await;
+    stack
+        .remove_attribute(&card_pk, &card_sk, "chat_notice_ms")
+        .await;
     let first = json!({"staffId": staff, "infoType": 1, "text": "想买两斤龙井，今天能发货吗"});
     let second = json!({"staffId": staff, "infoType": 1, "text": "还有优惠吗"});
     let (one, two) = tokio::join!(
@@ -687,7 +689,9 @@ async fn a_staff_member_away_from_the_chat_is_told_by_subscribe_message_once_and
     // The staff member in the chat (polling): no notice, even after the gap.
     let (code, _) = stack.get("/app/chat/conversations", &staff_session).await;
     assert_eq!(code, 200);
-    stack.forget(&card_pk, &card_sk, "chat_notice_ms").await;
+    stack
+        .remove_attribute(&card_pk, &card_sk, "chat_notice_ms")
+        .await;
     send(
         &stack,
         &alice,

@@ -111,7 +111,7 @@ async fn a_customer_pays_at_the_stored_prices_and_a_thrice_delivered_notificatio
     // again gets the same prepay from WeChat Pay and keeps it.
     let order_pk = format!("RT#{}#{app}", stack.component_appid());
     stack
-        .forget(&order_pk, &format!("ORDER#{no}"), "prepay_id")
+        .remove_attribute(&order_pk, &format!("ORDER#{no}"), "prepay_id")
         .await;
     let (code, retried) = stack.post("/app/pay/prepay", &alice, &ask).await;
     assert_eq!(code, 200, "{retried}");

@@ -453,20 +453,6 @@ impl Stack {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
-    /// Removes one attribute of a stored record (what time passing would do to a timestamp a test waits out).
-    pub async fn forget(&self, pk: &str, sk: &str, attribute: &str) {
-        self.dynamo
-            .update_item()
-            .table_name(&self.env["TABLE_NAME"])
-            .key("PK", AttributeValue::S(pk.into()))
-            .key("SK", AttributeValue::S(sk.into()))
-            .update_expression("REMOVE #a")
-            .expression_attribute_names("#a", attribute)
-            .send()
-            .await
-            .unwrap();
-    }
-
     pub async fn item(&self, pk: &str, sk: &str) -> Option<HashMap<String, AttributeValue>> {
         self.dynamo
             .get_item()

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::authorizers::Page;
 use super::item::{built, get_n, get_s, key, n, require_s, s, Item};
+use super::runtime::{customer_sk, staff_sk};
 use super::{StoreError, Table};
 use crate::domain::chat::{Ask, InfoType, Message, ProductCard, Side};
 
@@ -35,8 +36,8 @@ pub fn account_sk(customer: &str) -> String {
 /// The record whose `chat_unread` is a side's total.
 fn party_sk(side: Side, staff: &str, customer: &str) -> String {
     match side {
-        Side::Staff => format!("STAFF#{staff}"),
-        Side::Customer => format!("CUST#{customer}"),
+        Side::Staff => staff_sk(staff),
+        Side::Customer => customer_sk(customer),
     }
 }
 
@@ -361,8 +362,8 @@ pub async fn unread_total(
     id: &str,
 ) -> Result<i64, StoreError> {
     let sk = match side {
-        Side::Staff => party_sk(side, id, ""),
-        Side::Customer => party_sk(side, "", id),
+        Side::Staff => staff_sk(id),
+        Side::Customer => customer_sk(id),
     };
     Ok(table
         .get(pk.to_owned(), sk, "GetItem chat unread total")
@@ -403,11 +404,7 @@ pub async fn account_of_staff(
     staff: &str,
 ) -> Result<Option<Option<String>>, StoreError> {
     Ok(table
-        .get(
-            pk.to_owned(),
-            format!("STAFF#{staff}"),
-            "GetItem staff card",
-        )
+        .get(pk.to_owned(), staff_sk(staff), "GetItem staff card")
         .await?
         .map(|i| get_s(&i, "account")))
 }
@@ -436,7 +433,7 @@ pub async fn link_account(
 ) -> Result<bool, StoreError> {
     let mut card = Update::builder()
         .table_name(&table.name)
-        .set_key(Some(key(pk.to_owned(), format!("STAFF#{staff}"))))
+        .set_key(Some(key(pk.to_owned(), staff_sk(staff))))
         .update_expression("SET account = :c")
         .expression_attribute_values(":c", s(customer));
     card = match previous {
@@ -495,7 +492,7 @@ pub async fn mark_present(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let res = table
-        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update(pk.to_owned(), staff_sk(staff))
         .update_expression("SET chat_seen_ms = :now")
         .condition_expression(
             "attribute_exists(PK) AND (attribute_not_exists(chat_seen_ms) OR chat_seen_ms < :stale)",
@@ -516,7 +513,7 @@ pub async fn claim_notice(
     now_ms: i64,
 ) -> Result<Option<String>, StoreError> {
     let res = table
-        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update(pk.to_owned(), staff_sk(staff))
         .update_expression("SET chat_notice_ms = :now")
         .condition_expression(
             "attribute_exists(account) AND (attribute_not_exists(chat_seen_ms) OR chat_seen_ms < :away) \
@@ -543,7 +540,7 @@ pub async fn record_notice(
     outcome: &str,
 ) -> Result<(), StoreError> {
     table
-        .update(pk.to_owned(), format!("STAFF#{staff}"))
+        .update(pk.to_owned(), staff_sk(staff))
         .update_expression("SET chat_notice_result = :r")
         .condition_expression("attribute_exists(PK)")
         .expression_attribute_values(":r", s(outcome))

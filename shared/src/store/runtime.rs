@@ -15,11 +15,11 @@ pub fn pk(component: &str, appid: &str) -> String {
     format!("RT#{component}#{appid}")
 }
 
-fn customer_sk(id: &str) -> String {
+pub(crate) fn customer_sk(id: &str) -> String {
     format!("CUST#{id}")
 }
 
-fn staff_sk(id: &str) -> String {
+pub(crate) fn staff_sk(id: &str) -> String {
     format!("STAFF#{id}")
 }
 
